@@ -1,0 +1,103 @@
+/**
+ * The one error type pushline reports. Callers branch on `code`, never on `message`.
+ *
+ * A `PushError` travels inside a {@link Feedback} (it is never thrown out of a delivery);
+ * it is thrown only for programmer errors at the call site (bad options, send after close).
+ */
+
+/** Stable error codes. Adding one is a minor change; renaming one is a breaking change. */
+export type PushErrorCode =
+  /** The provider says the token (or subscription) is dead or malformed: delete it. */
+  | 'invalid-token'
+  /** The encoded payload is over the provider's limit; nothing was sent. */
+  | 'payload-too-large'
+  /** The request or notification is wrong in a way that will not change on retry. */
+  | 'bad-request'
+  /** Authentication failed (bad key, revoked certificate, rejected JWT). Stops the provider's lane. */
+  | 'auth'
+  /** The provider is misconfigured (wrong topic, bad options). Stops the provider's lane. */
+  | 'config'
+  /** The provider asked us to slow down. Retryable. */
+  | 'rate-limited'
+  /** The provider or the connection is unavailable. Retryable. */
+  | 'unavailable'
+  /** No answer in time. Retryable. */
+  | 'timeout'
+  /** The send was aborted (AbortSignal, close or destroy) before an outcome was known. */
+  | 'aborted'
+  /** No registered provider serves this device's platform (and app). */
+  | 'no-provider'
+  /** The device object itself is unusable (not an object, no platform). */
+  | 'invalid-device'
+  /** The client was closed; no more sends are accepted. */
+  | 'closed'
+  /** A bug: a provider threw, or answered something it should not have. */
+  | 'internal';
+
+export interface PushErrorOptions {
+  /** The provider's own reason string (e.g. APNs `BadDeviceToken`, FCM `UNREGISTERED`). */
+  reason?: string;
+  httpStatus?: number;
+  /** Whether trying again later may succeed. Defaults by code (see {@link RETRYABLE_BY_DEFAULT}). */
+  retryable?: boolean;
+  /** The provider's `Retry-After`, in milliseconds, when it gave one. */
+  retryAfterMs?: number;
+  /** When the provider says the token stopped being valid (APNs 410 `timestamp`). */
+  invalidatedAt?: Date;
+  /** Name of the provider that reported it (`apns`, `fcm`, …). */
+  provider?: string;
+  cause?: unknown;
+}
+
+const RETRYABLE_BY_DEFAULT: ReadonlySet<PushErrorCode> = new Set(['rate-limited', 'unavailable', 'timeout']);
+
+/** Codes that will repeat for every device of a provider: the engine stops that lane on them. */
+const LANE_FATAL: ReadonlySet<PushErrorCode> = new Set(['auth', 'config']);
+
+export class PushError extends Error {
+  override readonly name = 'PushError';
+  readonly code: PushErrorCode;
+  readonly reason: string | undefined;
+  readonly httpStatus: number | undefined;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly invalidatedAt: Date | undefined;
+  readonly provider: string | undefined;
+
+  constructor(code: PushErrorCode, message: string, options: PushErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.reason = options.reason;
+    this.httpStatus = options.httpStatus;
+    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
+    this.retryAfterMs = options.retryAfterMs;
+    this.invalidatedAt = options.invalidatedAt;
+    this.provider = options.provider;
+  }
+
+  /** True when this error will repeat for every device of the same provider (bad key, wrong topic…). */
+  get stopsLane(): boolean {
+    return LANE_FATAL.has(this.code);
+  }
+
+  /** A plain object for logs and NDJSON (Error's own fields are not enumerable). */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      reason: this.reason,
+      httpStatus: this.httpStatus,
+      retryable: this.retryable,
+      retryAfterMs: this.retryAfterMs,
+      invalidatedAt: this.invalidatedAt?.toISOString(),
+      provider: this.provider,
+    };
+  }
+}
+
+/** Wraps anything thrown into a PushError, keeping PushErrors as they are. */
+export function toPushError(thrown: unknown, fallbackCode: PushErrorCode = 'internal'): PushError {
+  if (thrown instanceof PushError) return thrown;
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return new PushError(fallbackCode, message, { cause: thrown });
+}

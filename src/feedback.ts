@@ -1,0 +1,21 @@
+import type { Device } from './device.js';
+import type { PushError } from './errors.js';
+
+/** What happened to one device: exactly one per device handed in. */
+export type FeedbackStatus = 'sent' | 'invalid-token' | 'failed';
+
+export interface Feedback<D extends Device = Device> {
+  /** The caller's own device object, untouched (with whatever it carried). */
+  device: D;
+  status: FeedbackStatus;
+  /** Name of the provider that handled it (`apns`, `fcm`, …); absent for `no-provider`. */
+  provider?: string;
+  /** The provider's id for the message (APNs `apns-id`, FCM message name), when sent. */
+  messageId?: string;
+  /** Status of the last HTTP response, when there was one. */
+  httpStatus?: number;
+  /** Requests made for this device (0 when it failed before any request). */
+  attempts: number;
+  /** Why it was not sent; present exactly when `status` is not `'sent'`. */
+  error?: PushError;
+}
