@@ -1,0 +1,142 @@
+/**
+ * The long-lived entry point: build one PushClient per process from your providers, send
+ * many notifications through it, close it on shutdown.
+ */
+import type { Duplex } from 'node:stream';
+import type { Device } from './device.js';
+import { type Delivery, DeliveryRun, type EngineSettings } from './engine/delivery.js';
+import { sessionDuplex } from './engine/duplex.js';
+import { PushSource } from './engine/push-source.js';
+import { type RetryOptions, retryPolicy } from './engine/retry.js';
+import { Router } from './engine/router.js';
+import { type Session, SessionHandle } from './engine/session.js';
+import type { DeviceSource } from './engine/source.js';
+import { PushError } from './errors.js';
+import type { Notification } from './notification.js';
+import type { Provider } from './provider.js';
+
+export interface PushClientOptions {
+  providers: Provider[];
+  /**
+   * Devices each provider lane holds at once (queued + in flight). The source is read only
+   * as fast as this window frees: memory depends on it, not on the number of devices.
+   * Default 1000.
+   */
+  window?: number;
+  /** Devices that may wait for a retry at once (they don't take window slots). Default 10,000. */
+  maxWaitingRetries?: number;
+  retry?: RetryOptions;
+}
+
+export interface SendOptions {
+  /** Aborting stops reading devices; every device not yet answered gets an `aborted` feedback. */
+  signal?: AbortSignal;
+  /** Validate with the provider without delivering, where the provider supports it (FCM). */
+  dryRun?: boolean;
+  window?: number;
+  retry?: RetryOptions;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new PushError('config', `${name} must be a whole number ≥ 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+export class PushClient {
+  private readonly router: Router;
+  private readonly base: EngineSettings;
+  private readonly active = new Set<DeliveryRun<Device>>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: PushClientOptions) {
+    if (!options || typeof options !== 'object') {
+      throw new PushError('config', 'new PushClient({ providers: [...] }): options are missing');
+    }
+    this.router = new Router(options.providers);
+    this.base = {
+      window: positiveInteger('window', options.window, 1000),
+      maxWaitingRetries: positiveInteger('maxWaitingRetries', options.maxWaitingRetries, 10_000),
+      retry: retryPolicy(options.retry),
+      prepare: {},
+    };
+  }
+
+  /**
+   * Sends one notification to every device of `devices` (an Iterable, AsyncIterable or
+   * object-mode Readable, read only as fast as the window allows). Never throws for a bad
+   * device: each device gets exactly one feedback on the returned delivery.
+   */
+  send<D extends Device>(
+    notification: Notification,
+    devices: DeviceSource<D>,
+    options: SendOptions = {},
+  ): Delivery<D> {
+    return this.start(notification, devices, options);
+  }
+
+  /** A push-style send: `await session.push(device)` for each device, then `session.end()`. */
+  session<D extends Device = Device>(notification: Notification, options: SendOptions = {}): Session<D> {
+    const source = new PushSource<D>();
+    return new SessionHandle(source, this.start(notification, source, options));
+  }
+
+  /** A send as an object-mode Duplex for `stream.pipeline()`: write devices, read feedback. */
+  stream<D extends Device = Device>(notification: Notification, options: SendOptions = {}): Duplex {
+    return sessionDuplex(this.session<D>(notification, options));
+  }
+
+  /**
+   * Stops reading devices, lets every device already handed in finish (no new retries),
+   * then closes the providers' connections. Sends after close throw a `closed` PushError.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const finishing = [...this.active].map((run) => {
+        const done = run.done.catch(() => undefined);
+        run.close();
+        return done;
+      });
+      await Promise.all(finishing);
+      await Promise.all(this.router.providers.map((provider) => provider.close()));
+    })();
+    return this.closing;
+  }
+
+  /** Aborts every send now (each unanswered device gets `aborted`) and drops connections. */
+  destroy(): void {
+    this.closing ??= Promise.resolve();
+    for (const run of this.active) run.abort('the client was destroyed');
+    for (const provider of this.router.providers) provider.destroy?.();
+  }
+
+  private start<D extends Device>(
+    notification: Notification,
+    source: DeviceSource<D> | PushSource<D>,
+    options: SendOptions,
+  ): DeliveryRun<D> {
+    if (this.closing)
+      throw new PushError('closed', 'this PushClient is closed; create a new one to send again');
+    if (!notification || typeof notification !== 'object') {
+      throw new PushError('bad-request', 'send(notification, devices): notification must be an object');
+    }
+    const settings: EngineSettings = {
+      window: positiveInteger('window', options.window, this.base.window),
+      maxWaitingRetries: this.base.maxWaitingRetries,
+      retry: options.retry ? retryPolicy(this.base.retry, options.retry) : this.base.retry,
+      prepare: { dryRun: options.dryRun === true },
+    };
+    const run = new DeliveryRun<D>(
+      this.router,
+      notification,
+      source,
+      settings,
+      (finished) => this.active.delete(finished as unknown as DeliveryRun<Device>),
+      options.signal,
+    );
+    this.active.add(run as unknown as DeliveryRun<Device>);
+    return run;
+  }
+}

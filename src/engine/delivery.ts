@@ -1,0 +1,348 @@
+/**
+ * One `send()`: pulls devices from the source as the lanes free room, routes each to its
+ * provider's lane, schedules retries, and emits exactly one final feedback per device handed
+ * in (design contract 1). "Handed in" means pulled from the source: after an abort the rest
+ * of a source is not read (a 10-million-row cursor is closed, not drained).
+ */
+import type { Device } from '../device.js';
+import { PushError } from '../errors.js';
+import type { Feedback, FeedbackStatus } from '../feedback.js';
+import type { Notification } from '../notification.js';
+import type { Outcome, PrepareOptions, Provider } from '../provider.js';
+import { Channel } from './channel.js';
+import { type Job, Lane, type LaneHost } from './lane.js';
+import { PushSource } from './push-source.js';
+import { nextRetryDelay, type RetryPolicy } from './retry.js';
+import type { Router } from './router.js';
+import type { DeviceSource, Pulled, Puller } from './source.js';
+import { pullerFor } from './source.js';
+import { type Summary, SummaryCounter } from './summary.js';
+import { TimerQueue } from './timer-queue.js';
+
+export interface EngineSettings {
+  /** Devices one lane may hold at once (queued + in flight). */
+  window: number;
+  /** Devices that may wait for a retry at once, across lanes. */
+  maxWaitingRetries: number;
+  retry: RetryPolicy;
+  prepare: PrepareOptions;
+}
+
+/** Results of a `send()`: iterate it for feedback; read `summary` at any time. */
+export interface Delivery<D extends Device = Device> extends AsyncIterable<Feedback<D>> {
+  /** Live counts; final once `done` resolves. */
+  readonly summary: Summary;
+  /**
+   * Resolves with the final summary once every device has its feedback; rejects with the
+   * source's error when the device source failed (after the devices read before it got
+   * their feedback). Awaiting `done` without iterating lets the feedback be counted and dropped.
+   */
+  readonly done: Promise<Summary>;
+  /** Stops reading devices; every device not yet answered gets an `aborted` feedback. */
+  abort(reason?: string): void;
+}
+
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+  typeof (value as { then?: unknown })?.then === 'function';
+
+export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  private readonly counter = new SummaryCounter();
+  private readonly channel: Channel<Feedback<D>>;
+  private readonly lanes = new Map<Provider, Lane<D>>();
+  private readonly waiting: TimerQueue<Job<D>>;
+  private puller: Puller<D> | undefined;
+  /** Devices handed in without a final feedback yet. */
+  private pending = 0;
+  private reading = false;
+  private sourceDone = false;
+  private sourceError: { error: unknown } | undefined;
+  /** No more devices are read (abort, close); what is held still finishes. */
+  private stopReading = false;
+  /** No more retries or sends: abort and destroy. */
+  private aborted: PushError | undefined;
+  /** No more retries: a graceful close lets held devices finish once. */
+  private closing = false;
+  private blockedLane: Lane<D> | undefined;
+  private iterated = false;
+  private doneRequested = false;
+  private finished = false;
+  private donePromise: Promise<Summary> | undefined;
+  private settleDone: { resolve(summary: Summary): void; reject(error: unknown): void } | undefined;
+
+  constructor(
+    private readonly router: Router,
+    private readonly notification: Notification,
+    source: DeviceSource<D> | PushSource<D>,
+    private readonly settings: EngineSettings,
+    private readonly onFinished: (run: DeliveryRun<D>) => void,
+    signal?: AbortSignal,
+  ) {
+    this.channel = new Channel<Feedback<D>>(
+      () => this.wake(),
+      () => this.abort('the feedback loop was left early'),
+    );
+    this.waiting = new TimerQueue<Job<D>>((job) => this.retryDue(job));
+    try {
+      this.puller = source instanceof PushSource ? source : pullerFor(source);
+    } catch (error) {
+      this.sourceDone = true;
+      this.sourceError = { error };
+    }
+    if (signal) {
+      if (signal.aborted) queueMicrotask(() => this.abort(String(signal.reason ?? 'aborted')));
+      else
+        signal.addEventListener('abort', () => this.abort(String(signal.reason ?? 'aborted')), {
+          once: true,
+        });
+    }
+    // Start after send() has returned, so the caller can attach its loop first.
+    queueMicrotask(() => {
+      if (this.sourceDone) this.maybeFinish();
+      else this.wake();
+    });
+  }
+
+  // ── the public face ────────────────────────────────────────────────────────────────────
+
+  get summary(): Summary {
+    return this.counter.snapshot();
+  }
+
+  get done(): Promise<Summary> {
+    this.doneRequested = true;
+    if (!this.iterated) this.wake(); // a full unread backlog may now be dropped
+    if (!this.donePromise) {
+      this.donePromise = new Promise<Summary>((resolve, reject) => {
+        this.settleDone = { resolve, reject };
+      });
+      if (this.finished) this.settle();
+    }
+    return this.donePromise;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Feedback<D>> {
+    if (this.iterated) throw new Error('pushline: a delivery can be iterated only once');
+    this.iterated = true;
+    return this.channel;
+  }
+
+  abort(reason = 'aborted'): void {
+    if (this.finished || this.aborted) return;
+    this.aborted = new PushError('aborted', `send aborted: ${reason}`);
+    this.controller.abort(this.aborted);
+    this.stopSource();
+    for (const lane of this.lanes.values()) for (const job of lane.takeQueued()) this.fail(job, this.aborted);
+    for (const job of this.waiting.drain()) this.fail(job, this.aborted);
+    this.maybeFinish();
+  }
+
+  /** Graceful stop (client.close()): read no more, retry nothing, let what is held finish. */
+  close(): void {
+    if (this.finished || this.closing) return;
+    this.closing = true;
+    this.stopSource();
+    const closed = new PushError('aborted', 'the client was closed while this device waited to be retried');
+    for (const job of this.waiting.drain()) this.fail(job, closed);
+    this.maybeFinish();
+  }
+
+  // ── reading ────────────────────────────────────────────────────────────────────────────
+
+  private stopSource(): void {
+    if (this.stopReading) return;
+    this.stopReading = true;
+    this.puller?.close();
+    if (!this.reading) this.sourceDone = true;
+  }
+
+  private hasRoom(): boolean {
+    if (this.blockedLane) {
+      if (this.blockedLane.held >= this.settings.window) return false;
+      this.blockedLane = undefined;
+    }
+    if (this.waiting.size >= this.settings.maxWaitingRetries) return false;
+    if (this.channel.backlog >= this.settings.window) {
+      if (this.iterated || !this.doneRequested) return false;
+      this.channel.discard(); // nobody iterates and `done` is awaited: counts are all that is wanted
+    }
+    return true;
+  }
+
+  private wake(): void {
+    if (!this.reading && !this.sourceDone && this.hasRoom()) void this.read();
+  }
+
+  private async read(): Promise<void> {
+    this.reading = true;
+    const puller = this.puller!;
+    try {
+      while (!this.stopReading && this.hasRoom()) {
+        let pulled: Pulled<D> | Promise<Pulled<D>> = puller.next();
+        if (isPromise(pulled)) pulled = await pulled;
+        if (pulled.done) {
+          this.sourceDone = true;
+          break;
+        }
+        if (this.stopReading) {
+          // Read while an abort or close happened: it was handed in, so it gets its feedback.
+          this.pending++;
+          this.emit(pulled.value, 'failed', 0, { error: this.aborted ?? this.closedError() });
+          break;
+        }
+        this.accept(pulled.value);
+      }
+    } catch (error) {
+      this.sourceError = { error };
+      this.sourceDone = true;
+      this.stopReading = true;
+    }
+    this.reading = false;
+    if (this.stopReading) this.sourceDone = true;
+    this.maybeFinish();
+  }
+
+  private closedError(): PushError {
+    return new PushError('aborted', 'the client was closed before this device was sent');
+  }
+
+  private accept(device: D): void {
+    this.pending++;
+    const route = this.router.route(device);
+    if (route instanceof PushError) {
+      this.emit(device, 'failed', 0, { error: route });
+      return;
+    }
+    const lane = this.laneFor(route);
+    if (lane.tripped) {
+      this.emit(device, lane.tripped.code === 'invalid-token' ? 'invalid-token' : 'failed', 0, {
+        error: lane.tripped,
+        provider: route.name,
+      });
+      return;
+    }
+    lane.enqueue({ device, lane, attempts: 0, waitedMs: 0 });
+    if (lane.held >= this.settings.window) this.blockedLane = lane;
+  }
+
+  private laneFor(provider: Provider): Lane<D> {
+    let lane = this.lanes.get(provider);
+    if (lane) return lane;
+    let prepared: ReturnType<Provider['prepare']> | undefined;
+    let failure: PushError | undefined;
+    try {
+      prepared = provider.prepare(this.notification, this.settings.prepare);
+    } catch (thrown) {
+      failure =
+        thrown instanceof PushError
+          ? thrown
+          : new PushError('internal', `provider ${provider.name}: prepare() threw: ${String(thrown)}`, {
+              provider: provider.name,
+              cause: thrown,
+            });
+    }
+    const concurrency = Math.max(1, provider.concurrency ?? this.settings.window);
+    lane = new Lane<D>(provider, prepared, concurrency, this);
+    if (failure) lane.tripped = failure;
+    this.lanes.set(provider, lane);
+    return lane;
+  }
+
+  // ── outcomes ───────────────────────────────────────────────────────────────────────────
+
+  countRetry(): void {
+    this.counter.retries++;
+  }
+
+  complete(job: Job<D>, outcome: Outcome): void {
+    const lane = job.lane;
+    lane.release();
+    if (outcome.ok) {
+      this.emit(job.device, 'sent', job.attempts, {
+        provider: lane.provider.name,
+        messageId: outcome.messageId,
+        httpStatus: outcome.httpStatus,
+      });
+    } else {
+      const error = outcome.error;
+      if (error.stopsLane && !lane.tripped) this.trip(lane, error);
+      const delay =
+        this.aborted || this.closing || lane.tripped
+          ? undefined
+          : nextRetryDelay(this.settings.retry, error, job.attempts, job.waitedMs);
+      if (delay === undefined) {
+        // A retryable failure cut short by an abort is reported as the abort, its cause kept.
+        const final =
+          this.aborted && error.retryable
+            ? new PushError('aborted', `${this.aborted.message} (last error: ${error.message})`, {
+                cause: error,
+                provider: lane.provider.name,
+              })
+            : error;
+        this.fail(job, final, outcome.httpStatus);
+      } else {
+        job.waitedMs += delay;
+        this.waiting.schedule(job, delay);
+      }
+    }
+    lane.dispatch();
+    this.wake();
+  }
+
+  /** Stops a lane: what it still queues fails now with the same error, without a request. */
+  private trip(lane: Lane<D>, error: PushError): void {
+    lane.tripped = error;
+    for (const job of lane.takeQueued()) this.fail(job, error);
+  }
+
+  private retryDue(job: Job<D>): void {
+    if (job.lane.tripped) this.fail(job, job.lane.tripped);
+    else job.lane.enqueue(job);
+    this.wake();
+  }
+
+  private fail(job: Job<D>, error: PushError, httpStatus?: number): void {
+    this.emit(job.device, error.code === 'invalid-token' ? 'invalid-token' : 'failed', job.attempts, {
+      error,
+      provider: job.lane.provider.name,
+      httpStatus: httpStatus ?? error.httpStatus,
+    });
+  }
+
+  private emit(
+    device: D,
+    status: FeedbackStatus,
+    attempts: number,
+    extra: { provider?: string; messageId?: string; httpStatus?: number; error?: PushError },
+  ): void {
+    const feedback: Feedback<D> = { device, status, attempts };
+    if (extra.provider !== undefined) feedback.provider = extra.provider;
+    if (extra.messageId !== undefined) feedback.messageId = extra.messageId;
+    if (extra.httpStatus !== undefined) feedback.httpStatus = extra.httpStatus;
+    if (extra.error !== undefined) feedback.error = extra.error;
+    this.counter.count(feedback);
+    this.pending--;
+    if (!(this.doneRequested && !this.iterated && this.channel.backlog >= this.settings.window)) {
+      this.channel.push(feedback);
+    }
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.finished || !this.sourceDone || this.reading || this.pending > 0) return;
+    this.finished = true;
+    this.counter.finish();
+    this.waiting.drain();
+    this.channel.end(this.sourceError?.error);
+    this.settle();
+    this.onFinished(this);
+  }
+
+  private settle(): void {
+    if (!this.settleDone) return;
+    if (this.sourceError) this.settleDone.reject(this.sourceError.error);
+    else this.settleDone.resolve(this.counter.snapshot());
+    this.settleDone = undefined;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * One provider's lane inside one delivery: its queue of devices, its own limit of requests
+ * in flight, and its configuration-error circuit. Lanes never share slots, so a slow or
+ * failing provider fills its own lane while the others keep sending (design contract 4).
+ */
+import type { Device } from '../device.js';
+import { PushError, toPushError } from '../errors.js';
+import type { Outcome, PreparedSend, Provider, SendContext } from '../provider.js';
+
+/** A device on its way: the engine's bookkeeping around the caller's object. */
+export interface Job<D extends Device> {
+  device: D;
+  lane: Lane<D>;
+  /** Requests made so far. */
+  attempts: number;
+  /** Backoff waited so far, in ms. */
+  waitedMs: number;
+}
+
+export interface LaneHost<D extends Device> {
+  readonly signal: AbortSignal;
+  complete(job: Job<D>, outcome: Outcome): void;
+  /** A request is about to go out again after a retryable failure. */
+  countRetry(): void;
+}
+
+export class Lane<D extends Device> {
+  /** Set when the lane stops: every device still routed here fails with this error, no request. */
+  tripped: PushError | undefined;
+  inFlightDevices = 0;
+  private queue: Job<D>[] = [];
+  private head = 0;
+  private inFlightRequests = 0;
+  private readonly batchSize: number;
+  private flushScheduled = false;
+  /** Set while a scheduled flush runs: send a partial batch rather than wait for more. */
+  private flushNow = false;
+
+  constructor(
+    readonly provider: Provider,
+    private readonly prepared: PreparedSend | undefined,
+    private readonly concurrency: number,
+    private readonly host: LaneHost<D>,
+  ) {
+    this.batchSize = Math.max(1, provider.batchSize ?? 1);
+    if (prepared && !(this.batchSize > 1 ? prepared.sendBatch : prepared.send)) {
+      const method = this.batchSize > 1 ? 'sendBatch' : 'send';
+      this.tripped = new PushError(
+        'internal',
+        `provider ${provider.name}: prepare() returned no ${method}()`,
+        {
+          provider: provider.name,
+        },
+      );
+    }
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Devices this lane holds: queued plus in flight. */
+  get held(): number {
+    return this.queued + this.inFlightDevices;
+  }
+
+  enqueue(job: Job<D>): void {
+    this.queue.push(job);
+    this.dispatch();
+  }
+
+  /** Removes every queued (not yet sent) job, for abort and for a tripped circuit. */
+  takeQueued(): Job<D>[] {
+    const jobs = this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
+    return jobs;
+  }
+
+  /** Starts as many requests as the lane's limit allows. */
+  dispatch(): void {
+    if (this.tripped || !this.prepared) return;
+    while (this.inFlightRequests < this.concurrency && this.head < this.queue.length) {
+      if (this.batchSize === 1) {
+        this.sendOne(this.shift());
+        continue;
+      }
+      // Batching protocols: send a full batch now; a partial one once the current burst of
+      // reading is over (setImmediate runs after the pending microtasks and I/O callbacks).
+      if (this.queued < this.batchSize && !this.flushNow) {
+        this.scheduleFlush();
+        return;
+      }
+      const batch: Job<D>[] = [];
+      while (batch.length < this.batchSize && this.head < this.queue.length) batch.push(this.shift());
+      this.sendBatch(batch);
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushNow = true;
+      this.dispatch();
+      this.flushNow = false;
+    });
+  }
+
+  private shift(): Job<D> {
+    const job = this.queue[this.head]!;
+    this.queue[this.head] = undefined as unknown as Job<D>;
+    this.head++;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+
+  private context(attempt: number): SendContext {
+    return { signal: this.host.signal, attempt };
+  }
+
+  private startJob(job: Job<D>): void {
+    job.attempts++;
+    if (job.attempts > 1) this.host.countRetry();
+    this.inFlightDevices++;
+  }
+
+  /** Called by the host once per job when its outcome is in. */
+  release(): void {
+    this.inFlightDevices--;
+  }
+
+  private sendOne(job: Job<D>): void {
+    this.startJob(job);
+    this.inFlightRequests++;
+    let promise: Promise<Outcome>;
+    try {
+      promise = this.prepared!.send!(job.device, this.context(job.attempts));
+    } catch (thrown) {
+      promise = Promise.resolve(this.failure(thrown));
+    }
+    promise.then(
+      (outcome) => {
+        this.inFlightRequests--;
+        this.host.complete(job, this.checked(outcome));
+      },
+      (thrown: unknown) => {
+        this.inFlightRequests--;
+        this.host.complete(job, this.failure(thrown));
+      },
+    );
+  }
+
+  private sendBatch(jobs: Job<D>[]): void {
+    for (const job of jobs) this.startJob(job);
+    this.inFlightRequests++;
+    const devices = jobs.map((job) => job.device);
+    const attempt = Math.max(...jobs.map((job) => job.attempts));
+    let promise: Promise<Outcome[]>;
+    try {
+      promise = this.prepared!.sendBatch!(devices, this.context(attempt));
+    } catch (thrown) {
+      promise = Promise.reject(thrown);
+    }
+    promise.then(
+      (outcomes) => {
+        this.inFlightRequests--;
+        if (!Array.isArray(outcomes) || outcomes.length !== jobs.length) {
+          const got = Array.isArray(outcomes) ? outcomes.length : typeof outcomes;
+          const error = new PushError(
+            'internal',
+            `provider ${this.provider.name}: sendBatch() gave ${got} outcomes for ${jobs.length} devices`,
+            { provider: this.provider.name },
+          );
+          for (const job of jobs) this.host.complete(job, { ok: false, error });
+          return;
+        }
+        for (let i = 0; i < jobs.length; i++) this.host.complete(jobs[i]!, this.checked(outcomes[i]));
+      },
+      (thrown: unknown) => {
+        this.inFlightRequests--;
+        const outcome = this.failure(thrown);
+        for (const job of jobs) this.host.complete(job, outcome);
+      },
+    );
+  }
+
+  /** A provider that breaks its contract (rejects, answers junk) yields `internal` failures, never a crash. */
+  private failure(thrown: unknown): Outcome {
+    const error = toPushError(thrown);
+    if (error.provider === undefined && error.code === 'internal') {
+      return {
+        ok: false,
+        error: new PushError('internal', `provider ${this.provider.name} threw: ${error.message}`, {
+          provider: this.provider.name,
+          cause: thrown,
+        }),
+      };
+    }
+    return { ok: false, error };
+  }
+
+  private checked(outcome: Outcome | undefined): Outcome {
+    if (
+      outcome &&
+      typeof outcome === 'object' &&
+      (outcome.ok === true || outcome.error instanceof PushError)
+    ) {
+      return outcome;
+    }
+    return this.failure(new Error(`answered ${JSON.stringify(outcome)} instead of an Outcome`));
+  }
+}

@@ -1,0 +1,11 @@
+export { PushClient, type PushClientOptions, type SendOptions } from './client.js';
+export type { Device, Platform, WebPushSubscription } from './device.js';
+export type { Delivery } from './engine/delivery.js';
+export type { RetryOptions } from './engine/retry.js';
+export type { Session } from './engine/session.js';
+export type { DeviceSource } from './engine/source.js';
+export type { ProviderCounts, Summary } from './engine/summary.js';
+export { PushError, type PushErrorCode, type PushErrorOptions } from './errors.js';
+export type { Feedback, FeedbackStatus } from './feedback.js';
+export type { Localization, Notification, Priority, ProviderOverrides } from './notification.js';
+export type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from './provider.js';
