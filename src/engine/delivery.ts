@@ -55,6 +55,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   private puller: Puller<D> | undefined;
   /** Devices handed in without a final feedback yet. */
   private pending = 0;
+  private started = false;
   private reading = false;
   private sourceDone = false;
   private sourceError: { error: unknown } | undefined;
@@ -90,15 +91,11 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       this.sourceDone = true;
       this.sourceError = { error };
     }
-    if (signal) {
-      if (signal.aborted) queueMicrotask(() => this.abort(String(signal.reason ?? 'aborted')));
-      else
-        signal.addEventListener('abort', () => this.abort(String(signal.reason ?? 'aborted')), {
-          once: true,
-        });
-    }
     // Start after send() has returned, so the caller can attach its loop first.
     queueMicrotask(() => {
+      this.started = true;
+      if (signal?.aborted) this.abort(String(signal.reason ?? 'aborted'));
+      signal?.addEventListener('abort', () => this.abort(String(signal.reason ?? 'aborted')), { once: true });
       if (this.sourceDone) this.maybeFinish();
       else this.wake();
     });
@@ -171,7 +168,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private wake(): void {
-    if (!this.reading && !this.sourceDone && this.hasRoom()) void this.read();
+    if (this.started && !this.reading && !this.sourceDone && this.hasRoom()) void this.read();
   }
 
   private async read(): Promise<void> {
@@ -188,7 +185,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
         if (this.stopReading) {
           // Read while an abort or close happened: it was handed in, so it gets its feedback.
           this.pending++;
-          this.emit(pulled.value, 'failed', 0, { error: this.aborted ?? this.closedError() });
+          this.failDevice(pulled.value, this.aborted ?? this.closedError(), 0, undefined);
           break;
         }
         this.accept(pulled.value);
@@ -211,15 +208,12 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     this.pending++;
     const route = this.router.route(device);
     if (route instanceof PushError) {
-      this.emit(device, 'failed', 0, { error: route });
+      this.failDevice(device, route, 0, undefined);
       return;
     }
     const lane = this.laneFor(route);
     if (lane.tripped) {
-      this.emit(device, lane.tripped.code === 'invalid-token' ? 'invalid-token' : 'failed', 0, {
-        error: lane.tripped,
-        provider: route.name,
-      });
+      this.failDevice(device, lane.tripped, 0, route.name);
       return;
     }
     lane.enqueue({ device, lane, attempts: 0, waitedMs: 0 });
@@ -259,11 +253,15 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     const lane = job.lane;
     lane.release();
     if (outcome.ok) {
-      this.emit(job.device, 'sent', job.attempts, {
-        provider: lane.provider.name,
-        messageId: outcome.messageId,
-        httpStatus: outcome.httpStatus,
-      });
+      this.emit(
+        job.device,
+        'sent',
+        job.attempts,
+        lane.provider.name,
+        undefined,
+        outcome.httpStatus,
+        outcome.messageId,
+      );
     } else {
       const error = outcome.error;
       if (error.stopsLane && !lane.tripped) this.trip(lane, error);
@@ -303,24 +301,35 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private fail(job: Job<D>, error: PushError, httpStatus?: number): void {
-    this.emit(job.device, error.code === 'invalid-token' ? 'invalid-token' : 'failed', job.attempts, {
-      error,
-      provider: job.lane.provider.name,
-      httpStatus: httpStatus ?? error.httpStatus,
-    });
+    this.failDevice(job.device, error, job.attempts, job.lane.provider.name, httpStatus);
   }
 
+  private failDevice(
+    device: D,
+    error: PushError,
+    attempts: number,
+    provider: string | undefined,
+    httpStatus?: number,
+  ): void {
+    const status = error.code === 'invalid-token' ? 'invalid-token' : 'failed';
+    this.emit(device, status, attempts, provider, error, httpStatus ?? error.httpStatus);
+  }
+
+  /** Builds a feedback, leaving out what is unknown (so it serialises cleanly). */
   private emit(
     device: D,
     status: FeedbackStatus,
     attempts: number,
-    extra: { provider?: string; messageId?: string; httpStatus?: number; error?: PushError },
+    provider: string | undefined,
+    error?: PushError,
+    httpStatus?: number,
+    messageId?: string,
   ): void {
     const feedback: Feedback<D> = { device, status, attempts };
-    if (extra.provider !== undefined) feedback.provider = extra.provider;
-    if (extra.messageId !== undefined) feedback.messageId = extra.messageId;
-    if (extra.httpStatus !== undefined) feedback.httpStatus = extra.httpStatus;
-    if (extra.error !== undefined) feedback.error = extra.error;
+    if (provider !== undefined) feedback.provider = provider;
+    if (messageId !== undefined) feedback.messageId = messageId;
+    if (httpStatus !== undefined) feedback.httpStatus = httpStatus;
+    if (error !== undefined) feedback.error = error;
     this.counter.count(feedback);
     this.pending--;
     if (!(this.doneRequested && !this.iterated && this.channel.backlog >= this.settings.window)) {

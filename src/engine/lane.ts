@@ -122,8 +122,16 @@ export class Lane<D extends Device> {
     return job;
   }
 
+  /** One frozen context per attempt number, shared by every request of that attempt. */
+  private readonly contexts: SendContext[] = [];
+
   private context(attempt: number): SendContext {
-    return { signal: this.host.signal, attempt };
+    let context = this.contexts[attempt];
+    if (!context) {
+      context = Object.freeze({ signal: this.host.signal, attempt });
+      this.contexts[attempt] = context;
+    }
+    return context;
   }
 
   private startJob(job: Job<D>): void {

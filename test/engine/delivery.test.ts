@@ -385,6 +385,18 @@ describe('lanes and windows', () => {
     await client.close();
   });
 
+  test('a batch request that fails as a whole fails each of its devices once', async () => {
+    const provider = new ScriptedProvider({ batchSize: 10, batchFailure: new Error('connection reset') });
+    const client = new PushClient({ providers: [provider], retry: { maxAttempts: 1 } });
+    const feedback = await collect(client.send({}, scriptedDevices(25)));
+    assert.equal(feedback.length, 25);
+    assert.ok(
+      feedback.every((fb) => fb.error?.code === 'internal' && /connection reset/.test(fb.error.message)),
+    );
+    assert.deepEqual(provider.batches, [10, 10, 5]);
+    await client.close();
+  });
+
   test('batching providers get batches of at most batchSize, every device answered once', async () => {
     const provider = new ScriptedProvider({ batchSize: 100, concurrency: 2 });
     const client = new PushClient({ providers: [provider], window: 1000 });

@@ -34,6 +34,8 @@ export interface ScriptedOptions {
   batchSize?: number;
   /** Makes prepare() throw this. */
   prepareError?: Error;
+  /** Makes every sendBatch() reject with this. */
+  batchFailure?: Error;
 }
 
 export class ScriptedProvider implements Provider {
@@ -68,9 +70,20 @@ export class ScriptedProvider implements Provider {
     const one = (device: Device, ctx: SendContext) => this.answer(device as ScriptedDevice, ctx);
     if ((this.batchSize ?? 1) > 1) {
       return {
+        // A device scripted to throw/reject fails alone (as an `internal` outcome); the
+        // `batchFailure` option makes the whole request fail instead.
         sendBatch: (devices, ctx) => {
           this.batches.push(devices.length);
-          return Promise.all(devices.map((device) => one(device, ctx)));
+          if (this.options.batchFailure) return Promise.reject(this.options.batchFailure);
+          return Promise.all(
+            devices.map((device) => {
+              try {
+                return one(device, ctx).catch((error: Error) => this.internal(error));
+              } catch (error) {
+                return Promise.resolve(this.internal(error as Error));
+              }
+            }),
+          );
         },
       };
     }
@@ -126,6 +139,10 @@ export class ScriptedProvider implements Provider {
     const outcome = this.outcomeFor(step);
     if (!device.delayMs) return Promise.resolve(settle(outcome));
     return new Promise((resolve) => setTimeout(() => resolve(settle(outcome)), device.delayMs));
+  }
+
+  private internal(error: Error): Outcome {
+    return { ok: false, error: new PushError('internal', error.message, { provider: this.name }) };
   }
 
   private outcomeFor(step: Exclude<Step, 'throw' | 'reject' | 'hang'>): Outcome {

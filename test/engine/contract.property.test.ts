@@ -1,0 +1,266 @@
+/**
+ * The engine's contract, stated as properties over random scripts, windows, batch sizes
+ * and source kinds: every device handed in gets exactly one final feedback — no loss, no
+ * duplicates — and its status is the one the provider's answers imply; the summary agrees;
+ * the source is never read ahead of the window; abort and close leave nobody unanswered.
+ */
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { Feedback } from '../../src/index.js';
+import { PushClient } from '../../src/index.js';
+import { type ScriptedDevice, ScriptedProvider, type Step } from '../support/scripted-provider.js';
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.constantFrom<Step>('ok', 'ok', 'ok', 'invalid', 'retry', 'bad', 'throw', 'reject'),
+  fc.integer({ min: 0, max: 4 }).map((retryAfterMs): Step => ({ retryAfterMs })),
+);
+
+const deviceSpec = fc.record({
+  script: fc.array(step, { minLength: 1, maxLength: 4 }),
+  delayMs: fc.constantFrom(0, 0, 0, 1, 3),
+  platform: fc.constantFrom<'ios' | 'android'>('ios', 'android'),
+});
+
+const scenario = fc.record({
+  devices: fc.array(deviceSpec, { maxLength: 150 }),
+  window: fc.integer({ min: 1, max: 20 }),
+  concurrency: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+  batchSize: fc.constantFrom(1, 1, 3, 7),
+  maxAttempts: fc.integer({ min: 1, max: 4 }),
+  source: fc.constantFrom('sync', 'async', 'readable'),
+});
+
+type Expected = { status: Feedback['status']; code: string | undefined; attempts: number };
+
+/** What the engine must report for a script, given the attempt budget. */
+function expectedFor(script: Step[], maxAttempts: number): Expected {
+  for (let attempt = 1; ; attempt++) {
+    const s = script[Math.min(attempt, script.length) - 1]!;
+    if (s === 'ok') return { status: 'sent', code: undefined, attempts: attempt };
+    if (s === 'invalid') return { status: 'invalid-token', code: 'invalid-token', attempts: attempt };
+    if (s === 'bad') return { status: 'failed', code: 'bad-request', attempts: attempt };
+    if (s === 'throw' || s === 'reject') return { status: 'failed', code: 'internal', attempts: attempt };
+    if (attempt >= maxAttempts) {
+      return { status: 'failed', code: s === 'retry' ? 'unavailable' : 'rate-limited', attempts: attempt };
+    }
+  }
+}
+
+function sourceOf<T>(kind: string, items: T[], onPull: () => void): Iterable<T> | AsyncIterable<T> {
+  function* counted() {
+    for (const item of items) {
+      onPull();
+      yield item;
+    }
+  }
+  if (kind === 'sync') return counted();
+  if (kind === 'readable') return Readable.from(counted(), { highWaterMark: 1 });
+  return (async function* () {
+    yield* counted();
+  })();
+}
+
+test('every device gets exactly one feedback, with the status its script implies, and the summary agrees', async () => {
+  await fc.assert(
+    fc.asyncProperty(scenario, async (s) => {
+      const providers = [
+        new ScriptedProvider({
+          name: 'p-ios',
+          platforms: ['ios'],
+          concurrency: s.concurrency,
+          batchSize: s.batchSize,
+        }),
+        new ScriptedProvider({ name: 'p-android', platforms: ['android'], concurrency: s.concurrency }),
+      ];
+      const maxWaitingRetries = 5;
+      const client = new PushClient({
+        providers,
+        window: s.window,
+        maxWaitingRetries,
+        retry: { maxAttempts: s.maxAttempts, baseDelayMs: 1, maxDelayMs: 3 },
+      });
+      const devices: ScriptedDevice[] = s.devices.map((d, id) => ({ ...d, id, token: `t${id}` }));
+      let pulled = 0;
+      let received = 0;
+      let worstReadAhead = 0;
+      const source = sourceOf(s.source, devices, () => {
+        pulled++;
+        worstReadAhead = Math.max(worstReadAhead, pulled - received);
+      });
+      const delivery = client.send({}, source);
+      const seen = new Map<number, Feedback<ScriptedDevice>>();
+      for await (const fb of delivery) {
+        received++;
+        assert.ok(!seen.has(fb.device.id), `device ${fb.device.id} got a second feedback`);
+        seen.set(fb.device.id, fb);
+      }
+      assert.equal(seen.size, devices.length, 'no device lost');
+      for (const device of devices) {
+        const fb = seen.get(device.id)!;
+        const want = expectedFor(device.script, s.maxAttempts);
+        assert.deepEqual(
+          { status: fb.status, code: fb.error?.code, attempts: fb.attempts },
+          want,
+          `device ${device.id} with script ${JSON.stringify(device.script)}`,
+        );
+        assert.equal(fb.error === undefined, fb.status === 'sent');
+      }
+      const summary = delivery.summary;
+      assert.equal(summary.total, devices.length);
+      assert.equal(summary.sent, [...seen.values()].filter((fb) => fb.status === 'sent').length);
+      assert.equal(
+        summary.invalidToken,
+        [...seen.values()].filter((fb) => fb.status === 'invalid-token').length,
+      );
+      assert.equal(summary.failed, [...seen.values()].filter((fb) => fb.status === 'failed').length);
+      const retries = [...seen.values()].reduce((n, fb) => n + Math.max(0, fb.attempts - 1), 0);
+      assert.equal(summary.retries, retries);
+      // Memory bound: per lane at most `window` held, plus unread feedback and waiting retries.
+      const bound = 2 * s.window + s.window + maxWaitingRetries + 1;
+      assert.ok(worstReadAhead <= bound, `read ${worstReadAhead} ahead of feedback; bound ${bound}`);
+      for (const provider of providers) {
+        // Devices coming back from a retry re-enter their lane on top of the window.
+        const inFlightBound = s.window + maxWaitingRetries;
+        assert.ok(
+          provider.maxInFlight <= inFlightBound,
+          `${provider.name} had ${provider.maxInFlight} in flight`,
+        );
+        if (s.concurrency !== undefined && provider.batchSize === 1)
+          assert.ok(provider.maxInFlight <= s.concurrency);
+      }
+      await client.close();
+    }),
+    { numRuns: 120 },
+  );
+});
+
+test('a configuration error anywhere: still exactly one feedback each, and the lane stops sending', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.constantFrom<Step>('ok', 'ok', 'retry', 'config'), { minLength: 1, maxLength: 200 }),
+      fc.integer({ min: 1, max: 10 }),
+      async (steps, concurrency) => {
+        const provider = new ScriptedProvider({ concurrency });
+        const client = new PushClient({
+          providers: [provider],
+          window: 32,
+          retry: { baseDelayMs: 1, maxDelayMs: 2 },
+        });
+        const devices: ScriptedDevice[] = steps.map((s, id) => ({
+          platform: 'android',
+          token: 't',
+          id,
+          script: [s, 'ok'],
+        }));
+        const feedback: Feedback<ScriptedDevice>[] = [];
+        for await (const fb of client.send({}, devices)) feedback.push(fb);
+        assert.equal(feedback.length, devices.length);
+        assert.equal(new Set(feedback.map((fb) => fb.device.id)).size, devices.length);
+        const firstConfig = steps.indexOf('config');
+        if (firstConfig >= 0) {
+          // After the trip no request starts: requests ≤ devices before it + what was in flight + their retries.
+          const failedFast = feedback.filter((fb) => fb.error?.code === 'auth' && fb.attempts === 0).length;
+          assert.ok(provider.requests <= devices.length * 2 - failedFast);
+          assert.ok(feedback.some((fb) => fb.error?.code === 'auth'));
+        } else {
+          assert.ok(feedback.every((fb) => fb.status === 'sent'));
+        }
+        await client.close();
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+test('abort at any moment: every device handed in gets exactly one feedback, the rest are not read', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.constantFrom<Step>('ok', 'hang', 'retry', 'invalid'), { maxLength: 120 }),
+      fc.integer({ min: 0, max: 60 }),
+      fc.integer({ min: 1, max: 16 }),
+      fc.constantFrom('sync', 'async'),
+      async (steps, abortAfter, window, kind) => {
+        const provider = new ScriptedProvider();
+        const client = new PushClient({
+          providers: [provider],
+          window,
+          retry: { baseDelayMs: 1, maxDelayMs: 2 },
+        });
+        const devices: ScriptedDevice[] = steps.map((s, id) => ({
+          platform: 'android',
+          token: 't',
+          id,
+          script: [s, 'ok'],
+        }));
+        let pulled = 0;
+        const controller = new AbortController();
+        const delivery = client.send(
+          {},
+          sourceOf(kind, devices, () => pulled++),
+          { signal: controller.signal },
+        );
+        const feedback: Feedback<ScriptedDevice>[] = [];
+        const timer = setTimeout(() => controller.abort('test'), 5);
+        for await (const fb of delivery) {
+          feedback.push(fb);
+          if (feedback.length === abortAfter) controller.abort('test');
+        }
+        clearTimeout(timer);
+        assert.equal(feedback.length, pulled, 'every device read got a feedback');
+        assert.equal(new Set(feedback.map((fb) => fb.device.id)).size, pulled, 'and only one');
+        for (const fb of feedback) {
+          if (fb.status === 'failed') assert.equal(fb.error?.code, 'aborted', JSON.stringify(fb.error));
+        }
+        assert.equal(provider.inFlight, 0, 'nothing left hanging');
+        await client.close();
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+test('close() in the middle: what was handed in finishes, then providers close', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.constantFrom<Step>('ok', 'retry', { retryAfterMs: 50 }), { minLength: 1, maxLength: 200 }),
+      fc.integer({ min: 0, max: 100 }),
+      async (steps, closeAfter) => {
+        const provider = new ScriptedProvider();
+        const client = new PushClient({
+          providers: [provider],
+          window: 8,
+          retry: { baseDelayMs: 1, maxDelayMs: 2 },
+        });
+        const devices: ScriptedDevice[] = steps.map((s, id) => ({
+          platform: 'android',
+          token: 't',
+          id,
+          script: [s, 'ok'],
+        }));
+        let pulled = 0;
+        const delivery = client.send(
+          {},
+          sourceOf('async', devices, () => pulled++),
+        );
+        const feedback: Feedback<ScriptedDevice>[] = [];
+        let closing: Promise<void> | undefined;
+        if (closeAfter === 0) closing = client.close();
+        for await (const fb of delivery) {
+          feedback.push(fb);
+          if (feedback.length === closeAfter) closing = client.close();
+        }
+        await (closing ?? client.close());
+        assert.equal(feedback.length, pulled);
+        assert.equal(new Set(feedback.map((fb) => fb.device.id)).size, pulled);
+        assert.ok(provider.closed);
+        assert.throws(
+          () => client.send({}, []),
+          (error: Error & { code?: string }) => error.code === 'closed',
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
