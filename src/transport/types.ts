@@ -8,8 +8,13 @@
  *                   queue full; `reason` carries the low-level code (ECONNREFUSED, NGHTTP2_…);
  *  - `aborted`:     the request's `signal` fired;
  *  - `closed`:      the pool was closed or destroyed before the request was sent;
- *  - `config`:      TLS verification failed or the proxy refused CONNECT (will not heal by retrying).
+ *  - `config`:      TLS verification failed, the server would not speak the protocol asked for (ALPN),
+ *                   or the proxy refused CONNECT (will not heal by retrying).
  * HTTP error statuses are not errors here: any complete response resolves.
+ *
+ * Requests the server provably did not process (streams above a GOAWAY's last-stream-id,
+ * streams reset with REFUSED_STREAM) are re-sent by the pool itself: the caller never sees them
+ * fail and they do not count as an attempt.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 
@@ -31,16 +36,32 @@ export interface TlsOptions {
 export interface PoolOptions {
   /** `https://host[:port]` (or `http://` for cleartext HTTP/2 to a local server). */
   origin: string;
-  /** Most connections (HTTP/2 sessions) to open to this origin. Default 1… see implementation. */
+  /**
+   * Most connections to open to this origin (HTTP/2 sessions, or sockets for `http1`). Default 4.
+   * They open lazily: a new one only when every open one is full and requests are waiting.
+   */
   connections?: number;
-  /** Most requests waiting for a free stream before `request()` rejects with `unavailable`. */
+  /** Most requests waiting for a free stream before `request()` rejects with `unavailable` (reason `queue-full`). Default 10 000. */
   maxQueued?: number;
-  /** Per-request timeout in ms, from being queued to the full response. */
+  /** Per-request timeout in ms, from being queued to the full response. Default 30 000. */
   timeoutMs?: number;
-  /** Connect (TCP + TLS + SETTINGS) timeout in ms. */
+  /** Connect (TCP + proxy + TLS + first SETTINGS) timeout in ms. Default 10 000. */
   connectTimeoutMs?: number;
-  /** PING a connection idle this long (ms); replace it if the PING is not answered. */
+  /** PING a connection idle this long (ms); replace it if the PING is not answered. Default 60 000. */
   pingIntervalMs?: number;
+  /** How long (ms) a PING may go unanswered before its connection is replaced. Default 20 000. */
+  pingTimeoutMs?: number;
+  /**
+   * Upper bound on concurrent streams per HTTP/2 session, below the server's own
+   * SETTINGS_MAX_CONCURRENT_STREAMS (which is always honoured). Default: the server's value.
+   */
+  maxStreamsPerConnection?: number;
+  /** First reconnect delay after a failed connect, doubled per further failure (with jitter). Default 250 ms. */
+  backoffBaseMs?: number;
+  /** Longest reconnect delay. Default 30 000 ms. */
+  backoffMaxMs?: number;
+  /** Called on connection life-cycle events, for logs and metrics. Must not throw (errors are ignored). */
+  onEvent?: (event: TransportEvent) => void;
   tls?: TlsOptions;
   /** HTTP CONNECT proxy, e.g. `http://proxy.internal:3128` (user:pass@ for Basic auth). */
   proxy?: string;
@@ -64,15 +85,43 @@ export interface TransportResponse {
   /**
    * Stop placing new requests on the connection this response came on (it closes once its
    * in-flight requests finish). For protocol rules such as APNs `Shutdown` or `UnrelatedKeyIdInToken`.
+   * With HTTP/1.1 the response's socket is closed instead of going back to the pool.
    */
   retireConnection(): void;
 }
 
 export interface PoolStats {
+  /** Open connections (including ones still connecting). */
   connections: number;
   inFlight: number;
   queued: number;
+  /** The last GOAWAY received on any of this pool's connections, if any. */
+  lastGoaway?: GoawayInfo;
 }
+
+export interface GoawayInfo {
+  /** HTTP/2 error code (0 = NO_ERROR) and its name (`NGHTTP2_NO_ERROR`, …). */
+  errorCode: number;
+  errorName: string;
+  lastStreamId: number;
+  /** `reason` from the JSON the server put in the GOAWAY's opaque data (APNs does), if any. */
+  reason?: string;
+}
+
+/** What a pool reports through `onEvent`. `connection` numbers a pool's connections from 1. */
+export type TransportEvent =
+  | { type: 'connect'; origin: string; connection: number; protocol: 'h2' | 'http1' }
+  | { type: 'connect-error'; origin: string; error: string; code: string; retryInMs: number }
+  | { type: 'disconnect'; origin: string; connection: number; error?: string }
+  | ({ type: 'goaway'; origin: string; connection: number } & GoawayInfo)
+  | { type: 'ping-timeout'; origin: string; connection: number }
+  | { type: 'settings'; origin: string; connection: number; maxConcurrentStreams: number };
+
+/** Options for a {@link PoolRegistry}: pool defaults for every origin, plus idle closing. */
+export type PoolRegistryOptions = Omit<PoolOptions, 'origin'> & {
+  /** Close and forget a pool that had no request for this long (ms). Default 300 000. */
+  idleCloseMs?: number;
+};
 
 export interface Pool {
   readonly origin: string;

@@ -1,0 +1,228 @@
+/**
+ * What every pool shares whatever the protocol: the bounded FIFO of waiting requests, one
+ * sweeping deadline timer per pool (no timer per request), abort handling, and the
+ * close (drain) / destroy (abort) life cycle. Subclasses supply connections and streams.
+ */
+import { PushError } from '../errors.js';
+import { lostError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { type AbortTarget, PendingRequest, Timeline, WaitQueue } from './pending.js';
+import type { Pool, PoolStats, TransportRequest, TransportResponse } from './types.js';
+
+/** A request the server refused unprocessed this many times in a row is reported, not re-sent again. */
+const MAX_RESENDS = 5;
+
+export abstract class BasePool implements Pool, AbortTarget {
+  readonly origin: string;
+  protected readonly options: ResolvedOptions;
+  protected readonly waiting = new WaitQueue();
+  /** 'closing': draining after close(); 'closed': connections closing or gone, nothing accepted. */
+  protected state: 'open' | 'closing' | 'closed' = 'open';
+  /** When the last request was accepted (epoch ms); the registry closes pools idle long enough. */
+  lastRequestAt = 0;
+
+  private readonly timeline = new Timeline();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly sweepEveryMs: number;
+  private closing: Promise<void> | null = null;
+  private resolveClosing: (() => void) | null = null;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    this.origin = options.target.origin;
+    // Deadlines are checked this often: a timeout fires at most ~10% late.
+    this.sweepEveryMs = Math.min(1000, Math.max(10, Math.floor(options.timeoutMs / 10)));
+  }
+
+  /** Starts `request` on a connection now; false when no connection has room. */
+  protected abstract start(request: PendingRequest): boolean;
+  /** Called while requests wait: open connections, or fail the waiters if none can come. */
+  protected abstract wantCapacity(): void;
+  /** Stops an in-flight request on the wire (RST_STREAM CANCEL, socket destroy). */
+  protected abstract cancel(request: PendingRequest): void;
+  /** Closes every connection gracefully; resolves when they are all gone. */
+  protected abstract closeConnections(): Promise<void>;
+  /** Drops every connection now. */
+  protected abstract destroyConnections(): void;
+  protected abstract connectionCount(): number;
+
+  get stats(): PoolStats {
+    return {
+      connections: this.connectionCount(),
+      inFlight: this.timeline.size - this.waiting.size,
+      queued: this.waiting.size,
+    };
+  }
+
+  request(request: TransportRequest): Promise<TransportResponse> {
+    if (this.state !== 'open') {
+      return Promise.reject(
+        new PushError('closed', `pool for ${this.origin} is closed`, { retryable: false }),
+      );
+    }
+    const signal = request.signal;
+    if (signal?.aborted) {
+      return Promise.reject(
+        new PushError('aborted', 'request aborted before it was sent', { cause: signal.reason }),
+      );
+    }
+    const now = Date.now();
+    this.lastRequestAt = now;
+    const pending = new PendingRequest(this, request, now + this.options.timeoutMs);
+    this.timeline.push(pending);
+    if (this.sweepTimer === null) this.startSweeping();
+    if (signal !== undefined) signal.addEventListener('abort', pending);
+    if (this.waiting.size === 0 && this.start(pending)) return pending.promise;
+    if (this.waiting.size >= this.options.maxQueued) {
+      this.fail(
+        pending,
+        new PushError('unavailable', `too many requests waiting for ${this.origin}`, {
+          reason: 'queue-full',
+        }),
+      );
+      return pending.promise;
+    }
+    this.waiting.push(pending);
+    this.wantCapacity();
+    return pending.promise;
+  }
+
+  /** Starts waiting requests while connections have room; asks for capacity if some still wait. */
+  protected pump(): void {
+    let next = this.waiting.head;
+    while (next !== null) {
+      this.waiting.remove(next);
+      if (!this.start(next)) {
+        this.waiting.unshift(next);
+        break;
+      }
+      next = this.waiting.head;
+    }
+    if (this.waiting.size > 0) this.wantCapacity();
+  }
+
+  protected succeed(request: PendingRequest, response: TransportResponse): void {
+    if (this.settle(request)) request.resolve(response);
+  }
+
+  protected fail(request: PendingRequest, error: PushError): void {
+    if (this.settle(request)) request.reject(error);
+  }
+
+  /** Fails every waiting request with `error` (the origin cannot be reached now). */
+  protected failWaiting(error: PushError): void {
+    let next = this.waiting.head;
+    while (next !== null) {
+      this.fail(next, error);
+      next = this.waiting.head;
+    }
+  }
+
+  /**
+   * Puts back a request the server provably did not process (refused stream, above a GOAWAY's
+   * last-stream-id) at the front of the queue: it is older than everything waiting, and it is
+   * not an attempt. The caller pumps afterwards.
+   */
+  protected resend(request: PendingRequest, reason: string): void {
+    request.resetResponse();
+    if (++request.resends > MAX_RESENDS) {
+      this.fail(request, lostError(reason, this.origin));
+      return;
+    }
+    this.waiting.unshift(request);
+  }
+
+  abortRequest(request: PendingRequest): void {
+    if (request.settled) return;
+    if (!request.queued && request.carrier !== null) this.cancel(request);
+    this.fail(
+      request,
+      new PushError('aborted', 'request aborted', { cause: request.signal?.reason, retryable: false }),
+    );
+  }
+
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (this.state === 'closed') return Promise.resolve();
+    this.state = 'closing';
+    this.closing = new Promise<void>((resolve) => {
+      this.resolveClosing = resolve;
+    });
+    if (this.timeline.size === 0) this.finishClose();
+    return this.closing;
+  }
+
+  destroy(): void {
+    this.state = 'closed';
+    this.stopSweeping();
+    const error = new PushError('closed', `pool for ${this.origin} was destroyed`, { retryable: false });
+    let next = this.timeline.head;
+    while (next !== null) {
+      if (!next.queued && next.carrier !== null) this.cancel(next);
+      this.fail(next, error);
+      next = this.timeline.head;
+    }
+    this.destroyConnections();
+    // A close() still draining is over now.
+    this.resolveClosed();
+  }
+
+  private settle(request: PendingRequest): boolean {
+    if (request.settled) return false;
+    request.settled = true;
+    if (request.queued) this.waiting.remove(request);
+    this.timeline.remove(request);
+    if (request.signal !== undefined) request.signal.removeEventListener('abort', request);
+    request.carrier = null;
+    request.connection = null;
+    if (this.timeline.size === 0) {
+      this.stopSweeping();
+      if (this.state === 'closing') queueMicrotask(() => this.finishClose());
+    }
+    return true;
+  }
+
+  private finishClose(): void {
+    if (this.state !== 'closing' || this.timeline.size > 0) return;
+    this.state = 'closed';
+    this.stopSweeping();
+    this.closeConnections().then(
+      () => this.resolveClosed(),
+      () => this.resolveClosed(),
+    );
+  }
+
+  private resolveClosed(): void {
+    const resolve = this.resolveClosing;
+    this.resolveClosing = null;
+    resolve?.();
+  }
+
+  private startSweeping(): void {
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepEveryMs);
+    // Deadlines alone must not keep the process alive: open sockets do that while requests fly.
+    this.sweepTimer.unref();
+  }
+
+  private stopSweeping(): void {
+    if (this.sweepTimer !== null) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    let head = this.timeline.head;
+    while (head !== null && head.deadline <= now) {
+      if (!head.queued && head.carrier !== null) this.cancel(head);
+      this.fail(
+        head,
+        new PushError('timeout', `no response from ${this.origin} within ${this.options.timeoutMs} ms`, {
+          reason: head.queued ? 'queued' : 'in-flight',
+        }),
+      );
+      head = this.timeline.head;
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Opens the byte stream a pool speaks over: TCP (optionally through a CONNECT proxy), then
+ * TLS with ALPN for https origins. Every failure comes out as a PushError (`config` for TLS
+ * verification / ALPN refusals, `unavailable` otherwise).
+ */
+import { once } from 'node:events';
+import net, { type Socket } from 'node:net';
+import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { PushError } from '../errors.js';
+import { connectError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { openTunnel } from './proxy.js';
+
+/** TLS options for tls.connect / https.Agent from the pool's options. */
+export function tlsConnectOptions(options: ResolvedOptions): ConnectionOptions {
+  const { tls: t, target } = options;
+  const result: ConnectionOptions = { host: target.host, port: target.port };
+  if (t.ca !== undefined) result.ca = t.ca;
+  if (t.cert !== undefined) result.cert = t.cert;
+  if (t.key !== undefined) result.key = t.key;
+  if (t.pfx !== undefined) result.pfx = t.pfx;
+  if (t.passphrase !== undefined) result.passphrase = t.passphrase;
+  if (t.rejectUnauthorized !== undefined) result.rejectUnauthorized = t.rejectUnauthorized;
+  // SNI must be a host name (RFC 6066 §3): leave it out for IP literals.
+  const servername = t.servername ?? (net.isIP(target.host) === 0 ? target.host : undefined);
+  if (servername !== undefined) result.servername = servername;
+  return result;
+}
+
+/** Builds the secure context up front so a bad key, certificate or passphrase is a `config` error. */
+export function secureContext(options: ResolvedOptions): tls.SecureContext {
+  const t = options.tls;
+  try {
+    return tls.createSecureContext({
+      ca: t.ca,
+      cert: t.cert,
+      key: t.key,
+      pfx: t.pfx,
+      passphrase: t.passphrase,
+    });
+  } catch (error) {
+    throw new PushError('config', `TLS options are unusable: ${(error as Error).message}`, {
+      reason: (error as { code?: string }).code ?? 'ERR_TLS_OPTIONS',
+      cause: error,
+    });
+  }
+}
+
+export interface Connected {
+  socket: Socket | TLSSocket;
+  /** The ALPN protocol the server chose (`h2`, `http/1.1`), or `h2c` for cleartext. */
+  protocol: string;
+}
+
+/**
+ * Connects to the pool's target. `alpn` lists the protocols offered, best first; the result
+ * must be one of them (a server that picks none is refused with `config`, reason `ALPN`).
+ * `signal` cancels (connect timeout, destroy): the socket is destroyed and its reason thrown.
+ */
+export async function connectSocket(
+  options: ResolvedOptions,
+  context: tls.SecureContext | undefined,
+  alpn: readonly string[],
+  signal: AbortSignal,
+): Promise<Connected> {
+  const { target } = options;
+  let raw: Socket | undefined;
+  let socket: Socket | TLSSocket | undefined;
+  try {
+    if (options.proxy !== undefined) raw = await openTunnel(options.proxy, target, signal);
+    if (!target.secure) {
+      if (raw === undefined) {
+        raw = net.connect({ host: target.host, port: target.port });
+        await once(raw, 'connect', { signal });
+      }
+      return { socket: raw, protocol: 'h2c' };
+    }
+    const secure = tls.connect({
+      ...tlsConnectOptions(options),
+      secureContext: context,
+      ALPNProtocols: [...alpn],
+      ...(raw === undefined ? {} : { socket: raw }),
+    });
+    socket = secure;
+    await once(secure, 'secureConnect', { signal });
+    const chosen = secure.alpnProtocol;
+    // A server without ALPN speaks HTTP/1.1 (RFC 7301 §3.2).
+    const protocol = chosen === false || chosen === null ? 'http/1.1' : chosen;
+    if (!alpn.includes(protocol)) {
+      secure.destroy();
+      throw new PushError(
+        'config',
+        `${target.origin} does not speak ${alpn.join(' or ')} (ALPN chose ${protocol})`,
+        { reason: 'ALPN' },
+      );
+    }
+    return { socket: secure, protocol };
+  } catch (error) {
+    socket?.destroy();
+    raw?.destroy();
+    if (signal.aborted) throw signal.reason;
+    throw connectError(error, target.origin);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * One HTTP/2 session of a pool and the per-stream event handlers. Handlers are shared
+ * functions reading their request from the stream (no closures per request).
+ */
+import type http2 from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Settings } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { PendingRequest, Retirable } from './pending.js';
+
+/** What a connection reports to its pool. */
+export interface H2ConnectionOwner {
+  onSettings(connection: H2Connection, settings: Settings): void;
+  onGoaway(connection: H2Connection, errorCode: number, lastStreamId: number, opaqueData?: Buffer): void;
+  onConnectionClosed(connection: H2Connection): void;
+  onConnectTimeout(connection: H2Connection): void;
+  onPingAnswered(connection: H2Connection): void;
+  onStreamEnd(request: PendingRequest, connection: H2Connection): void;
+  onStreamClosed(request: PendingRequest | null, stream: ClientHttp2Stream, connection: H2Connection): void;
+  retireConnection(connection: H2Connection): void;
+}
+
+const kRequest = Symbol('pushline.request');
+const kConnection = Symbol('pushline.connection');
+
+interface TaggedStream extends ClientHttp2Stream {
+  [kRequest]: PendingRequest | null;
+  [kConnection]: H2Connection;
+}
+
+export type H2State = 'connecting' | 'ready' | 'draining' | 'closed';
+
+export class H2Connection implements Retirable {
+  readonly id: number;
+  readonly owner: H2ConnectionOwner;
+  /** Cancels the connect (timeout, destroy) while the socket is being opened. */
+  readonly connecting = new AbortController();
+  session: ClientHttp2Session | null = null;
+  state: H2State = 'connecting';
+  /** Streams open on this session (ours to count: nghttp2 would queue, not refuse, the excess). */
+  active = 0;
+  /** The server's SETTINGS_MAX_CONCURRENT_STREAMS (capped by the pool option); 0 until it arrives. */
+  maxStreams = 0;
+  everReady = false;
+  /** Last-stream-id of a GOAWAY received, -1 when none: higher streams were not processed. */
+  goawayLastStreamId = -1;
+  goawayCode = 0;
+  goawayReason: string | undefined;
+  lastUsed = Date.now();
+  /** When the outstanding PING was sent, 0 when none is outstanding. */
+  pingSentAt = 0;
+  lastError: unknown = null;
+  private connectTimer: NodeJS.Timeout | null;
+  private readonly pingAnswered = (error: Error | null): void => {
+    if (error === null) {
+      this.pingSentAt = 0;
+      this.owner.onPingAnswered(this);
+    }
+  };
+
+  constructor(owner: H2ConnectionOwner, id: number, connectTimeoutMs: number) {
+    this.owner = owner;
+    this.id = id;
+    this.connectTimer = setTimeout(onConnectTimeout, connectTimeoutMs, this);
+    this.connectTimer.unref();
+  }
+
+  /** Wraps a connected socket in an HTTP/2 session. */
+  attach(session: ClientHttp2Session, socket: Duplex): void {
+    this.session = session;
+    // A TLS 1.3 alert after the handshake (client certificate refused) kills the socket under a
+    // session that then never emits 'close': watch the socket too, and report it once.
+    const settle = (): void => {
+      setImmediate(() => {
+        if (this.state === 'closed') return;
+        session.destroy();
+        this.owner.onConnectionClosed(this);
+      });
+    };
+    socket.on('error', (error: unknown) => {
+      this.lastError ??= error;
+      settle();
+    });
+    socket.once('close', settle);
+    session.on('remoteSettings', (settings: Settings) => this.owner.onSettings(this, settings));
+    session.on('goaway', (code: number, lastStreamId: number, data?: Buffer) =>
+      this.owner.onGoaway(this, code, lastStreamId, data),
+    );
+    session.on('error', (error: unknown) => {
+      this.lastError ??= error;
+    });
+    session.on('close', () => this.owner.onConnectionClosed(this));
+  }
+
+  markReady(): void {
+    this.state = 'ready';
+    this.everReady = true;
+    this.clearConnectTimer();
+    this.lastUsed = Date.now();
+    // Idle sessions must not keep the process alive; in-flight streams ref it again.
+    if (this.active === 0) this.session?.unref();
+  }
+
+  clearConnectTimer(): void {
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+  }
+
+  /** True when a new stream may go on this session now. */
+  get hasRoom(): boolean {
+    const session = this.session;
+    return (
+      this.state === 'ready' &&
+      this.active < this.maxStreams &&
+      session !== null &&
+      !session.destroyed &&
+      !session.closed
+    );
+  }
+
+  retire(): void {
+    this.owner.retireConnection(this);
+  }
+
+  ping(): void {
+    const session = this.session;
+    if (session === null || session.destroyed || this.pingSentAt !== 0) return;
+    if (session.ping(this.pingAnswered)) this.pingSentAt = Date.now();
+  }
+
+  /** Opens a stream for `request` (the caller checked `hasRoom`). Throws if the session refuses. */
+  openStream(request: PendingRequest): ClientHttp2Stream {
+    const session = this.session!;
+    const headers: http2.OutgoingHttpHeaders = { ':method': request.method, ':path': request.path };
+    const extra = request.headers;
+    if (extra !== undefined) for (const name in extra) headers[name] = extra[name];
+    const body = request.body;
+    const stream = session.request(headers, body === undefined ? END_STREAM : undefined) as TaggedStream;
+    if (this.active++ === 0) session.ref();
+    stream[kRequest] = request;
+    stream[kConnection] = this;
+    request.carrier = stream;
+    request.connection = this;
+    stream.on('response', onResponse);
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    if (body !== undefined) stream.end(body);
+    return stream;
+  }
+}
+
+const END_STREAM = { endStream: true };
+
+function onConnectTimeout(connection: H2Connection): void {
+  connection.owner.onConnectTimeout(connection);
+}
+
+function onResponse(this: TaggedStream, headers: IncomingHttpHeaders): void {
+  const request = this[kRequest];
+  if (request === null) return;
+  request.status = Number(headers[':status']);
+  request.responseHeaders = headers;
+}
+
+function onData(this: TaggedStream, chunk: Buffer): void {
+  this[kRequest]?.addChunk(chunk);
+}
+
+function onEnd(this: TaggedStream): void {
+  const request = this[kRequest];
+  if (request !== null && !request.settled) this[kConnection].owner.onStreamEnd(request, this[kConnection]);
+}
+
+function onError(this: TaggedStream, error: unknown): void {
+  const request = this[kRequest];
+  if (request !== null) request.error = error;
+}
+
+function onClose(this: TaggedStream): void {
+  const request = this[kRequest];
+  this[kRequest] = null;
+  const connection = this[kConnection];
+  connection.active--;
+  connection.lastUsed = Date.now();
+  if (connection.active === 0 && connection.session !== null && !connection.session.destroyed) {
+    connection.session.unref();
+  }
+  connection.owner.onStreamClosed(request, this, connection);
+}

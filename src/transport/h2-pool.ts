@@ -1,0 +1,414 @@
+/**
+ * The HTTP/2 pool: up to `connections` sessions to one origin, opened as load needs them.
+ * Each request goes on the least-loaded session with a free stream slot under the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS (followed as it changes), else waits in the FIFO.
+ */
+import http2, { type ClientHttp2Stream, type Settings } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { PushError } from '../errors.js';
+import { BasePool } from './base-pool.js';
+import { connectSocket, secureContext } from './connect.js';
+import { connectError, errorCode, h2ErrorName, lostError } from './errors.js';
+import { H2Connection, type H2ConnectionOwner } from './h2-connection.js';
+import { backoffDelay, emit, type ResolvedOptions } from './options.js';
+import { type PendingRequest, PooledResponse } from './pending.js';
+import type { GoawayInfo, PoolStats } from './types.js';
+
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+/** RFC 9113 §6.5.2: no SETTINGS_MAX_CONCURRENT_STREAMS means no limit. */
+const UNLIMITED = 2 ** 32 - 1;
+
+export class H2Pool extends BasePool implements H2ConnectionOwner {
+  private readonly connections: H2Connection[] = [];
+  private readonly context: SecureContext | undefined;
+  private nextConnectionId = 1;
+  /** Consecutive failed connects; a ready session resets it. */
+  private failures = 0;
+  private nextConnectAt = 0;
+  private lastConnectError: PushError | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private lastGoaway: GoawayInfo | undefined;
+  private allClosed: (() => void) | null = null;
+
+  constructor(options: ResolvedOptions, firstSocket?: Socket) {
+    super(options);
+    this.context = options.target.secure ? secureContext(options) : undefined;
+    if (firstSocket !== undefined) this.open(firstSocket);
+  }
+
+  override get stats(): PoolStats {
+    const stats = super.stats;
+    if (this.lastGoaway !== undefined) stats.lastGoaway = this.lastGoaway;
+    return stats;
+  }
+
+  protected connectionCount(): number {
+    return this.connections.length;
+  }
+
+  protected start(request: PendingRequest): boolean {
+    for (;;) {
+      // Least-loaded session with room. Sessions are few, so a scan is cheaper than a heap.
+      let best: H2Connection | null = null;
+      for (const connection of this.connections) {
+        if (connection.hasRoom && (best === null || connection.active < best.active)) best = connection;
+      }
+      if (best === null) return false;
+      try {
+        best.openStream(request);
+        return true;
+      } catch (error) {
+        // The session went away between the check and the call (GOAWAY just processed):
+        // nothing was sent, so try another one.
+        best.lastError = error;
+        best.state = 'draining';
+      }
+    }
+  }
+
+  protected cancel(request: PendingRequest): void {
+    const stream = request.carrier as ClientHttp2Stream;
+    // RST_STREAM(CANCEL) tells the server to stop; the slot frees when the stream closes.
+    if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+  }
+
+  protected wantCapacity(): void {
+    if (this.state === 'closed') return;
+    let usable = 0;
+    let connecting = 0;
+    for (const connection of this.connections) {
+      if (connection.state === 'connecting') connecting++;
+      if (connection.state === 'connecting' || connection.state === 'ready') usable++;
+    }
+    const now = Date.now();
+    if (now < this.nextConnectAt) {
+      if (usable === 0 && this.lastConnectError !== null) {
+        // The origin is unreachable and the next attempt is not due yet: fail now, not at timeout.
+        this.failWaiting(this.withRetryAfter(this.lastConnectError, this.nextConnectAt - now));
+      } else {
+        this.scheduleBackoffPump(this.nextConnectAt - now);
+      }
+      return;
+    }
+    // Each new session takes at least one stream, so more connects than waiters are wasted.
+    while (usable < this.options.connections && connecting < this.waiting.size) {
+      this.open();
+      usable++;
+      connecting++;
+    }
+  }
+
+  // ---- connection life cycle ---------------------------------------------------------------
+
+  private open(socket?: Socket): void {
+    const connection = new H2Connection(this, this.nextConnectionId++, this.options.connectTimeoutMs);
+    this.connections.push(connection);
+    this.startHealthChecks();
+    if (socket !== undefined) {
+      this.attach(connection, socket);
+      return;
+    }
+    connectSocket(this.options, this.context, ['h2'], connection.connecting.signal).then(
+      (connected) => this.attach(connection, connected.socket),
+      (error: unknown) => this.connectFailed(connection, error),
+    );
+  }
+
+  private attach(connection: H2Connection, socket: Socket): void {
+    if (connection.state !== 'connecting') {
+      socket.destroy();
+      return;
+    }
+    const session = http2.connect(this.origin, {
+      createConnection: () => socket,
+      settings: { enablePush: false },
+    });
+    connection.attach(session, socket);
+  }
+
+  /** A connect that never produced a usable session (socket, TLS, proxy, timeout or no SETTINGS). */
+  private connectFailed(connection: H2Connection, thrown: unknown): void {
+    if (connection.state === 'closed') return;
+    connection.clearConnectTimer();
+    this.remove(connection);
+    if (this.state === 'closed') return;
+    const error = connectError(thrown, this.origin);
+    this.failures++;
+    const delay = backoffDelay(this.failures, this.options.backoffBaseMs, this.options.backoffMaxMs);
+    this.nextConnectAt = Date.now() + delay;
+    this.lastConnectError = error;
+    emit(this.options, {
+      type: 'connect-error',
+      origin: this.origin,
+      error: error.message,
+      code: error.reason ?? error.code,
+      retryInMs: delay,
+    });
+    if (!this.connections.some((c) => c.state === 'connecting' || c.state === 'ready')) {
+      this.failWaiting(this.withRetryAfter(error, delay));
+    }
+    this.pump();
+  }
+
+  onSettings(connection: H2Connection, settings: Settings): void {
+    const max = Math.min(settings.maxConcurrentStreams ?? UNLIMITED, this.options.maxStreamsPerConnection);
+    const changed = max !== connection.maxStreams;
+    connection.maxStreams = max;
+    if (connection.state === 'connecting') {
+      connection.markReady();
+      this.failures = 0;
+      this.nextConnectAt = 0;
+      this.lastConnectError = null;
+      emit(this.options, { type: 'connect', origin: this.origin, connection: connection.id, protocol: 'h2' });
+    }
+    if (changed) {
+      emit(this.options, {
+        type: 'settings',
+        origin: this.origin,
+        connection: connection.id,
+        maxConcurrentStreams: max,
+      });
+    }
+    this.pump();
+  }
+
+  onGoaway(connection: H2Connection, errorCode: number, lastStreamId: number, opaqueData?: Buffer): void {
+    // A server may send a second GOAWAY (often without data) as it closes: last-stream-id can
+    // only go down (RFC 9113 §6.8), and the first one's reason is the one worth keeping.
+    if (connection.goawayLastStreamId >= 0)
+      lastStreamId = Math.min(lastStreamId, connection.goawayLastStreamId);
+    connection.goawayLastStreamId = lastStreamId;
+    if (errorCode !== 0 || connection.goawayCode === 0) connection.goawayCode = errorCode;
+    if (connection.state !== 'closed') connection.state = 'draining';
+    const info: GoawayInfo = { errorCode, errorName: h2ErrorName(errorCode), lastStreamId };
+    const reason = goawayReason(opaqueData) ?? connection.goawayReason;
+    if (reason !== undefined) info.reason = reason;
+    connection.goawayReason = reason;
+    this.lastGoaway = info;
+    emit(this.options, { type: 'goaway', origin: this.origin, connection: connection.id, ...info });
+    // Node closes (NO_ERROR) or destroys the session itself; waiting requests need another one.
+    this.pump();
+  }
+
+  onConnectTimeout(connection: H2Connection): void {
+    const error = new PushError(
+      'unavailable',
+      `connecting to ${this.origin} took longer than ${this.options.connectTimeoutMs} ms`,
+      { reason: 'ETIMEDOUT' },
+    );
+    connection.connecting.abort(error);
+    if (connection.session !== null) {
+      connection.lastError ??= error;
+      connection.session.destroy();
+      this.connectFailed(connection, connection.lastError);
+    }
+  }
+
+  onConnectionClosed(connection: H2Connection): void {
+    if (connection.state === 'closed') return;
+    const wasReady = connection.everReady;
+    connection.clearConnectTimer();
+    if (!wasReady) {
+      this.connectFailed(
+        connection,
+        connection.lastError ?? lostError('closed-before-settings', this.origin),
+      );
+      return;
+    }
+    this.remove(connection);
+    const error = connection.lastError;
+    emit(this.options, {
+      type: 'disconnect',
+      origin: this.origin,
+      connection: connection.id,
+      ...(error === null ? {} : { error: errorCode(error) }),
+    });
+    this.pump();
+  }
+
+  onPingAnswered(connection: H2Connection): void {
+    connection.lastUsed = Date.now();
+  }
+
+  onStreamEnd(request: PendingRequest, connection: H2Connection): void {
+    if (request.status === 0) {
+      this.fail(request, lostError('no-response-headers', this.origin));
+      return;
+    }
+    this.succeed(
+      request,
+      new PooledResponse(request.status, request.responseHeaders!, request.takeBody(), connection),
+    );
+  }
+
+  onStreamClosed(request: PendingRequest | null, stream: ClientHttp2Stream, connection: H2Connection): void {
+    if (request !== null && !request.settled) this.streamLost(request, stream, connection);
+    if (connection.state === 'draining' && connection.active === 0) connection.session?.close();
+    if (this.waiting.size > 0) this.pump();
+  }
+
+  /** A stream closed without a complete response: re-send it if provably unprocessed, else fail it. */
+  private streamLost(request: PendingRequest, stream: ClientHttp2Stream, connection: H2Connection): void {
+    const rstCode = stream.rstCode;
+    const id = stream.id;
+    const aboveGoaway =
+      connection.goawayLastStreamId >= 0 && (id === undefined || id > connection.goawayLastStreamId);
+    if (rstCode === NGHTTP2_REFUSED_STREAM || aboveGoaway) {
+      if (this.state !== 'closed') {
+        this.resend(request, aboveGoaway ? 'goaway' : h2ErrorName(NGHTTP2_REFUSED_STREAM));
+        return;
+      }
+    }
+    // The most telling reason first: the server's GOAWAY, then the stream's or the socket's error.
+    let reason: string;
+    const streamCode = request.error === null ? '' : errorCode(request.error);
+    if (connection.goawayLastStreamId >= 0) {
+      reason = connection.goawayReason ?? h2ErrorName(connection.goawayCode);
+    } else if (streamCode !== '' && streamCode !== 'ERR_HTTP2_STREAM_ERROR') {
+      reason = streamCode;
+    } else if (connection.lastError !== null) {
+      reason = errorCode(connection.lastError);
+    } else {
+      reason = h2ErrorName(rstCode ?? NGHTTP2_CANCEL);
+    }
+    this.fail(request, lostError(reason, this.origin, request.error ?? connection.lastError ?? undefined));
+  }
+
+  retireConnection(connection: H2Connection): void {
+    if (connection.state !== 'ready') return;
+    connection.state = 'draining';
+    // Graceful: no new streams, open ones finish, then the session closes.
+    connection.session?.close();
+    if (this.waiting.size > 0) this.pump();
+  }
+
+  private remove(connection: H2Connection): void {
+    connection.state = 'closed';
+    const index = this.connections.indexOf(connection);
+    if (index >= 0) this.connections.splice(index, 1);
+    if (this.connections.length === 0) {
+      this.stopHealthChecks();
+      const resolve = this.allClosed;
+      this.allClosed = null;
+      resolve?.();
+    }
+  }
+
+  // ---- health: idle PING, unanswered PING, backoff ------------------------------------------
+
+  private startHealthChecks(): void {
+    if (this.healthTimer !== null) return;
+    const every = Math.max(
+      10,
+      Math.floor(Math.min(this.options.pingIntervalMs, this.options.pingTimeoutMs) / 2),
+    );
+    this.healthTimer = setInterval(() => this.checkHealth(), every);
+    this.healthTimer.unref();
+  }
+
+  private stopHealthChecks(): void {
+    if (this.healthTimer !== null) {
+      clearInterval(this.healthTimer);
+      this.healthTimer = null;
+    }
+  }
+
+  private checkHealth(): void {
+    const now = Date.now();
+    for (const connection of this.connections) {
+      if (connection.state !== 'ready' && connection.state !== 'draining') continue;
+      if (connection.pingSentAt !== 0) {
+        if (now - connection.pingSentAt >= this.options.pingTimeoutMs) {
+          emit(this.options, { type: 'ping-timeout', origin: this.origin, connection: connection.id });
+          connection.state = 'draining';
+          connection.lastError = new PushError('unavailable', 'PING not answered', {
+            reason: 'ping-timeout',
+          });
+          // A replacement opens as soon as a request needs it.
+          connection.session?.destroy();
+        }
+      } else if (
+        connection.state === 'ready' &&
+        connection.active === 0 &&
+        now - connection.lastUsed >= this.options.pingIntervalMs
+      ) {
+        connection.ping();
+      }
+    }
+  }
+
+  private scheduleBackoffPump(delay: number): void {
+    if (this.backoffTimer !== null) return;
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      if (this.waiting.size > 0) this.pump();
+    }, delay);
+    this.backoffTimer.unref();
+  }
+
+  private withRetryAfter(error: PushError, retryAfterMs: number): PushError {
+    return new PushError(error.code, error.message, {
+      reason: error.reason,
+      retryAfterMs: retryAfterMs > 0 ? retryAfterMs : undefined,
+      cause: error.cause,
+    });
+  }
+
+  // ---- close / destroy ----------------------------------------------------------------------
+
+  protected closeConnections(): Promise<void> {
+    this.clearBackoff();
+    if (this.connections.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve) => {
+      this.allClosed = resolve;
+    });
+    for (const connection of [...this.connections]) {
+      if (connection.session === null) {
+        connection.connecting.abort(new PushError('closed', 'pool closed'));
+        this.remove(connection);
+      } else {
+        connection.state = 'draining';
+        connection.session.close();
+      }
+    }
+    return done;
+  }
+
+  protected destroyConnections(): void {
+    this.clearBackoff();
+    for (const connection of [...this.connections]) {
+      connection.clearConnectTimer();
+      connection.connecting.abort(new PushError('closed', 'pool destroyed'));
+      connection.session?.destroy();
+      this.remove(connection);
+    }
+  }
+
+  private clearBackoff(): void {
+    if (this.backoffTimer !== null) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = null;
+    }
+  }
+}
+
+/** APNs (and others) put `{"reason": "..."}` in a GOAWAY's opaque data. */
+function goawayReason(data: Buffer | undefined): string | undefined {
+  if (data === undefined || data.length === 0) return undefined;
+  const text = data.toString('utf8');
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      typeof (parsed as { reason?: unknown }).reason === 'string'
+    ) {
+      return (parsed as { reason: string }).reason;
+    }
+  } catch {
+    // Not JSON: keep the text itself, it is still the best explanation there is.
+  }
+  return text.slice(0, 200);
+}

@@ -1,0 +1,17 @@
+/**
+ * The HTTP/2 (and HTTP/1.1) connection pools every provider sends through.
+ * See `types.ts` for the contract.
+ */
+export { createPool } from './create-pool.js';
+export { PoolRegistry } from './registry.js';
+export type {
+  GoawayInfo,
+  Pool,
+  PoolOptions,
+  PoolRegistryOptions,
+  PoolStats,
+  TlsOptions,
+  TransportEvent,
+  TransportRequest,
+  TransportResponse,
+} from './types.js';

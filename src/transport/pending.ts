@@ -1,0 +1,186 @@
+/**
+ * One request's bookkeeping while it is queued or in flight, and the two intrusive lists
+ * that hold it. Intrusive links make removal O(1) (abort, timeout, completion) without a
+ * per-request closure or array splice on the hot path.
+ */
+import type { IncomingHttpHeaders } from 'node:http2';
+import type { PushError } from '../errors.js';
+import type { TransportRequest, TransportResponse } from './types.js';
+
+/** What a pool does when a request's signal fires (the request is its own abort listener). */
+export interface AbortTarget {
+  abortRequest(request: PendingRequest): void;
+}
+
+export class PendingRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string> | undefined;
+  readonly body: Buffer | string | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly deadline: number;
+  readonly promise: Promise<TransportResponse>;
+  resolve!: (response: TransportResponse) => void;
+  reject!: (error: PushError) => void;
+
+  /** Links in the pool's timeline (every unsettled request, oldest deadline first). */
+  prev: PendingRequest | null = null;
+  next: PendingRequest | null = null;
+  /** Links in the pool's wait queue (requests not yet on a connection). */
+  qPrev: PendingRequest | null = null;
+  qNext: PendingRequest | null = null;
+  queued = false;
+  settled = false;
+  /** Times re-sent because the server provably did not process it (not attempts). */
+  resends = 0;
+
+  /** Transport-specific state while in flight: the stream or ClientRequest, and its connection. */
+  carrier: unknown = null;
+  connection: unknown = null;
+  status = 0;
+  responseHeaders: IncomingHttpHeaders | null = null;
+  firstChunk: Buffer | null = null;
+  chunks: Buffer[] | null = null;
+  error: unknown = null;
+
+  private readonly owner: AbortTarget;
+
+  constructor(owner: AbortTarget, request: TransportRequest, deadline: number) {
+    this.owner = owner;
+    this.method = request.method ?? 'POST';
+    this.path = request.path;
+    this.headers = request.headers;
+    this.body = request.body;
+    this.signal = request.signal;
+    this.deadline = deadline;
+    this.promise = new Promise<TransportResponse>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** EventListener for the request's AbortSignal (an object listener: no closure per request). */
+  handleEvent(): void {
+    this.owner.abortRequest(this);
+  }
+
+  addChunk(chunk: Buffer): void {
+    if (this.firstChunk === null) this.firstChunk = chunk;
+    else if (this.chunks === null) this.chunks = [this.firstChunk, chunk];
+    else this.chunks.push(chunk);
+  }
+
+  /** The response body: most push responses are empty or one small chunk, so avoid concat. */
+  takeBody(): Buffer {
+    const body = this.chunks !== null ? Buffer.concat(this.chunks) : (this.firstChunk ?? EMPTY);
+    this.firstChunk = null;
+    this.chunks = null;
+    return body;
+  }
+
+  /** Forgets response state before a transparent re-send. */
+  resetResponse(): void {
+    this.carrier = null;
+    this.connection = null;
+    this.status = 0;
+    this.responseHeaders = null;
+    this.firstChunk = null;
+    this.chunks = null;
+    this.error = null;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A connection that a response can retire. */
+export interface Retirable {
+  retire(): void;
+}
+
+export class PooledResponse implements TransportResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  private readonly connection: Retirable | null;
+
+  constructor(status: number, headers: IncomingHttpHeaders, body: Buffer, connection: Retirable | null) {
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+    this.connection = connection;
+  }
+
+  retireConnection(): void {
+    this.connection?.retire();
+  }
+}
+
+/** Every unsettled request in arrival order. One timeout per pool means arrival order is deadline order. */
+export class Timeline {
+  head: PendingRequest | null = null;
+  tail: PendingRequest | null = null;
+  size = 0;
+
+  push(request: PendingRequest): void {
+    request.prev = this.tail;
+    request.next = null;
+    if (this.tail === null) this.head = request;
+    else this.tail.next = request;
+    this.tail = request;
+    this.size++;
+  }
+
+  remove(request: PendingRequest): void {
+    if (request.prev === null) this.head = request.next;
+    else request.prev.next = request.next;
+    if (request.next === null) this.tail = request.prev;
+    else request.next.prev = request.prev;
+    request.prev = null;
+    request.next = null;
+    this.size--;
+  }
+}
+
+/** FIFO of requests waiting for a stream; re-sent requests go back to the front. */
+export class WaitQueue {
+  head: PendingRequest | null = null;
+  tail: PendingRequest | null = null;
+  size = 0;
+
+  push(request: PendingRequest): void {
+    request.qPrev = this.tail;
+    request.qNext = null;
+    if (this.tail === null) this.head = request;
+    else this.tail.qNext = request;
+    this.tail = request;
+    request.queued = true;
+    this.size++;
+  }
+
+  unshift(request: PendingRequest): void {
+    request.qNext = this.head;
+    request.qPrev = null;
+    if (this.head === null) this.tail = request;
+    else this.head.qPrev = request;
+    this.head = request;
+    request.queued = true;
+    this.size++;
+  }
+
+  shift(): PendingRequest | null {
+    const request = this.head;
+    if (request !== null) this.remove(request);
+    return request;
+  }
+
+  remove(request: PendingRequest): void {
+    if (request.qPrev === null) this.head = request.qNext;
+    else request.qPrev.qNext = request.qNext;
+    if (request.qNext === null) this.tail = request.qPrev;
+    else request.qNext.qPrev = request.qPrev;
+    request.qPrev = null;
+    request.qNext = null;
+    request.queued = false;
+    this.size--;
+  }
+}

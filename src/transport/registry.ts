@@ -1,0 +1,99 @@
+/** Pools per origin, created on demand from shared defaults, closed when idle. */
+import { PushError } from '../errors.js';
+import { createPool } from './create-pool.js';
+import { parseTarget } from './options.js';
+import type { Pool, PoolOptions, PoolRegistryOptions } from './types.js';
+
+interface Entry {
+  pool: Pool;
+  /** Last time the registry saw the pool busy or handed it out. */
+  lastBusy: number;
+}
+
+/**
+ * Keeps one pool per origin (Web Push talks to many push services; FCM and APNs to one each).
+ * A pool with no request and nothing in flight for `idleCloseMs` is closed and forgotten; the
+ * next `get()` for its origin makes a new one.
+ */
+export class PoolRegistry {
+  private readonly defaults: Omit<PoolOptions, 'origin'>;
+  private readonly idleCloseMs: number;
+  private readonly pools = new Map<string, Entry>();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(defaults: PoolRegistryOptions = {}) {
+    const { idleCloseMs, ...poolDefaults } = defaults;
+    this.defaults = poolDefaults;
+    this.idleCloseMs = idleCloseMs ?? 300_000;
+    if (!(this.idleCloseMs > 0)) throw new PushError('config', 'idleCloseMs must be a positive number');
+  }
+
+  /** The pool for `origin` (any URL: only its origin counts), made on first use. */
+  get(origin: string): Pool {
+    if (this.closed) throw new PushError('closed', 'pool registry is closed', { retryable: false });
+    const key = parseTarget(origin).origin;
+    const now = Date.now();
+    let entry = this.pools.get(key);
+    if (entry === undefined) {
+      entry = { pool: createPool({ ...this.defaults, origin: key }), lastBusy: now };
+      this.pools.set(key, entry);
+      this.startTimer();
+    } else {
+      entry.lastBusy = now;
+    }
+    return entry.pool;
+  }
+
+  /** Number of live pools. */
+  get size(): number {
+    return this.pools.size;
+  }
+
+  /** Closes every pool gracefully (see `Pool.close`). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopTimer();
+    const pools = [...this.pools.values()].map((entry) => entry.pool);
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+
+  /** Destroys every pool now (see `Pool.destroy`). */
+  destroy(): void {
+    this.closed = true;
+    this.stopTimer();
+    for (const entry of this.pools.values()) entry.pool.destroy();
+    this.pools.clear();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [origin, entry] of this.pools) {
+      const stats = entry.pool.stats;
+      if (stats.inFlight > 0 || stats.queued > 0) {
+        entry.lastBusy = now;
+        continue;
+      }
+      const lastRequest = (entry.pool as { lastRequestAt?: number }).lastRequestAt ?? 0;
+      if (now - Math.max(entry.lastBusy, lastRequest) >= this.idleCloseMs) {
+        this.pools.delete(origin);
+        void entry.pool.close();
+      }
+    }
+    if (this.pools.size === 0) this.stopTimer();
+  }
+
+  private startTimer(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => this.sweep(), Math.max(10, Math.floor(this.idleCloseMs / 4)));
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
