@@ -1,0 +1,259 @@
+/**
+ * The APNs provider: `apns(options)` returns a {@link Provider} speaking Apple's HTTP/2
+ * provider API (PROTOCOLS.md §1) through the shared transport pool.
+ *
+ * Per send, `prepare` validates the notification and builds the headers and the payload
+ * bytes once; per device, `send` checks the token, adds the shared provider token (token
+ * auth) and maps Apple's answer through the reasons table.
+ */
+import type { Device } from '../../device.js';
+import { toPushError } from '../../errors.js';
+import type { Notification } from '../../notification.js';
+import type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from '../../provider.js';
+import { createPool } from '../../transport/index.js';
+import type { Pool, TransportResponse } from '../../transport/types.js';
+import { expiryWarning } from './certificate-auth.js';
+import { apnsError, badRequest, PROVIDER_NAME } from './errors.js';
+import { buildHeaders, inferPushType } from './headers.js';
+import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
+import { resolveApnsOptions } from './options.js';
+import { buildPayload, encodePayload } from './payload.js';
+import type { Interpretation } from './reasons.js';
+import { interpretResponse } from './reasons.js';
+import type { ProviderToken } from './token-auth.js';
+import { ProviderTokenCache } from './token-auth.js';
+
+export type { ApnsOptions } from './options.js';
+export type {
+  ApnsAlert,
+  ApnsInterruptionLevel,
+  ApnsLiveActivity,
+  ApnsOverrides,
+  ApnsPushType,
+  ApnsSound,
+} from './overrides.js';
+export type { ApnsReason } from './reasons.js';
+export { REASONS as APNS_REASONS } from './reasons.js';
+
+/** Warning code for a certificate expiring within 30 days. */
+export const CERT_EXPIRING_WARNING = 'PUSHLINE_APNS_CERT_EXPIRING';
+
+const DAY_MS = 24 * 3600_000;
+
+/** The provider `apns()` returns. */
+export interface ApnsProvider extends Provider {
+  readonly name: 'apns';
+  /** The APNs origin requests go to. */
+  readonly origin: string;
+  /** When the client certificate expires (certificate auth only). */
+  readonly certificateExpiresAt: Date | undefined;
+  /** Drops every connection now; in-flight sends fail with `closed`. */
+  destroy(): void;
+}
+
+/**
+ * Creates an APNs provider. Throws a `config` PushError at once for bad options (missing
+ * Team ID, a key that is not a P-256 `.p8`, an unreadable file, both auth kinds, no topic…).
+ *
+ * @example
+ * ```ts
+ * apns({ teamId: 'ABCDE12345', keyId: 'KEY1234567', key: './AuthKey_KEY1234567.p8', topic: 'com.example.app', production: true })
+ * ```
+ */
+export function apns(options: ApnsOptions): ApnsProvider {
+  return new Apns(resolveApnsOptions(options));
+}
+
+class Apns implements ApnsProvider {
+  readonly name = PROVIDER_NAME;
+  readonly platforms;
+  readonly app;
+  readonly concurrency;
+  readonly origin;
+  readonly #options: ResolvedApnsOptions;
+  readonly #pool: Pool;
+  readonly #ownsPool: boolean;
+  readonly #tokens: ProviderTokenCache | undefined;
+  #lastExpiryCheckMs = Number.NEGATIVE_INFINITY;
+
+  constructor(options: ResolvedApnsOptions) {
+    this.#options = options;
+    this.platforms = options.platforms;
+    this.app = options.app;
+    this.concurrency = options.concurrency;
+    this.origin = options.origin;
+    const { auth } = options;
+    this.#ownsPool = options.pool === undefined;
+    this.#pool =
+      options.pool ??
+      createPool({
+        origin: options.origin,
+        ...(options.connections === undefined ? {} : { connections: options.connections }),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+        tls: {
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+          ...(auth.kind === 'certificate' ? { cert: auth.material.cert, key: auth.material.key } : {}),
+        },
+      });
+    if (auth.kind === 'token') {
+      this.#tokens = new ProviderTokenCache({
+        teamId: auth.teamId,
+        keyId: auth.keyId,
+        key: auth.key,
+        clock: options.clock,
+      });
+      // Sign the first token now, off the first send's path. A failure resurfaces on that send.
+      this.#tokens.get().catch(() => {});
+    }
+    this.#checkCertificateExpiry();
+  }
+
+  get certificateExpiresAt(): Date | undefined {
+    const { auth } = this.#options;
+    return auth.kind === 'certificate' ? auth.material.expiresAt : undefined;
+  }
+
+  prepare(notification: Notification, options: PrepareOptions = {}): PreparedSend {
+    if (notification === null || typeof notification !== 'object')
+      throw badRequest('the notification must be an object');
+    this.#checkCertificateExpiry();
+    const now = this.#options.clock();
+    const pushType = inferPushType(notification);
+    const headers = buildHeaders(notification, pushType, this.#options.topic, now);
+    const body = encodePayload(buildPayload(notification, pushType, now), pushType);
+    return new PreparedApnsSend(
+      this.#pool,
+      this.#tokens,
+      this.#options.environment,
+      headers,
+      body,
+      options.dryRun === true,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsPool) await this.#pool.close();
+  }
+
+  destroy(): void {
+    if (this.#ownsPool) this.#pool.destroy();
+  }
+
+  /** Warns (at most once a day) while the certificate is within 30 days of expiry. */
+  #checkCertificateExpiry(): void {
+    const expiresAt = this.certificateExpiresAt;
+    if (expiresAt === undefined) return;
+    const now = this.#options.clock();
+    if (now - this.#lastExpiryCheckMs < DAY_MS) return;
+    this.#lastExpiryCheckMs = now;
+    const warning = expiryWarning(expiresAt, now);
+    if (warning !== undefined) this.#options.onWarning(warning, CERT_EXPIRING_WARNING);
+  }
+}
+
+/** One notification, encoded, ready for any number of devices. */
+class PreparedApnsSend implements PreparedSend {
+  readonly #pool: Pool;
+  readonly #tokens: ProviderTokenCache | undefined;
+  readonly #environment: string;
+  readonly #headers: Record<string, string>;
+  readonly #body: Buffer;
+  readonly #dryRun: boolean;
+  /** The headers plus `authorization` for the token they were made with: rebuilt only when the token changes. */
+  #authorized: { token: ProviderToken; headers: Record<string, string> } | undefined;
+
+  constructor(
+    pool: Pool,
+    tokens: ProviderTokenCache | undefined,
+    environment: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    dryRun: boolean,
+  ) {
+    this.#pool = pool;
+    this.#tokens = tokens;
+    this.#environment = environment;
+    this.#headers = headers;
+    this.#body = body;
+    this.#dryRun = dryRun;
+  }
+
+  async send(device: Device, ctx: SendContext): Promise<Outcome> {
+    try {
+      const token = deviceToken(device);
+      if (typeof token !== 'string') return token;
+      // APNs has no validate-only mode: a dry run stops after the local checks.
+      if (this.#dryRun) return { ok: true };
+      const path = `/3/device/${token}`;
+      let providerToken = this.#tokens === undefined ? undefined : await this.#tokens.get();
+      let { response, result } = await this.#attempt(path, providerToken, ctx.signal);
+      if (result.action === 'refresh-token' && this.#tokens !== undefined && providerToken !== undefined) {
+        // One refresh for a burst of these; each request that got it is re-sent once with the new token.
+        const fresh = await this.#tokens.refreshAfterExpired(providerToken);
+        if (fresh !== undefined) {
+          providerToken = fresh;
+          ({ response, result } = await this.#attempt(path, providerToken, ctx.signal));
+        }
+      }
+      if (result.action === 'new-connection') response.retireConnection();
+      return result.outcome;
+    } catch (thrown) {
+      // Transport errors are PushErrors already (timeout, unavailable, aborted, closed) and pass through.
+      return { ok: false, error: toPushError(thrown) };
+    }
+  }
+
+  async #attempt(
+    path: string,
+    providerToken: ProviderToken | undefined,
+    signal: AbortSignal,
+  ): Promise<{ response: TransportResponse; result: Interpretation }> {
+    const response = await this.#pool.request({
+      method: 'POST',
+      path,
+      headers: this.#headersFor(providerToken),
+      body: this.#body,
+      signal,
+    });
+    return { response, result: interpretResponse(response, this.#environment) };
+  }
+
+  #headersFor(providerToken: ProviderToken | undefined): Record<string, string> {
+    if (providerToken === undefined) return this.#headers;
+    if (this.#authorized?.token !== providerToken) {
+      this.#authorized = {
+        token: providerToken,
+        headers: { ...this.#headers, authorization: providerToken.header },
+      };
+    }
+    return this.#authorized.headers;
+  }
+}
+
+/**
+ * The device's token, lowercased for the path, or the outcome for a token APNs would refuse
+ * (`BadDeviceToken`), decided without a request. Apple's tokens are hex; their length is not
+ * fixed, so only evenness (whole bytes) is checked.
+ */
+export function deviceToken(device: Device): string | Outcome {
+  const token: unknown = device?.token;
+  let problem: string | undefined;
+  if (typeof token !== 'string') {
+    problem =
+      token !== null && typeof token === 'object' && 'endpoint' in token
+        ? 'the device token is a Web Push subscription, not an APNs device token (is the platform right?)'
+        : `the device token must be a hex string; got ${token === null ? 'null' : typeof token}`;
+  } else if (token === '') {
+    problem = 'the device token is empty';
+  } else if (!/^[0-9a-fA-F]+$/.test(token)) {
+    problem = 'the device token is not hexadecimal (APNs device tokens are hex strings)';
+  } else if (token.length % 2 !== 0) {
+    problem = `the device token has an odd number of hex digits (${token.length}), so it is not whole bytes`;
+  }
+  if (problem === undefined) return (token as string).toLowerCase();
+  return {
+    ok: false,
+    error: apnsError('invalid-token', problem, { reason: 'BadDeviceToken', retryable: false }),
+  };
+}

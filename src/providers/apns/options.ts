@@ -1,0 +1,301 @@
+/**
+ * The options of `apns()` and their validation. Everything that can be checked without a
+ * request is checked here, at construction, and reported as a `config` PushError naming
+ * the problem and the fix — not as a million failed requests later.
+ */
+
+import type { KeyObject } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Platform } from '../../device.js';
+import { PLATFORMS } from '../../device.js';
+import type { Pool, TlsOptions } from '../../transport/types.js';
+import type { CertificateMaterial } from './certificate-auth.js';
+import { describePem, loadPemCertificate, loadPkcs12 } from './certificate-auth.js';
+import { configError } from './errors.js';
+
+export const PRODUCTION_ORIGIN = 'https://api.push.apple.com';
+export const SANDBOX_ORIGIN = 'https://api.sandbox.push.apple.com';
+export const DEFAULT_CONCURRENCY = 1000;
+
+/**
+ * Options of {@link apns}. Token auth: `teamId` + `keyId` + `key` (the `.p8`). Certificate
+ * auth: `cert` + `key` (PEM) or `pfx` (`.p12`), with `passphrase` when encrypted.
+ */
+export interface ApnsOptions {
+  /** Token auth: your 10-character Team ID (the JWT's `iss`). */
+  teamId?: string;
+  /** Token auth: the 10-character Key ID of the `.p8` key (the JWT's `kid`). */
+  keyId?: string;
+  /**
+   * Token auth: the `.p8` key (PEM text, a Buffer, or a file path).
+   * Certificate auth: the certificate's PEM private key (text, Buffer or path).
+   */
+  key?: string | Buffer;
+  /** Certificate auth: the PEM client certificate (text, Buffer or path). */
+  cert?: string | Buffer;
+  /** Certificate auth: the `.p12` bundle (Buffer or path). */
+  pfx?: string | Buffer;
+  /** Passphrase of the `.p12` or of an encrypted PEM key. */
+  passphrase?: string;
+  /** Your app's bundle id (`apns-topic`). With certificate auth it defaults to the certificate's UID. */
+  topic?: string;
+  /**
+   * `true`: api.push.apple.com; `false`: api.sandbox.push.apple.com. Required unless
+   * `endpoint` is given, because a token of one environment is `BadDeviceToken` in the other
+   * and would be reported as dead.
+   */
+  production?: boolean;
+  /** Base URL overriding the environment, e.g. an emulator's `https://127.0.0.1:<port>` or port 2197. */
+  endpoint?: string;
+  /** Extra trusted CA(s), PEM: for a local server's self-signed certificate. */
+  ca?: TlsOptions['ca'];
+  /** The app this provider serves when one client serves several apps (devices carry `app`). */
+  app?: string;
+  /** Device platforms routed here; default `['ios']`. */
+  platforms?: Platform[];
+  /** HTTP/2 connections to open to APNs (Apple recommends several for volume). */
+  connections?: number;
+  /** Requests in flight at once for this provider; default 1000. */
+  concurrency?: number;
+  /** Per-request timeout in ms. */
+  timeoutMs?: number;
+  /** HTTP CONNECT proxy URL, e.g. `http://proxy.internal:3128`. */
+  proxy?: string;
+  /** Receives warnings (certificate expiring soon). Default: `process.emitWarning`. */
+  onWarning?: (message: string, code: string) => void;
+  /** Milliseconds since the epoch; for tests. Default `Date.now`. */
+  clock?: () => number;
+  /** Send through this pool instead of creating one (the provider then does not close it). */
+  pool?: Pool;
+}
+
+export type ResolvedAuth =
+  | { kind: 'token'; teamId: string; keyId: string; key: KeyObject }
+  | { kind: 'certificate'; material: CertificateMaterial };
+
+export interface ResolvedApnsOptions {
+  auth: ResolvedAuth;
+  topic: string;
+  origin: string;
+  /** `production`, `sandbox`, or the endpoint: used in messages. */
+  environment: string;
+  app: string | undefined;
+  platforms: readonly Platform[];
+  connections: number | undefined;
+  concurrency: number;
+  timeoutMs: number | undefined;
+  proxy: string | undefined;
+  ca: TlsOptions['ca'] | undefined;
+  clock: () => number;
+  onWarning: (message: string, code: string) => void;
+  pool: Pool | undefined;
+}
+
+const APPLE_ID = /^[A-Z0-9]{10}$/;
+
+/** Validates and normalises the options; throws a `config` PushError on the first problem. */
+export function resolveApnsOptions(options: ApnsOptions): ResolvedApnsOptions {
+  if (options === null || typeof options !== 'object') {
+    throw configError('options must be an object: apns({ teamId, keyId, key, topic, production })');
+  }
+  const auth = resolveAuth(options);
+  const topic = options.topic ?? (auth.kind === 'certificate' ? auth.material.topic : undefined);
+  if (topic === undefined) {
+    throw configError("topic is required: your app's bundle id, e.g. topic: 'com.example.app'");
+  }
+  if (typeof topic !== 'string' || topic === '' || /\s/.test(topic)) {
+    throw configError(`topic must be your app's bundle id without spaces; got ${JSON.stringify(topic)}`);
+  }
+  const { origin, environment } = resolveOrigin(options);
+  if (options.app !== undefined && (typeof options.app !== 'string' || options.app === '')) {
+    throw configError('app must be a non-empty string');
+  }
+  const platforms = options.platforms ?? ['ios'];
+  if (!Array.isArray(platforms) || platforms.length === 0 || !platforms.every((p) => PLATFORMS.includes(p))) {
+    throw configError(
+      `platforms must be a non-empty list of ${PLATFORMS.join(', ')}; got ${JSON.stringify(platforms)}`,
+    );
+  }
+  if (options.proxy !== undefined) checkUrl(options.proxy, 'proxy');
+  if (options.clock !== undefined && typeof options.clock !== 'function')
+    throw configError('clock must be a function');
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
+    throw configError('onWarning must be a function (message, code) => void');
+  }
+  const clock = options.clock ?? Date.now;
+  if (auth.kind === 'certificate' && auth.material.expiresAt.getTime() <= clock()) {
+    throw configError(
+      `the push certificate expired on ${auth.material.expiresAt.toISOString()}: make a new one on Apple's developer site (or switch to token auth, whose keys do not expire)`,
+    );
+  }
+  return {
+    auth,
+    topic,
+    origin,
+    environment,
+    app: options.app,
+    platforms: [...platforms],
+    connections: positiveInteger(options.connections, 'connections'),
+    concurrency: positiveInteger(options.concurrency, 'concurrency') ?? DEFAULT_CONCURRENCY,
+    timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs'),
+    proxy: options.proxy,
+    ca: options.ca,
+    clock,
+    onWarning:
+      options.onWarning ??
+      ((message, code) => process.emitWarning(message, { code, type: 'PushlineWarning' })),
+    pool: options.pool,
+  };
+}
+
+function resolveAuth(options: ApnsOptions): ResolvedAuth {
+  const token = options.teamId !== undefined || options.keyId !== undefined;
+  const certificate = options.cert !== undefined || options.pfx !== undefined;
+  if (token && certificate) {
+    throw configError(
+      'give one kind of auth, not both: token auth (teamId, keyId, key) or certificate auth (cert + key, or pfx)',
+    );
+  }
+  if (certificate) return resolveCertificateAuth(options);
+  if (options.key === undefined && !token) {
+    throw configError(
+      'no credentials: give teamId, keyId and key (the .p8 file) for token auth, or cert + key / pfx for certificate auth',
+    );
+  }
+  return resolveTokenAuth(options);
+}
+
+function resolveTokenAuth(options: ApnsOptions): ResolvedAuth {
+  const { teamId, keyId } = options;
+  if (teamId === undefined) {
+    throw configError(
+      "token auth needs teamId: your 10-character Team ID (Apple developer site, 'Membership details')",
+    );
+  }
+  if (typeof teamId !== 'string' || !APPLE_ID.test(teamId)) {
+    throw configError(
+      `teamId must be your 10-character Team ID (capital letters and digits); got ${JSON.stringify(teamId)}`,
+    );
+  }
+  if (keyId === undefined) {
+    throw configError(
+      "token auth needs keyId: the 10-character Key ID shown with the key (it is in the .p8's name, AuthKey_<keyId>.p8)",
+    );
+  }
+  if (typeof keyId !== 'string' || !APPLE_ID.test(keyId)) {
+    throw configError(
+      `keyId must be the key's 10-character Key ID (capital letters and digits); got ${JSON.stringify(keyId)}`,
+    );
+  }
+  if (options.key === undefined) {
+    throw configError(
+      "token auth needs key: the .p8 file from Apple's developer site (its text, a Buffer, or its path)",
+    );
+  }
+  const pem = readPemOrFile(options.key, 'key');
+  const expected = "key is not a PKCS#8 EC P-256 private key (the .p8 file from Apple's developer site)";
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch (cause) {
+    throw configError(`${expected}; got ${describePem(pem)}`, cause);
+  }
+  if (key.asymmetricKeyType !== 'ec') {
+    throw configError(
+      `${expected}; got a${key.asymmetricKeyType === 'rsa' ? 'n' : ''} ${key.asymmetricKeyType?.toUpperCase()} private key`,
+    );
+  }
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (curve !== 'prime256v1') throw configError(`${expected}; got an EC key on curve ${curve}`);
+  return { kind: 'token', teamId, keyId, key };
+}
+
+function resolveCertificateAuth(options: ApnsOptions): ResolvedAuth {
+  if (options.cert !== undefined && options.pfx !== undefined) {
+    throw configError('give cert + key (PEM) or pfx (.p12), not both');
+  }
+  if (options.passphrase !== undefined && typeof options.passphrase !== 'string') {
+    throw configError('passphrase must be a string');
+  }
+  if (options.pfx !== undefined) {
+    if (options.key !== undefined)
+      throw configError('key is not used with pfx: the .p12 holds the key already');
+    const pfx = Buffer.isBuffer(options.pfx) ? options.pfx : readFile(options.pfx, 'pfx');
+    return { kind: 'certificate', material: loadPkcs12(pfx, options.passphrase) };
+  }
+  if (options.key === undefined) {
+    throw configError(
+      "certificate auth with cert needs key: the certificate's PEM private key (or use pfx with the .p12)",
+    );
+  }
+  const cert = readPemOrFile(options.cert as string | Buffer, 'cert');
+  const key = readPemOrFile(options.key, 'key');
+  return { kind: 'certificate', material: loadPemCertificate(cert, key, options.passphrase) };
+}
+
+function resolveOrigin(options: ApnsOptions): { origin: string; environment: string } {
+  if (options.endpoint !== undefined) {
+    const url = checkUrl(options.endpoint, 'endpoint');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw configError(
+        `endpoint must be an https:// (or http:// for a local server) URL; got ${options.endpoint}`,
+      );
+    }
+    if (url.pathname !== '/' || url.search !== '') {
+      throw configError(
+        `endpoint is a base URL (scheme, host, port) without a path; got ${options.endpoint}`,
+      );
+    }
+    return { origin: url.origin, environment: url.origin };
+  }
+  if (typeof options.production !== 'boolean') {
+    throw configError(
+      'say which APNs environment to use: production: true (api.push.apple.com, App Store/TestFlight builds) or production: false (sandbox, development builds); or give an endpoint',
+    );
+  }
+  return options.production
+    ? { origin: PRODUCTION_ORIGIN, environment: 'production' }
+    : { origin: SANDBOX_ORIGIN, environment: 'sandbox' };
+}
+
+/** PEM text stays as is; a Buffer is used as is; any other string is a file path. */
+function readPemOrFile(value: string | Buffer, name: string): string | Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value !== 'string' || value === '')
+    throw configError(`${name} must be PEM text, a Buffer or a file path`);
+  if (value.includes('-----BEGIN')) {
+    // Keys kept in environment variables often arrive with literal "\n" for newlines.
+    return value.includes('\\n') ? value.replace(/\\n/g, '\n') : value;
+  }
+  return readFile(value, name);
+}
+
+function readFile(path: string, name: string): Buffer {
+  if (typeof path !== 'string' || path === '') throw configError(`${name} must be a Buffer or a file path`);
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw configError(
+      `cannot read the ${name} file '${path}' (${code}): check the path and its permissions`,
+      cause,
+    );
+  }
+}
+
+function checkUrl(value: unknown, name: string): URL {
+  try {
+    return new URL(String(value));
+  } catch (cause) {
+    throw configError(`${name} is not a URL: ${String(value)}`, cause);
+  }
+}
+
+function positiveInteger(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw configError(`${name} must be a positive integer; got ${String(value)}`);
+  }
+  return value;
+}
