@@ -1,0 +1,324 @@
+/**
+ * A loopback FCM HTTP v1 server with its own OAuth token endpoint, strict like the real
+ * one, with scenarios and an inspection API.
+ *
+ * ```ts
+ * const emu = await startFcmEmulator({ unregisteredTokens: ['dead'] });
+ * const client = new PushClient({ providers: [fcm(emu.providerOptions)] });
+ * …
+ * await emu.close();
+ * ```
+ */
+import { randomBytes } from 'node:crypto';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { ServiceAccount } from '../../providers/fcm/service-account.js';
+import { createServerTls } from '../tls.js';
+import { AccessTokens, answerTokenRequest } from './oauth.js';
+import { type RpcError, rpcError, unauthenticated } from './rpc-status.js';
+import { type FcmScenarios, ScenarioState, scenarioAnswer } from './scenarios.js';
+import { generateServiceAccount } from './service-account.js';
+import { type SendTarget, validateSendRequest } from './validate.js';
+
+export type { FcmScenarios } from './scenarios.js';
+
+export interface FcmEmulatorOptions extends FcmScenarios {
+  /** Project id of the generated service account. Default `pushline-emulator`. */
+  projectId?: string;
+  /** How many accepted messages to keep for inspection (oldest dropped first). Default 1000. */
+  maxRecorded?: number;
+}
+
+/** One message the emulator accepted. */
+export interface AcceptedFcmMessage {
+  /** `projects/<id>/messages/<id>`, as answered. */
+  name: string;
+  target: SendTarget;
+  /** The message as received (with its target). */
+  message: Record<string, unknown>;
+  validateOnly: boolean;
+  receivedAt: Date;
+}
+
+export interface FcmEmulatorStats {
+  /** Requests to the send endpoint (all outcomes). */
+  sendRequests: number;
+  /** Sends answered 200 (validate_only ones included). */
+  accepted: number;
+  /** Send answers by HTTP status. */
+  byStatus: Record<number, number>;
+  /** Send error answers by FCM errorCode (or rpc status when there is no errorCode). */
+  byErrorCode: Record<string, number>;
+  /** Requests to the OAuth token endpoint. */
+  tokenRequests: number;
+  /** Access tokens issued. */
+  tokensIssued: number;
+  /** Token requests refused (bad signature, wrong claims…). */
+  tokenRejections: number;
+}
+
+export interface FcmEmulator {
+  /** `https://127.0.0.1:<port>`. */
+  readonly origin: string;
+  /** PEM of the CA that signed the server certificate. */
+  readonly ca: string;
+  readonly projectId: string;
+  /** The generated service account (its `token_uri` is this emulator's `/token`). */
+  readonly serviceAccount: ServiceAccount;
+  /** Ready options for `fcm()`: `fcm(emu.providerOptions)`. */
+  readonly providerOptions: { serviceAccount: ServiceAccount; endpoint: string; ca: string };
+  /** Accepted messages, oldest first (bounded by `maxRecorded`; empty in sink mode). */
+  readonly messages: readonly AcceptedFcmMessage[];
+  readonly stats: FcmEmulatorStats;
+  /** Send requests seen for `token` since start or `reset()` (not counted in sink mode). */
+  attempts(token: string): number;
+  /** Changes the named scenarios; the others stay as they are. */
+  setScenarios(scenarios: FcmScenarios): void;
+  /** Invalidates every access token issued so far: the next sends get 401 UNAUTHENTICATED. */
+  revokeAccessTokens(): void;
+  /** Clears recorded messages, stats and per-token attempts (scenarios stay). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+const JSON_TYPE = 'application/json; charset=UTF-8';
+
+function emptyStats(): FcmEmulatorStats {
+  return {
+    sendRequests: 0,
+    accepted: 0,
+    byStatus: {},
+    byErrorCode: {},
+    tokenRequests: 0,
+    tokensIssued: 0,
+    tokenRejections: 0,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Starts the FCM emulator on 127.0.0.1 (a port chosen by the OS). */
+export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promise<FcmEmulator> {
+  const { projectId = 'pushline-emulator', maxRecorded = 1000, ...scenarios } = options;
+  const state = new ScenarioState();
+  state.apply(scenarios);
+  const tls = createServerTls();
+  const server = http2.createSecureServer({ key: tls.server.keyPem, cert: tls.server.certPem });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const origin = `https://127.0.0.1:${port}`;
+  const sa = generateServiceAccount(projectId, `${origin}/token`);
+  const accessTokens = new AccessTokens();
+  const sendPath = `/v1/projects/${projectId}/messages:send`;
+
+  let stats = emptyStats();
+  let recorded: AcceptedFcmMessage[] = [];
+  let attempts = new Map<string, number>();
+
+  function answer(
+    res: http2.Http2ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    if (res.closed || res.destroyed) return;
+    res.writeHead(status, { 'content-type': JSON_TYPE, ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  function answerSend(
+    res: http2.Http2ServerResponse,
+    status: number,
+    body: unknown,
+    headers?: Record<string, string>,
+    code?: string,
+  ) {
+    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+    if (status === 200) stats.accepted++;
+    else if (code) stats.byErrorCode[code] = (stats.byErrorCode[code] ?? 0) + 1;
+    answer(res, status, body, headers);
+  }
+
+  function answerError(res: http2.Http2ServerResponse, error: RpcError, retryAfterSeconds?: number) {
+    const headers: Record<string, string> =
+      retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {};
+    answerSend(res, error.httpStatus, error.body, headers, error.errorCode ?? error.body.error.status);
+  }
+
+  function readBody(req: http2.Http2ServerRequest): Promise<Buffer | undefined> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      });
+      req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
+      req.on('error', () => resolve(undefined));
+    });
+  }
+
+  async function handleToken(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
+    stats.tokenRequests++;
+    const body = await readBody(req);
+    const type = String(req.headers['content-type'] ?? '');
+    if (!body || !type.startsWith('application/x-www-form-urlencoded')) {
+      stats.tokenRejections++;
+      answer(res, 400, {
+        error: 'invalid_request',
+        error_description: 'Expected a form body (application/x-www-form-urlencoded).',
+      });
+      return;
+    }
+    const result = await answerTokenRequest(
+      new URLSearchParams(body.toString('utf8')),
+      sa,
+      accessTokens,
+      state.tokenLifetimeSeconds,
+    );
+    if (result.ok) {
+      stats.tokensIssued++;
+      answer(res, 200, result.body, { 'cache-control': 'no-cache, no-store, max-age=0, must-revalidate' });
+    } else {
+      stats.tokenRejections++;
+      answer(res, result.status, result.body);
+    }
+  }
+
+  async function handleSend(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
+    stats.sendRequests++;
+    const body = await readBody(req);
+    const auth = String(req.headers['authorization'] ?? '');
+    const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
+    if (!bearer) return answerError(res, unauthenticated(true));
+    if (accessTokens.check(bearer) !== 'valid') return answerError(res, unauthenticated(false));
+    if (!body) {
+      return answerError(
+        res,
+        rpcError(413, 'INVALID_ARGUMENT', 'Request payload too large.', 'INVALID_ARGUMENT'),
+      );
+    }
+    const latency = state.latency();
+    if (latency > 0) await sleep(latency);
+    if (state.sink) {
+      return answerSend(res, 200, {
+        name: `projects/${projectId}/messages/${randomBytes(8).toString('hex')}`,
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return answerError(
+        res,
+        rpcError(
+          400,
+          'INVALID_ARGUMENT',
+          `Invalid JSON payload received. ${(err as Error).message}`,
+          undefined,
+          [{ field: '', description: `Invalid JSON payload received. ${(err as Error).message}` }],
+        ),
+      );
+    }
+    const verdict = validateSendRequest(parsed);
+    if (!verdict.ok) return answerError(res, verdict.error);
+    const token = verdict.target.kind === 'token' ? verdict.target.value : undefined;
+    let attempt = 0;
+    if (token !== undefined) {
+      attempt = (attempts.get(token) ?? 0) + 1;
+      attempts.set(token, attempt);
+    }
+    const scenario = scenarioAnswer(state, token, attempt);
+    if (scenario) return answerError(res, scenario.error, scenario.retryAfterSeconds);
+    const id = verdict.validateOnly ? 'fake_message_id' : `0:${Date.now()}%${randomBytes(8).toString('hex')}`;
+    const name = `projects/${projectId}/messages/${id}`;
+    recorded.push({
+      name,
+      target: verdict.target,
+      message: verdict.message,
+      validateOnly: verdict.validateOnly,
+      receivedAt: new Date(),
+    });
+    if (recorded.length > maxRecorded) recorded.splice(0, recorded.length - maxRecorded);
+    answerSend(res, 200, { name });
+  }
+
+  server.on('request', (req, res) => {
+    const path = req.url.split('?')[0];
+    let work: Promise<void>;
+    if (req.method === 'POST' && path === '/token') work = handleToken(req, res);
+    else if (req.method === 'POST' && path === sendPath) work = handleSend(req, res);
+    else if (req.method === 'POST' && /^\/v1\/projects\/[^/]+\/messages:send$/.test(path ?? '')) {
+      // Another project: the service account has no permission there.
+      stats.sendRequests++;
+      const other = decodeURIComponent(path!.split('/')[3] ?? '');
+      answerError(
+        res,
+        rpcError(
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${other}' (or it may not exist).`,
+        ),
+      );
+      req.resume();
+      return;
+    } else {
+      answer(
+        res,
+        404,
+        rpcError(404, 'NOT_FOUND', `The requested URL ${path} was not found on this server.`).body,
+      );
+      req.resume();
+      return;
+    }
+    work.catch((err: unknown) => {
+      answer(res, 500, rpcError(500, 'INTERNAL', `emulator bug: ${(err as Error).message}`).body);
+    });
+  });
+
+  const providerOptions = { serviceAccount: sa.account, endpoint: origin, ca: tls.ca.certPem };
+  let closing: Promise<void> | undefined;
+
+  return {
+    origin,
+    ca: tls.ca.certPem,
+    projectId,
+    serviceAccount: sa.account,
+    providerOptions,
+    get messages() {
+      return recorded.slice();
+    },
+    get stats() {
+      return structuredClone(stats);
+    },
+    attempts: (token) => attempts.get(token) ?? 0,
+    setScenarios: (s) => state.apply(s),
+    revokeAccessTokens: () => accessTokens.revokeAll(),
+    reset() {
+      stats = emptyStats();
+      recorded = [];
+      attempts = new Map();
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const session of sessions) session.close();
+        // Sessions whose client never lets go are dropped after a grace period.
+        const timer = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, 2000);
+        timer.unref();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * OAuth2 access tokens for FCM, by Google's JWT-bearer grant (RFC 7523): sign an RS256
+ * assertion with the service-account key, POST it to the account's `token_uri`, cache the
+ * access token until shortly before it expires.
+ *
+ * Single-flight: however many sends are waiting, one token request is in flight at a time;
+ * they all await the same promise. A token the FCM endpoint answered 401 to is dropped with
+ * `invalidate(token)`, which only drops it if it is still the cached one, so a burst of
+ * 401s for the same stale token leads to ONE new token.
+ */
+import { SignJWT } from 'jose';
+import { PushError } from '../../errors.js';
+import type { Pool } from '../../transport/types.js';
+import type { LoadedServiceAccount } from './service-account.js';
+
+export const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** Google refuses assertions living longer than an hour. */
+const ASSERTION_LIFETIME_S = 3600;
+/** Refresh this long before expiry (capped at a tenth of the lifetime, for short-lived test tokens). */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+
+interface CachedToken {
+  value: string;
+  /** When to stop using it (epoch ms), already shortened by the refresh margin. */
+  refreshAt: number;
+}
+
+export interface AccessTokenSourceOptions {
+  account: LoadedServiceAccount;
+  /** The pool for the token_uri's origin. */
+  pool: Pick<Pool, 'request'>;
+  now?: () => number;
+}
+
+export class AccessTokenSource {
+  readonly #account: LoadedServiceAccount;
+  readonly #pool: Pick<Pool, 'request'>;
+  readonly #path: string;
+  readonly #now: () => number;
+  #cached: CachedToken | undefined;
+  #inFlight: Promise<string> | undefined;
+  #requests = 0;
+
+  constructor(options: AccessTokenSourceOptions) {
+    this.#account = options.account;
+    this.#pool = options.pool;
+    const url = new URL(options.account.tokenUri);
+    this.#path = url.pathname + url.search;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Token requests made so far (for tests and metrics). */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /** A valid access token: the cached one, or the one being fetched, or a new one. Rejects with a PushError. */
+  get(): Promise<string> {
+    const cached = this.#cached;
+    if (cached && this.#now() < cached.refreshAt) return Promise.resolve(cached.value);
+    if (!this.#inFlight) {
+      this.#inFlight = this.#fetch().finally(() => {
+        this.#inFlight = undefined;
+      });
+    }
+    return this.#inFlight;
+  }
+
+  /** Forgets `token` if it is still the cached one (the server said it is no longer valid). */
+  invalidate(token: string): void {
+    if (this.#cached?.value === token) this.#cached = undefined;
+  }
+
+  async #fetch(): Promise<string> {
+    const { account, privateKey, tokenUri } = this.#account;
+    const iat = Math.floor(this.#now() / 1000);
+    const header: { alg: 'RS256'; typ: 'JWT'; kid?: string } = { alg: 'RS256', typ: 'JWT' };
+    if (account.private_key_id) header.kid = account.private_key_id;
+    const assertion = await new SignJWT({ scope: FCM_SCOPE })
+      .setProtectedHeader(header)
+      .setIssuer(account.client_email)
+      .setAudience(tokenUri)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ASSERTION_LIFETIME_S)
+      .sign(privateKey);
+    const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
+    this.#requests++;
+    const res = await this.#pool.request({
+      method: 'POST',
+      path: this.#path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body,
+    });
+    const text = res.body.toString('utf8');
+    let json: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
+    } catch {
+      // A proxy's HTML error page: reported below by status.
+    }
+    if (res.status === 200 && typeof json['access_token'] === 'string') {
+      const lifetimeMs = (typeof json['expires_in'] === 'number' ? json['expires_in'] : 3600) * 1000;
+      const margin = Math.min(REFRESH_MARGIN_MS, lifetimeMs / 10);
+      this.#cached = { value: json['access_token'], refreshAt: this.#now() + lifetimeMs - margin };
+      return json['access_token'];
+    }
+    const error = typeof json['error'] === 'string' ? json['error'] : undefined;
+    const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
+    const said = error ? `${error}${description ? `: ${description}` : ''}` : text.slice(0, 200);
+    if (res.status >= 500 || res.status === 429) {
+      throw new PushError(
+        'unavailable',
+        `fcm: the OAuth token endpoint ${tokenUri} answered ${res.status} (${said})`,
+        {
+          provider: 'fcm',
+          httpStatus: res.status,
+          reason: error,
+          retryable: true,
+        },
+      );
+    }
+    // invalid_grant (bad signature, unknown key, clock skew), invalid_client, invalid_scope…:
+    // the key will not work for any device, so this stops the lane.
+    throw new PushError(
+      'auth',
+      `fcm: Google refused the service-account assertion for ${account.client_email} (${said}). ` +
+        'Check that the key is current (not deleted in the Cloud console) and that the machine clock is right.',
+      { provider: 'fcm', httpStatus: res.status, reason: error ?? `HTTP ${res.status}` },
+    );
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * `fcm()` options, checked once at construction: every mistake is a `config` PushError
+ * thrown by `fcm()` itself, before any device is read.
+ */
+import type { Platform } from '../../device.js';
+import { PushError } from '../../errors.js';
+import { type LoadedServiceAccount, loadServiceAccount, type ServiceAccount } from './service-account.js';
+
+export interface FcmOptions {
+  /**
+   * The service-account key: the parsed JSON object, or the path of the JSON file. Without
+   * it, the file named by `GOOGLE_APPLICATION_CREDENTIALS` is used.
+   */
+  serviceAccount?: ServiceAccount | string;
+  /** Firebase project id; defaults to the service account's `project_id`. */
+  projectId?: string;
+  /** Base URL of the FCM API. Default `https://fcm.googleapis.com` (point it at the emulator in tests). */
+  endpoint?: string;
+  /** Extra trusted CA certificate(s), PEM, for both the FCM endpoint and the token endpoint. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Device platforms to serve. Default `['android']`; add `'ios'` / `'web'` for apps that receive through FCM. */
+  platforms?: readonly Platform[];
+  /** The app this provider serves, when one client serves several apps (devices carry `app`). */
+  app?: string;
+  /** Send every message with `validate_only: true` (FCM checks it, delivers nothing). */
+  validateOnly?: boolean;
+  /** Requests kept in flight at once (the engine's lane limit). Default 500. */
+  concurrency?: number;
+  /** HTTP/2 connections to the FCM endpoint. Default: the transport's. */
+  connections?: number;
+  /** Per-request timeout, ms. Default: the transport's. */
+  timeoutMs?: number;
+  /** HTTP CONNECT proxy URL. */
+  proxy?: string;
+  /** Name reported in feedback and summaries. Default `'fcm'`. */
+  name?: string;
+}
+
+export interface ResolvedFcmOptions {
+  name: string;
+  account: LoadedServiceAccount;
+  projectId: string;
+  /** Origin of the FCM endpoint, e.g. `https://fcm.googleapis.com`. */
+  endpointOrigin: string;
+  /** `/v1/projects/<id>/messages:send`, with any base path of `endpoint` in front. */
+  sendPath: string;
+  platforms: readonly Platform[];
+  app: string | undefined;
+  validateOnly: boolean;
+  concurrency: number;
+  ca: FcmOptions['ca'];
+  connections: number | undefined;
+  timeoutMs: number | undefined;
+  proxy: string | undefined;
+}
+
+const FCM_PLATFORMS: readonly Platform[] = ['android', 'ios', 'web'];
+
+function configError(message: string): PushError {
+  return new PushError('config', `fcm: ${message}`, { provider: 'fcm' });
+}
+
+function positiveInt(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw configError(`\`${name}\` must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks `fcm()` options and loads the service account. Throws `config` PushErrors. */
+export function resolveFcmOptions(
+  options: FcmOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedFcmOptions {
+  if (typeof options !== 'object' || options === null) throw configError('options must be an object');
+  const account = loadServiceAccount(options.serviceAccount, env);
+  const projectId = options.projectId ?? account.account.project_id;
+  if (typeof projectId !== 'string' || projectId === '') {
+    throw configError(
+      `no project id: the service account from ${account.source} has no \`project_id\`; pass \`projectId\` (Firebase console → Project settings).`,
+    );
+  }
+  let endpoint: URL;
+  try {
+    endpoint = new URL(options.endpoint ?? 'https://fcm.googleapis.com');
+  } catch {
+    throw configError(
+      `\`endpoint\` ${JSON.stringify(options.endpoint)} is not a URL (e.g. https://fcm.googleapis.com)`,
+    );
+  }
+  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') {
+    throw configError(`\`endpoint\` must be an https URL, got ${JSON.stringify(options.endpoint)}`);
+  }
+  const platforms = options.platforms ?? ['android'];
+  if (!Array.isArray(platforms) || platforms.length === 0) {
+    throw configError('`platforms` must be a non-empty array of "android", "ios", "web"');
+  }
+  for (const p of platforms) {
+    if (!FCM_PLATFORMS.includes(p)) {
+      throw configError(
+        `\`platforms\` holds ${JSON.stringify(p)}; FCM serves "android", "ios" and "web" devices`,
+      );
+    }
+  }
+  if (options.app !== undefined && (typeof options.app !== 'string' || options.app === '')) {
+    throw configError('`app` must be a non-empty string');
+  }
+  const basePath = endpoint.pathname.replace(/\/+$/, '');
+  return {
+    name: options.name ?? 'fcm',
+    account,
+    projectId,
+    endpointOrigin: endpoint.origin,
+    sendPath: `${basePath}/v1/projects/${encodeURIComponent(projectId)}/messages:send`,
+    platforms: [...new Set(platforms)],
+    app: options.app,
+    validateOnly: options.validateOnly === true,
+    concurrency: positiveInt(options.concurrency, 'concurrency') ?? 500,
+    ca: options.ca,
+    connections: positiveInt(options.connections, 'connections'),
+    timeoutMs: positiveInt(options.timeoutMs, 'timeoutMs'),
+    proxy: options.proxy,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The FCM HTTP v1 provider: one HTTP/2 request per device, multiplexed over the shared
+ * transport; the message is built once per send and each device only changes its target.
+ */
+import type { Device } from '../../device.js';
+import { PushError, toPushError } from '../../errors.js';
+import type { Notification } from '../../notification.js';
+import type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from '../../provider.js';
+import { PoolRegistry } from '../../transport/index.js';
+import type { Pool } from '../../transport/types.js';
+import { AccessTokenSource } from './access-token.js';
+import { isUnauthenticated, outcomeFromResponse, parseErrorBody } from './errors.js';
+import { buildMessage, MAX_MESSAGE_BYTES, MAX_TOPIC_MESSAGE_BYTES, MessageTemplate } from './message.js';
+import { type FcmOptions, type ResolvedFcmOptions, resolveFcmOptions } from './options.js';
+
+/** Where the provider gets its connections: the transport's PoolRegistry, or a fake in tests. */
+export interface PoolSource {
+  get(origin: string): Pick<Pool, 'request'>;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** The FCM provider, with its token source exposed for inspection. */
+export interface FcmProvider extends Provider {
+  /** OAuth token requests made so far. */
+  readonly tokenRequests: number;
+}
+
+/**
+ * Firebase Cloud Messaging (HTTP v1) provider.
+ *
+ * ```ts
+ * const client = new PushClient({ providers: [fcm({ serviceAccount: './service-account.json' })] });
+ * ```
+ *
+ * Throws a `config` PushError at once for a missing or broken service account or bad options.
+ * `data` values that are not strings are JSON-encoded (FCM data is string → string).
+ * Topic and condition sends: see {@link FcmOverrides}.
+ */
+export function fcm(options: FcmOptions = {}): FcmProvider {
+  const resolved = resolveFcmOptions(options);
+  const pools = new PoolRegistry({
+    ...(resolved.ca !== undefined ? { tls: { ca: resolved.ca } } : {}),
+    ...(resolved.connections !== undefined ? { connections: resolved.connections } : {}),
+    ...(resolved.timeoutMs !== undefined ? { timeoutMs: resolved.timeoutMs } : {}),
+    ...(resolved.proxy !== undefined ? { proxy: resolved.proxy } : {}),
+  });
+  return createFcmProvider(resolved, pools);
+}
+
+function fail(error: PushError, httpStatus?: number): Outcome {
+  return httpStatus === undefined ? { ok: false, error } : { ok: false, error, httpStatus };
+}
+
+/** Builds the provider from checked options and a pool source (exported for tests). */
+export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSource): FcmProvider {
+  const tokenOrigin = new URL(resolved.account.tokenUri).origin;
+  // Pools are looked up per request: the registry closes idle ones (the token origin is
+  // idle most of the hour) and makes a new one on the next get().
+  const tokens = new AccessTokenSource({
+    account: resolved.account,
+    pool: { request: (req) => pools.get(tokenOrigin).request(req) },
+  });
+  const provider = resolved.name;
+
+  /** One POST, refreshing the access token once if FCM says it is no longer valid. */
+  async function post(body: string, signal: AbortSignal | undefined): Promise<Outcome> {
+    let token = await tokens.get();
+    for (let round = 0; ; round++) {
+      const res = await pools.get(resolved.endpointOrigin).request({
+        method: 'POST',
+        path: resolved.sendPath,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=UTF-8' },
+        body,
+        ...(signal ? { signal } : {}),
+      });
+      if (round === 0 && isUnauthenticated(res.status, parseErrorBody(res.body))) {
+        tokens.invalidate(token);
+        token = await tokens.get();
+        continue;
+      }
+      return outcomeFromResponse(res.status, res.headers, res.body, provider);
+    }
+  }
+
+  async function guarded(run: () => Promise<Outcome>): Promise<Outcome> {
+    try {
+      return await run();
+    } catch (err) {
+      const error = toPushError(err);
+      return fail(
+        error.provider === undefined
+          ? new PushError(error.code, error.message, {
+              provider,
+              reason: error.reason,
+              httpStatus: error.httpStatus,
+              retryable: error.retryable,
+              retryAfterMs: error.retryAfterMs,
+              cause: err,
+            })
+          : error,
+        error.httpStatus,
+      );
+    }
+  }
+
+  return {
+    name: provider,
+    platforms: resolved.platforms,
+    ...(resolved.app !== undefined ? { app: resolved.app } : {}),
+    concurrency: resolved.concurrency,
+    get tokenRequests() {
+      return tokens.requests;
+    },
+
+    prepare(notification: Notification, options: PrepareOptions): PreparedSend {
+      const { message, target } = buildMessage(notification, { platforms: resolved.platforms });
+      const validateOnly = resolved.validateOnly || options.dryRun === true;
+      const template = new MessageTemplate(message, target.kind, validateOnly);
+      const limit = target.kind === 'token' ? MAX_MESSAGE_BYTES : MAX_TOPIC_MESSAGE_BYTES;
+      if (template.messageBytes > limit) {
+        throw new PushError(
+          'payload-too-large',
+          `fcm: the message is ${template.messageBytes} bytes; FCM allows ${limit}${target.kind === 'token' ? '' : ' for topic messages'}`,
+          { provider },
+        );
+      }
+
+      if (target.kind !== 'token') {
+        // One message to the topic per attempt, shared by every device of this send.
+        const body = template.body(target.kind === 'topic' ? target.topic : target.condition);
+        const byAttempt = new Map<number, Promise<Outcome>>();
+        return {
+          send(_device: Device, ctx: SendContext): Promise<Outcome> {
+            let outcome = byAttempt.get(ctx.attempt);
+            if (!outcome) {
+              outcome = guarded(() => post(body, undefined));
+              byAttempt.set(ctx.attempt, outcome);
+            }
+            return outcome;
+          },
+        };
+      }
+
+      return {
+        send(device: Device, ctx: SendContext): Promise<Outcome> {
+          const token = device?.token;
+          if (typeof token !== 'string' || token.trim() === '') {
+            return Promise.resolve(
+              fail(
+                new PushError('invalid-token', 'fcm: the device token is empty or not a string', {
+                  provider,
+                  reason: 'MissingToken',
+                }),
+              ),
+            );
+          }
+          if (token.startsWith('/topics/')) {
+            return Promise.resolve(
+              fail(
+                new PushError(
+                  'bad-request',
+                  `fcm: ${JSON.stringify(token)} is a topic, not a device token; send to a topic with \`fcm: { topic }\` in the notification`,
+                  { provider, reason: 'TopicAsToken' },
+                ),
+              ),
+            );
+          }
+          return guarded(() => post(template.body(token), ctx.signal));
+        },
+      };
+    },
+
+    close(): Promise<void> {
+      return pools.close();
+    },
+    destroy(): void {
+      pools.destroy();
+    },
+  };
+}
