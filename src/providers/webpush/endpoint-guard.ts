@@ -1,0 +1,193 @@
+/**
+ * SSRF guard for subscription endpoints. A subscription is a URL a browser (or whoever
+ * posted to the app's subscribe route) chose; without this guard a send would POST to
+ * `https://169.254.169.254/…` or to services on the app's private network.
+ *
+ * The host is refused when it is, or resolves to, an address no public push service uses.
+ * Lookups are cached per host for a short time, so a million devices on one push service
+ * cost one lookup.
+ *
+ * Known limit: the connection resolves the host again, so a DNS answer that changes between
+ * the check and the connect (DNS rebinding) is not caught; pinning the checked address needs
+ * a `lookup` hook in the transport.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { PushError } from '../../errors.js';
+
+/** Address ranges refused by default, with the words used in the reason. */
+const REFUSED_RANGES: ReadonlyArray<{
+  label: string;
+  cidrs: ReadonlyArray<[string, number, 'ipv4' | 'ipv6']>;
+}> = [
+  {
+    label: 'a cloud metadata address',
+    cidrs: [
+      ['169.254.169.254', 32, 'ipv4'],
+      ['fd00:ec2::254', 128, 'ipv6'],
+    ],
+  },
+  {
+    label: 'a loopback address',
+    cidrs: [
+      ['127.0.0.0', 8, 'ipv4'],
+      ['::1', 128, 'ipv6'],
+    ],
+  },
+  {
+    label: 'an unspecified address',
+    cidrs: [
+      ['0.0.0.0', 8, 'ipv4'],
+      ['::', 128, 'ipv6'],
+    ],
+  },
+  {
+    label: 'a private address',
+    cidrs: [
+      ['10.0.0.0', 8, 'ipv4'],
+      ['172.16.0.0', 12, 'ipv4'],
+      ['192.168.0.0', 16, 'ipv4'],
+      ['fc00::', 7, 'ipv6'],
+    ],
+  },
+  {
+    label: 'a link-local address',
+    cidrs: [
+      ['169.254.0.0', 16, 'ipv4'],
+      ['fe80::', 10, 'ipv6'],
+    ],
+  },
+  { label: 'a carrier-grade NAT address', cidrs: [['100.64.0.0', 10, 'ipv4']] },
+  {
+    label: 'a multicast, broadcast or reserved address',
+    cidrs: [
+      ['224.0.0.0', 4, 'ipv4'],
+      ['240.0.0.0', 4, 'ipv4'],
+      ['ff00::', 8, 'ipv6'],
+    ],
+  },
+];
+
+const RANGES = REFUSED_RANGES.map(({ label, cidrs }) => {
+  const list = new BlockList();
+  for (const [network, prefix, family] of cidrs) list.addSubnet(network, prefix, family);
+  return { label, list };
+});
+
+/** Why `address` (an IP literal) may not be a push endpoint, or undefined when it may. */
+export function refusedAddressKind(address: string): string | undefined {
+  const family = isIP(address);
+  if (family === 0) return undefined;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  // BlockList also matches IPv4-mapped IPv6 (::ffff:127.0.0.1) against the IPv4 ranges.
+  for (const { label, list } of RANGES) if (list.check(address, type)) return label;
+  return undefined;
+}
+
+export type LookupFunction = (hostname: string) => Promise<ReadonlyArray<{ address: string }>>;
+
+export interface EndpointGuardOptions {
+  /** Host names (or IP literals) always allowed, e.g. `['127.0.0.1']` for the emulator. */
+  allowHosts?: readonly string[];
+  /** Turn the address checks off (https is still required). For private push services. */
+  allowPrivateNetworks?: boolean;
+  /** How long a host's verdict is kept, ms. Default 30 s. */
+  cacheTtlMs?: number;
+  /** DNS resolver, for tests. Defaults to `dns.lookup` with all addresses. */
+  lookup?: LookupFunction;
+  now?: () => number;
+}
+
+/** A refusal (invalid subscription), or a lookup failure (retryable). `undefined` = allowed. */
+export type GuardVerdict = undefined | { refused: string } | { error: PushError };
+
+interface CachedVerdict {
+  expiresAt: number;
+  verdict?: GuardVerdict;
+  pending?: Promise<GuardVerdict>;
+}
+
+const MAX_CACHED_HOSTS = 4096;
+
+const defaultLookup: LookupFunction = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+export class EndpointGuard {
+  readonly #allowHosts: ReadonlySet<string>;
+  readonly #allowPrivate: boolean;
+  readonly #ttlMs: number;
+  readonly #lookup: LookupFunction;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, CachedVerdict>();
+
+  constructor(options: EndpointGuardOptions = {}) {
+    this.#allowHosts = new Set((options.allowHosts ?? []).map((host) => normalizeHost(host)));
+    this.#allowPrivate = options.allowPrivateNetworks === true;
+    this.#ttlMs = options.cacheTtlMs ?? 30_000;
+    this.#lookup = options.lookup ?? defaultLookup;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Checks an endpoint URL (already known to be https). Synchronous when the verdict is cached. */
+  check(url: URL): GuardVerdict | Promise<GuardVerdict> {
+    if (this.#allowPrivate) return undefined;
+    const host = normalizeHost(url.hostname);
+    if (this.#allowHosts.has(host)) return undefined;
+    if (isIP(host) !== 0) {
+      const kind = refusedAddressKind(host);
+      return kind === undefined ? undefined : { refused: refusal(host, kind) };
+    }
+    // RFC 6761 §6.3: localhost and *.localhost are loopback without asking DNS.
+    if (host === 'localhost' || host.endsWith('.localhost')) {
+      return { refused: refusal(host, 'a loopback address') };
+    }
+    const now = this.#now();
+    const cached = this.#cache.get(host);
+    if (cached !== undefined && now < cached.expiresAt) return cached.pending ?? cached.verdict;
+    if (cached === undefined && this.#cache.size >= MAX_CACHED_HOSTS) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    const entry: CachedVerdict = { expiresAt: now + this.#ttlMs };
+    entry.pending = this.#resolve(host).then((verdict) => {
+      entry.verdict = verdict;
+      entry.pending = undefined;
+      return verdict;
+    });
+    this.#cache.delete(host);
+    this.#cache.set(host, entry);
+    return entry.pending;
+  }
+
+  async #resolve(host: string): Promise<GuardVerdict> {
+    let addresses: ReadonlyArray<{ address: string }>;
+    try {
+      addresses = await this.#lookup(host);
+    } catch (cause) {
+      const code = (cause as { code?: string }).code ?? 'lookup failed';
+      // Cached like any verdict (briefly), so a dead push service costs one lookup per TTL.
+      return {
+        error: new PushError('unavailable', `cannot resolve push service host ${host}: ${code}`, {
+          reason: code,
+          cause,
+        }),
+      };
+    }
+    for (const { address } of addresses) {
+      const kind = refusedAddressKind(address);
+      if (kind !== undefined) return { refused: refusal(host, kind, address) };
+    }
+    return undefined;
+  }
+}
+
+function normalizeHost(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h;
+}
+
+function refusal(host: string, kind: string, address?: string): string {
+  const where = address === undefined ? `${host} is ${kind}` : `${host} resolves to ${address}, ${kind}`;
+  return `endpoint refused: ${where}; push services are public (allow it with allowHosts or allowPrivateNetworks)`;
+}

@@ -1,0 +1,227 @@
+/**
+ * The Web Push provider: one notification, many browsers, many push services. Per send the
+ * message and headers are made once; per device the subscription is checked, its endpoint
+ * guarded, the message encrypted for it, and POSTed to its push service's pool with the
+ * VAPID header cached for that origin.
+ */
+import { PushError } from '../../errors.js';
+import type { Notification } from '../../notification.js';
+import type { Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
+import { PoolRegistry } from '../../transport/index.js';
+import type { TlsOptions } from '../../transport/types.js';
+import { encryptAes128gcm, preparePlaintext } from './encrypt.js';
+import { EndpointGuard, type GuardVerdict, type LookupFunction } from './endpoint-guard.js';
+import { prepareHeaders } from './headers.js';
+import { buildPlaintext } from './message.js';
+import { outcomeFromResponse } from './responses.js';
+import { type ParsedSubscription, parseSubscription } from './subscription.js';
+import { loadVapid, VapidAuthorizer, type VapidOptions } from './vapid.js';
+
+export interface WebPushOptions {
+  /** VAPID identity (RFC 8292): `{ subject, publicKey, privateKey }` in the `web-push` key form. */
+  vapid: VapidOptions;
+  /** Name in feedback and summaries. Default `webpush`. */
+  name?: string;
+  /** Serve only devices with this `app` (when one client serves several apps). */
+  app?: string;
+  /** Requests in flight at once for this provider (engine lane limit). Default: the client's window. */
+  concurrency?: number;
+  /** Extra trusted CA(s), PEM: the emulator's `ca`, or a corporate TLS-inspecting proxy's. */
+  ca?: TlsOptions['ca'];
+  /**
+   * Endpoint hosts allowed even though they are (or resolve to) private, loopback or
+   * link-local addresses, e.g. `['127.0.0.1']` for the emulator. Exact host names or IP literals.
+   */
+  allowHosts?: string[];
+  /** Allow every endpoint address (only https is still required). For push services on a private network. */
+  allowPrivateNetworks?: boolean;
+  /** HTTP CONNECT proxy for the push services, e.g. `http://proxy.internal:3128`. */
+  proxy?: string;
+  /** Per-request timeout (ms) from queueing to the full response. Default: the transport's. */
+  timeoutMs?: number;
+  /** Connections per push-service origin. Default: the transport's. */
+  connectionsPerOrigin?: number;
+  /** Close a push service's connections after this long unused (ms). Default 60 s. */
+  idleCloseMs?: number;
+  /** Host-verdict cache lifetime for the endpoint guard (ms). Default 30 s. */
+  dnsCacheTtlMs?: number;
+  /** DNS resolver used by the endpoint guard (defaults to `dns.lookup`); for tests and custom resolvers. */
+  lookup?: LookupFunction;
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
+class WebPushProvider implements Provider {
+  readonly name: string;
+  readonly platforms = ['web'] as const;
+  readonly app: string | undefined;
+  readonly concurrency: number | undefined;
+  readonly #vapid: VapidAuthorizer;
+  readonly #guard: EndpointGuard;
+  readonly #pools: PoolRegistry;
+
+  constructor(options: WebPushOptions) {
+    if (options === undefined || options === null || typeof options !== 'object') {
+      throw new PushError('config', 'webPush(options): options are missing');
+    }
+    this.name = options.name ?? 'webpush';
+    this.app = options.app;
+    if (
+      options.concurrency !== undefined &&
+      (!Number.isInteger(options.concurrency) || options.concurrency < 1)
+    ) {
+      throw new PushError(
+        'config',
+        `webPush: concurrency must be a whole number ≥ 1, got ${options.concurrency}`,
+      );
+    }
+    this.concurrency = options.concurrency;
+    if (options.allowHosts !== undefined && !Array.isArray(options.allowHosts)) {
+      throw new PushError('config', 'webPush: allowHosts must be an array of host names');
+    }
+    this.#vapid = new VapidAuthorizer(loadVapid(options.vapid));
+    this.#guard = new EndpointGuard({
+      allowHosts: options.allowHosts,
+      allowPrivateNetworks: options.allowPrivateNetworks,
+      cacheTtlMs: options.dnsCacheTtlMs,
+      lookup: options.lookup,
+    });
+    this.#pools = new PoolRegistry({
+      // Push services differ: FCM and Mozilla speak HTTP/2, others may not; ALPN decides.
+      protocol: 'auto',
+      idleCloseMs: options.idleCloseMs ?? 60_000,
+      ...(options.ca === undefined ? {} : { tls: { ca: options.ca } }),
+      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.connectionsPerOrigin === undefined ? {} : { connections: options.connectionsPerOrigin }),
+    });
+  }
+
+  prepare(notification: Notification): PreparedSend {
+    const plaintext = preparePlaintext(buildPlaintext(notification));
+    const headers = prepareHeaders(notification);
+    return {
+      send: (device, ctx) =>
+        this.#send(device.token, plaintext, headers, ctx).catch((thrown: unknown) => ({
+          ok: false as const,
+          error:
+            thrown instanceof PushError
+              ? thrown
+              : new PushError(
+                  'internal',
+                  `webpush: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+                  {
+                    provider: this.name,
+                    cause: thrown,
+                  },
+                ),
+        })),
+    };
+  }
+
+  async #send(
+    token: unknown,
+    plaintext: ReturnType<typeof preparePlaintext>,
+    headers: ReturnType<typeof prepareHeaders>,
+    ctx: SendContext,
+  ): Promise<Outcome> {
+    const parsed = parseSubscription(token);
+    if (!parsed.ok) return this.#invalid(parsed.reason);
+    const subscription = parsed.subscription;
+
+    // The cached paths stay synchronous: no promise per device for the guard or the JWT.
+    let verdict: GuardVerdict | Promise<GuardVerdict> = this.#guard.check(subscription.url);
+    if (isThenable(verdict)) verdict = await verdict;
+    if (verdict !== undefined) {
+      if ('refused' in verdict) return this.#invalid(verdict.refused);
+      return { ok: false, error: verdict.error };
+    }
+
+    let authorization = this.#vapid.header(subscription.origin);
+    if (isThenable(authorization)) authorization = await authorization;
+
+    const body = this.#encrypt(plaintext, subscription);
+    if (body instanceof PushError) return { ok: false, error: body };
+
+    let response: Awaited<ReturnType<ReturnType<PoolRegistry['get']>['request']>>;
+    try {
+      response = await this.#pools.get(subscription.origin).request({
+        method: 'POST',
+        path: subscription.path,
+        headers: { ...headers.fixed, ttl: headers.ttl(), authorization },
+        body,
+        signal: ctx.signal,
+      });
+    } catch (thrown) {
+      return { ok: false, error: this.#withProvider(thrown) };
+    }
+    return outcomeFromResponse(response.status, response.headers, response.body, this.name);
+  }
+
+  #encrypt(
+    plaintext: ReturnType<typeof preparePlaintext>,
+    subscription: ParsedSubscription,
+  ): Buffer | PushError {
+    try {
+      return encryptAes128gcm(plaintext, subscription);
+    } catch (cause) {
+      if ((cause as { code?: string }).code === 'ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY') {
+        return new PushError('invalid-token', 'subscription.keys.p256dh is not a point on the P-256 curve', {
+          reason: 'subscription.keys.p256dh is not a point on the P-256 curve',
+          provider: this.name,
+          cause,
+        });
+      }
+      throw cause;
+    }
+  }
+
+  #invalid(reason: string): Outcome {
+    return {
+      ok: false,
+      error: new PushError('invalid-token', `invalid subscription: ${reason}`, {
+        reason,
+        provider: this.name,
+      }),
+    };
+  }
+
+  #withProvider(thrown: unknown): PushError {
+    if (thrown instanceof PushError) {
+      if (thrown.provider !== undefined) return thrown;
+      return new PushError(thrown.code, thrown.message, {
+        reason: thrown.reason,
+        httpStatus: thrown.httpStatus,
+        retryable: thrown.retryable,
+        retryAfterMs: thrown.retryAfterMs,
+        provider: this.name,
+        cause: thrown,
+      });
+    }
+    return new PushError('internal', `webpush transport: ${String(thrown)}`, {
+      provider: this.name,
+      cause: thrown,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#pools.close();
+  }
+
+  destroy(): void {
+    this.#pools.destroy();
+  }
+}
+
+/**
+ * Creates the Web Push provider (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID).
+ * Throws `PushError('config')` at once for a bad VAPID subject or keys.
+ *
+ * Devices: `{ platform: 'web', token: subscription }` where the subscription is
+ * `PushSubscription.toJSON()` from the browser, as an object or its JSON string.
+ */
+export function webPush(options: WebPushOptions): Provider {
+  return new WebPushProvider(options);
+}
