@@ -1,0 +1,99 @@
+/**
+ * Feedback as NDJSON: one JSON object per line, for logs, audits and piping into other tools.
+ * Writes respect the stream's backpressure: `write` waits for `drain` when the stream's buffer
+ * is full, so a fast delivery cannot pile feedback up in memory.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { Feedback } from '../feedback.js';
+import { StoreError } from './errors.js';
+
+export interface NdjsonFeedbackWriter {
+  /** Writes one line; resolves when the stream can take more. */
+  write(feedback: Feedback): Promise<void>;
+  /** Writes every feedback of a delivery (or any iterable of them). */
+  consume(feedback: AsyncIterable<Feedback> | Iterable<Feedback>): Promise<void>;
+  /** Waits until everything written has been flushed; ends the file when the writer opened it. */
+  close(): Promise<void>;
+  /** Lines written. */
+  readonly written: number;
+}
+
+export interface NdjsonFeedbackWriterOptions {
+  /** Append to the file instead of replacing it (paths only). */
+  append?: boolean;
+  /** End the stream on close(). Default: true for a path, false for a stream you gave (stdout stays open). */
+  end?: boolean;
+}
+
+/** The line for one feedback: every field the feedback has, the error as `PushError.toJSON()`. */
+export function feedbackLine(feedback: Feedback): string {
+  const { device, status, provider, messageId, httpStatus, attempts, error } = feedback;
+  return `${JSON.stringify(
+    { device, status, provider, messageId, httpStatus, attempts, error: error?.toJSON() },
+    // A SQLite or PostgreSQL row id may be a BigInt, which JSON cannot hold: write it as digits.
+    (_key, value) => (typeof value === 'bigint' ? value.toString() : value),
+  )}\n`;
+}
+
+/** Writes feedback as NDJSON to a file path or a writable stream (e.g. `process.stdout`). */
+export function ndjsonFeedbackWriter(
+  output: string | Writable,
+  options: NdjsonFeedbackWriterOptions = {},
+): NdjsonFeedbackWriter {
+  const owned = typeof output === 'string';
+  const stream: Writable = owned ? createWriteStream(output, { flags: options.append ? 'a' : 'w' }) : output;
+  const end = options.end ?? owned;
+  const name = owned ? output : 'the output stream';
+  let failure: Error | undefined;
+  const onError = (error: Error) => {
+    failure ??= new StoreError('store-write', `cannot write feedback to ${name}: ${error.message}`, {
+      cause: error,
+    });
+  };
+  stream.on('error', onError);
+  let closing: Promise<void> | undefined;
+
+  const waitFor = async (event: 'drain' | 'finish' | 'close') => {
+    // Rejects on 'error' too (events.once does), so a broken pipe cannot leave us waiting.
+    try {
+      await once(stream, event);
+    } catch (error) {
+      onError(error as Error);
+    }
+    if (failure) throw failure;
+  };
+
+  const writer = {
+    written: 0,
+    async write(feedback: Feedback): Promise<void> {
+      if (closing)
+        throw new StoreError('store-config', `ndjsonFeedbackWriter(${name}): write() after close()`);
+      if (failure) throw failure;
+      const ok = stream.write(feedbackLine(feedback));
+      writer.written++;
+      if (!ok) await waitFor('drain');
+    },
+    async consume(feedback: AsyncIterable<Feedback> | Iterable<Feedback>): Promise<void> {
+      for await (const item of feedback) await writer.write(item);
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        if (failure) throw failure;
+        if (end) {
+          stream.end();
+          // A file we opened is waited for until its descriptor is closed, so nothing is left open.
+          if (owned && !stream.closed) await waitFor('close');
+          else if (!stream.writableFinished) await waitFor('finish');
+        } else if (stream.writableNeedDrain) {
+          await waitFor('drain');
+        }
+        stream.off('error', onError);
+        if (failure) throw failure;
+      })();
+      return closing;
+    },
+  };
+  return writer;
+}

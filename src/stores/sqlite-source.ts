@@ -1,0 +1,129 @@
+/**
+ * Devices from a SQLite query, streamed row by row from a cursor (`stmt.iterate()`): memory
+ * stays the same whatever the row count, because only the row being handed out is held.
+ */
+import Database from 'better-sqlite3';
+import type { Device } from '../device.js';
+import { type RowMappingOptions, rowMapper } from './columns.js';
+import { StoreError } from './errors.js';
+
+export interface SqliteDevicesOptions extends RowMappingOptions {
+  /** A SELECT returning a token column, a platform column (unless `platform` is given) and any extras. */
+  query: string;
+  /** Positional (`?`) parameters as an array, or named (`@name`, `:name`, `$name`) ones as an object. */
+  params?: readonly unknown[] | Record<string, unknown>;
+  /**
+   * Rows handed out between two yields to the event loop. better-sqlite3 reads synchronously,
+   * so without these pauses a long cursor would starve timers and sockets. Default 1000.
+   */
+  chunkSize?: number;
+}
+
+/**
+ * Streams devices from SQLite. Pass a path (opened read-only for the read and closed after
+ * it) or an open `Database` (used as it is and left open).
+ *
+ * While the cursor is open its connection cannot run other statements, so a feedback sink
+ * writing to the same file needs its own connection: give the sink the path, not this
+ * `Database`. Every iteration runs the query afresh.
+ */
+export function sqliteDevices(
+  db: Database.Database | string,
+  options: SqliteDevicesOptions,
+): AsyncIterable<Device> {
+  if (!options || typeof options.query !== 'string' || options.query.trim() === '') {
+    throw new StoreError('store-config', "sqliteDevices(db, { query: 'SELECT …' }): query is missing");
+  }
+  const chunkSize = options.chunkSize ?? 1000;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new StoreError(
+      'store-config',
+      `sqliteDevices: chunkSize must be a whole number ≥ 1, got ${chunkSize}`,
+    );
+  }
+  return { [Symbol.asyncIterator]: () => readRows(db, options, chunkSize) };
+}
+
+async function* readRows(
+  target: Database.Database | string,
+  options: SqliteDevicesOptions,
+  chunkSize: number,
+): AsyncGenerator<Device> {
+  const owned = typeof target === 'string';
+  let db: Database.Database;
+  try {
+    db = owned ? new Database(target, { readonly: true, fileMustExist: true }) : target;
+  } catch (error) {
+    throw new StoreError(
+      'store-read',
+      `sqlite: cannot open ${target as string}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  let rows: IterableIterator<unknown> | undefined;
+  try {
+    const statement = prepare(db, options.query);
+    const toDevice = rowMapper(
+      statement.columns().map((column) => column.name),
+      options,
+      'the sqlite query',
+    );
+    const params = options.params;
+    try {
+      rows =
+        params === undefined
+          ? statement.iterate()
+          : Array.isArray(params)
+            ? statement.iterate(...params)
+            : statement.iterate(params);
+    } catch (error) {
+      throw new StoreError(
+        'store-config',
+        `sqlite: the query's params do not fit: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    let read = 0;
+    while (true) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = rows.next();
+      } catch (error) {
+        throw new StoreError(
+          'store-read',
+          `sqlite: reading devices failed after ${read} rows: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      if (next.done) break;
+      yield toDevice(next.value as Record<string, unknown>);
+      if (++read % chunkSize === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    // Ends the cursor whether the read finished, failed, or the consumer stopped early.
+    rows?.return?.();
+    if (owned) db.close();
+  }
+}
+
+function prepare(db: Database.Database, query: string): Database.Statement {
+  let statement: Database.Statement;
+  try {
+    statement = db.prepare(query);
+  } catch (error) {
+    throw new StoreError('store-config', `sqlite: the query does not compile: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (!statement.reader) {
+    throw new StoreError(
+      'store-config',
+      'sqlite: the query returns no rows; give a SELECT (or a statement with RETURNING) that returns the devices',
+    );
+  }
+  return statement;
+}
