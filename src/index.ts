@@ -9,3 +9,35 @@ export { PushError, type PushErrorCode, type PushErrorOptions } from './errors.j
 export type { Feedback, FeedbackStatus } from './feedback.js';
 export type { Localization, Notification, Priority, ProviderOverrides } from './notification.js';
 export type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from './provider.js';
+
+// Providers
+export {
+  type ApnsAlert,
+  type ApnsInterruptionLevel,
+  type ApnsLiveActivity,
+  type ApnsOptions,
+  type ApnsOverrides,
+  type ApnsProvider,
+  type ApnsPushType,
+  type ApnsSound,
+  apns,
+} from './providers/apns/index.js';
+export {
+  type FcmAndroidConfig,
+  type FcmAndroidNotification,
+  type FcmApnsConfig,
+  type FcmOptions,
+  type FcmOverrides,
+  type FcmProvider,
+  type FcmWebpushConfig,
+  fcm,
+  type ServiceAccount,
+} from './providers/fcm/index.js';
+export {
+  generateVapidKeys,
+  type VapidKeys,
+  type VapidOptions,
+  type WebPushOptions,
+  type WebPushOverrides,
+  webPush,
+} from './providers/webpush/index.js';

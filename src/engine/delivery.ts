@@ -4,6 +4,7 @@
  * in (design contract 1). "Handed in" means pulled from the source: after an abort the rest
  * of a source is not read (a 10-million-row cursor is closed, not drained).
  */
+import { setMaxListeners } from 'node:events';
 import type { Device } from '../device.js';
 import { PushError } from '../errors.js';
 import type { Feedback, FeedbackStatus } from '../feedback.js';
@@ -47,7 +48,8 @@ const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
 
 export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   private readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
+  /** Shared by every request of this delivery: one listener per in-flight request is expected. */
+  readonly signal = DeliveryRun.sharedSignal(this.controller);
   private readonly counter = new SummaryCounter();
   private readonly channel: Channel<Feedback<D>>;
   private readonly lanes = new Map<Provider, Lane<D>>();
@@ -99,6 +101,11 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       if (this.sourceDone) this.maybeFinish();
       else this.wake();
     });
+  }
+
+  private static sharedSignal(controller: AbortController): AbortSignal {
+    setMaxListeners(0, controller.signal);
+    return controller.signal;
   }
 
   // ── the public face ────────────────────────────────────────────────────────────────────
