@@ -2,20 +2,10 @@ import assert from 'node:assert/strict';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { PushError } from '../../src/errors.js';
+import type { PushError } from '../../src/errors.js';
 import { createPool } from '../../src/transport/index.js';
 import type { TransportEvent } from '../../src/transport/types.js';
-import { delay, echo, startH2Server, type TestServer, until } from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<PushError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PushError, `expected a PushError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the request to fail');
-}
+import { delay, echo, rejection, startH2Server, type TestServer, until } from './helpers.js';
 
 function respond(stream: ServerHttp2Stream, body: Buffer): void {
   if (stream.destroyed) return;

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
-import { PushError } from '../../src/errors.js';
 import { createPool } from '../../src/transport/index.js';
 import type { TransportEvent } from '../../src/transport/types.js';
-import { delay, echo, startH2Server, type TestServer, until } from './helpers.js';
+import { delay, echo, rejection, startH2Server, type TestServer, until } from './helpers.js';
 
 /** A server that holds every stream until `release()`, so tests can look at concurrency. */
 async function holdingServer(
@@ -23,16 +22,6 @@ async function holdingServer(
       }
     },
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<PushError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PushError, `expected a PushError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the request to fail');
 }
 
 describe('HTTP/2 pool', () => {

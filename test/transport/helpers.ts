@@ -1,7 +1,9 @@
 /** Loopback servers for the transport tests. */
+import assert from 'node:assert/strict';
 import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServerTls, type ServerTls } from '../../src/emulator/tls.js';
+import { PushError } from '../../src/errors.js';
 
 let shared: ServerTls | undefined;
 /** One throw-away CA + server certificate per test file (RSA key generation is slow). */
@@ -105,4 +107,15 @@ export async function until(condition: () => boolean, timeoutMs = 5000): Promise
     if (Date.now() > end) throw new Error('condition not met in time');
     await delay(5);
   }
+}
+
+/** Awaits a request that must fail, and returns its PushError. */
+export async function rejection(promise: Promise<unknown>): Promise<PushError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof PushError, `expected a PushError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the request to fail');
 }

@@ -2,20 +2,9 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { PushError } from '../../src/errors.js';
 import { createPool } from '../../src/transport/index.js';
 import type { TransportEvent } from '../../src/transport/types.js';
-import { delay, echo, serverTls, startH2Server, until } from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<PushError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PushError, `expected a PushError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the request to fail');
-}
+import { delay, echo, rejection, serverTls, startH2Server, until } from './helpers.js';
 
 /** An HTTP/1.1-only HTTPS server (no ALPN h2), like a push service that does not speak HTTP/2. */
 async function startHttp1Server() {

@@ -6,17 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { issueCertificate, toPkcs12 } from '../../src/emulator/tls.js';
 import { PushError } from '../../src/errors.js';
 import { createPool } from '../../src/transport/index.js';
-import { echo, serverTls, startH2Server, type TestServer } from './helpers.js';
-
-async function rejection(promise: Promise<unknown>): Promise<PushError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PushError, `expected a PushError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the request to fail');
-}
+import { echo, rejection, serverTls, startH2Server, type TestServer } from './helpers.js';
 
 /** A tiny HTTP CONNECT proxy that records what it was asked; `deny` answers 407 instead. */
 async function startProxy(options: { deny?: boolean } = {}) {
