@@ -1,0 +1,57 @@
+/**
+ * `startEmulator()` brings up every emulator, and one PushClient sends through all three
+ * providers at once: what the README's emulator example promises.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startEmulator } from '../../src/emulator/index.js';
+import { apns, type Device, fcm, PushClient, webPush } from '../../src/index.js';
+
+test('one client, three providers, three emulators: every device answered, the dead ones invalid', async () => {
+  const emulator = await startEmulator();
+  try {
+    const deadApns = 'dead'.padEnd(64, '0');
+    emulator.apns.setScenarios({ unregistered: [deadApns] });
+    emulator.fcm.setScenarios({ unregisteredTokens: ['fcm-dead'] });
+    const goneWeb = emulator.webpush.subscribe();
+    emulator.webpush.unsubscribe(goneWeb);
+
+    const client = new PushClient({
+      providers: [
+        apns({ ...emulator.apns.providerOptions, production: false }),
+        fcm(emulator.fcm.providerOptions),
+        webPush(emulator.webpush.providerOptions),
+      ],
+    });
+    const devices: Array<Device & { id: string }> = [
+      { id: 'ios-ok', platform: 'ios', token: 'ab'.repeat(32) },
+      { id: 'ios-dead', platform: 'ios', token: deadApns },
+      { id: 'android-ok', platform: 'android', token: 'fcm-ok' },
+      { id: 'android-dead', platform: 'android', token: 'fcm-dead' },
+      { id: 'web-ok', platform: 'web', token: emulator.webpush.subscribe() },
+      { id: 'web-gone', platform: 'web', token: JSON.stringify(goneWeb) },
+    ];
+    const statuses: Record<string, string> = {};
+    for await (const fb of client.send(
+      { title: 'Hi', body: 'from every provider', data: { n: 1 } },
+      devices,
+    )) {
+      statuses[fb.device.id] = `${fb.provider}:${fb.status}`;
+    }
+    await client.close();
+    assert.deepEqual(statuses, {
+      'ios-ok': 'apns:sent',
+      'ios-dead': 'apns:invalid-token',
+      'android-ok': 'fcm:sent',
+      'android-dead': 'fcm:invalid-token',
+      'web-ok': 'webpush:sent',
+      'web-gone': 'webpush:invalid-token',
+    });
+    assert.equal(emulator.apns.notifications.length, 1);
+    assert.equal(emulator.fcm.messages.length, 1);
+    const [received] = emulator.webpush.messages();
+    assert.equal(JSON.parse(received!.text).body, 'from every provider');
+  } finally {
+    await emulator.close();
+  }
+});
