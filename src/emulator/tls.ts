@@ -116,8 +116,15 @@ export interface ServerTls {
   server: IssuedCertificate;
 }
 
-export function createServerTls(hosts: string[] = ['127.0.0.1', 'localhost', '::1']): ServerTls {
-  const ca = createCertificateAuthority();
+/**
+ * `name` goes into the CA's common name: CAs of different emulators must not share a subject,
+ * or a CA bundle holding several makes OpenSSL check a certificate against the wrong key.
+ */
+export function createServerTls(
+  name = 'pushline emulator',
+  hosts: string[] = ['127.0.0.1', 'localhost', '::1'],
+): ServerTls {
+  const ca = createCertificateAuthority(`${name} CA ${randomBytes(4).toString('hex')}`);
   const server = issueCertificate(ca, {
     commonName: hosts[0] ?? 'localhost',
     altNames: hosts,

@@ -161,7 +161,7 @@ export async function startApnsEmulator(options: ApnsEmulatorOptions = {}): Prom
   }
   const teams = new Map<string, readonly string[]>(Object.entries(options.teams ?? {}));
 
-  const tls = createServerTls();
+  const tls = createServerTls('pushline APNs emulator');
   const recorder = new Recorder(options.record === false ? 0 : (options.record ?? DEFAULT_RECORD));
   const verifier = new ProviderTokenVerifier(keysById, environment, now);
   let scenarioSource: ApnsScenarios = { ...(options.scenarios ?? {}) };

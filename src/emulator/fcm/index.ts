@@ -103,7 +103,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   const { projectId = 'pushline-emulator', maxRecorded = 1000, ...scenarios } = options;
   const state = new ScenarioState();
   state.apply(scenarios);
-  const tls = createServerTls();
+  const tls = createServerTls('pushline FCM emulator');
   const server = http2.createSecureServer({ key: tls.server.keyPem, cert: tls.server.certPem });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {

@@ -87,7 +87,7 @@ export interface WebPushEmulator {
 export async function startWebPushEmulator(options: WebPushEmulatorOptions = {}): Promise<WebPushEmulator> {
   const count = options.origins ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new RangeError('origins must be a whole number ≥ 1');
-  const tls = createServerTls();
+  const tls = createServerTls('pushline Web Push emulator');
   const state: PushServiceState = {
     subscriptions: new SubscriptionStore(),
     sink: options.sink ?? false,

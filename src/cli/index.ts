@@ -1,0 +1,50 @@
+/**
+ * The `pushline` command, as a function: `main()` wires the real process (streams, signals,
+ * exit code); `run()` takes its arguments and streams, for tests and embedding.
+ */
+import { EXIT } from './exit-codes.js';
+import type { CliIO } from './io.js';
+import { run } from './program.js';
+
+export { EXIT, type ExitCode } from './exit-codes.js';
+export type { CliIO } from './io.js';
+export { run } from './program.js';
+
+/**
+ * Runs `pushline` in this process with `process.argv`, and sets `process.exitCode`. The first
+ * SIGINT/SIGTERM stops reading devices and lets those already read get their feedback; a
+ * second one exits at once.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) process.exit(EXIT.interrupted);
+    controller.abort(`received ${signal}`);
+  };
+  // `pushline … | head` closes the pipe early: that is the reader's choice, not an error.
+  const onPipeError = (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw error;
+  };
+  process.stdout.on('error', onPipeError);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const io: CliIO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    stderrIsTTY: process.stderr.isTTY === true,
+    signal: controller.signal,
+  };
+  try {
+    const code = await run(argv, io);
+    process.exitCode = code;
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,11 @@
+/** What a command reads and writes, passed in so tests and the real process share one path. */
+export interface CliIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  env: NodeJS.ProcessEnv;
+  /** Whether stderr is a terminal (progress bar) or not (plain lines). */
+  stderrIsTTY: boolean;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}

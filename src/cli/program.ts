@@ -1,0 +1,176 @@
+/**
+ * The `pushline` command line: `send`, `emulate`, `demo`, each with its own --help.
+ * Parsing is commander's; each command's work is in its own file.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { CONFIG_HELP } from './config.js';
+import { runDemo } from './demo.js';
+import { runEmulate } from './emulate.js';
+import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
+import type { CliIO } from './io.js';
+import { reportError } from './report.js';
+import { runSend } from './send.js';
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+const SEND_EXAMPLES = `Examples:
+  pushline send --config pushline.json --devices sqlite:app.db \\
+    --query 'SELECT id, platform, token FROM devices' --title Hello --body 'New today' \\
+    --apply-feedback --table devices --key-column id --out results.ndjson
+  pushline send --config pushline.json --devices devices.ndjson --notification msg.json --json
+  cat devices.ndjson | pushline send --devices - --title Hi --emulator
+
+Device sources (--devices):
+  sqlite:path/to.db        SQLite file; needs --query
+  postgres://user@host/db  PostgreSQL; needs --query (a server-side cursor: constant memory)
+  devices.ndjson|.jsonl    one JSON device per line: {"platform":"ios","token":"…","id":1}
+  devices.csv              header line, then rows with token and platform columns
+  -                        NDJSON on stdin
+  A query returns a token column and a platform column (rename with --token-column /
+  --platform-column, or give --platform); every other column rides along and comes back
+  in --out, so include the key column (e.g. id) when you use --apply-feedback.`;
+
+/** Builds the program; `finish` receives the exit code of the command that ran. */
+export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
+  const program = new Command('pushline')
+    .description('Send one notification to many devices through APNs, FCM and Web Push; act on the feedback.')
+    .option('--debug', 'print stack traces with errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(`pushline: ${text.replace(/^error: /, 'error: ')}`),
+    })
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nStart with: pushline demo`);
+
+  program
+    .command('send')
+    .description('send one notification to every device of a source; write and apply the feedback')
+    .option('-c, --config <file>', "JSON file with the providers' credentials (schema below)")
+    .option('-d, --devices <source>', 'where the devices come from (see Device sources below)')
+    .option('-q, --query <sql>', 'the SELECT for a sqlite: or postgres:// source')
+    .option('--token-column <name>', "the query's token column (default: token)")
+    .option('--platform-column <name>', "the query's platform column (default: platform)")
+    .option('--platform <platform>', 'every device is this platform: ios, android, web or huawei')
+    .option('-n, --notification <file>', 'the notification as a JSON file (flags below override its fields)')
+    .option('--title <text>', 'alert title')
+    .option('--subtitle <text>', 'alert subtitle (APNs)')
+    .option('--body <text>', 'alert body')
+    .option(
+      '--data <key=value>',
+      'custom data for the app; repeatable; JSON values (1, true, {…}) are parsed',
+      collect,
+    )
+    .option('--badge <n>', 'app icon badge (0 clears it)')
+    .option('--sound <name>', "sound name ('default' for the system sound)")
+    .option('--image <url>', 'image shown with the notification where supported')
+    .option('--category <id>', 'APNs category / FCM click_action')
+    .option('--thread-id <id>', 'groups notifications on the device')
+    .addOption(new Option('--priority <level>', 'delivery priority').choices(['high', 'normal', 'low']))
+    .option('--ttl <seconds>', 'how long the provider may keep trying (0: now or never)')
+    .option('--collapse-key <key>', 'a later notification with the same key replaces this one')
+    .option('--silent', 'background notification: wakes the app, shows nothing')
+    .option('--mutable-content', 'let an iOS notification service extension modify it')
+    .option(
+      '--apply-feedback',
+      'delete the rows of dead tokens in the source database (or mark them: --mark-column)',
+    )
+    .option('--table <name>', 'with --apply-feedback: the table holding the tokens')
+    .option(
+      '--key-column <name>',
+      'with --apply-feedback: the column identifying a row; must be in the query (default: id)',
+    )
+    .option(
+      '--mark-column <name>',
+      'with --apply-feedback: set this column to the invalidation time instead of deleting',
+    )
+    .option(
+      '--dry-run',
+      'validate without delivering where the provider can (FCM validate_only); changes nothing',
+    )
+    .option('-o, --out <file>', 'write one NDJSON feedback line per device read (- for stdout)')
+    .option('--json', 'print the summary as one JSON object instead of a table')
+    .option('--emulator', 'start the built-in emulators and send to them (for trying things out)')
+    .option('--window <n>', 'devices each provider holds at once (default: 1000)')
+    .option('--no-progress', 'no progress display on stderr')
+    .option(
+      '--progress-interval <seconds>',
+      'seconds between progress lines when stderr is not a terminal (default: 5)',
+    )
+    .addHelpText('after', `\n${SEND_EXAMPLES}\n\n${CONFIG_HELP}\n\n${EXIT_CODES_HELP}`)
+    .action(async (flags) => finish(await runSend(flags, io)));
+
+  program
+    .command('emulate')
+    .description('run the APNs, FCM and Web Push emulators in the foreground until Ctrl-C')
+    .option(
+      '--unregistered-rate <fraction>',
+      'share of the devices that are dead (0–1): APNs by token hash, FCM and web in the written devices file (default: 0)',
+    )
+    .option('--latency <ms>', 'delay before each answer, every emulator (default: 0)')
+    .option('--subscriptions <n>', 'web subscriptions to issue into the devices file (default: 3)')
+    .option('--tokens <n>', 'iOS and Android tokens to write into the devices file, each (default: 2)')
+    .option('--topic <bundle-id>', 'the APNs app topic (default: com.example.app)')
+    .option(
+      '--dir <path>',
+      'where to write the CA, keys, config and devices (default: a temp dir, removed at exit)',
+    )
+    .option('--json', 'print the connection details as one JSON line')
+    .addHelpText(
+      'after',
+      `
+Writes to the directory: apns-ca.pem, fcm-ca.pem, webpush-ca.pem (the CAs to trust), AuthKey_<keyId>.p8, service-account.json,
+vapid-private-key.txt, pushline.json (a config for pushline send --config) and devices.ndjson.
+Stops cleanly on SIGINT or SIGTERM (exit 0).`,
+    )
+    .action(async (flags) => finish(await runEmulate(flags, io)));
+
+  program
+    .command('demo')
+    .description('send to N devices from SQLite through the emulators and remove the dead tokens')
+    .option('--devices-count <n>', 'devices in the database (default: 100,000)')
+    .option('--db <file>', 'create the database here and keep it (default: a temp file, removed at exit)')
+    .option(
+      '--web-share <fraction>',
+      'share of web subscriptions (default: 0.1; Web Push encrypts per device)',
+    )
+    .option('--seed <n>', 'seed for the tokens and the dead Android share (default: 1)')
+    .option('--json', 'print the result as one JSON object')
+    .option('--no-progress', 'no progress display on stderr')
+    .option(
+      '--progress-interval <seconds>',
+      'seconds between progress lines when stderr is not a terminal (default: 5)',
+    )
+    .addHelpText(
+      'after',
+      `
+Dead devices, decided by the emulators' scenarios and listed in the table demo_dead:
+  ios      ~3% (APNs emulator: unregistered rate, by token hash)  → 410 Unregistered
+  android  ~2% (seeded token hash, given to the FCM emulator)     → 404 UNREGISTERED
+  web      ~2% (subscriptions unsubscribed in the emulator)       → 410 Gone
+The demo checks that exactly those rows are deleted and that N − removed rows remain.
+Exit 0 when every check passes.`,
+    )
+    .action(async (flags) => finish(await runDemo(flags, io)));
+
+  return program;
+}
+
+/** Runs the command line; resolves to the exit code (never throws). */
+export async function run(argv: readonly string[], io: CliIO): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (exitCode) => {
+    code = exitCode;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    return reportError(error, io.stderr, argv.includes('--debug'));
+  }
+}
