@@ -40,7 +40,7 @@ interface VerifiedToken {
 const VERIFIED_CACHE_LIMIT = 10_000;
 
 export class ProviderTokenVerifier {
-  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly verified = new Map<string, Promise<VerifiedToken | ApnsReason>>();
   /** Distinct valid tokens seen since the last reset. */
   tokensSeen = 0;
   /** Accepted token changes on a connection (the 20-minute rule's subject). */
@@ -64,15 +64,19 @@ export class ProviderTokenVerifier {
     if (!match) return { ok: false, reason: 'MissingProviderToken' };
     const token = match[1]!;
 
-    let verified = this.verified.get(token);
-    if (verified === undefined) {
-      const result = await this.verifySignature(token);
-      if (typeof result === 'string') return { ok: false, reason: result };
-      verified = result;
+    // Concurrent requests carrying one new token share a single verification (and count once).
+    let verifying = this.verified.get(token);
+    if (verifying === undefined) {
+      verifying = this.verifySignature(token);
       if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear();
-      this.verified.set(token, verified);
-      this.tokensSeen++;
+      this.verified.set(token, verifying);
+      verifying.then((result) => {
+        if (typeof result === 'string') this.verified.delete(token);
+        else this.tokensSeen++;
+      });
     }
+    const verified = await verifying;
+    if (typeof verified === 'string') return { ok: false, reason: verified };
     const { key, iat } = verified;
 
     const now = this.now();
