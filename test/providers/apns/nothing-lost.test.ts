@@ -64,7 +64,10 @@ describe('APNs: nothing lost under faults', () => {
     assert.ok(stats.goAways >= 40, `${stats.goAways} GOAWAYs`);
     assert.equal(stats.byReason.ExpiredProviderToken, undefined);
     assert.equal(stats.providerTokens, 1, 'one JWT shared by every connection for the whole run');
-    assert.ok(stats.connections > 40, `${stats.connections} connections: each GOAWAY made the pool reconnect`);
+    assert.ok(
+      stats.connections > 40,
+      `${stats.connections} connections: each GOAWAY made the pool reconnect`,
+    );
     emulator.setScenarios({
       unregistered: undefined,
       badTokens: undefined,
