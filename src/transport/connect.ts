@@ -15,6 +15,7 @@ import { openTunnel } from './proxy.js';
 export function tlsConnectOptions(options: ResolvedOptions): ConnectionOptions {
   const { tls: t, target } = options;
   const result: ConnectionOptions = { host: target.host, port: target.port };
+  if (options.lookup !== undefined) result.lookup = options.lookup;
   if (t.ca !== undefined) result.ca = t.ca;
   if (t.cert !== undefined) result.cert = t.cert;
   if (t.key !== undefined) result.key = t.key;
@@ -70,7 +71,11 @@ export async function connectSocket(
     if (options.proxy !== undefined) raw = await openTunnel(options.proxy, target, signal);
     if (!target.secure) {
       if (raw === undefined) {
-        raw = net.connect({ host: target.host, port: target.port });
+        raw = net.connect({
+          host: target.host,
+          port: target.port,
+          ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+        });
         await once(raw, 'connect', { signal });
       }
       return { socket: raw, protocol: 'h2c' };

@@ -1,4 +1,5 @@
 /** Pool option defaults and the parsed form the pools work from. */
+import type { LookupFunction } from 'node:net';
 import { PushError } from '../errors.js';
 import type { PoolOptions, TlsOptions, TransportEvent } from './types.js';
 
@@ -27,6 +28,7 @@ export interface ResolvedOptions {
   proxy: URL | undefined;
   protocol: 'h2' | 'http1' | 'auto';
   onEvent: ((event: TransportEvent) => void) | undefined;
+  lookup: LookupFunction | undefined;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -85,6 +87,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     proxy,
     protocol,
     onEvent: options.onEvent,
+    lookup: options.lookup,
   };
 }
 

@@ -17,6 +17,7 @@
  * fail and they do not count as an attempt.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
+import type { LookupFunction } from 'node:net';
 
 export interface TlsOptions {
   /** Extra trusted CA(s), PEM. Needed for the emulator's self-signed certificate. */
@@ -65,6 +66,14 @@ export interface PoolOptions {
   tls?: TlsOptions;
   /** HTTP CONNECT proxy, e.g. `http://proxy.internal:3128` (user:pass@ for Basic auth). */
   proxy?: string;
+  /**
+   * Resolves the origin's host for each new connection (Node's `net` lookup signature), instead
+   * of `dns.lookup`. Lets a caller vet the address actually connected to — the Web Push
+   * provider refuses private addresses here, so a DNS answer that changes after its first check
+   * (DNS rebinding) cannot reach the internal network. Not used through a `proxy`, which resolves
+   * the host itself.
+   */
+  lookup?: LookupFunction;
   /** Which protocol to speak: `h2` (default), `http1` (keep-alive), or `auto` (ALPN decides). */
   protocol?: 'h2' | 'http1' | 'auto';
 }

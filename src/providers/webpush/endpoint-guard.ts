@@ -7,12 +7,13 @@
  * Lookups are cached per host for a short time, so a million devices on one push service
  * cost one lookup.
  *
- * Known limit: the connection resolves the host again, so a DNS answer that changes between
- * the check and the connect (DNS rebinding) is not caught; pinning the checked address needs
- * a `lookup` hook in the transport.
+ * The check runs twice: once per host before the request (so a refused endpoint is an
+ * `invalid-token` feedback), and again on the addresses each new connection actually uses
+ * (`connectLookup`, the transport's `lookup` hook), so a DNS answer that changes after the
+ * first check (DNS rebinding) cannot reach a refused address either.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction as NetLookupFunction } from 'node:net';
 import { PushError } from '../../errors.js';
 
 /** Address ranges refused by default, with the words used in the reason. */
@@ -156,6 +157,34 @@ export class EndpointGuard {
     this.#cache.delete(host);
     this.#cache.set(host, entry);
     return entry.pending;
+  }
+
+  /**
+   * A `net` lookup for the transport: resolves like the guard and hands the connection only
+   * addresses the guard allows; when none is left the connect fails, naming the address.
+   */
+  connectLookup(): NetLookupFunction {
+    return (hostname, options, callback) => {
+      const host = normalizeHost(hostname);
+      const trusted = this.#allowPrivate || this.#allowHosts.has(host);
+      this.#lookup(host).then(
+        (resolved) => {
+          const allowed = trusted ? resolved : resolved.filter(({ address }) => !refusedAddressKind(address));
+          if (allowed.length === 0) {
+            const address = resolved[0]?.address;
+            const kind = address === undefined ? undefined : refusedAddressKind(address);
+            const reason = kind === undefined ? `${host} did not resolve` : refusal(host, kind, address);
+            const error = Object.assign(new Error(reason), { code: kind ? 'EREFUSEDADDRESS' : 'ENOTFOUND' });
+            callback(error, '', 0);
+            return;
+          }
+          const addresses = allowed.map(({ address }) => ({ address, family: isIP(address) }));
+          if (options.all) callback(null, addresses);
+          else callback(null, addresses[0]!.address, addresses[0]!.family);
+        },
+        (error: NodeJS.ErrnoException) => callback(error, '', 0),
+      );
+    };
   }
 
   async #resolve(host: string): Promise<GuardVerdict> {

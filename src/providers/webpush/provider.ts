@@ -96,6 +96,8 @@ class WebPushProvider implements Provider {
       ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.connectionsPerOrigin === undefined ? {} : { connections: options.connectionsPerOrigin }),
+      // Vet the addresses each connection really uses, not only the first answer (DNS rebinding).
+      ...(options.allowPrivateNetworks ? {} : { lookup: this.#guard.connectLookup() }),
     });
   }
 
