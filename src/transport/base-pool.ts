@@ -6,7 +6,7 @@
 import { PushError } from '../errors.js';
 import { lostError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { type AbortTarget, PendingRequest, Timeline, WaitQueue } from './pending.js';
+import { type AbortTarget, PendingRequest, SignalWatch, Timeline, WaitQueue } from './pending.js';
 import type { Pool, PoolStats, TransportRequest, TransportResponse } from './types.js';
 
 /** A request the server refused unprocessed this many times in a row is reported, not re-sent again. */
@@ -22,6 +22,8 @@ export abstract class BasePool implements Pool, AbortTarget {
   lastRequestAt = 0;
 
   private readonly timeline = new Timeline();
+  /** One abort listener per distinct signal of the unsettled requests (see SignalWatch). */
+  private readonly watches = new Map<AbortSignal, SignalWatch>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sweepEveryMs: number;
   private closing: Promise<void> | null = null;
@@ -68,10 +70,10 @@ export abstract class BasePool implements Pool, AbortTarget {
     }
     const now = Date.now();
     this.lastRequestAt = now;
-    const pending = new PendingRequest(this, request, now + this.options.timeoutMs);
+    const pending = new PendingRequest(request, now + this.options.timeoutMs);
     this.timeline.push(pending);
     if (this.sweepTimer === null) this.startSweeping();
-    if (signal !== undefined) signal.addEventListener('abort', pending);
+    if (signal !== undefined) this.watch(signal, pending);
     if (this.waiting.size === 0 && this.start(pending)) return pending.promise;
     if (this.waiting.size >= this.options.maxQueued) {
       this.fail(
@@ -172,7 +174,14 @@ export abstract class BasePool implements Pool, AbortTarget {
     request.settled = true;
     if (request.queued) this.waiting.remove(request);
     this.timeline.remove(request);
-    if (request.signal !== undefined) request.signal.removeEventListener('abort', request);
+    const watch = request.watch;
+    if (watch !== null) {
+      watch.remove(request);
+      if (watch.size === 0) {
+        watch.signal.removeEventListener('abort', watch);
+        this.watches.delete(watch.signal);
+      }
+    }
     request.carrier = null;
     request.connection = null;
     if (this.timeline.size === 0) {
@@ -180,6 +189,16 @@ export abstract class BasePool implements Pool, AbortTarget {
       if (this.state === 'closing') queueMicrotask(() => this.finishClose());
     }
     return true;
+  }
+
+  private watch(signal: AbortSignal, request: PendingRequest): void {
+    let watch = this.watches.get(signal);
+    if (watch === undefined) {
+      watch = new SignalWatch(signal, this);
+      this.watches.set(signal, watch);
+      signal.addEventListener('abort', watch);
+    }
+    watch.add(request);
   }
 
   private finishClose(): void {

@@ -370,6 +370,10 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
         this.remove(connection);
       } else {
         connection.state = 'draining';
+        // An idle session is unref'd; the GOAWAY that close() queues is flushed later, and an
+        // unref'd socket lets the process exit first, leaving the caller's `await close()`
+        // unsettled (exit code 13). Whoever awaits close() wants it finished: hold the loop.
+        connection.session.ref();
         connection.session.close();
       }
     }

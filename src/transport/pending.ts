@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http2';
 import type { PushError } from '../errors.js';
 import type { TransportRequest, TransportResponse } from './types.js';
 
-/** What a pool does when a request's signal fires (the request is its own abort listener). */
+/** What a pool does when a request's signal fires. */
 export interface AbortTarget {
   abortRequest(request: PendingRequest): void;
 }
@@ -33,6 +33,10 @@ export class PendingRequest {
   settled = false;
   /** Times re-sent because the server provably did not process it (not attempts). */
   resends = 0;
+  /** Links in the {@link SignalWatch} of this request's signal (requests sharing that signal). */
+  watch: SignalWatch | null = null;
+  sPrev: PendingRequest | null = null;
+  sNext: PendingRequest | null = null;
 
   /** Transport-specific state while in flight: the stream or ClientRequest, and its connection. */
   carrier: unknown = null;
@@ -43,10 +47,7 @@ export class PendingRequest {
   chunks: Buffer[] | null = null;
   error: unknown = null;
 
-  private readonly owner: AbortTarget;
-
-  constructor(owner: AbortTarget, request: TransportRequest, deadline: number) {
-    this.owner = owner;
+  constructor(request: TransportRequest, deadline: number) {
     this.method = request.method ?? 'POST';
     this.path = request.path;
     this.headers = request.headers;
@@ -57,11 +58,6 @@ export class PendingRequest {
       this.resolve = resolve;
       this.reject = reject;
     });
-  }
-
-  /** EventListener for the request's AbortSignal (an object listener: no closure per request). */
-  handleEvent(): void {
-    this.owner.abortRequest(this);
   }
 
   addChunk(chunk: Buffer): void {
@@ -181,6 +177,58 @@ export class WaitQueue {
     request.qPrev = null;
     request.qNext = null;
     request.queued = false;
+    this.size--;
+  }
+}
+
+/**
+ * The requests of one pool that share an AbortSignal, behind ONE listener on that signal.
+ * Callers usually pass the same signal with every request of a send (the engine does), and
+ * Node's EventTarget walks all of a signal's listeners on every add and remove, so a listener
+ * per request made each request O(in-flight): 7% of the client's CPU at 1000 in flight.
+ * Linking and unlinking here is O(1); the listener goes when the last request settles.
+ */
+export class SignalWatch {
+  readonly signal: AbortSignal;
+  private readonly target: AbortTarget;
+  head: PendingRequest | null = null;
+  tail: PendingRequest | null = null;
+  size = 0;
+
+  constructor(signal: AbortSignal, target: AbortTarget) {
+    this.signal = signal;
+    this.target = target;
+  }
+
+  /** EventListener for the signal (an object listener: no closure). Aborts every request, oldest first. */
+  handleEvent(): void {
+    let request = this.head;
+    while (request !== null) {
+      // Aborting settles the request, which unlinks it; read the next one first.
+      const next = request.sNext;
+      this.target.abortRequest(request);
+      request = next;
+    }
+  }
+
+  add(request: PendingRequest): void {
+    request.watch = this;
+    request.sPrev = this.tail;
+    request.sNext = null;
+    if (this.tail === null) this.head = request;
+    else this.tail.sNext = request;
+    this.tail = request;
+    this.size++;
+  }
+
+  remove(request: PendingRequest): void {
+    if (request.sPrev === null) this.head = request.sNext;
+    else request.sPrev.sNext = request.sNext;
+    if (request.sNext === null) this.tail = request.sPrev;
+    else request.sNext.sPrev = request.sPrev;
+    request.sPrev = null;
+    request.sNext = null;
+    request.watch = null;
     this.size--;
   }
 }
