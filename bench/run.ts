@@ -1,68 +1,486 @@
 /**
- * `npm run bench`: runs each benchmark in a fresh child process (so peak RSS is that run's
- * alone), repeats it, and prints medians with their spread. Add `--json` for machines.
- * Benchmarks are not tests: the suite never times anything.
+ * `npm run bench`: pushline side by side with the Node libraries people use today, against the
+ * SAME loopback sink, each contender in its own process (never the sink's), contenders
+ * alternated round by round and repeated, medians with their spread. Writes bench/RESULTS.md.
+ *
+ *   npm run bench                  # full run (~10 min on 2 cores)
+ *   npm run bench -- --quick       # smoke run: small counts, one round
+ *   npm run bench -- --json        # machine-readable results on stdout
+ *   npm run bench -- --sink emulator   # pushline's emulators in sink mode instead of nginx
+ *
+ * Sections: APNs (pushline, @parse/node-apn Provider/MultiProvider, apns2, bare node:http2,
+ * h2load), FCM (pushline), Web Push (pushline, web-push), memory (100k and 1M devices streamed
+ * from a generator and from SQLite vs @parse/node-apn given one array), engine overhead
+ * (bench/engine.ts) and device sources (bench/stores.ts).
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machine } from './lib/machine.js';
+import { buildClients, type RunResult, runClient, runClientCapped, runH2load, which } from './lib/proc.js';
+import { ALERT } from './lib/target.js';
+import { startSink } from './sink/index.js';
 
-interface EngineResult {
-  devices: number;
-  seconds: number;
-  perSecond: number;
-  peakRssMb: number;
-  cpuSeconds: number;
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+const quick = argv.includes('--quick');
+const sinkKind = (argv[argv.indexOf('--sink') + 1] === 'emulator' ? 'emulator' : 'nginx') as
+  | 'nginx'
+  | 'emulator';
+const chosenSink = sinkKind === 'nginx' && !which('nginx') ? 'emulator' : sinkKind;
+const repeats = quick ? 1 : 3;
+const pushes = quick ? 5_000 : 20_000;
+const webPushes = quick ? 2_000 : 10_000;
+const h2loadPushes = quick ? 20_000 : 100_000;
+const memorySizes = quick ? [20_000, 100_000] : [100_000, 1_000_000];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const dir = mkdtempSync(join(tmpdir(), 'pushline-bench-'));
+log(`bench: compiling src/ and the clients (contenders run compiled, as users run them)…`);
+buildClients();
+const sink = await startSink(chosenSink, dir, 1000);
+const targetPath = join(dir, 'target.json');
+writeFileSync(targetPath, JSON.stringify(sink.target));
+log(`bench: sink ${sink.description} (pid ${sink.pid})`);
+
+interface Contender {
+  section: 'apns' | 'fcm' | 'webpush';
+  name: string;
+  run: () => Promise<RunResult>;
+}
+const client =
+  (script: string, ...args: (string | number)[]) =>
+  () =>
+    runClient(script, [targetPath, ...args.map(String)], sink.pid);
+const apnsBody = JSON.stringify({ aps: { alert: { title: ALERT.title, body: ALERT.body } } });
+const h2load = which('h2load');
+
+const contenders: Contender[] = [
+  { section: 'apns', name: 'pushline apns()', run: client('clients/pushline.ts', 'apns', pushes) },
+  {
+    section: 'apns',
+    name: '@parse/node-apn Provider, chunks of 1,000',
+    run: client('clients/node-apn.ts', 'provider', pushes, 1000),
+  },
+  {
+    section: 'apns',
+    name: '@parse/node-apn MultiProvider (4 clients), chunks of 1,000',
+    run: client('clients/node-apn.ts', 'multi', pushes, 1000),
+  },
+  {
+    section: 'apns',
+    name: `@parse/node-apn Provider, all ${pushes.toLocaleString('en')} in one send()`,
+    run: client('clients/node-apn.ts', 'provider', pushes, 0),
+  },
+  {
+    section: 'apns',
+    name: 'apns2 (undici pool, 32 connections), sendMany chunks of 1,000',
+    run: client('clients/apns2.ts', pushes, 1000),
+  },
+  {
+    section: 'apns',
+    name: 'bare node:http2, 4 sessions, 1,000 in flight (floor of any Node client)',
+    run: client('clients/raw-http2.ts', pushes),
+  },
+  { section: 'fcm', name: 'pushline fcm()', run: client('clients/pushline.ts', 'fcm', pushes) },
+  {
+    section: 'webpush',
+    name: 'pushline webPush()',
+    run: client('clients/pushline.ts', 'webpush', webPushes),
+  },
+  {
+    section: 'webpush',
+    name: 'web-push sendNotification, 100 in flight, keep-alive agent',
+    run: client('clients/web-push.ts', webPushes, 100),
+  },
+];
+if (h2load) {
+  contenders.splice(5, 0, {
+    section: 'apns',
+    name: 'h2load (C, nghttp2), 1 thread, 4 connections × 100 streams',
+    run: () =>
+      runH2load(
+        h2load,
+        sink.target.apns.origin,
+        { 'apns-topic': sink.target.apns.topic, 'apns-push-type': 'alert', authorization: 'bearer bench' },
+        apnsBody,
+        h2loadPushes,
+        dir,
+        sink.pid,
+      ),
+  });
+} else {
+  log('bench: h2load not installed (apt-get install nghttp2-client): no ceiling figure');
 }
 
-const repeats = 3;
-const json = process.argv.includes('--json');
-const engineScript = fileURLToPath(new URL('./engine.ts', import.meta.url));
+const results = new Map<string, RunResult[]>(contenders.map((c) => [c.name, []]));
+const errors: string[] = [];
+try {
+  // Round-robin: every contender once per round, so drift on a noisy machine hits all alike.
+  for (let round = 1; round <= repeats; round++) {
+    for (const contender of contenders) {
+      log(`bench: round ${round}/${repeats}: ${contender.name}`);
+      try {
+        results.get(contender.name)!.push(await contender.run());
+      } catch (error) {
+        errors.push(`${contender.name}: ${(error as Error).message.split('\n')[0]}`);
+        log(`  failed: ${(error as Error).message}`);
+      }
+    }
+  }
 
-function runEngine(devices: number): EngineResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', engineScript, String(devices)], {
-    encoding: 'utf8',
+  // Memory: one run per size and source (long runs; their RSS does not need a median).
+  log('bench: memory runs');
+  const memory: (RunResult & { finished?: boolean; source: string; size: number })[] = [];
+  for (const size of memorySizes) {
+    memory.push({
+      ...(await runClient('clients/pushline.ts', [targetPath, 'apns', String(size)], sink.pid, 600_000)),
+      source: 'generator',
+      size,
+    });
+    const db = join(dir, `devices-${size}.db`);
+    execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./stores.ts', import.meta.url)),
+        'prepare',
+        'sqlite',
+        String(size),
+        db,
+      ],
+      { stdio: 'inherit' },
+    );
+    memory.push({
+      ...(await runClient(
+        'clients/pushline.ts',
+        [targetPath, 'apns', String(size), 'sqlite', db],
+        sink.pid,
+        600_000,
+      )),
+      source: 'SQLite',
+      size,
+    });
+    rmSync(db, { force: true });
+  }
+  // node-apn holds every token and every request: its 100k run alone needs more than a minute.
+  const nodeApnSize = memorySizes[0]!;
+  memory.push({
+    ...(await runClientCapped(
+      'clients/node-apn.ts',
+      [targetPath, 'provider', String(nodeApnSize), '0'],
+      quick ? 30_000 : 60_000,
+      '@parse/node-apn Provider, one array',
+      nodeApnSize,
+    )),
+    source: 'one array',
+    size: nodeApnSize,
   });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as EngineResult;
+
+  log('bench: engine overhead (bench/engine.ts) and device sources (bench/stores.ts)');
+  const engine = [100_000, 1_000_000].map(
+    (n) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(new URL('./engine.ts', import.meta.url)), String(n)],
+          {
+            encoding: 'utf8',
+          },
+        )
+          .trim()
+          .split('\n')
+          .at(-1)!,
+      ) as Record<string, number>,
+  );
+  const stores = quick
+    ? undefined
+    : (JSON.parse(
+        execFileSync(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(new URL('./stores.ts', import.meta.url)), '--json'],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        ),
+      ) as { stores: Record<string, number | string>[] });
+
+  const report = buildReport({ results, contenders, memory, engine, stores, errors });
+  if (!quick) writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), report.markdown);
+  if (json) console.log(JSON.stringify(report.json, null, 2));
+  else console.log(report.markdown);
+} finally {
+  await sink.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- report ------------------------------------------------------------------------------
+
+interface Row {
+  name: string;
+  section: string;
+  runs: number;
+  perSecond: number;
+  perSecondRange: [number, number];
+  cpuPer10k: number;
+  sinkCpuPer10k: number | undefined;
+  peakRssMb: number;
+  failed: number;
+  failures: Record<string, number> | undefined;
 }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-const sizes = [100_000, 1_000_000];
-const runs = new Map<number, EngineResult[]>(sizes.map((size) => [size, []]));
-// Alternate sizes so drift on a noisy machine hits both alike.
-for (let i = 0; i < repeats; i++) for (const size of sizes) runs.get(size)!.push(runEngine(size));
+function summarise(contenders: Contender[], results: Map<string, RunResult[]>): Row[] {
+  return contenders
+    .filter((c) => results.get(c.name)!.length > 0)
+    .map((c) => {
+      const runs = results.get(c.name)!;
+      const perSecond = runs.map((r) => r.perSecond);
+      const sinkCpu = runs.map((r) => r.sinkCpuPer10k).filter((v): v is number => v !== undefined);
+      const failures: Record<string, number> = {};
+      for (const r of runs)
+        for (const [k, v] of Object.entries(r.failures ?? {})) failures[k] = (failures[k] ?? 0) + v;
+      return {
+        name: c.name,
+        section: c.section,
+        runs: runs.length,
+        perSecond: Math.round(median(perSecond)),
+        perSecondRange: [Math.min(...perSecond), Math.max(...perSecond)],
+        cpuPer10k: Math.round(median(runs.map((r) => r.cpuPer10k)) * 1000) / 1000,
+        sinkCpuPer10k: sinkCpu.length ? Math.round(median(sinkCpu) * 1000) / 1000 : undefined,
+        peakRssMb: median(runs.map((r) => r.peakRssMb)),
+        failed: median(runs.map((r) => r.failed)),
+        failures: Object.keys(failures).length ? failures : undefined,
+      };
+    });
+}
 
-const rows = sizes.map((size) => {
-  const results = runs.get(size)!;
-  const perSecond = results.map((r) => r.perSecond);
-  const rss = results.map((r) => r.peakRssMb);
-  return {
-    devices: size,
-    perSecond: median(perSecond),
-    perSecondRange: [Math.min(...perSecond), Math.max(...perSecond)],
-    peakRssMb: median(rss),
-    peakRssRange: [Math.min(...rss), Math.max(...rss)],
-    cpuSecondsPer100k: Number(((median(results.map((r) => r.cpuSeconds)) * 100_000) / size).toFixed(3)),
+function buildReport(input: {
+  results: Map<string, RunResult[]>;
+  contenders: Contender[];
+  memory: (RunResult & { finished?: boolean; source: string; size: number })[];
+  engine: Record<string, number>[];
+  stores: { stores: Record<string, number | string>[] } | undefined;
+  errors: string[];
+}) {
+  const rows = summarise(input.contenders, input.results);
+  const find = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
+  const pl = find('pushline apns');
+  const fcmRow = find('pushline fcm');
+  const nodeApnBest = Math.max(...rows.filter((r) => r.name.startsWith('@parse')).map((r) => r.perSecond), 0);
+  const ceiling = find('h2load');
+  const floor = find('bare node:http2');
+  const wpl = find('pushline webPush');
+  const wp = find('web-push');
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b ? Math.round((a / b) * 100) / 100 : undefined;
+  const mem = input.memory;
+  const memOf = (source: string, size: number) => mem.find((m) => m.source === source && m.size === size);
+  const [small, large] = memorySizes;
+  const growth = (source: string) => {
+    const a = memOf(source, small!);
+    const b = memOf(source, large!);
+    return a && b ? Math.round((b.peakRssMb / a.peakRssMb - 1) * 100) : undefined;
   };
-});
-const rssGrowth = rows[1]!.peakRssMb / rows[0]!.peakRssMb - 1;
-
-if (json) {
-  console.log(JSON.stringify({ engine: rows, rssGrowth }, null, 2));
-} else {
-  console.log(
-    `engine overhead: generator → instant provider, window 1000, ${repeats} runs each, medians [min–max]`,
+  const headline = {
+    apnsVsNodeApnBest: ratio(pl?.perSecond, nodeApnBest),
+    apnsVsH2load: ratio(pl?.perSecond, ceiling?.perSecond),
+    apnsVsBareNodeHttp2: ratio(pl?.perSecond, floor?.perSecond),
+    fcmVsNodeApnBest: ratio(fcmRow?.perSecond, nodeApnBest),
+    fcmVsH2load: ratio(fcmRow?.perSecond, ceiling?.perSecond),
+    webPushVsWebPushLib: ratio(wpl?.perSecond, wp?.perSecond),
+    pushlineApnsCpuPer10k: pl?.cpuPer10k,
+    pushlineFcmCpuPer10k: fcmRow?.cpuPer10k,
+    rssGrowthGenerator: growth('generator'),
+    rssGrowthSqlite: growth('SQLite'),
+    pushlineFailedSends: [
+      ...rows.filter((r) => r.name.startsWith('pushline')),
+      ...mem.filter((m) => m.contender.startsWith('pushline')),
+    ].reduce((n, r) => n + r.failed, 0),
+  };
+  const facts = machine();
+  const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en'));
+  const lines: string[] = [];
+  lines.push('# pushline benchmark results', '');
+  lines.push(
+    `Generated by \`npm run bench\` on ${facts.date}. Regenerate on your machine: absolute figures drift with the machine and its load; ratios within one run hold.`,
+    '',
   );
-  for (const row of rows) {
-    console.log(
-      `  ${row.devices.toLocaleString('en').padStart(9)} devices  ${row.perSecond.toLocaleString('en').padStart(10)} devices/s [${row.perSecondRange.join('–')}]` +
-        `  peak RSS ${row.peakRssMb} MB [${row.peakRssRange.join('–')}]  CPU ${row.cpuSecondsPer100k} s per 100k`,
+  lines.push('| machine / version | |', '|---|---|');
+  for (const [k, v] of Object.entries(facts)) if (k !== 'date') lines.push(`| ${k} | ${v} |`);
+  lines.push(`| sink | ${sink.description} |`, '');
+  lines.push(
+    `Every contender runs in its own process against the same sink on 127.0.0.1 (also its own process). ` +
+      `${pushes.toLocaleString('en')} alert pushes of ~100 bytes per APNs/FCM run (h2load: ${h2loadPushes.toLocaleString('en')}), ` +
+      `${webPushes.toLocaleString('en')} per Web Push run; ${repeats} rounds, contenders alternated in each round; medians [min–max]. ` +
+      'CPU is the client process only (process.cpuUsage, GNU time for h2load); "sink CPU" is the sink process over the same run, from /proc — ' +
+      "on 2 shared cores the client and the sink compete for them. Peak RSS is the client process's (getrusage maxRSS). " +
+      'Clients run compiled (tsc), not under tsx.',
+    '',
+  );
+  const table = (section: string, title: string) => {
+    const sectionRows = rows.filter((r) => r.section === section);
+    if (sectionRows.length === 0) return;
+    lines.push(`## ${title}`, '');
+    lines.push(
+      '| sender | pushes/s [min–max] | CPU s per 10k | sink CPU s per 10k | peak RSS | failed (median) |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const r of sectionRows) {
+      const failures = r.failures
+        ? ` (all ${r.runs} runs: ${Object.entries(r.failures)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('; ')})`
+        : '';
+      lines.push(
+        `| ${r.name} | ${fmt(r.perSecond)} [${fmt(r.perSecondRange[0])}–${fmt(r.perSecondRange[1])}] | ${fmt(r.cpuPer10k)} | ${fmt(r.sinkCpuPer10k)} | ${fmt(r.peakRssMb)} MB | ${fmt(r.failed)}${failures} |`,
+      );
+    }
+    lines.push('');
+  };
+  table('apns', 'APNs (HTTP/2, token auth)');
+  table('fcm', 'FCM HTTP v1');
+  lines.push(
+    "`firebase-admin`'s `sendEach` is not in this table: its FCM host is a constant (`fcm.googleapis.com` in `lib/messaging/messaging.js`) " +
+      'and its default HTTP/2 transport calls `http2.connect()` on it with no agent, no endpoint option and no emulator variable for messaging, ' +
+      'so it cannot be pointed at a loopback server on Node 20 without patching its code or intercepting DNS and TLS for fcm.googleapis.com.',
+    '',
+  );
+  table('webpush', 'Web Push (VAPID + aes128gcm, a fresh ECDH key per message)');
+  lines.push('## Memory: devices streamed vs held', '');
+  lines.push(
+    '| sender | devices | source | pushes/s | CPU s per 10k | peak RSS | failed |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const m of mem) {
+    const done =
+      m.finished === false ? ` — did not finish within its cap (${Math.round(m.seconds)} s), killed` : '';
+    lines.push(
+      `| ${m.contender} | ${fmt(m.size)} | ${m.source} | ${fmt(m.perSecond)} | ${fmt(m.cpuPer10k)} | ${fmt(m.peakRssMb)} MB | ${fmt(m.failed)}${done} |`,
     );
   }
-  console.log(
-    `  peak RSS 1M vs 100k: ${rssGrowth >= 0 ? '+' : ''}${(rssGrowth * 100).toFixed(0)}% (target: within 20%, under 150 MB)`,
+  lines.push('');
+  lines.push(
+    '## Engine overhead (bench/engine.ts: generator → engine → a provider that answers at once)',
+    '',
   );
+  lines.push('| devices | devices/s | CPU s | peak RSS |', '|---|---|---|---|');
+  for (const e of input.engine)
+    lines.push(
+      `| ${fmt(e['devices'])} | ${fmt(e['perSecond'])} | ${e['cpuSeconds']} | ${e['peakRssMb']} MB |`,
+    );
+  lines.push('');
+  if (input.stores) {
+    lines.push('## Device sources (bench/stores.ts: rows → engine → instant provider)', '');
+    lines.push('| store | rows | devices/s | CPU s | peak RSS |', '|---|---|---|---|---|');
+    for (const s of input.stores.stores)
+      lines.push(
+        `| ${s['store']} | ${fmt(s['devices'] as number)} | ${fmt(s['perSecond'] as number)} | ${s['cpuSeconds']} | ${s['peakRssMb']} MB |`,
+      );
+    lines.push('');
+  }
+  lines.push('## Headline ratios and targets (issue 7)', '');
+  const target = (label: string, value: string, goal: string, met: boolean | undefined) =>
+    lines.push(`| ${label} | ${value} | ${goal} | ${met === undefined ? '—' : met ? 'met' : 'not met'} |`);
+  lines.push('| measure | this run | target | |', '|---|---|---|---|');
+  const x = (v: number | undefined) => (v === undefined ? '—' : `${v}×`);
+  target(
+    'pushline APNs vs best @parse/node-apn',
+    x(headline.apnsVsNodeApnBest),
+    '≥ 3×',
+    headline.apnsVsNodeApnBest === undefined ? undefined : headline.apnsVsNodeApnBest >= 3,
+  );
+  target(
+    'pushline APNs vs h2load',
+    x(headline.apnsVsH2load),
+    '≥ 0.5×',
+    headline.apnsVsH2load === undefined ? undefined : headline.apnsVsH2load >= 0.5,
+  );
+  target('pushline APNs vs bare node:http2', x(headline.apnsVsBareNodeHttp2), '(yardstick)', undefined);
+  target(
+    'pushline FCM vs best @parse/node-apn',
+    x(headline.fcmVsNodeApnBest),
+    '≥ 3×',
+    headline.fcmVsNodeApnBest === undefined ? undefined : headline.fcmVsNodeApnBest >= 3,
+  );
+  target(
+    'pushline FCM vs h2load',
+    x(headline.fcmVsH2load),
+    '≥ 0.5×',
+    headline.fcmVsH2load === undefined ? undefined : headline.fcmVsH2load >= 0.5,
+  );
+  target(
+    'pushline APNs CPU s per 10k',
+    fmt(headline.pushlineApnsCpuPer10k),
+    '≤ 0.3',
+    headline.pushlineApnsCpuPer10k === undefined ? undefined : headline.pushlineApnsCpuPer10k <= 0.3,
+  );
+  target(
+    'pushline FCM CPU s per 10k',
+    fmt(headline.pushlineFcmCpuPer10k),
+    '≤ 0.3',
+    headline.pushlineFcmCpuPer10k === undefined ? undefined : headline.pushlineFcmCpuPer10k <= 0.3,
+  );
+  target(
+    'pushline Web Push vs web-push',
+    x(headline.webPushVsWebPushLib),
+    '≥ 5×',
+    headline.webPushVsWebPushLib === undefined ? undefined : headline.webPushVsWebPushLib >= 5,
+  );
+  const largeGen = memOf('generator', large!)?.peakRssMb;
+  target(
+    `peak RSS at ${fmt(large)} devices (generator)`,
+    `${fmt(largeGen)} MB`,
+    '≤ 150 MB',
+    largeGen === undefined ? undefined : largeGen <= 150,
+  );
+  target(
+    `peak RSS ${fmt(large)} vs ${fmt(small)} (generator)`,
+    `${headline.rssGrowthGenerator ?? '—'}%`,
+    'within 20%',
+    headline.rssGrowthGenerator === undefined ? undefined : Math.abs(headline.rssGrowthGenerator) <= 20,
+  );
+  target(
+    `peak RSS ${fmt(large)} vs ${fmt(small)} (SQLite)`,
+    `${headline.rssGrowthSqlite ?? '—'}%`,
+    'within 20%',
+    headline.rssGrowthSqlite === undefined ? undefined : Math.abs(headline.rssGrowthSqlite) <= 20,
+  );
+  target(
+    'failed sends in pushline runs',
+    String(headline.pushlineFailedSends),
+    '0',
+    headline.pushlineFailedSends === 0,
+  );
+  lines.push('');
+  if (input.errors.length) {
+    lines.push('## Runs that failed to complete', '');
+    for (const e of input.errors) lines.push(`- ${e}`);
+    lines.push('');
+  }
+  return {
+    markdown: lines.join('\n'),
+    json: {
+      machine: facts,
+      sink: sink.description,
+      pushes,
+      webPushes,
+      repeats,
+      rows,
+      memory: mem,
+      engine: input.engine,
+      stores: input.stores,
+      headline,
+      errors: input.errors,
+    },
+  };
 }

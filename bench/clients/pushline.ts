@@ -1,0 +1,69 @@
+/**
+ * pushline as its users run it: one PushClient, one provider, devices streamed in, feedback
+ * streamed out. Runs in its own process; prints one JSON line (see ../lib/report.ts).
+ *
+ *   node --import tsx bench/clients/pushline.ts <target.json> apns|fcm|webpush <pushes> [generator|sqlite <db>]
+ */
+import type { Device, Provider } from '../../src/index.js';
+import { apns, fcm, PushClient, webPush } from '../../src/index.js';
+import { count, print, startTimer } from '../lib/report.js';
+import { ALERT, hexToken, readTarget } from '../lib/target.js';
+
+const [targetPath, kind, pushesArg, source = 'generator', dbPath] = process.argv.slice(2);
+const target = readTarget(targetPath!);
+const pushes = Number(pushesArg);
+
+let provider: Provider;
+let platform: Device['platform'];
+if (kind === 'apns') {
+  const { origin, teamId, keyId, key, topic } = target.apns;
+  provider = apns({ endpoint: origin, ca: target.apns.ca, teamId, keyId, key, topic });
+  platform = 'ios';
+} else if (kind === 'fcm') {
+  provider = fcm({
+    serviceAccount: target.fcm.serviceAccount,
+    endpoint: target.fcm.origin,
+    ca: target.fcm.ca,
+  });
+  platform = 'android';
+} else if (kind === 'webpush') {
+  const { vapid, allowHosts } = target.webpush;
+  provider = webPush({ vapid, allowHosts, ca: target.webpush.ca });
+  platform = 'web';
+} else {
+  throw new Error(`unknown kind ${kind}`);
+}
+
+function* generate(n: number): Generator<Device> {
+  const subscriptions = target.webpush.subscriptions;
+  for (let i = 0; i < n; i++) {
+    const token = platform === 'web' ? subscriptions[i % subscriptions.length]! : hexToken(i);
+    yield { platform, token };
+  }
+}
+
+// The stores module (SQLite, PostgreSQL, CSV) is loaded only when used, as an app would.
+const devices: Iterable<Device> | AsyncIterable<Device> =
+  source === 'sqlite'
+    ? (await import('../../src/stores/index.js')).sqliteDevices(dbPath!, {
+        query: 'SELECT id, token FROM devices',
+        platform,
+      })
+    : generate(pushes);
+
+const client = new PushClient({ providers: [provider] });
+const failures: Record<string, number> = {};
+let sent = 0;
+const timer = startTimer();
+for await (const feedback of client.send(ALERT, devices)) {
+  if (feedback.status === 'sent') sent++;
+  else count(failures, feedback.error?.reason ?? feedback.error?.code ?? feedback.status);
+}
+const result = timer.stop(
+  `pushline ${kind}${source === 'sqlite' ? ' (sqlite)' : ''}`,
+  pushes,
+  sent,
+  failures,
+);
+await client.close();
+print(result);
