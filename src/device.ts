@@ -21,5 +21,10 @@ export interface Device {
   token: string | WebPushSubscription;
   /** Which app the token belongs to, when one client serves several apps (see provider `app`). */
   app?: string;
+  /**
+   * Set by a device source on a placeholder for an input it could not parse (e.g.
+   * `line 7 of devices.ndjson: not valid JSON`): the device fails as `invalid-device` with this text.
+   */
+  malformed?: string;
   [extra: string]: unknown;
 }

@@ -56,6 +56,8 @@ export class Router {
         `a device must be an object with platform and token, got ${typeof device}`,
       );
     }
+    // A source that could not parse an input (a bad NDJSON line) hands in a placeholder saying why.
+    if (typeof device.malformed === 'string') return new PushError('invalid-device', device.malformed);
     const platform = device.platform;
     if (typeof platform !== 'string' || !PLATFORMS.includes(platform)) {
       return new PushError(

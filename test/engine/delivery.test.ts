@@ -93,6 +93,16 @@ describe('send()', () => {
     await client.close();
   });
 
+  test('a placeholder a source marked malformed fails with the source’s own words', async () => {
+    const client = new PushClient({ providers: [new ScriptedProvider()] });
+    const [fb] = await collect(
+      client.send({}, [{ malformed: 'line 7 of devices.ndjson: not valid JSON' }] as never[]),
+    );
+    assert.equal(fb!.error?.code, 'invalid-device');
+    assert.equal(fb!.error?.message, 'line 7 of devices.ndjson: not valid JSON');
+    await client.close();
+  });
+
   test('routes by platform and by app', async () => {
     const main = new ScriptedProvider({ name: 'main', platforms: ['ios'] });
     const other = new ScriptedProvider({ name: 'other', platforms: ['ios'], app: 'other' });

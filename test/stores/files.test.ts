@@ -82,6 +82,11 @@ describe('ndjsonDevices', () => {
     for (const fb of byLine.values()) {
       assert.equal(fb.status, 'failed');
       assert.equal(fb.error?.code, 'invalid-device');
+      assert.equal(
+        fb.error?.message,
+        fb.device.malformed,
+        'the feedback itself names the line and the problem',
+      );
     }
     assert.match(String(byLine.get(2)!.device.malformed), /^line 2 of .*bad\.ndjson: not valid JSON/);
     assert.match(String(byLine.get(3)!.device.malformed), /line 3 .*expected a JSON object, got number/);
