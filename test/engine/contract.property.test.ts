@@ -48,6 +48,11 @@ function expectedFor(script: Step[], maxAttempts: number): Expected {
   }
 }
 
+/** One Android device per step: the step at the first attempt, then success. */
+function firstThenOk(steps: Step[]): ScriptedDevice[] {
+  return steps.map((step, id) => ({ platform: 'android', token: 't', id, script: [step, 'ok'] }));
+}
+
 function sourceOf<T>(kind: string, items: T[], onPull: () => void): Iterable<T> | AsyncIterable<T> {
   function* counted() {
     for (const item of items) {
@@ -148,12 +153,7 @@ test('a configuration error anywhere: still exactly one feedback each, and the l
           window: 32,
           retry: { baseDelayMs: 1, maxDelayMs: 2 },
         });
-        const devices: ScriptedDevice[] = steps.map((s, id) => ({
-          platform: 'android',
-          token: 't',
-          id,
-          script: [s, 'ok'],
-        }));
+        const devices = firstThenOk(steps);
         const feedback: Feedback<ScriptedDevice>[] = [];
         for await (const fb of client.send({}, devices)) feedback.push(fb);
         assert.equal(feedback.length, devices.length);
@@ -188,12 +188,7 @@ test('abort at any moment: every device handed in gets exactly one feedback, the
           window,
           retry: { baseDelayMs: 1, maxDelayMs: 2 },
         });
-        const devices: ScriptedDevice[] = steps.map((s, id) => ({
-          platform: 'android',
-          token: 't',
-          id,
-          script: [s, 'ok'],
-        }));
+        const devices = firstThenOk(steps);
         let pulled = 0;
         const controller = new AbortController();
         const delivery = client.send(
@@ -233,12 +228,7 @@ test('close() in the middle: what was handed in finishes, then providers close',
           window: 8,
           retry: { baseDelayMs: 1, maxDelayMs: 2 },
         });
-        const devices: ScriptedDevice[] = steps.map((s, id) => ({
-          platform: 'android',
-          token: 't',
-          id,
-          script: [s, 'ok'],
-        }));
+        const devices = firstThenOk(steps);
         let pulled = 0;
         const delivery = client.send(
           {},
