@@ -131,6 +131,13 @@ try {
     }
   }
 
+  /** Fills a store with `size` device rows, outside the timed part (bench/stores.ts prepare). */
+  const prepareStore = (store: 'sqlite' | 'postgres', size: number, target: string): void => {
+    const script = fileURLToPath(new URL('./stores.ts', import.meta.url));
+    execFileSync(process.execPath, ['--import', 'tsx', script, 'prepare', store, String(size), target], {
+      stdio: 'inherit',
+    });
+  };
   // Memory: one run per size and source (long runs; their RSS does not need a median).
   log('bench: memory runs');
   const memory: (RunResult & { finished?: boolean; source: string; size: number })[] = [];
@@ -141,19 +148,7 @@ try {
       size,
     });
     const db = join(dir, `devices-${size}.db`);
-    execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('./stores.ts', import.meta.url)),
-        'prepare',
-        'sqlite',
-        String(size),
-        db,
-      ],
-      { stdio: 'inherit' },
-    );
+    prepareStore('sqlite', size, db);
     memory.push({
       ...(await runClient(
         'clients/pushline.ts',
@@ -165,6 +160,23 @@ try {
       size,
     });
     rmSync(db, { force: true });
+    // PostgreSQL through a server-side cursor, when a server is there (.ci/services.sh starts one).
+    const databaseUrl = process.env.DATABASE_URL;
+    if (databaseUrl) {
+      prepareStore('postgres', size, databaseUrl);
+      memory.push({
+        ...(await runClient(
+          'clients/pushline.ts',
+          [targetPath, 'apns', String(size), 'postgres', databaseUrl],
+          sink.pid,
+          600_000,
+        )),
+        source: 'PostgreSQL',
+        size,
+      });
+    } else if (size === memorySizes[0]) {
+      log('bench: DATABASE_URL is not set: the PostgreSQL memory runs are left out');
+    }
   }
   // node-apn holds every token and every request: its 100k run alone needs more than a minute.
   const nodeApnSize = memorySizes[0]!;
@@ -302,6 +314,7 @@ function buildReport(input: {
     pushlineFcmCpuPer10k: fcmRow?.cpuPer10k,
     rssGrowthGenerator: growth('generator'),
     rssGrowthSqlite: growth('SQLite'),
+    rssGrowthPostgres: growth('PostgreSQL'),
     pushlineFailedSends: [
       ...rows.filter((r) => r.name.startsWith('pushline')),
       ...mem.filter((m) => m.contender.startsWith('pushline')),
@@ -455,6 +468,14 @@ function buildReport(input: {
     'within 20%',
     headline.rssGrowthSqlite === undefined ? undefined : Math.abs(headline.rssGrowthSqlite) <= 20,
   );
+  if (headline.rssGrowthPostgres !== undefined) {
+    target(
+      `peak RSS ${fmt(large)} vs ${fmt(small)} (PostgreSQL)`,
+      `${headline.rssGrowthPostgres}%`,
+      'within 20%',
+      Math.abs(headline.rssGrowthPostgres) <= 20,
+    );
+  }
   target(
     'failed sends in pushline runs',
     String(headline.pushlineFailedSends),

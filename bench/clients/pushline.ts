@@ -2,7 +2,7 @@
  * pushline as its users run it: one PushClient, one provider, devices streamed in, feedback
  * streamed out. Runs in its own process; prints one JSON line (see ../lib/report.ts).
  *
- *   node --import tsx bench/clients/pushline.ts <target.json> apns|fcm|webpush <pushes> [generator|sqlite <db>]
+ *   node --import tsx bench/clients/pushline.ts <target.json> apns|fcm|webpush <pushes> [generator|sqlite <db>|postgres <url>]
  */
 import type { Device, Provider } from '../../src/index.js';
 import { apns, fcm, PushClient, webPush } from '../../src/index.js';
@@ -43,13 +43,16 @@ function* generate(n: number): Generator<Device> {
 }
 
 // The stores module (SQLite, PostgreSQL, CSV) is loaded only when used, as an app would.
+async function storeDevices(): Promise<AsyncIterable<Device>> {
+  const stores = await import('../../src/stores/index.js');
+  // The tables bench/stores.ts prepares: `devices` in SQLite, `pushline_bench_devices` in PostgreSQL.
+  const query = `SELECT id, token FROM ${source === 'sqlite' ? 'devices' : 'pushline_bench_devices'} ORDER BY id`;
+  return source === 'sqlite'
+    ? stores.sqliteDevices(dbPath!, { query, platform })
+    : stores.postgresDevices(dbPath!, { query, platform, batchSize: 1000 });
+}
 const devices: Iterable<Device> | AsyncIterable<Device> =
-  source === 'sqlite'
-    ? (await import('../../src/stores/index.js')).sqliteDevices(dbPath!, {
-        query: 'SELECT id, token FROM devices',
-        platform,
-      })
-    : generate(pushes);
+  source === 'generator' ? generate(pushes) : await storeDevices();
 
 const client = new PushClient({ providers: [provider] });
 const failures: Record<string, number> = {};
@@ -60,7 +63,7 @@ for await (const feedback of client.send(ALERT, devices)) {
   else count(failures, feedback.error?.reason ?? feedback.error?.code ?? feedback.status);
 }
 const result = timer.stop(
-  `pushline ${kind}${source === 'sqlite' ? ' (sqlite)' : ''}`,
+  `pushline ${kind}${source === 'generator' ? '' : ` (${source})`}`,
   pushes,
   sent,
   failures,
