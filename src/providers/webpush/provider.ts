@@ -4,12 +4,14 @@
  * guarded, the message encrypted for it, and POSTed to its push service's pool with the
  * VAPID header cached for that origin.
  */
+import { availableParallelism } from 'node:os';
 import { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import { PoolRegistry } from '../../transport/index.js';
 import type { TlsOptions } from '../../transport/types.js';
 import { encryptAes128gcm, preparePlaintext } from './encrypt.js';
+import { EncryptionPool } from './encrypt-pool.js';
 import { EndpointGuard, type GuardVerdict, type LookupFunction } from './endpoint-guard.js';
 import { prepareHeaders } from './headers.js';
 import { buildPlaintext } from './message.js';
@@ -47,6 +49,16 @@ export interface WebPushOptions {
   dnsCacheTtlMs?: number;
   /** DNS resolver used by the endpoint guard (defaults to `dns.lookup`); for tests and custom resolvers. */
   lookup?: LookupFunction;
+  /**
+   * Worker threads that encrypt the messages (RFC 8291 needs an ECDH per message, which costs
+   * more CPU than the request), so the main thread only does HTTP/2 and the engine.
+   * Default `max(1, os.availableParallelism() - 1)`; `0` encrypts inline on the main thread.
+   * The workers start on first send, never keep the process alive, are replaced if they die
+   * (the messages they held fail with `internal`) and stop in `close()`/`destroy()`. If a
+   * worker cannot start at all (e.g. a bundler left out `encrypt-worker.js`), encryption
+   * falls back to inline.
+   */
+  encryptionThreads?: number;
 }
 
 function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
@@ -61,6 +73,8 @@ class WebPushProvider implements Provider {
   readonly #vapid: VapidAuthorizer;
   readonly #guard: EndpointGuard;
   readonly #pools: PoolRegistry;
+  /** Undefined when encrypting inline (`encryptionThreads: 0`). */
+  readonly #encryption: EncryptionPool | undefined;
 
   constructor(options: WebPushOptions) {
     if (options === undefined || options === null || typeof options !== 'object') {
@@ -81,6 +95,13 @@ class WebPushProvider implements Provider {
     if (options.allowHosts !== undefined && !Array.isArray(options.allowHosts)) {
       throw new PushError('config', 'webPush: allowHosts must be an array of host names');
     }
+    const threads = options.encryptionThreads ?? Math.max(1, availableParallelism() - 1);
+    if (!Number.isInteger(threads) || threads < 0) {
+      throw new PushError(
+        'config',
+        `webPush: encryptionThreads must be a whole number ≥ 0, got ${options.encryptionThreads}`,
+      );
+    }
     this.#vapid = new VapidAuthorizer(loadVapid(options.vapid));
     this.#guard = new EndpointGuard({
       allowHosts: options.allowHosts,
@@ -99,6 +120,7 @@ class WebPushProvider implements Provider {
       // Vet the addresses each connection really uses, not only the first answer (DNS rebinding).
       ...(options.allowPrivateNetworks ? {} : { lookup: this.#guard.connectLookup() }),
     });
+    this.#encryption = threads === 0 ? undefined : new EncryptionPool({ threads });
   }
 
   prepare(notification: Notification): PreparedSend {
@@ -144,7 +166,8 @@ class WebPushProvider implements Provider {
     let authorization = this.#vapid.header(subscription.origin);
     if (isThenable(authorization)) authorization = await authorization;
 
-    const body = this.#encrypt(plaintext, subscription);
+    let body: Buffer | PushError | Promise<Buffer | PushError> = this.#encrypt(plaintext, subscription);
+    if (isThenable(body)) body = await body;
     if (body instanceof PushError) return { ok: false, error: body };
 
     let response: Awaited<ReturnType<ReturnType<PoolRegistry['get']>['request']>>;
@@ -165,19 +188,37 @@ class WebPushProvider implements Provider {
   #encrypt(
     plaintext: ReturnType<typeof preparePlaintext>,
     subscription: ParsedSubscription,
-  ): Buffer | PushError {
+  ): Buffer | PushError | Promise<Buffer | PushError> {
+    if (this.#encryption !== undefined) {
+      return this.#encryption
+        .encrypt(plaintext, subscription.p256dh, subscription.auth)
+        .catch((cause: unknown) => this.#encryptionError(cause));
+    }
     try {
       return encryptAes128gcm(plaintext, subscription);
     } catch (cause) {
-      if ((cause as { code?: string }).code === 'ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY') {
-        return new PushError('invalid-token', 'subscription.keys.p256dh is not a point on the P-256 curve', {
-          reason: 'subscription.keys.p256dh is not a point on the P-256 curve',
-          provider: this.name,
-          cause,
-        });
-      }
-      throw cause;
+      return this.#encryptionError(cause);
     }
+  }
+
+  /** An off-curve p256dh is the subscription's fault; anything else is ours. */
+  #encryptionError(cause: unknown): PushError {
+    if ((cause as { code?: string }).code === 'ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY') {
+      return new PushError('invalid-token', 'subscription.keys.p256dh is not a point on the P-256 curve', {
+        reason: 'subscription.keys.p256dh is not a point on the P-256 curve',
+        provider: this.name,
+        cause,
+      });
+    }
+    if (cause instanceof PushError) return this.#withProvider(cause);
+    return new PushError(
+      'internal',
+      `webpush encryption: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        provider: this.name,
+        cause,
+      },
+    );
   }
 
   #invalid(reason: string): Outcome {
@@ -208,11 +249,16 @@ class WebPushProvider implements Provider {
     });
   }
 
-  close(): Promise<void> {
-    return this.#pools.close();
+  async close(): Promise<void> {
+    try {
+      await this.#pools.close();
+    } finally {
+      this.#encryption?.destroy();
+    }
   }
 
   destroy(): void {
+    this.#encryption?.destroy();
     this.#pools.destroy();
   }
 }
