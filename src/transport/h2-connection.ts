@@ -2,10 +2,16 @@
  * One HTTP/2 session of a pool and the per-stream event handlers. Handlers are shared
  * functions reading their request from the stream (no closures per request).
  */
+import type { EventEmitter } from 'node:events';
 import type http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Settings } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { PendingRequest, Retirable } from './pending.js';
+import { WireSession, type WireStreamHandlers } from './wire/session.js';
+import type { WireStream } from './wire/stream.js';
+
+/** What the pool reads of a stream, node's or the wire transport's. */
+export type H2Stream = ClientHttp2Stream | WireStream;
 
 /** What a connection reports to its pool. */
 export interface H2ConnectionOwner {
@@ -15,17 +21,18 @@ export interface H2ConnectionOwner {
   onConnectTimeout(connection: H2Connection): void;
   onPingAnswered(connection: H2Connection): void;
   onStreamEnd(request: PendingRequest, connection: H2Connection): void;
-  onStreamClosed(request: PendingRequest | null, stream: ClientHttp2Stream, connection: H2Connection): void;
+  onStreamClosed(request: PendingRequest | null, stream: H2Stream, connection: H2Connection): void;
   retireConnection(connection: H2Connection): void;
 }
 
 const kRequest = Symbol('pushline.request');
 const kConnection = Symbol('pushline.connection');
 
-interface TaggedStream extends ClientHttp2Stream {
+interface Tags {
   [kRequest]: PendingRequest | null;
   [kConnection]: H2Connection;
 }
+type TaggedStream = H2Stream & Tags;
 
 export type H2State = 'connecting' | 'ready' | 'draining' | 'closed';
 
@@ -34,7 +41,7 @@ export class H2Connection implements Retirable {
   readonly owner: H2ConnectionOwner;
   /** Cancels the connect (timeout, destroy) while the socket is being opened. */
   readonly connecting = new AbortController();
-  session: ClientHttp2Session | null = null;
+  session: ClientHttp2Session | WireSession | null = null;
   state: H2State = 'connecting';
   /** Streams open on this session (ours to count: nghttp2 would queue, not refuse, the excess). */
   active = 0;
@@ -65,8 +72,9 @@ export class H2Connection implements Retirable {
   }
 
   /** Wraps a connected socket in an HTTP/2 session. */
-  attach(session: ClientHttp2Session, socket: Duplex): void {
+  attach(session: ClientHttp2Session | WireSession, socket: Duplex): void {
     this.session = session;
+    const events: EventEmitter = session;
     // A TLS 1.3 alert after the handshake (client certificate refused) kills the socket under a
     // session that then never emits 'close': watch the socket too, and report it once.
     const settle = (): void => {
@@ -81,14 +89,14 @@ export class H2Connection implements Retirable {
       settle();
     });
     socket.once('close', settle);
-    session.on('remoteSettings', (settings: Settings) => this.owner.onSettings(this, settings));
-    session.on('goaway', (code: number, lastStreamId: number, data?: Buffer) =>
+    events.on('remoteSettings', (settings: Settings) => this.owner.onSettings(this, settings));
+    events.on('goaway', (code: number, lastStreamId: number, data?: Buffer) =>
       this.owner.onGoaway(this, code, lastStreamId, data),
     );
-    session.on('error', (error: unknown) => {
+    events.on('error', (error: unknown) => {
       this.lastError ??= error;
     });
-    session.on('close', () => this.owner.onConnectionClosed(this));
+    events.on('close', () => this.owner.onConnectionClosed(this));
   }
 
   markReady(): void {
@@ -126,17 +134,37 @@ export class H2Connection implements Retirable {
   ping(): void {
     const session = this.session;
     if (session === null || session.destroyed || this.pingSentAt !== 0) return;
-    if (session.ping(this.pingAnswered)) this.pingSentAt = Date.now();
+    const sent =
+      session instanceof WireSession ? session.ping(this.pingAnswered) : session.ping(this.pingAnswered);
+    if (sent) this.pingSentAt = Date.now();
   }
 
   /** Opens a stream for `request` (the caller checked `hasRoom`). Throws if the session refuses. */
-  openStream(request: PendingRequest): ClientHttp2Stream {
+  openStream(request: PendingRequest): H2Stream {
     const session = this.session!;
+    if (session instanceof WireSession) {
+      // The wire session caches the encoding of `request.headers` by identity: pass it as is.
+      const wire = session.request(
+        request.method,
+        request.path,
+        request.headers,
+        request.body,
+      ) as WireStream & Tags;
+      if (this.active++ === 0) session.ref();
+      wire[kRequest] = request;
+      wire[kConnection] = this;
+      request.carrier = wire;
+      request.connection = this;
+      return wire;
+    }
     const headers: http2.OutgoingHttpHeaders = { ':method': request.method, ':path': request.path };
     const extra = request.headers;
     if (extra !== undefined) for (const name in extra) headers[name] = extra[name];
     const body = request.body;
-    const stream = session.request(headers, body === undefined ? END_STREAM : undefined) as TaggedStream;
+    const stream = session.request(
+      headers,
+      body === undefined ? END_STREAM : undefined,
+    ) as ClientHttp2Stream & Tags;
     if (this.active++ === 0) session.ref();
     stream[kRequest] = request;
     stream[kConnection] = this;
@@ -153,6 +181,15 @@ export class H2Connection implements Retirable {
 }
 
 const END_STREAM = { endStream: true };
+
+/** The wire session's stream callbacks: the same handlers node's stream events run. */
+export const WIRE_HANDLERS: WireStreamHandlers = {
+  response: (stream, headers) => onResponse.call(stream as WireStream & Tags, headers),
+  data: (stream, chunk) => onData.call(stream as WireStream & Tags, chunk),
+  end: (stream) => onEnd.call(stream as WireStream & Tags),
+  error: (stream, error) => onError.call(stream as WireStream & Tags, error),
+  close: (stream) => onClose.call(stream as WireStream & Tags),
+};
 
 function onConnectTimeout(connection: H2Connection): void {
   connection.owner.onConnectTimeout(connection);

@@ -3,17 +3,18 @@
  * Each request goes on the least-loaded session with a free stream slot under the server's
  * SETTINGS_MAX_CONCURRENT_STREAMS (followed as it changes), else waits in the FIFO.
  */
-import http2, { type ClientHttp2Stream, type Settings } from 'node:http2';
+import http2, { type Settings } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { PushError } from '../errors.js';
 import { BasePool } from './base-pool.js';
 import { connectSocket, secureContext } from './connect.js';
 import { connectError, errorCode, h2ErrorName, lostError } from './errors.js';
-import { H2Connection, type H2ConnectionOwner } from './h2-connection.js';
+import { H2Connection, type H2ConnectionOwner, type H2Stream, WIRE_HANDLERS } from './h2-connection.js';
 import { backoffDelay, emit, type ResolvedOptions } from './options.js';
 import { type PendingRequest, PooledResponse } from './pending.js';
 import type { GoawayInfo, PoolStats } from './types.js';
+import { WireSession } from './wire/session.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** RFC 9113 §6.5.2: no SETTINGS_MAX_CONCURRENT_STREAMS means no limit. */
@@ -69,7 +70,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
   }
 
   protected cancel(request: PendingRequest): void {
-    const stream = request.carrier as ClientHttp2Stream;
+    const stream = request.carrier as H2Stream;
     // RST_STREAM(CANCEL) tells the server to stop; the slot frees when the stream closes.
     if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
   }
@@ -119,6 +120,16 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
   private attach(connection: H2Connection, socket: Socket): void {
     if (connection.state !== 'connecting') {
       socket.destroy();
+      return;
+    }
+    if (this.options.protocol === 'h2-wire') {
+      // Opt-in: pushline's own HTTP/2 framing on the same socket (src/transport/wire/).
+      const session = new WireSession(socket, {
+        authority: new URL(this.origin).host,
+        scheme: this.options.target.secure ? 'https' : 'http',
+        handlers: WIRE_HANDLERS,
+      });
+      connection.attach(session, socket);
       return;
     }
     const session = http2.connect(this.origin, {
@@ -243,14 +254,14 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     );
   }
 
-  onStreamClosed(request: PendingRequest | null, stream: ClientHttp2Stream, connection: H2Connection): void {
+  onStreamClosed(request: PendingRequest | null, stream: H2Stream, connection: H2Connection): void {
     if (request !== null && !request.settled) this.streamLost(request, stream, connection);
     if (connection.state === 'draining' && connection.active === 0) connection.session?.close();
     if (this.waiting.size > 0) this.pump();
   }
 
   /** A stream closed without a complete response: re-send it if provably unprocessed, else fail it. */
-  private streamLost(request: PendingRequest, stream: ClientHttp2Stream, connection: H2Connection): void {
+  private streamLost(request: PendingRequest, stream: H2Stream, connection: H2Connection): void {
     const rstCode = stream.rstCode;
     const id = stream.id;
     const aboveGoaway =

@@ -26,7 +26,7 @@ export interface ResolvedOptions {
   backoffMaxMs: number;
   tls: TlsOptions;
   proxy: URL | undefined;
-  protocol: 'h2' | 'http1' | 'auto';
+  protocol: 'h2' | 'http1' | 'auto' | 'h2-wire';
   onEvent: ((event: TransportEvent) => void) | undefined;
   lookup: LookupFunction | undefined;
 }
@@ -69,8 +69,11 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     }
   }
   const protocol = options.protocol ?? 'h2';
-  if (protocol !== 'h2' && protocol !== 'http1' && protocol !== 'auto') {
-    throw new PushError('config', `transport protocol must be h2, http1 or auto, got ${String(protocol)}`);
+  if (protocol !== 'h2' && protocol !== 'http1' && protocol !== 'auto' && protocol !== 'h2-wire') {
+    throw new PushError(
+      'config',
+      `transport protocol must be h2, http1, auto or h2-wire, got ${String(protocol)}`,
+    );
   }
   return {
     target: parseTarget(options.origin),

@@ -74,8 +74,12 @@ export interface PoolOptions {
    * the host itself.
    */
   lookup?: LookupFunction;
-  /** Which protocol to speak: `h2` (default), `http1` (keep-alive), or `auto` (ALPN decides). */
-  protocol?: 'h2' | 'http1' | 'auto';
+  /**
+   * Which protocol to speak: `h2` (default), `http1` (keep-alive), or `auto` (ALPN decides).
+   * `h2-wire` (opt-in, experimental) speaks HTTP/2 with pushline's own framing and HPACK
+   * instead of node:http2, for lower CPU per request; same pool behaviour.
+   */
+  protocol?: 'h2' | 'http1' | 'auto' | 'h2-wire';
 }
 
 export interface TransportRequest {

@@ -1,0 +1,11 @@
+/** pushline's own HTTP/2 client framing (opt-in pool protocol `h2-wire`). */
+export { CompressionError, HpackDecoder } from './hpack-decoder.js';
+export { ByteWriter, HpackEncoder } from './hpack-encoder.js';
+export { huffmanDecode } from './huffman.js';
+export {
+  WireSession,
+  type WireSessionOptions,
+  type WireSettings,
+  type WireStreamHandlers,
+} from './session.js';
+export { WireStream } from './stream.js';
