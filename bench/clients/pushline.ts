@@ -6,6 +6,7 @@
  */
 import type { Device, Provider } from '../../src/index.js';
 import { apns, fcm, PushClient, webPush } from '../../src/index.js';
+import { createPool, type Pool } from '../../src/transport/index.js';
 import { count, print, startTimer } from '../lib/report.js';
 import { ALERT, hexToken, readTarget } from '../lib/target.js';
 
@@ -14,10 +15,24 @@ const target = readTarget(targetPath!);
 const pushes = Number(pushesArg);
 
 let provider: Provider;
+let pool: Pool | undefined;
 let platform: Device['platform'];
 if (kind === 'apns') {
   const { origin, teamId, keyId, key, topic } = target.apns;
-  provider = apns({ endpoint: origin, ca: target.apns.ca, teamId, keyId, key, topic });
+  const transport = process.env.PUSHLINE_TRANSPORT;
+  pool =
+    transport === 'h2-wire'
+      ? createPool({ origin, protocol: 'h2-wire', tls: { ca: target.apns.ca } })
+      : undefined;
+  provider = apns({
+    endpoint: origin,
+    ca: target.apns.ca,
+    teamId,
+    keyId,
+    key,
+    topic,
+    ...(pool === undefined ? {} : { pool }),
+  });
   platform = 'ios';
 } else if (kind === 'fcm') {
   provider = fcm({
@@ -69,4 +84,5 @@ const result = timer.stop(
   failures,
 );
 await client.close();
+await pool?.close();
 print(result);
