@@ -91,6 +91,7 @@ class Apns implements ApnsProvider {
         ...(options.connections === undefined ? {} : { connections: options.connections }),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+        protocol: options.protocol,
         tls: {
           ...(options.ca === undefined ? {} : { ca: options.ca }),
           ...(auth.kind === 'certificate' ? { cert: auth.material.cert, key: auth.material.key } : {}),

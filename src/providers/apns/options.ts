@@ -9,6 +9,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Platform } from '../../device.js';
 import { PLATFORMS } from '../../device.js';
+import { type Http2Client, http2Protocol } from '../../transport/index.js';
 import type { Pool, TlsOptions } from '../../transport/types.js';
 import type { CertificateMaterial } from './certificate-auth.js';
 import { describePem, loadPemCertificate, loadPkcs12 } from './certificate-auth.js';
@@ -62,6 +63,13 @@ export interface ApnsOptions {
   timeoutMs?: number;
   /** HTTP CONNECT proxy URL, e.g. `http://proxy.internal:3128`. */
   proxy?: string;
+  /**
+   * Which HTTP/2 client carries the requests: `'node-http2'` (default, Node's own) or `'wire'`,
+   * pushline's own framing and HPACK on the same TLS connections (src/transport/wire/): the same
+   * pool behaviour with about a fifth of the CPU per request, so several times the pushes per
+   * second on one core (see the README's Performance). Newer: opt in, watch, report.
+   */
+  transport?: Http2Client;
   /** Receives warnings (certificate expiring soon). Default: `process.emitWarning`. */
   onWarning?: (message: string, code: string) => void;
   /** Milliseconds since the epoch; for tests. Default `Date.now`. */
@@ -86,6 +94,7 @@ export interface ResolvedApnsOptions {
   concurrency: number;
   timeoutMs: number | undefined;
   proxy: string | undefined;
+  protocol: 'h2' | 'h2-wire';
   ca: TlsOptions['ca'] | undefined;
   clock: () => number;
   onWarning: (message: string, code: string) => void;
@@ -140,6 +149,7 @@ export function resolveApnsOptions(options: ApnsOptions): ResolvedApnsOptions {
     concurrency: positiveInteger(options.concurrency, 'concurrency') ?? DEFAULT_CONCURRENCY,
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs'),
     proxy: options.proxy,
+    protocol: http2Protocol('apns', options.transport),
     ca: options.ca,
     clock,
     onWarning:

@@ -4,6 +4,7 @@
  */
 import type { Platform } from '../../device.js';
 import { PushError } from '../../errors.js';
+import { type Http2Client, http2Protocol } from '../../transport/index.js';
 import { type LoadedServiceAccount, loadServiceAccount, type ServiceAccount } from './service-account.js';
 
 export interface FcmOptions {
@@ -32,6 +33,13 @@ export interface FcmOptions {
   timeoutMs?: number;
   /** HTTP CONNECT proxy URL. */
   proxy?: string;
+  /**
+   * Which HTTP/2 client carries the requests: `'node-http2'` (default, Node's own) or `'wire'`,
+   * pushline's own framing and HPACK on the same TLS connections (src/transport/wire/): the same
+   * pool behaviour with about a fifth of the CPU per request, so several times the pushes per
+   * second on one core (see the README's Performance). Newer: opt in, watch, report.
+   */
+  transport?: Http2Client;
   /** Name reported in feedback and summaries. Default `'fcm'`. */
   name?: string;
 }
@@ -52,6 +60,7 @@ export interface ResolvedFcmOptions {
   connections: number | undefined;
   timeoutMs: number | undefined;
   proxy: string | undefined;
+  protocol: 'h2' | 'h2-wire';
 }
 
 const FCM_PLATFORMS: readonly Platform[] = ['android', 'ios', 'web'];
@@ -121,5 +130,6 @@ export function resolveFcmOptions(
     connections: positiveInt(options.connections, 'connections'),
     timeoutMs: positiveInt(options.timeoutMs, 'timeoutMs'),
     proxy: options.proxy,
+    protocol: http2Protocol('fcm', options.transport),
   };
 }

@@ -44,6 +44,7 @@ export function fcm(options: FcmOptions = {}): FcmProvider {
     ...(resolved.connections !== undefined ? { connections: resolved.connections } : {}),
     ...(resolved.timeoutMs !== undefined ? { timeoutMs: resolved.timeoutMs } : {}),
     ...(resolved.proxy !== undefined ? { proxy: resolved.proxy } : {}),
+    protocol: resolved.protocol,
   });
   return createFcmProvider(resolved, pools);
 }
