@@ -61,6 +61,11 @@ const contenders: Contender[] = [
   { section: 'apns', name: 'pushline apns()', run: client('clients/pushline.ts', 'apns', pushes) },
   {
     section: 'apns',
+    name: "pushline apns(), transport: 'wire'",
+    run: client('clients/pushline.ts', 'apns-wire', pushes),
+  },
+  {
+    section: 'apns',
     name: '@parse/node-apn Provider, chunks of 1,000',
     run: client('clients/node-apn.ts', 'provider', pushes, 1000),
   },
@@ -85,6 +90,11 @@ const contenders: Contender[] = [
     run: client('clients/raw-http2.ts', pushes),
   },
   { section: 'fcm', name: 'pushline fcm()', run: client('clients/pushline.ts', 'fcm', pushes) },
+  {
+    section: 'fcm',
+    name: "pushline fcm(), transport: 'wire'",
+    run: client('clients/pushline.ts', 'fcm-wire', pushes),
+  },
   {
     section: 'webpush',
     name: 'pushline webPush()',
@@ -145,6 +155,11 @@ try {
     memory.push({
       ...(await runClient('clients/pushline.ts', [targetPath, 'apns', String(size)], sink.pid, 600_000)),
       source: 'generator',
+      size,
+    });
+    memory.push({
+      ...(await runClient('clients/pushline.ts', [targetPath, 'apns-wire', String(size)], sink.pid, 600_000)),
+      source: 'generator (wire)',
       size,
     });
     const db = join(dir, `devices-${size}.db`);
@@ -286,8 +301,10 @@ function buildReport(input: {
 }) {
   const rows = summarise(input.contenders, input.results);
   const find = (prefix: string) => rows.find((r) => r.name.startsWith(prefix));
-  const pl = find('pushline apns');
-  const fcmRow = find('pushline fcm');
+  const pl = find('pushline apns()');
+  const fcmRow = find('pushline fcm()');
+  const plWire = find("pushline apns(), transport: 'wire'");
+  const fcmWire = find("pushline fcm(), transport: 'wire'");
   const nodeApnBest = Math.max(...rows.filter((r) => r.name.startsWith('@parse')).map((r) => r.perSecond), 0);
   const ceiling = find('h2load');
   const floor = find('bare node:http2');
@@ -312,6 +329,13 @@ function buildReport(input: {
     webPushVsWebPushLib: ratio(wpl?.perSecond, wp?.perSecond),
     pushlineApnsCpuPer10k: pl?.cpuPer10k,
     pushlineFcmCpuPer10k: fcmRow?.cpuPer10k,
+    wireApnsVsNodeApnBest: ratio(plWire?.perSecond, nodeApnBest),
+    wireApnsVsH2load: ratio(plWire?.perSecond, ceiling?.perSecond),
+    wireFcmVsNodeApnBest: ratio(fcmWire?.perSecond, nodeApnBest),
+    wireFcmVsH2load: ratio(fcmWire?.perSecond, ceiling?.perSecond),
+    wireApnsCpuPer10k: plWire?.cpuPer10k,
+    wireFcmCpuPer10k: fcmWire?.cpuPer10k,
+    rssGrowthGeneratorWire: growth('generator (wire)'),
     rssGrowthGenerator: growth('generator'),
     rssGrowthSqlite: growth('SQLite'),
     rssGrowthPostgres: growth('PostgreSQL'),
@@ -448,6 +472,61 @@ function buildReport(input: {
     x(headline.webPushVsWebPushLib),
     '≥ 5×',
     headline.webPushVsWebPushLib === undefined ? undefined : headline.webPushVsWebPushLib >= 5,
+  );
+  const atLeast = (value: number | undefined, bound: number) =>
+    value === undefined ? undefined : value >= bound;
+  const atMost = (value: number | undefined, bound: number) =>
+    value === undefined ? undefined : value <= bound;
+  target(
+    "pushline APNs, transport: 'wire', vs best @parse/node-apn",
+    x(headline.wireApnsVsNodeApnBest),
+    '≥ 3×',
+    atLeast(headline.wireApnsVsNodeApnBest, 3),
+  );
+  target(
+    "pushline APNs, transport: 'wire', vs h2load",
+    x(headline.wireApnsVsH2load),
+    '≥ 0.5×',
+    atLeast(headline.wireApnsVsH2load, 0.5),
+  );
+  target(
+    "pushline APNs, transport: 'wire', CPU s per 10k",
+    fmt(headline.wireApnsCpuPer10k),
+    '≤ 0.3',
+    atMost(headline.wireApnsCpuPer10k, 0.3),
+  );
+  target(
+    "pushline FCM, transport: 'wire', vs best @parse/node-apn",
+    x(headline.wireFcmVsNodeApnBest),
+    '≥ 3×',
+    atLeast(headline.wireFcmVsNodeApnBest, 3),
+  );
+  target(
+    "pushline FCM, transport: 'wire', vs h2load",
+    x(headline.wireFcmVsH2load),
+    '≥ 0.5×',
+    atLeast(headline.wireFcmVsH2load, 0.5),
+  );
+  target(
+    "pushline FCM, transport: 'wire', CPU s per 10k",
+    fmt(headline.wireFcmCpuPer10k),
+    '≤ 0.3',
+    atMost(headline.wireFcmCpuPer10k, 0.3),
+  );
+  const largeWire = memOf('generator (wire)', large!)?.peakRssMb;
+  target(
+    `peak RSS at ${fmt(large)} devices (generator, transport: 'wire')`,
+    `${fmt(largeWire)} MB`,
+    '≤ 150 MB',
+    atMost(largeWire, 150),
+  );
+  target(
+    `peak RSS ${fmt(large)} vs ${fmt(small)} (generator, transport: 'wire')`,
+    `${headline.rssGrowthGeneratorWire ?? '—'}%`,
+    'within 20%',
+    headline.rssGrowthGeneratorWire === undefined
+      ? undefined
+      : Math.abs(headline.rssGrowthGeneratorWire) <= 20,
   );
   const largeGen = memOf('generator', large!)?.peakRssMb;
   target(

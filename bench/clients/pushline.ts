@@ -2,11 +2,10 @@
  * pushline as its users run it: one PushClient, one provider, devices streamed in, feedback
  * streamed out. Runs in its own process; prints one JSON line (see ../lib/report.ts).
  *
- *   node --import tsx bench/clients/pushline.ts <target.json> apns|fcm|webpush <pushes> [generator|sqlite <db>|postgres <url>]
+ *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-wire|fcm|fcm-wire|webpush <pushes> [generator|sqlite <db>|postgres <url>]
  */
 import type { Device, Provider } from '../../src/index.js';
 import { apns, fcm, PushClient, webPush } from '../../src/index.js';
-import { createPool, type Pool } from '../../src/transport/index.js';
 import { count, print, startTimer } from '../lib/report.js';
 import { ALERT, hexToken, readTarget } from '../lib/target.js';
 
@@ -15,30 +14,20 @@ const target = readTarget(targetPath!);
 const pushes = Number(pushesArg);
 
 let provider: Provider;
-let pool: Pool | undefined;
 let platform: Device['platform'];
-if (kind === 'apns') {
+// `apns-wire` / `fcm-wire`: the same provider with `transport: 'wire'` (pushline's own HTTP/2 client).
+const [protocol, variant] = kind!.split('-');
+const transport = variant === 'wire' ? ({ transport: 'wire' } as const) : {};
+if (protocol === 'apns') {
   const { origin, teamId, keyId, key, topic } = target.apns;
-  const transport = process.env.PUSHLINE_TRANSPORT;
-  pool =
-    transport === 'h2-wire'
-      ? createPool({ origin, protocol: 'h2-wire', tls: { ca: target.apns.ca } })
-      : undefined;
-  provider = apns({
-    endpoint: origin,
-    ca: target.apns.ca,
-    teamId,
-    keyId,
-    key,
-    topic,
-    ...(pool === undefined ? {} : { pool }),
-  });
+  provider = apns({ endpoint: origin, ca: target.apns.ca, teamId, keyId, key, topic, ...transport });
   platform = 'ios';
-} else if (kind === 'fcm') {
+} else if (protocol === 'fcm') {
   provider = fcm({
     serviceAccount: target.fcm.serviceAccount,
     endpoint: target.fcm.origin,
     ca: target.fcm.ca,
+    ...transport,
   });
   platform = 'android';
 } else if (kind === 'webpush') {
@@ -84,5 +73,4 @@ const result = timer.stop(
   failures,
 );
 await client.close();
-await pool?.close();
 print(result);
