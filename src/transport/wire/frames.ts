@@ -35,6 +35,7 @@ export const FRAME_SIZE_ERROR = 0x6;
 export const REFUSED_STREAM = 0x7;
 export const CANCEL = 0x8;
 export const COMPRESSION_ERROR = 0x9;
+export const ENHANCE_YOUR_CALM = 0xb;
 
 /** RFC 9113 §6.5.2 defaults. */
 export const DEFAULT_WINDOW = 65_535;

@@ -10,6 +10,9 @@ export class CompressionError extends Error {}
 
 /** RFC 7541 §4.1: an entry's size is its name and value octets plus 32. */
 const ENTRY_OVERHEAD = 32;
+/** Literal cache: slots (a power of two) and the longest literal worth caching. */
+const LITERAL_CACHE_SLOTS = 64;
+const LITERAL_CACHE_MAX = 64;
 
 export class HpackDecoder {
   /**
@@ -22,6 +25,10 @@ export class HpackDecoder {
   private sizes: number[];
   private head = 0;
   private count = 0;
+  /** Direct-mapped cache of recently decoded string literals: encoded octets -> text. */
+  private readonly cacheRaw: Array<Uint8Array | undefined> = new Array(LITERAL_CACHE_SLOTS);
+  private readonly cacheHuffman = new Uint8Array(LITERAL_CACHE_SLOTS);
+  private readonly cacheText: Array<string | undefined> = new Array(LITERAL_CACHE_SLOTS);
   private size = 0;
   /** The table size the peer's encoder currently uses (≤ `limit`). */
   private maxSize: number;
@@ -125,8 +132,33 @@ export class HpackDecoder {
     const start = this.pos;
     if (start + length > end) throw new CompressionError('string longer than the block');
     this.pos = start + length;
-    if (huffman) return huffmanDecode(block, start, length);
-    return latin1(block, start, length);
+    if (length > LITERAL_CACHE_MAX) {
+      return huffman ? huffmanDecode(block, start, length) : latin1(block, start, length);
+    }
+    // Servers repeat the same literals in every response (`server`, `date` within a second,
+    // `content-type`, error reasons): a hit is a byte-for-byte match of the encoded octets,
+    // so it yields exactly what decoding them yields, for less than the Huffman walk.
+    let hash = huffman ? 0x9e3779b1 : 0x811c9dc5;
+    for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ block[i]!, 0x01000193);
+    const slot = (hash >>> 0) & (LITERAL_CACHE_SLOTS - 1);
+    const raw = this.cacheRaw[slot];
+    if (raw !== undefined && raw.length === length && this.cacheHuffman[slot] === (huffman ? 1 : 0)) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (raw[i] !== block[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.cacheText[slot]!;
+    }
+    const text = huffman ? huffmanDecode(block, start, length) : latin1(block, start, length);
+    // Only successfully decoded octets are remembered (a Huffman error threw above). A copy:
+    // the block is the socket's buffer (Buffer#slice would be a view of it).
+    this.cacheRaw[slot] = Uint8Array.prototype.slice.call(block, start, start + length);
+    this.cacheHuffman[slot] = huffman ? 1 : 0;
+    this.cacheText[slot] = text;
+    return text;
   }
 
   private slot(index: number): number {

@@ -22,6 +22,7 @@ import {
   DATA,
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_WINDOW,
+  ENHANCE_YOUR_CALM,
   FLAG_ACK,
   FLAG_END_HEADERS,
   FLAG_END_STREAM,
@@ -98,6 +99,7 @@ const MAX_STREAM_ID = 2 ** 31 - 1;
 /** Output slab size: frames of a whole event-loop turn usually fit in one. */
 const SLAB_SIZE = 64 * 1024;
 const MAX_OUTSTANDING_PINGS = 10;
+const MAX_HELD_ACKS = 1000;
 
 export class WireSession extends EventEmitter {
   readonly socket: Socket;
@@ -135,6 +137,16 @@ export class WireSession extends EventEmitter {
   private outStart = 0;
   private outEnd = 0;
   private flushScheduled = false;
+  /**
+   * True from a `socket.write()` that returned false until 'drain': frames queue in `held`
+   * instead of piling up in the socket. What waits is bounded by the streams the pool lets
+   * open (each queues one HEADERS + DATA) plus a few control frames.
+   */
+  private writeBlocked = false;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** PING / SETTINGS acks queued while blocked: a peer that sends them but never reads is cut off. */
+  private heldAcks = 0;
 
   private inBuf: Buffer | null = null;
   /** Header block in progress (HEADERS without END_HEADERS): its stream, fragments, END_STREAM. */
@@ -164,6 +176,7 @@ export class WireSession extends EventEmitter {
     socket.on('error', (error: Error) => this.destroy(error));
     socket.on('end', () => this.destroy());
     socket.on('close', () => this.destroy());
+    socket.on('drain', () => this.onDrain());
     this.writePreface();
     this.flush();
   }
@@ -171,6 +184,11 @@ export class WireSession extends EventEmitter {
   /** The server's current settings (defaults until its SETTINGS frame arrives). */
   get remoteSettings(): WireSettings {
     return { ...this.settings };
+  }
+
+  /** Bytes queued for the socket and not yet handed to the kernel (ours plus the socket's buffer). */
+  get bufferedBytes(): number {
+    return this.heldBytes + (this.outEnd - this.outStart) + this.socket.writableLength;
   }
 
   /** Streams open now. */
@@ -253,6 +271,8 @@ export class WireSession extends EventEmitter {
     this.destroyed = true;
     this.closed = true;
     this.blocked = [];
+    this.held = [];
+    this.heldBytes = 0;
     for (const stream of [...this.streams.values()]) {
       stream.rstCode ??= error === undefined ? CANCEL : INTERNAL_ERROR;
       if (error !== undefined) this.handlers.error(stream, error);
@@ -331,12 +351,41 @@ export class WireSession extends EventEmitter {
     setImmediate(flushLater, this);
   }
 
-  /** Writes what is queued. Written bytes are never reused: the slab only grows forward. */
+  /**
+   * Hands what is queued to the socket, unless it asked us to wait ('drain' pending): then
+   * the bytes are held until it drains. Written bytes are never reused: the slab only grows
+   * forward, so a held subarray stays valid.
+   */
   flush(): void {
     this.flushScheduled = false;
     if (this.outEnd === this.outStart || this.socket.destroyed) return;
-    this.socket.write(this.out.subarray(this.outStart, this.outEnd));
+    const chunk = this.out.subarray(this.outStart, this.outEnd);
     this.outStart = this.outEnd;
+    if (this.writeBlocked) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      return;
+    }
+    if (!this.socket.write(chunk)) this.writeBlocked = true;
+  }
+
+  /** The socket caught up: what was held goes out in one write, then this turn's frames. */
+  private onDrain(): void {
+    if (!this.writeBlocked) return;
+    this.writeBlocked = false;
+    this.heldAcks = 0;
+    this.releaseHeld();
+    if (!this.writeBlocked) this.flush();
+  }
+
+  /** Writes every held chunk (one write: they are contiguous in time, not in memory). */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held.length === 0 || this.socket.destroyed) return;
+    const chunk = held.length === 1 ? held[0]! : Buffer.concat(held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    if (!this.socket.write(chunk)) this.writeBlocked = true;
   }
 
   private writeHeaders(
@@ -494,6 +543,10 @@ export class WireSession extends EventEmitter {
   /** Graceful end of the socket once nothing is open: flush, end, then 'close'. */
   private shutdown(): void {
     if (this.destroyed) return;
+    // The socket buffers what is left: end() goes out after it, whatever its back-pressure.
+    this.writeBlocked = false;
+    this.releaseHeld();
+    this.writeBlocked = false;
     this.flush();
     this.destroyed = true;
     const socket = this.socket;
@@ -776,6 +829,7 @@ export class WireSession extends EventEmitter {
         }
       }
     }
+    this.countAck();
     const at = this.reserve(FRAME_HEADER_LENGTH);
     writeFrameHeader(this.out, at, 0, SETTINGS, FLAG_ACK, 0);
     this.scheduleFlush();
@@ -795,10 +849,24 @@ export class WireSession extends EventEmitter {
       ping!.callback(null, ms, ping!.payload);
       return;
     }
+    this.countAck();
     const at = this.reserve(FRAME_HEADER_LENGTH + 8);
     writeFrameHeader(this.out, at, 8, PING, FLAG_ACK, 0);
     buf.copy(this.out, at + FRAME_HEADER_LENGTH, start, end);
     this.scheduleFlush();
+  }
+
+  /**
+   * Acks are owed to the peer whatever our back-pressure; but one that keeps asking while not
+   * reading would grow our buffer without end (nghttp2 draws the same line at 1000 queued acks).
+   */
+  private countAck(): void {
+    if (this.writeBlocked && ++this.heldAcks > MAX_HELD_ACKS) {
+      throw new ConnectionError(
+        ENHANCE_YOUR_CALM,
+        'too many PING/SETTINGS acks queued while the peer does not read',
+      );
+    }
   }
 
   private onGoaway(id: number, buf: Buffer, start: number, end: number): void {
@@ -895,6 +963,10 @@ export class WireSession extends EventEmitter {
   private fail(error: ConnectionError): void {
     if (this.destroyed) return;
     this.writeGoaway(error.h2Code, error.message);
+    // Best effort: the GOAWAY goes to the socket even while it is backed up.
+    this.writeBlocked = false;
+    this.releaseHeld();
+    this.writeBlocked = false;
     this.flush();
     this.destroy(error);
   }

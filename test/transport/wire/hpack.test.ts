@@ -277,3 +277,37 @@ describe('HPACK encoder', () => {
     assert.equal(decoder.tableSize, 0);
   });
 });
+
+describe('HpackDecoder literal cache', () => {
+  /** `date: <value>` as a literal without indexing (static name 33), Huffman or raw. */
+  function dateField(value: string, huffman: boolean): Buffer {
+    const octets = huffman ? huffmanEncode(Buffer.from(value, 'latin1')) : Buffer.from(value, 'latin1');
+    return Buffer.concat([Buffer.from([0x0f, 33 - 15, (huffman ? 0x80 : 0) | octets.length]), octets]);
+  }
+
+  it('returns what decoding returns, for repeats and for near misses', () => {
+    const decoder = new HpackDecoder();
+    const a = 'Sat, 28 Nov 2026 21:55:00 GMT';
+    const b = 'Sat, 28 Nov 2026 21:55:01 GMT';
+    for (const huffman of [true, false]) {
+      assert.deepEqual(decodeAll(decoder, dateField(a, huffman)), [['date', a]]);
+      assert.deepEqual(decodeAll(decoder, dateField(a, huffman)), [['date', a]]);
+      assert.deepEqual(decodeAll(decoder, dateField(b, huffman)), [['date', b]]);
+      assert.deepEqual(decodeAll(decoder, dateField(a, huffman)), [['date', a]]);
+    }
+    // The same octets read raw after being read as Huffman are not the cached Huffman text.
+    const octets = huffmanEncode(Buffer.from(a, 'latin1'));
+    const raw = Buffer.concat([Buffer.from([0x0f, 33 - 15, octets.length]), octets]);
+    assert.deepEqual(decodeAll(decoder, raw), [['date', octets.toString('latin1')]]);
+  });
+
+  it('still rejects a bad Huffman string after good ones of the same length', () => {
+    const decoder = new HpackDecoder();
+    const good = dateField('abcd', true);
+    decodeAll(decoder, good);
+    const bad = Buffer.from(good);
+    bad.fill(0x00, 3); // all-zero bits: EOS-free padding rules broken / invalid code
+    bad[bad.length - 1] = 0x00;
+    assert.throws(() => decodeAll(decoder, bad), CompressionError);
+  });
+});
