@@ -64,6 +64,18 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
   });
   const provider = resolved.name;
 
+  // One headers object per access token: the wire transport caches a header block's HPACK
+  // encoding by object identity, so sends sharing a token reuse it (and no object per send).
+  let headersToken = '';
+  let headers: Record<string, string> = {};
+  function headersFor(token: string): Record<string, string> {
+    if (token !== headersToken) {
+      headersToken = token;
+      headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=UTF-8' };
+    }
+    return headers;
+  }
+
   /** One POST, refreshing the access token once if FCM says it is no longer valid. */
   async function post(body: string, signal: AbortSignal | undefined): Promise<Outcome> {
     let token = await tokens.get();
@@ -71,11 +83,12 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
       const res = await pools.get(resolved.endpointOrigin).request({
         method: 'POST',
         path: resolved.sendPath,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=UTF-8' },
+        headers: headersFor(token),
         body,
         ...(signal ? { signal } : {}),
       });
-      if (round === 0 && isUnauthenticated(res.status, parseErrorBody(res.body))) {
+      // Only a 401 can mean a stale token: no JSON parse of every other response here.
+      if (round === 0 && res.status === 401 && isUnauthenticated(res.status, parseErrorBody(res.body))) {
         tokens.invalidate(token);
         token = await tokens.get();
         continue;
