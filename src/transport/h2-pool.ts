@@ -375,6 +375,15 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     const done = new Promise<void>((resolve) => {
       this.allClosed = resolve;
     });
+    // Belt and braces: a session can end up destroyed without its 'close' reaching us (seen
+    // under CPU starvation: the caller's `await close()` then never settled, exit code 13).
+    // Until every connection is gone, look for destroyed sessions; the ref'd timer also keeps
+    // the process alive for whoever awaits close().
+    const sweep = setInterval(() => {
+      for (const connection of [...this.connections])
+        if (connection.session?.destroyed) this.remove(connection);
+    }, 50);
+    void done.then(() => clearInterval(sweep));
     for (const connection of [...this.connections]) {
       if (connection.session === null) {
         connection.connecting.abort(new PushError('closed', 'pool closed'));
