@@ -5,7 +5,15 @@ import { after, before, describe, test } from 'node:test';
 import type { PushError } from '../../src/errors.js';
 import { createPool } from '../../src/transport/index.js';
 import type { TransportEvent } from '../../src/transport/types.js';
-import { delay, echo, rejection, startH2Server, type TestServer, until } from './helpers.js';
+import {
+  delay,
+  echo,
+  rejection,
+  startFreezableRelay,
+  startH2Server,
+  type TestServer,
+  until,
+} from './helpers.js';
 
 function respond(stream: ServerHttp2Stream, body: Buffer): void {
   if (stream.destroyed) return;
@@ -250,29 +258,10 @@ describe('HTTP/2 pool under connection trouble', () => {
   test('a connection whose PING goes unanswered is replaced', async () => {
     // A TCP relay in front of a cleartext HTTP/2 server that can freeze its open connections.
     const server = await startH2Server(echo, { cleartext: true });
-    const frozen = new Set<net.Socket>();
-    const relayed = new Set<net.Socket>();
-    let freeze = false;
-    const relay = net.createServer((client) => {
-      const upstream = net.connect(server.port, '127.0.0.1');
-      relayed.add(client).add(upstream);
-      client.on('data', (chunk) => {
-        if (!freeze) upstream.write(chunk);
-        else frozen.add(client);
-      });
-      upstream.on('data', (chunk) => {
-        if (!freeze) client.write(chunk);
-      });
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.on('error', () => {});
-      upstream.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const port = (relay.address() as AddressInfo).port;
+    const relay = await startFreezableRelay(server.port);
     const events: TransportEvent[] = [];
     const pool = createPool({
-      origin: `http://127.0.0.1:${port}`,
+      origin: `http://127.0.0.1:${relay.port}`,
       pingIntervalMs: 60,
       pingTimeoutMs: 150,
       onEvent: (e) => events.push(e),
@@ -284,14 +273,13 @@ describe('HTTP/2 pool under connection trouble', () => {
       0,
       'answered PINGs keep the connection',
     );
-    freeze = true;
+    relay.frozen = true;
     await until(() => events.some((e) => e.type === 'ping-timeout'));
-    freeze = false;
+    relay.frozen = false;
     assert.equal((await pool.request({ path: '/', body: 'two' })).body.toString(), 'two');
     assert.equal(events.filter((e) => e.type === 'connect').length, 2);
     await pool.close();
-    for (const socket of relayed) socket.destroy();
-    await new Promise<void>((resolve) => relay.close(() => resolve()));
+    await relay.close();
     await server.close();
   });
 

@@ -1,7 +1,7 @@
 /** Loopback servers for the transport tests. */
 import assert from 'node:assert/strict';
 import http2, { type Http2SecureServer, type Http2Server, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { createServerTls, type ServerTls } from '../../src/emulator/tls.js';
 import { PushError } from '../../src/errors.js';
 
@@ -118,4 +118,41 @@ export async function rejection(promise: Promise<unknown>): Promise<PushError> {
     return error;
   }
   assert.fail('expected the request to fail');
+}
+
+/** A TCP relay in front of a local server that can stop passing bytes both ways (a silent peer). */
+export interface FreezableRelay {
+  port: number;
+  /** While true, bytes are dropped in both directions. */
+  frozen: boolean;
+  close(): Promise<void>;
+}
+
+export async function startFreezableRelay(targetPort: number): Promise<FreezableRelay> {
+  const sockets = new Set<Socket>();
+  const relay: FreezableRelay = {
+    port: 0,
+    frozen: false,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => {
+      if (!relay.frozen) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!relay.frozen) client.write(chunk);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  relay.port = (server.address() as AddressInfo).port;
+  return relay;
 }

@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { createPool } from '../../../src/transport/index.js';
 import type { TransportEvent } from '../../../src/transport/types.js';
 import { WireSession, type WireSettings } from '../../../src/transport/wire/session.js';
 import type { WireStream } from '../../../src/transport/wire/stream.js';
-import { delay, echo, startH2Server, type TestServer, until } from '../helpers.js';
+import { delay, echo, startFreezableRelay, startH2Server, type TestServer, until } from '../helpers.js';
 
 interface Exchange {
   status: number;
@@ -305,27 +304,10 @@ describe('the pool on protocol h2-wire', () => {
   it('pings idle connections (cleartext) and replaces one whose PING goes unanswered', async () => {
     // A TCP relay in front of a cleartext HTTP/2 server that can stop passing bytes.
     const server = await startH2Server(echo, { cleartext: true });
-    const relayed = new Set<net.Socket>();
-    let freeze = false;
-    const relay = net.createServer((client) => {
-      const upstream = net.connect(server.port, '127.0.0.1');
-      relayed.add(client).add(upstream);
-      client.on('data', (chunk) => {
-        if (!freeze) upstream.write(chunk);
-      });
-      upstream.on('data', (chunk) => {
-        if (!freeze) client.write(chunk);
-      });
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.on('error', () => {});
-      upstream.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const port = (relay.address() as AddressInfo).port;
+    const relay = await startFreezableRelay(server.port);
     const events: TransportEvent[] = [];
     const pool = createPool({
-      origin: `http://127.0.0.1:${port}`,
+      origin: `http://127.0.0.1:${relay.port}`,
       protocol: 'h2-wire',
       pingIntervalMs: 40,
       pingTimeoutMs: 150,
@@ -339,15 +321,14 @@ describe('the pool on protocol h2-wire', () => {
       // One PING is outstanding at a time: a third one means the first two were answered.
       await until(() => pings >= 3);
       assert.equal(events.filter((e) => e.type === 'ping-timeout').length, 0);
-      freeze = true;
+      relay.frozen = true;
       await until(() => events.some((e) => e.type === 'ping-timeout'));
-      freeze = false;
+      relay.frozen = false;
       assert.equal((await pool.request({ path: '/', body: 'two' })).body.toString(), 'two');
       assert.equal(events.filter((e) => e.type === 'connect').length, 2);
     } finally {
       await pool.close();
-      for (const socket of relayed) socket.destroy();
-      await new Promise<void>((resolve) => relay.close(() => resolve()));
+      await relay.close();
       await server.close();
     }
   });
