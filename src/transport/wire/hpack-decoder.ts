@@ -25,8 +25,14 @@ export class HpackDecoder {
   private sizes: number[];
   private head = 0;
   private count = 0;
-  /** Direct-mapped cache of recently decoded string literals: encoded octets -> text. */
-  private readonly cacheRaw: Array<Uint8Array | undefined> = new Array(LITERAL_CACHE_SLOTS);
+  /**
+   * Direct-mapped cache of recently decoded string literals: encoded octets -> text. The octets
+   * live in one arena, LITERAL_CACHE_MAX bytes per slot: a miss (every response's fresh
+   * request id is one) overwrites a slot in place instead of allocating a copy.
+   */
+  private readonly cacheRaw = new Uint8Array(LITERAL_CACHE_SLOTS * LITERAL_CACHE_MAX);
+  /** Encoded length per slot, 0 for an empty slot (an empty literal is never looked up). */
+  private readonly cacheLength = new Uint8Array(LITERAL_CACHE_SLOTS);
   private readonly cacheHuffman = new Uint8Array(LITERAL_CACHE_SLOTS);
   private readonly cacheText: Array<string | undefined> = new Array(LITERAL_CACHE_SLOTS);
   private size = 0;
@@ -132,6 +138,7 @@ export class HpackDecoder {
     const start = this.pos;
     if (start + length > end) throw new CompressionError('string longer than the block');
     this.pos = start + length;
+    if (length === 0) return '';
     if (length > LITERAL_CACHE_MAX) {
       return huffman ? huffmanDecode(block, start, length) : latin1(block, start, length);
     }
@@ -141,11 +148,12 @@ export class HpackDecoder {
     let hash = huffman ? 0x9e3779b1 : 0x811c9dc5;
     for (let i = start; i < start + length; i++) hash = Math.imul(hash ^ block[i]!, 0x01000193);
     const slot = (hash >>> 0) & (LITERAL_CACHE_SLOTS - 1);
-    const raw = this.cacheRaw[slot];
-    if (raw !== undefined && raw.length === length && this.cacheHuffman[slot] === (huffman ? 1 : 0)) {
+    const raw = this.cacheRaw;
+    const at = slot * LITERAL_CACHE_MAX;
+    if (this.cacheLength[slot] === length && this.cacheHuffman[slot] === (huffman ? 1 : 0)) {
       let same = true;
       for (let i = 0; i < length; i++) {
-        if (raw[i] !== block[start + i]) {
+        if (raw[at + i] !== block[start + i]) {
           same = false;
           break;
         }
@@ -153,9 +161,10 @@ export class HpackDecoder {
       if (same) return this.cacheText[slot]!;
     }
     const text = huffman ? huffmanDecode(block, start, length) : latin1(block, start, length);
-    // Only successfully decoded octets are remembered (a Huffman error threw above). A copy:
-    // the block is the socket's buffer (Buffer#slice would be a view of it).
-    this.cacheRaw[slot] = Uint8Array.prototype.slice.call(block, start, start + length);
+    // Only successfully decoded octets are remembered (a Huffman error threw above). Copied:
+    // the block is the socket's buffer.
+    for (let i = 0; i < length; i++) raw[at + i] = block[start + i]!;
+    this.cacheLength[slot] = length;
     this.cacheHuffman[slot] = huffman ? 1 : 0;
     this.cacheText[slot] = text;
     return text;

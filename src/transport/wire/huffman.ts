@@ -55,9 +55,21 @@ const fast: Int32Array = (() => {
 /** Thrown for an invalid Huffman string; the session turns it into COMPRESSION_ERROR. */
 export class HuffmanError extends Error {}
 
+/**
+ * Decoded octets collect here and become one string at the end: appending a character at a time
+ * would allocate a string per character (a 36-character apns-id is 36 strings, then a flatten),
+ * and every response carries a fresh one. Grown on demand, never shrunk; decoding is synchronous,
+ * so one buffer serves every connection.
+ */
+let scratch = Buffer.allocUnsafeSlow(256);
+
 /** Decodes `length` Huffman-coded bytes of `input` from `start` (as latin1: header bytes are octets). */
 export function huffmanDecode(input: Uint8Array, start: number, length: number): string {
-  let out = '';
+  // The shortest code is 5 bits: at most 8 symbols per 5 input bytes.
+  const most = Math.ceil((length * 8) / 5);
+  if (most > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(most, scratch.length * 2));
+  const out = scratch;
+  let n = 0;
   let acc = 0;
   let bits = 0;
   let i = start;
@@ -70,7 +82,7 @@ export function huffmanDecode(input: Uint8Array, start: number, length: number):
     if (bits >= 8) {
       const entry = fast[(acc >>> (bits - 8)) & 0xff]!;
       if (entry >= 0) {
-        out += String.fromCharCode(entry >>> 4);
+        out[n++] = entry >>> 4;
         bits -= entry & 0xf;
         continue;
       }
@@ -89,7 +101,7 @@ export function huffmanDecode(input: Uint8Array, start: number, length: number):
         bits--;
         const next = tree[2 * node + ((acc >>> bits) & 1)]!;
         if (next < 0) {
-          out += String.fromCharCode(-next - 1);
+          out[n++] = -next - 1;
           break;
         }
         if (next === 0) throw new HuffmanError('Huffman string contains EOS');
@@ -98,15 +110,15 @@ export function huffmanDecode(input: Uint8Array, start: number, length: number):
       continue;
     }
     // Fewer than 8 bits left: whole short symbols, or padding (all ones, §5.2).
-    if (bits === 0) return out;
+    if (bits === 0) return out.toString('latin1', 0, n);
     const rest = acc & ((1 << bits) - 1);
     const entry = fast[(rest << (8 - bits)) & 0xff]!;
     if (entry >= 0 && (entry & 0xf) <= bits) {
-      out += String.fromCharCode(entry >>> 4);
+      out[n++] = entry >>> 4;
       bits -= entry & 0xf;
       continue;
     }
     if (rest !== (1 << bits) - 1) throw new HuffmanError('invalid Huffman padding');
-    return out;
+    return out.toString('latin1', 0, n);
   }
 }

@@ -58,6 +58,14 @@ import { CompressionError, HpackDecoder } from './hpack-decoder.js';
 import { ByteWriter, HpackEncoder } from './hpack-encoder.js';
 import { WireStream } from './stream.js';
 
+/**
+ * Prototype of every decoded header set: empty and itself prototype-less, so a header named
+ * `__proto__` or `constructor` is an ordinary own key, as with Object.create(null). Unlike
+ * Object.create(null), whose objects start as hash tables, objects made from a real prototype
+ * start in V8's fast mode, and responses adding the same names in the same order share one shape.
+ */
+const HEADERS_PROTOTYPE: object = Object.create(null);
+
 /** What the session calls as a stream's response arrives (instead of per-stream events). */
 export interface WireStreamHandlers {
   response(stream: WireStream, headers: IncomingHttpHeaders): void;
@@ -716,7 +724,7 @@ export class WireSession extends EventEmitter {
 
   private onHeaderBlock(id: number, block: Buffer, start: number, end: number, endStream: boolean): void {
     // Decode even for a closed stream: the HPACK table is connection state (§4.3).
-    const headers: IncomingHttpHeaders = Object.create(null);
+    const headers: IncomingHttpHeaders = Object.create(HEADERS_PROTOTYPE);
     this.decoded = headers;
     this.decoder.decode(block, start, end, this.addDecoded);
     const stream = this.streamFor(id, 'HEADERS');

@@ -301,6 +301,25 @@ describe('HpackDecoder literal cache', () => {
     assert.deepEqual(decodeAll(decoder, raw), [['date', octets.toString('latin1')]]);
   });
 
+  it('decodes empty values, before and after the cache holds others', () => {
+    const decoder = new HpackDecoder();
+    for (const huffman of [false, true, false]) {
+      assert.deepEqual(decodeAll(decoder, dateField('', huffman)), [['date', '']]);
+      assert.deepEqual(decodeAll(decoder, dateField('x', huffman)), [['date', 'x']]);
+    }
+  });
+
+  it('keeps every slot apart: many distinct values, then each again', () => {
+    const decoder = new HpackDecoder();
+    const values = Array.from({ length: 200 }, (_, i) => `v${i.toString(36)}-${'z'.repeat(i % 60)}`);
+    for (const huffman of [true, false]) {
+      for (const value of values)
+        assert.deepEqual(decodeAll(decoder, dateField(value, huffman)), [['date', value]]);
+      for (const value of values)
+        assert.deepEqual(decodeAll(decoder, dateField(value, huffman)), [['date', value]]);
+    }
+  });
+
   it('still rejects a bad Huffman string after good ones of the same length', () => {
     const decoder = new HpackDecoder();
     const good = dateField('abcd', true);
