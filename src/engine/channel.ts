@@ -66,10 +66,9 @@ export class Channel<T> implements AsyncIterator<T> {
       const value = this.buffer[this.head]!;
       this.buffer[this.head] = undefined as T; // let it be collected
       this.head++;
-      if (this.head === this.buffer.length) {
-        this.buffer = [];
-        this.head = 0;
-      } else if (this.head >= 4096 && this.head * 2 >= this.buffer.length) {
+      // Taken slots are compacted away in bulk, not whenever the buffer runs empty: a consumer
+      // that keeps up empties it after every item, and a new array each time was garbage per item.
+      if (this.head >= 4096 && this.head * 2 >= this.buffer.length) {
         this.buffer = this.buffer.slice(this.head);
         this.head = 0;
       }

@@ -175,33 +175,68 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private wake(): void {
-    if (this.started && !this.reading && !this.sourceDone && this.hasRoom()) void this.read();
+    if (this.started && !this.reading && !this.sourceDone && this.hasRoom()) this.read();
   }
 
-  private async read(): Promise<void> {
+  /**
+   * Pulls devices while there is room. A source that answers synchronously (an array, a
+   * generator, a buffered cursor) is read without an async function: wake() runs once per
+   * answered device, and an async call each time was a frame and a promise per device.
+   */
+  private read(): void {
     this.reading = true;
     const puller = this.puller!;
     try {
       while (!this.stopReading && this.hasRoom()) {
-        let pulled: Pulled<D> | Promise<Pulled<D>> = puller.next();
-        if (isPromise(pulled)) pulled = await pulled;
-        if (pulled.done) {
-          this.sourceDone = true;
-          break;
+        const pulled = puller.next();
+        if (isPromise(pulled)) {
+          void this.readAsync(puller, pulled);
+          return; // still reading: readAsync ends it
         }
-        if (this.stopReading) {
-          // Read while an abort or close happened: it was handed in, so it gets its feedback.
-          this.pending++;
-          this.failDevice(pulled.value, this.aborted ?? this.closedError(), 0, undefined);
-          break;
-        }
-        this.accept(pulled.value);
+        if (!this.take(pulled)) break;
       }
     } catch (error) {
-      this.sourceError = { error };
-      this.sourceDone = true;
-      this.stopReading = true;
+      this.sourceFailed(error);
     }
+    this.endRead();
+  }
+
+  private async readAsync(puller: Puller<D>, first: Promise<Pulled<D>>): Promise<void> {
+    try {
+      let pulled = await first;
+      while (this.take(pulled) && !this.stopReading && this.hasRoom()) {
+        const next = puller.next();
+        pulled = isPromise(next) ? await next : next;
+      }
+    } catch (error) {
+      this.sourceFailed(error);
+    }
+    this.endRead();
+  }
+
+  /** Hands one pulled device on; false when reading must stop (source done, abort or close). */
+  private take(pulled: Pulled<D>): boolean {
+    if (pulled.done) {
+      this.sourceDone = true;
+      return false;
+    }
+    if (this.stopReading) {
+      // Read while an abort or close happened: it was handed in, so it gets its feedback.
+      this.pending++;
+      this.failDevice(pulled.value, this.aborted ?? this.closedError(), 0, undefined);
+      return false;
+    }
+    this.accept(pulled.value);
+    return true;
+  }
+
+  private sourceFailed(error: unknown): void {
+    this.sourceError = { error };
+    this.sourceDone = true;
+    this.stopReading = true;
+  }
+
+  private endRead(): void {
     this.reading = false;
     if (this.stopReading) this.sourceDone = true;
     this.maybeFinish();
