@@ -71,17 +71,28 @@ export class ProviderTokenCache {
     return this.#current;
   }
 
+  /**
+   * The token to send with now when one is valid, without waiting: the hot path's way in. When
+   * it is due for refresh by age it is still served while the new one is signed in the background.
+   * Undefined when none is valid yet (first use, or past its maximum age): then {@link get}.
+   */
+  usable(): ProviderToken | undefined {
+    const current = this.#current;
+    if (current === undefined) return undefined;
+    const age = this.#clock() - current.issuedAtMs;
+    if (age < this.#refreshAfterMs) return current;
+    if (age < this.#maxAgeMs) {
+      this.#mint().catch(() => {});
+      return current;
+    }
+    return undefined;
+  }
+
   /** The token to send with now. Mints the first one; refreshes by age (in the background while still valid). */
   get(): Promise<ProviderToken> {
-    const current = this.#current;
-    if (current !== undefined && this.#currentPromise !== undefined) {
-      const age = this.#clock() - current.issuedAtMs;
-      if (age < this.#refreshAfterMs) return this.#currentPromise;
-      if (age < this.#maxAgeMs) {
-        // Still valid: keep serving it while the new one is signed.
-        this.#mint().catch(() => {});
-        return this.#currentPromise;
-      }
+    const usable = this.usable();
+    if (usable !== undefined && usable === this.#current && this.#currentPromise !== undefined) {
+      return this.#currentPromise;
     }
     return this.#mint();
   }

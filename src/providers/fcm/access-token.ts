@@ -55,10 +55,16 @@ export class AccessTokenSource {
     return this.#requests;
   }
 
+  /** The cached token while it is valid, without waiting (the hot path); otherwise undefined: then {@link get}. */
+  usable(): string | undefined {
+    const cached = this.#cached;
+    return cached && this.#now() < cached.refreshAt ? cached.value : undefined;
+  }
+
   /** A valid access token: the cached one, or the one being fetched, or a new one. Rejects with a PushError. */
   get(): Promise<string> {
-    const cached = this.#cached;
-    if (cached && this.#now() < cached.refreshAt) return Promise.resolve(cached.value);
+    const usable = this.usable();
+    if (usable !== undefined) return Promise.resolve(usable);
     if (!this.#inFlight) {
       this.#inFlight = this.#fetch().finally(() => {
         this.#inFlight = undefined;

@@ -7,7 +7,7 @@ import { PushError, toPushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from '../../provider.js';
 import { PoolRegistry } from '../../transport/index.js';
-import type { Pool } from '../../transport/types.js';
+import type { Pool, TransportRequest } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
 import { isUnauthenticated, outcomeFromResponse, parseErrorBody } from './errors.js';
 import { buildMessage, MAX_MESSAGE_BYTES, MAX_TOPIC_MESSAGE_BYTES, MessageTemplate } from './message.js';
@@ -76,46 +76,68 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
     return headers;
   }
 
-  /** One POST, refreshing the access token once if FCM says it is no longer valid. */
-  async function post(body: string, signal: AbortSignal | undefined): Promise<Outcome> {
-    let token = await tokens.get();
-    for (let round = 0; ; round++) {
-      const res = await pools.get(resolved.endpointOrigin).request({
-        method: 'POST',
-        path: resolved.sendPath,
-        headers: headersFor(token),
-        body,
-        ...(signal ? { signal } : {}),
-      });
-      // Only a 401 can mean a stale token: no JSON parse of every other response here.
-      if (round === 0 && res.status === 401 && isUnauthenticated(res.status, parseErrorBody(res.body))) {
-        tokens.invalidate(token);
-        token = await tokens.get();
-        continue;
-      }
-      return outcomeFromResponse(res.status, res.headers, res.body, provider);
+  /**
+   * One POST, refreshing the access token once if FCM says it is no longer valid. With a valid
+   * token cached it is one pool request and one `.then`: no async function frames and awaits,
+   * which at tens of thousands of sends a second were much of what each send allocated.
+   */
+  function post(body: string, signal: AbortSignal | undefined): Promise<Outcome> {
+    try {
+      const token = tokens.usable();
+      if (token === undefined)
+        return tokens.get().then((fresh) => postWith(fresh, body, signal, false), failure);
+      return postWith(token, body, signal, false);
+    } catch (err) {
+      return Promise.resolve(failure(err));
     }
   }
 
-  async function guarded(run: () => Promise<Outcome>): Promise<Outcome> {
-    try {
-      return await run();
-    } catch (err) {
-      const error = toPushError(err);
-      return fail(
-        error.provider === undefined
-          ? new PushError(error.code, error.message, {
-              provider,
-              reason: error.reason,
-              httpStatus: error.httpStatus,
-              retryable: error.retryable,
-              retryAfterMs: error.retryAfterMs,
-              cause: err,
-            })
-          : error,
-        error.httpStatus,
-      );
-    }
+  function postWith(
+    token: string,
+    body: string,
+    signal: AbortSignal | undefined,
+    refreshed: boolean,
+  ): Promise<Outcome> {
+    const request: TransportRequest = {
+      method: 'POST',
+      path: resolved.sendPath,
+      headers: headersFor(token),
+      body,
+    };
+    if (signal !== undefined) request.signal = signal;
+    return pools
+      .get(resolved.endpointOrigin)
+      .request(request)
+      .then((res) => {
+        try {
+          // Only a 401 can mean a stale token: no JSON parse of every other response here.
+          if (!refreshed && res.status === 401 && isUnauthenticated(res.status, parseErrorBody(res.body))) {
+            tokens.invalidate(token);
+            return tokens.get().then((fresh) => postWith(fresh, body, signal, true), failure);
+          }
+          return outcomeFromResponse(res.status, res.headers, res.body, provider);
+        } catch (err) {
+          return failure(err);
+        }
+      }, failure);
+  }
+
+  /** A thrown or rejected error as this provider's failed outcome (transport errors get its name). */
+  function failure(err: unknown): Outcome {
+    const error = toPushError(err);
+    return fail(
+      error.provider === undefined
+        ? new PushError(error.code, error.message, {
+            provider,
+            reason: error.reason,
+            httpStatus: error.httpStatus,
+            retryable: error.retryable,
+            retryAfterMs: error.retryAfterMs,
+            cause: err,
+          })
+        : error,
+      error.httpStatus,
+    );
   }
 
   return {
@@ -148,7 +170,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
           send(_device: Device, ctx: SendContext): Promise<Outcome> {
             let outcome = byAttempt.get(ctx.attempt);
             if (!outcome) {
-              outcome = guarded(() => post(body, undefined));
+              outcome = post(body, undefined);
               byAttempt.set(ctx.attempt, outcome);
             }
             return outcome;
@@ -180,7 +202,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
               ),
             );
           }
-          return guarded(() => post(template.body(token), ctx.signal));
+          return post(template.body(token), ctx.signal);
         },
       };
     },
