@@ -32,9 +32,14 @@ export class PoolRegistry {
   /** The pool for `origin` (any URL: only its origin counts), made on first use. */
   get(origin: string): Pool {
     if (this.closed) throw new PushError('closed', 'pool registry is closed', { retryable: false });
-    const key = parseTarget(origin).origin;
     const now = Date.now();
-    let entry = this.pools.get(key);
+    // Callers usually pass the origin itself: find it without parsing a URL per request.
+    let entry = this.pools.get(origin);
+    let key = origin;
+    if (entry === undefined) {
+      key = parseTarget(origin).origin;
+      entry = this.pools.get(key);
+    }
     if (entry === undefined) {
       entry = { pool: createPool({ ...this.defaults, origin: key }), lastBusy: now };
       this.pools.set(key, entry);
