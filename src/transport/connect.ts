@@ -4,7 +4,7 @@
  * verification / ALPN refusals, `unavailable` otherwise).
  */
 import { once } from 'node:events';
-import net, { type Socket } from 'node:net';
+import net, { type OnReadOpts, type Socket } from 'node:net';
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { PushError } from '../errors.js';
 import { connectError } from './errors.js';
@@ -51,6 +51,8 @@ export interface Connected {
   socket: Socket | TLSSocket;
   /** The ALPN protocol the server chose (`h2`, `http/1.1`), or `h2c` for cleartext. */
   protocol: string;
+  /** True when the socket reads through the `onread` given (not through a CONNECT tunnel). */
+  direct: boolean;
 }
 
 /**
@@ -63,28 +65,33 @@ export async function connectSocket(
   context: tls.SecureContext | undefined,
   alpn: readonly string[],
   signal: AbortSignal,
+  onread?: OnReadOpts,
 ): Promise<Connected> {
   const { target } = options;
   let raw: Socket | undefined;
   let socket: Socket | TLSSocket | undefined;
   try {
     if (options.proxy !== undefined) raw = await openTunnel(options.proxy, target, signal);
+    // `onread` only works on a socket Node opens itself: not on TLS layered over a tunnel.
+    const direct = onread !== undefined && raw === undefined;
     if (!target.secure) {
       if (raw === undefined) {
         raw = net.connect({
           host: target.host,
           port: target.port,
           ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+          ...(direct ? { onread } : {}),
         });
         await once(raw, 'connect', { signal });
       }
-      return { socket: raw, protocol: 'h2c' };
+      return { socket: raw, protocol: 'h2c', direct };
     }
     const secure = tls.connect({
       ...tlsConnectOptions(options),
       secureContext: context,
       ALPNProtocols: [...alpn],
       ...(raw === undefined ? {} : { socket: raw }),
+      ...(direct ? { onread } : {}),
     });
     socket = secure;
     await once(secure, 'secureConnect', { signal });
@@ -99,7 +106,7 @@ export async function connectSocket(
         { reason: 'ALPN' },
       );
     }
-    return { socket: secure, protocol };
+    return { socket: secure, protocol, direct };
   } catch (error) {
     socket?.destroy();
     raw?.destroy();

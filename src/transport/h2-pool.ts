@@ -14,6 +14,7 @@ import { H2Connection, type H2ConnectionOwner, type H2Stream, WIRE_HANDLERS } fr
 import { backoffDelay, emit, type ResolvedOptions } from './options.js';
 import { type PendingRequest, PooledResponse } from './pending.js';
 import type { GoawayInfo, PoolStats } from './types.js';
+import { DirectReader } from './wire/direct-reader.js';
 import { WireSession } from './wire/session.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -111,13 +112,15 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
       this.attach(connection, socket);
       return;
     }
-    connectSocket(this.options, this.context, ['h2'], connection.connecting.signal).then(
-      (connected) => this.attach(connection, connected.socket),
+    // The wire client reads straight into a buffer of its own (see wire/direct-reader.ts).
+    const reader = this.options.protocol === 'h2-wire' ? new DirectReader() : undefined;
+    connectSocket(this.options, this.context, ['h2'], connection.connecting.signal, reader?.onread).then(
+      (connected) => this.attach(connection, connected.socket, connected.direct ? reader : undefined),
       (error: unknown) => this.connectFailed(connection, error),
     );
   }
 
-  private attach(connection: H2Connection, socket: Socket): void {
+  private attach(connection: H2Connection, socket: Socket, reader?: DirectReader): void {
     if (connection.state !== 'connecting') {
       socket.destroy();
       return;
@@ -128,6 +131,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
         authority: new URL(this.origin).host,
         scheme: this.options.target.secure ? 'https' : 'http',
         handlers: WIRE_HANDLERS,
+        ...(reader === undefined ? {} : { reader }),
       });
       connection.attach(session, socket);
       return;

@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import { h2ErrorName } from '../errors.js';
+import type { DirectReader } from './direct-reader.js';
 import {
   CANCEL,
   COMPRESSION_ERROR,
@@ -87,6 +88,12 @@ export interface WireSessionOptions {
   initialWindowSize?: number;
   /** Connection-level receive window we open right after the preface. Default 1 GiB. */
   connectionWindowSize?: number;
+  /**
+   * The socket's `onread` reader, when it was opened with one: the session takes its bytes from
+   * it instead of 'data' events. Either way a chunk is only valid during the call (the reader
+   * reuses its buffer), so the session copies whatever it keeps.
+   */
+  reader?: DirectReader;
 }
 
 /** The server's settings (RFC 9113 §6.5.2), shaped like node's `Settings`. */
@@ -180,7 +187,8 @@ export class WireSession extends EventEmitter {
       Math.min(options.connectionWindowSize ?? 2 ** 30, MAX_WINDOW),
     );
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    if (options.reader !== undefined) options.reader.attach((chunk) => this.onSocketData(chunk));
+    else socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     socket.on('error', (error: Error) => this.destroy(error));
     socket.on('end', () => this.destroy());
     socket.on('close', () => this.destroy());
@@ -599,7 +607,10 @@ export class WireSession extends EventEmitter {
       }
       throw error;
     }
-    if (offset < buf.length && !this.destroyed) this.inBuf = buf.subarray(offset);
+    // A partial frame waits for the next chunk: copied, as `chunk` is only lent (see `reader`).
+    if (offset < buf.length && !this.destroyed) {
+      this.inBuf = buf === chunk ? Buffer.from(buf.subarray(offset)) : buf.subarray(offset);
+    }
     if (this.flushScheduled === false && this.outEnd > this.outStart) this.scheduleFlush();
   }
 
@@ -685,7 +696,8 @@ export class WireSession extends EventEmitter {
       this.writeWindowUpdate(id, stream.unacked);
       stream.unacked = 0;
     }
-    if (end > start) this.handlers.data(stream, buf.subarray(start, end));
+    // Copied: the handler keeps the chunk, and the socket's buffer is only lent (see `reader`).
+    if (end > start) this.handlers.data(stream, Buffer.from(buf.subarray(start, end)));
     if (endStream && !stream.closed) this.remoteEnd(stream);
   }
 
@@ -709,12 +721,12 @@ export class WireSession extends EventEmitter {
     }
     this.contStreamId = id;
     this.contEndStream = endStream;
-    this.contFragments = [buf.subarray(start, end)];
+    this.contFragments = [Buffer.from(buf.subarray(start, end))];
   }
 
   private onContinuation(flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (this.contStreamId === 0) throw new ConnectionError(PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
-    this.contFragments.push(buf.subarray(start, end));
+    this.contFragments.push(Buffer.from(buf.subarray(start, end)));
     if ((flags & FLAG_END_HEADERS) === 0) return;
     const block = Buffer.concat(this.contFragments);
     this.contFragments = [];

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { createPool } from '../../../src/transport/index.js';
 import type { TransportEvent } from '../../../src/transport/types.js';
+import { DirectReader } from '../../../src/transport/wire/direct-reader.js';
 import { WireSession, type WireSettings } from '../../../src/transport/wire/session.js';
 import type { WireStream } from '../../../src/transport/wire/stream.js';
 import { delay, echo, startFreezableRelay, startH2Server, type TestServer, until } from '../helpers.js';
@@ -22,18 +23,36 @@ interface Exchange {
   error: Error | null;
 }
 
+function pattern(length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 7 + (i >> 8)) & 0xff;
+  return bytes;
+}
+
+/** How the session gets the socket's bytes: 'data' events, or a DirectReader lending its buffer. */
+type Reading = 'data events' | 'onread';
+
 /** A WireSession whose streams settle promises, for direct tests. */
 async function openSession(
   server: TestServer,
   options: { initialWindowSize?: number; connectionWindowSize?: number } = {},
+  reading: Reading = 'data events',
 ) {
-  const socket = tls.connect({ host: '127.0.0.1', port: server.port, ca: server.ca, ALPNProtocols: ['h2'] });
+  const reader = reading === 'onread' ? new DirectReader() : undefined;
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: server.port,
+    ca: server.ca,
+    ALPNProtocols: ['h2'],
+    ...(reader === undefined ? {} : { onread: reader.onread }),
+  });
   await once(socket, 'secureConnect');
   const pending = new Map<WireStream, { ex: Exchange; chunks: Buffer[]; resolve: (ex: Exchange) => void }>();
   const session = new WireSession(socket, {
     authority: `127.0.0.1:${server.port}`,
     scheme: 'https',
     ...options,
+    ...(reader === undefined ? {} : { reader }),
     handlers: {
       response: (stream, headers) => {
         const p = pending.get(stream)!;
@@ -71,147 +90,182 @@ async function openSession(
   return { session, socket, settings, request, errors };
 }
 
-describe('WireSession against node:http2 (TLS)', () => {
-  let server: TestServer;
-  const seen: http2.IncomingHttpHeaders[] = [];
+// Both ways of reading: with onread every chunk is lent, so anything the session keeps (bodies,
+// partial frames, header fragments) must be a copy, or these bodies come back corrupted.
+for (const reading of ['data events', 'onread'] as const) {
+  describe(`WireSession against node:http2 (TLS), reading by ${reading}`, () => {
+    let server: TestServer;
+    const seen: http2.IncomingHttpHeaders[] = [];
 
-  before(async () => {
-    server = await startH2Server((stream, body, headers) => {
-      seen.push(headers);
-      const path = headers[':path'] ?? '';
-      if (path.startsWith('/big/')) {
-        // A response far above the client's stream window (forces WINDOW_UPDATEs from it).
-        stream.respond({ ':status': 200 });
-        stream.end(Buffer.alloc(Number(path.slice(5)), 7));
-        return;
-      }
-      if (path === '/refuse') {
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-        return;
-      }
-      if (path === '/length') {
-        stream.respond({ ':status': 201, 'x-length': String(body.length), 'x-sum': String(sum(body)) });
-        stream.end();
-        return;
-      }
-      echo(stream, body, headers);
+    before(async () => {
+      server = await startH2Server((stream, body, headers) => {
+        seen.push(headers);
+        const path = headers[':path'] ?? '';
+        if (path.startsWith('/big/')) {
+          // A response far above the client's stream window (forces WINDOW_UPDATEs from it).
+          stream.respond({ ':status': 200 });
+          // A byte pattern, so a chunk overwritten after delivery (a lent buffer kept) shows.
+          stream.end(pattern(Number(path.slice(5))));
+          return;
+        }
+        if (path.startsWith('/drip/')) {
+          // Many small DATA frames, each flushed on its own: each lands whole in one read.
+          const body = pattern(Number(path.slice(6)) * 100);
+          stream.respond({ ':status': 200 });
+          let at = 0;
+          const drip = () => {
+            if (stream.destroyed) return;
+            if (at >= body.length) {
+              stream.end();
+              return;
+            }
+            stream.write(body.subarray(at, at + 100));
+            at += 100;
+            setTimeout(drip, 1);
+          };
+          drip();
+          return;
+        }
+        if (path === '/refuse') {
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        if (path === '/length') {
+          stream.respond({ ':status': 201, 'x-length': String(body.length), 'x-sum': String(sum(body)) });
+          stream.end();
+          return;
+        }
+        echo(stream, body, headers);
+      });
     });
-  });
-  after(() => server.close());
+    after(() => server.close());
 
-  it('sends requests with cached headers and reads responses (status, headers, body)', async () => {
-    const { session, request, settings } = await openSession(server);
-    assert.equal(settings.enablePush, true); // node's server does not send ENABLE_PUSH
-    const headers = { 'apns-topic': 'com.example.app', authorization: 'bearer abc' };
-    const exchanges = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => request('POST', `/3/device/${i}`, headers, `body ${i}`).done),
-    );
-    exchanges.forEach((ex, i) => {
-      assert.equal(ex.status, 200);
-      assert.equal(ex.headers['content-type'], 'application/octet-stream');
-      assert.equal(ex.body.toString(), `body ${i}`);
-      assert.equal(ex.rstCode, 0);
-    });
-    const last = seen.at(-1)!;
-    assert.equal(last[':authority'], `127.0.0.1:${server.port}`);
-    assert.equal(last[':scheme'], 'https');
-    assert.equal(last[':method'], 'POST');
-    assert.equal(last['apns-topic'], 'com.example.app');
-    assert.equal(last.authorization, 'bearer abc');
-    const get = await request('GET', '/nothing').done;
-    assert.equal(get.status, 200);
-    assert.equal(get.body.length, 0);
-    session.close();
-    await once(session, 'close');
-    assert.equal(session.destroyed, true);
-  });
-
-  it('sends a body larger than the send windows (queued until WINDOW_UPDATE)', async () => {
-    const { session, request } = await openSession(server);
-    const body = Buffer.alloc(300_000);
-    for (let i = 0; i < body.length; i++) body[i] = i % 251;
-    const results = await Promise.all([1, 2, 3].map(() => request('POST', '/length', {}, body).done));
-    for (const ex of results) {
-      assert.equal(ex.status, 201);
-      assert.equal(ex.headers['x-length'], String(body.length));
-      assert.equal(ex.headers['x-sum'], String(sum(body)));
-    }
-    session.destroy();
-  });
-
-  it('receives a body larger than its own stream window (sends WINDOW_UPDATEs)', async () => {
-    const { session, request } = await openSession(server, {
-      initialWindowSize: 65_535,
-      connectionWindowSize: 65_535,
-    });
-    const ex = await request('GET', '/big/1000000').done;
-    assert.equal(ex.status, 200);
-    assert.equal(ex.body.length, 1_000_000);
-    assert.ok(ex.body.every((b) => b === 7));
-    session.destroy();
-  });
-
-  it('reports RST_STREAM codes (REFUSED_STREAM) on the stream', async () => {
-    const { session, request } = await openSession(server);
-    const ex = await request('GET', '/refuse').done;
-    assert.equal(ex.rstCode, http2.constants.NGHTTP2_REFUSED_STREAM);
-    assert.match(String(ex.error), /NGHTTP2_REFUSED_STREAM/);
-    // The session is still usable.
-    assert.equal((await request('GET', '/ok').done).status, 200);
-    session.destroy();
-  });
-
-  it('answers the server PING and gets its own PING answered', async () => {
-    const { session, request } = await openSession(server);
-    await request('GET', '/ok').done;
-    const serverSession = [...server.sessions].at(-1)!;
-    const serverPing = await new Promise<number>((resolve, reject) =>
-      serverSession.ping((error, duration) => (error ? reject(error) : resolve(duration))),
-    );
-    assert.ok(serverPing >= 0);
-    const ours = await new Promise<number>((resolve, reject) => {
-      assert.equal(
-        session.ping((error, duration) => (error ? reject(error) : resolve(duration))),
-        true,
+    it('sends requests with cached headers and reads responses (status, headers, body)', async () => {
+      const { session, request, settings } = await openSession(server, {}, reading);
+      assert.equal(settings.enablePush, true); // node's server does not send ENABLE_PUSH
+      const headers = { 'apns-topic': 'com.example.app', authorization: 'bearer abc' };
+      const exchanges = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => request('POST', `/3/device/${i}`, headers, `body ${i}`).done),
       );
-    });
-    assert.ok(ours >= 0);
-    session.destroy();
-  });
-
-  it('cancels a stream with RST_STREAM(CANCEL) and closes it on the next tick', async () => {
-    const slow = await startH2Server(() => {});
-    try {
-      const { session, request } = await openSession(slow);
-      const { stream, done } = request('GET', '/never');
-      await until(() => [...slow.open.values()].some((n) => n > 0));
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-      const ex = await done;
-      assert.equal(ex.rstCode, http2.constants.NGHTTP2_CANCEL);
-      await until(() => [...slow.open.values()].every((n) => n === 0));
-      session.destroy();
-    } finally {
-      await slow.close();
-    }
-  });
-
-  it('closes in-flight streams and emits close when the server goes away', async () => {
-    const slow = await startH2Server(() => {});
-    try {
-      const { session, request } = await openSession(slow);
-      const { done } = request('GET', '/never');
-      await until(() => slow.sessions.size > 0 && [...slow.open.values()].some((n) => n > 0));
-      for (const socket of slow.sockets) socket.destroy();
-      const [ex] = await Promise.all([done, once(session, 'close')]);
-      assert.equal(ex.status, 0);
-      assert.notEqual(ex.rstCode, 0);
+      exchanges.forEach((ex, i) => {
+        assert.equal(ex.status, 200);
+        assert.equal(ex.headers['content-type'], 'application/octet-stream');
+        assert.equal(ex.body.toString(), `body ${i}`);
+        assert.equal(ex.rstCode, 0);
+      });
+      const last = seen.at(-1)!;
+      assert.equal(last[':authority'], `127.0.0.1:${server.port}`);
+      assert.equal(last[':scheme'], 'https');
+      assert.equal(last[':method'], 'POST');
+      assert.equal(last['apns-topic'], 'com.example.app');
+      assert.equal(last.authorization, 'bearer abc');
+      const get = await request('GET', '/nothing').done;
+      assert.equal(get.status, 200);
+      assert.equal(get.body.length, 0);
+      session.close();
+      await once(session, 'close');
       assert.equal(session.destroyed, true);
-      assert.throws(() => session.request('GET', '/', undefined, undefined), /closing/);
-    } finally {
-      await slow.close();
-    }
+    });
+
+    it('sends a body larger than the send windows (queued until WINDOW_UPDATE)', async () => {
+      const { session, request } = await openSession(server, {}, reading);
+      const body = Buffer.alloc(300_000);
+      for (let i = 0; i < body.length; i++) body[i] = i % 251;
+      const results = await Promise.all([1, 2, 3].map(() => request('POST', '/length', {}, body).done));
+      for (const ex of results) {
+        assert.equal(ex.status, 201);
+        assert.equal(ex.headers['x-length'], String(body.length));
+        assert.equal(ex.headers['x-sum'], String(sum(body)));
+      }
+      session.destroy();
+    });
+
+    it('receives a body larger than its own stream window (sends WINDOW_UPDATEs)', async () => {
+      const { session, request } = await openSession(
+        server,
+        {
+          initialWindowSize: 65_535,
+          connectionWindowSize: 65_535,
+        },
+        reading,
+      );
+      const ex = await request('GET', '/big/1000000').done;
+      assert.equal(ex.status, 200);
+      assert.equal(ex.body.length, 1_000_000);
+      assert.ok(ex.body.equals(pattern(1_000_000)), 'the body arrives intact');
+      session.destroy();
+    });
+
+    it('keeps small DATA frames intact across reads (bodies are copied out of the socket buffer)', async () => {
+      const { session, request } = await openSession(server, {}, reading);
+      const [a, b] = await Promise.all([request('GET', '/drip/40').done, request('GET', '/drip/25').done]);
+      assert.ok(a.body.equals(pattern(4000)), 'the first body arrives intact');
+      assert.ok(b.body.equals(pattern(2500)), 'the second body arrives intact');
+      session.destroy();
+    });
+
+    it('reports RST_STREAM codes (REFUSED_STREAM) on the stream', async () => {
+      const { session, request } = await openSession(server, {}, reading);
+      const ex = await request('GET', '/refuse').done;
+      assert.equal(ex.rstCode, http2.constants.NGHTTP2_REFUSED_STREAM);
+      assert.match(String(ex.error), /NGHTTP2_REFUSED_STREAM/);
+      // The session is still usable.
+      assert.equal((await request('GET', '/ok').done).status, 200);
+      session.destroy();
+    });
+
+    it('answers the server PING and gets its own PING answered', async () => {
+      const { session, request } = await openSession(server, {}, reading);
+      await request('GET', '/ok').done;
+      const serverSession = [...server.sessions].at(-1)!;
+      const serverPing = await new Promise<number>((resolve, reject) =>
+        serverSession.ping((error, duration) => (error ? reject(error) : resolve(duration))),
+      );
+      assert.ok(serverPing >= 0);
+      const ours = await new Promise<number>((resolve, reject) => {
+        assert.equal(
+          session.ping((error, duration) => (error ? reject(error) : resolve(duration))),
+          true,
+        );
+      });
+      assert.ok(ours >= 0);
+      session.destroy();
+    });
+
+    it('cancels a stream with RST_STREAM(CANCEL) and closes it on the next tick', async () => {
+      const slow = await startH2Server(() => {});
+      try {
+        const { session, request } = await openSession(slow, {}, reading);
+        const { stream, done } = request('GET', '/never');
+        await until(() => [...slow.open.values()].some((n) => n > 0));
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        const ex = await done;
+        assert.equal(ex.rstCode, http2.constants.NGHTTP2_CANCEL);
+        await until(() => [...slow.open.values()].every((n) => n === 0));
+        session.destroy();
+      } finally {
+        await slow.close();
+      }
+    });
+
+    it('closes in-flight streams and emits close when the server goes away', async () => {
+      const slow = await startH2Server(() => {});
+      try {
+        const { session, request } = await openSession(slow, {}, reading);
+        const { done } = request('GET', '/never');
+        await until(() => slow.sessions.size > 0 && [...slow.open.values()].some((n) => n > 0));
+        for (const socket of slow.sockets) socket.destroy();
+        const [ex] = await Promise.all([done, once(session, 'close')]);
+        assert.equal(ex.status, 0);
+        assert.notEqual(ex.rstCode, 0);
+        assert.equal(session.destroyed, true);
+        assert.throws(() => session.request('GET', '/', undefined, undefined), /closing/);
+      } finally {
+        await slow.close();
+      }
+    });
   });
-});
+}
 
 describe('the pool on protocol h2-wire', () => {
   it('follows SETTINGS_MAX_CONCURRENT_STREAMS raised at run time', async () => {
