@@ -75,9 +75,10 @@ export interface PoolOptions {
    */
   lookup?: LookupFunction;
   /**
-   * Which protocol to speak: `h2` (default), `http1` (keep-alive), or `auto` (ALPN decides).
-   * `h2-wire` (opt-in, experimental) speaks HTTP/2 with pushline's own framing and HPACK
-   * instead of node:http2, for lower CPU per request; same pool behaviour.
+   * Which protocol to speak: `h2` (default, node:http2), `http1` (keep-alive), or `auto`
+   * (ALPN decides, node:http2 for h2). `h2-wire` speaks HTTP/2 with pushline's own framing and
+   * HPACK (src/transport/wire/): same pool behaviour at about a fifth of the CPU per request.
+   * apns() and fcm() choose it through their `transport` option, and default to it.
    */
   protocol?: 'h2' | 'http1' | 'auto' | 'h2-wire';
 }

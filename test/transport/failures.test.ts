@@ -8,6 +8,7 @@ import type { TransportEvent } from '../../src/transport/types.js';
 import {
   delay,
   echo,
+  H2_PROTOCOLS,
   rejection,
   startFreezableRelay,
   startH2Server,
@@ -30,274 +31,285 @@ function countProcessed(): { processed: Map<string, number>; mark(body: Buffer):
   };
 }
 
-describe('HTTP/2 pool under connection trouble', () => {
-  let echoServer: TestServer;
-  before(async () => {
-    echoServer = await startH2Server(echo);
-  });
-  after(() => echoServer.close());
+for (const protocol of H2_PROTOCOLS) {
+  describe(`HTTP/2 pool under connection trouble (${protocol})`, () => {
+    let echoServer: TestServer;
+    before(async () => {
+      echoServer = await startH2Server(echo);
+    });
+    after(() => echoServer.close());
 
-  test('GOAWAY: streams above last-stream-id are re-sent transparently, each processed exactly once', async () => {
-    const { processed, mark } = countProcessed();
-    const firstSession: ServerHttp2Stream[] = [];
-    let goawaySent = false;
-    const server = await startH2Server((stream, body) => {
-      if (goawaySent) {
-        mark(body);
-        respond(stream, body);
-        return;
-      }
-      firstSession.push(stream);
-      (stream as ServerHttp2Stream & { body?: Buffer }).body = body;
-      if (firstSession.length < 4) return;
-      // Four streams are open: process the first two, refuse the rest via GOAWAY.
-      goawaySent = true;
-      const session = stream.session!;
-      const ids = firstSession.map((s) => s.id!).sort((a, b) => a - b);
-      const last = ids[1]!;
-      session.goaway(
-        http2.constants.NGHTTP2_NO_ERROR,
-        last,
-        Buffer.from(JSON.stringify({ reason: 'Shutdown' })),
-      );
-      for (const s of firstSession) {
-        if (s.id! <= last) {
-          mark((s as ServerHttp2Stream & { body?: Buffer }).body!);
-          respond(s, (s as ServerHttp2Stream & { body?: Buffer }).body!);
-        } else {
-          s.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    test('GOAWAY: streams above last-stream-id are re-sent transparently, each processed exactly once', async () => {
+      const { processed, mark } = countProcessed();
+      const firstSession: ServerHttp2Stream[] = [];
+      let goawaySent = false;
+      const server = await startH2Server((stream, body) => {
+        if (goawaySent) {
+          mark(body);
+          respond(stream, body);
+          return;
         }
-      }
-      session.close();
-    });
-    const events: TransportEvent[] = [];
-    const pool = createPool({
-      origin: server.origin,
-      tls: { ca: server.ca },
-      connections: 1,
-      onEvent: (e) => events.push(e),
-    });
-    const bodies = ['r0', 'r1', 'r2', 'r3'];
-    const responses = await Promise.all(bodies.map((body) => pool.request({ path: '/', body })));
-    assert.deepEqual(
-      responses.map((r) => r.body.toString()),
-      bodies,
-    );
-    assert.deepEqual(
-      [...processed.entries()].sort(),
-      bodies.map((b) => [b, 1]),
-    );
-    const goaway = events.find((e) => e.type === 'goaway');
-    assert.ok(goaway?.type === 'goaway');
-    assert.equal(goaway.reason, 'Shutdown');
-    assert.equal(goaway.errorName, 'NGHTTP2_NO_ERROR');
-    assert.equal(pool.stats.lastGoaway?.reason, 'Shutdown');
-    assert.equal(
-      events.filter((e) => e.type === 'connect').length,
-      2,
-      'a new connection took the re-sent streams',
-    );
-    await pool.close();
-    await server.close();
-  });
-
-  test('GOAWAY with an error: in-flight streams at or below last-stream-id fail unavailable, higher are re-sent', async () => {
-    const { processed, mark } = countProcessed();
-    const held: Array<{ stream: ServerHttp2Stream; body: Buffer }> = [];
-    let goawaySent = false;
-    const server = await startH2Server((stream, body) => {
-      if (goawaySent) {
-        mark(body);
-        respond(stream, body);
-        return;
-      }
-      held.push({ stream, body });
-      if (held.length < 3) return;
-      goawaySent = true;
-      const lowest = Math.min(...held.map((h) => h.stream.id!));
-      stream.session!.goaway(
-        http2.constants.NGHTTP2_ENHANCE_YOUR_CALM,
-        lowest,
-        Buffer.from('{"reason":"TooManyRequests"}'),
+        firstSession.push(stream);
+        (stream as ServerHttp2Stream & { body?: Buffer }).body = body;
+        if (firstSession.length < 4) return;
+        // Four streams are open: process the first two, refuse the rest via GOAWAY.
+        goawaySent = true;
+        const session = stream.session!;
+        const ids = firstSession.map((s) => s.id!).sort((a, b) => a - b);
+        const last = ids[1]!;
+        session.goaway(
+          http2.constants.NGHTTP2_NO_ERROR,
+          last,
+          Buffer.from(JSON.stringify({ reason: 'Shutdown' })),
+        );
+        for (const s of firstSession) {
+          if (s.id! <= last) {
+            mark((s as ServerHttp2Stream & { body?: Buffer }).body!);
+            respond(s, (s as ServerHttp2Stream & { body?: Buffer }).body!);
+          } else {
+            s.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          }
+        }
+        session.close();
+      });
+      const events: TransportEvent[] = [];
+      const pool = createPool({
+        origin: server.origin,
+        protocol,
+        tls: { ca: server.ca },
+        connections: 1,
+        onEvent: (e) => events.push(e),
+      });
+      const bodies = ['r0', 'r1', 'r2', 'r3'];
+      const responses = await Promise.all(bodies.map((body) => pool.request({ path: '/', body })));
+      assert.deepEqual(
+        responses.map((r) => r.body.toString()),
+        bodies,
       );
+      assert.deepEqual(
+        [...processed.entries()].sort(),
+        bodies.map((b) => [b, 1]),
+      );
+      const goaway = events.find((e) => e.type === 'goaway');
+      assert.ok(goaway?.type === 'goaway');
+      assert.equal(goaway.reason, 'Shutdown');
+      assert.equal(goaway.errorName, 'NGHTTP2_NO_ERROR');
+      assert.equal(pool.stats.lastGoaway?.reason, 'Shutdown');
+      assert.equal(
+        events.filter((e) => e.type === 'connect').length,
+        2,
+        'a new connection took the re-sent streams',
+      );
+      await pool.close();
+      await server.close();
     });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 1 });
-    const settled = await Promise.allSettled(
-      ['a', 'b', 'c'].map((body) => pool.request({ path: '/', body })),
-    );
-    const failed = settled.filter((s) => s.status === 'rejected');
-    assert.equal(failed.length, 1, 'only the stream the server may have processed fails');
-    const error = (failed[0] as PromiseRejectedResult).reason as PushError;
-    assert.equal(error.code, 'unavailable');
-    assert.equal(error.retryable, true);
-    assert.equal(error.reason, 'TooManyRequests');
-    assert.equal(processed.size, 2);
-    assert.ok([...processed.values()].every((n) => n === 1));
-    assert.equal(pool.stats.lastGoaway?.errorName, 'NGHTTP2_ENHANCE_YOUR_CALM');
-    await pool.close();
-    await server.close();
-  });
 
-  test('REFUSED_STREAM resets are re-sent without the caller seeing them', async () => {
-    const { processed, mark } = countProcessed();
-    let refused = 0;
-    const server = await startH2Server((stream, body) => {
-      if (refused < 2) {
-        refused++;
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-        return;
-      }
-      mark(body);
-      respond(stream, body);
-    });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca } });
-    const response = await pool.request({ path: '/', body: 'once' });
-    assert.equal(response.body.toString(), 'once');
-    assert.equal(refused, 2);
-    assert.deepEqual([...processed.entries()], [['once', 1]]);
-    await pool.close();
-    await server.close();
-  });
-
-  test('other stream resets fail the request with unavailable and the HTTP/2 code', async () => {
-    const server = await startH2Server((stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca } });
-    const error = await rejection(pool.request({ path: '/' }));
-    assert.equal(error.code, 'unavailable');
-    assert.equal(error.reason, 'NGHTTP2_INTERNAL_ERROR');
-    await pool.close();
-    await server.close();
-  });
-
-  test('a connection killed mid-flight fails its requests unavailable; later requests reconnect', async () => {
-    let kill = true;
-    const server: TestServer = await startH2Server((_stream, body) => {
-      if (kill && body.toString() === 'kill') {
-        // Drop the TCP connection under the session: no GOAWAY, no RST_STREAM.
-        setTimeout(() => {
-          for (const socket of server.sockets) socket.destroy();
-        }, 20);
-        return;
-      }
-      if (body.toString() === 'hold') return;
-      respond(_stream, body);
-    });
-    const events: TransportEvent[] = [];
-    const pool = createPool({
-      origin: server.origin,
-      tls: { ca: server.ca },
-      connections: 1,
-      onEvent: (e) => events.push(e),
-    });
-    const results = await Promise.allSettled([
-      pool.request({ path: '/', body: 'hold' }),
-      pool.request({ path: '/', body: 'kill' }),
-    ]);
-    for (const result of results) {
-      assert.equal(result.status, 'rejected');
-      const error = result.reason as PushError;
+    test('GOAWAY with an error: in-flight streams at or below last-stream-id fail unavailable, higher are re-sent', async () => {
+      const { processed, mark } = countProcessed();
+      const held: Array<{ stream: ServerHttp2Stream; body: Buffer }> = [];
+      let goawaySent = false;
+      const server = await startH2Server((stream, body) => {
+        if (goawaySent) {
+          mark(body);
+          respond(stream, body);
+          return;
+        }
+        held.push({ stream, body });
+        if (held.length < 3) return;
+        goawaySent = true;
+        const lowest = Math.min(...held.map((h) => h.stream.id!));
+        stream.session!.goaway(
+          http2.constants.NGHTTP2_ENHANCE_YOUR_CALM,
+          lowest,
+          Buffer.from('{"reason":"TooManyRequests"}'),
+        );
+      });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      const settled = await Promise.allSettled(
+        ['a', 'b', 'c'].map((body) => pool.request({ path: '/', body })),
+      );
+      const failed = settled.filter((s) => s.status === 'rejected');
+      assert.equal(failed.length, 1, 'only the stream the server may have processed fails');
+      const error = (failed[0] as PromiseRejectedResult).reason as PushError;
       assert.equal(error.code, 'unavailable');
       assert.equal(error.retryable, true);
-      assert.ok(error.reason !== undefined && error.reason !== '');
-    }
-    kill = false;
-    const response = await pool.request({ path: '/', body: 'again' });
-    assert.equal(response.body.toString(), 'again');
-    assert.ok(events.some((e) => e.type === 'disconnect'));
-    assert.equal(events.filter((e) => e.type === 'connect').length, 2);
-    await pool.close();
-    await server.close();
-  });
-
-  test('an unreachable origin fails waiting requests with unavailable and the errno, then backs off', async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const events: TransportEvent[] = [];
-    const pool = createPool({
-      origin: `https://127.0.0.1:${port}`,
-      backoffBaseMs: 2000,
-      onEvent: (e) => events.push(e),
+      assert.equal(error.reason, 'TooManyRequests');
+      assert.equal(processed.size, 2);
+      assert.ok([...processed.values()].every((n) => n === 1));
+      assert.equal(pool.stats.lastGoaway?.errorName, 'NGHTTP2_ENHANCE_YOUR_CALM');
+      await pool.close();
+      await server.close();
     });
-    const errors = await Promise.all([1, 2, 3].map(() => rejection(pool.request({ path: '/' }))));
-    const attempts = events.filter((e) => e.type === 'connect-error').length;
-    assert.ok(attempts >= 1 && attempts <= 3);
-    for (const error of errors) {
+
+    test('REFUSED_STREAM resets are re-sent without the caller seeing them', async () => {
+      const { processed, mark } = countProcessed();
+      let refused = 0;
+      const server = await startH2Server((stream, body) => {
+        if (refused < 2) {
+          refused++;
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        mark(body);
+        respond(stream, body);
+      });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      const response = await pool.request({ path: '/', body: 'once' });
+      assert.equal(response.body.toString(), 'once');
+      assert.equal(refused, 2);
+      assert.deepEqual([...processed.entries()], [['once', 1]]);
+      await pool.close();
+      await server.close();
+    });
+
+    test('other stream resets fail the request with unavailable and the HTTP/2 code', async () => {
+      const server = await startH2Server((stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      const error = await rejection(pool.request({ path: '/' }));
       assert.equal(error.code, 'unavailable');
-      assert.equal(error.reason, 'ECONNREFUSED');
-    }
-    const connectError = events.find((e) => e.type === 'connect-error');
-    assert.ok(connectError?.type === 'connect-error' && connectError.retryInMs >= 1000);
-    // Inside the backoff window a request fails at once, saying when to come back.
-    const during = await rejection(pool.request({ path: '/' }));
-    assert.equal(during.reason, 'ECONNREFUSED');
-    assert.ok((during.retryAfterMs ?? 0) > 0);
-    assert.equal(
-      events.filter((e) => e.type === 'connect-error').length,
-      attempts,
-      'no connect attempt during backoff',
-    );
-    pool.destroy();
-  });
-
-  test('connect timeout: a server that never completes TLS gives unavailable ETIMEDOUT', async () => {
-    const sockets = new Set<net.Socket>();
-    const silent = net.createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const port = (silent.address() as AddressInfo).port;
-    const pool = createPool({ origin: `https://127.0.0.1:${port}`, connectTimeoutMs: 150 });
-    const error = await rejection(pool.request({ path: '/' }));
-    assert.equal(error.code, 'unavailable');
-    assert.equal(error.reason, 'ETIMEDOUT');
-    pool.destroy();
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
-
-  test('a connection whose PING goes unanswered is replaced', async () => {
-    // A TCP relay in front of a cleartext HTTP/2 server that can freeze its open connections.
-    const server = await startH2Server(echo, { cleartext: true });
-    const relay = await startFreezableRelay(server.port);
-    const events: TransportEvent[] = [];
-    const pool = createPool({
-      origin: `http://127.0.0.1:${relay.port}`,
-      pingIntervalMs: 60,
-      pingTimeoutMs: 150,
-      onEvent: (e) => events.push(e),
+      assert.equal(error.reason, 'NGHTTP2_INTERNAL_ERROR');
+      await pool.close();
+      await server.close();
     });
-    assert.equal((await pool.request({ path: '/', body: 'one' })).body.toString(), 'one');
-    await delay(150);
-    assert.equal(
-      events.filter((e) => e.type === 'ping-timeout').length,
-      0,
-      'answered PINGs keep the connection',
-    );
-    relay.frozen = true;
-    await until(() => events.some((e) => e.type === 'ping-timeout'));
-    relay.frozen = false;
-    assert.equal((await pool.request({ path: '/', body: 'two' })).body.toString(), 'two');
-    assert.equal(events.filter((e) => e.type === 'connect').length, 2);
-    await pool.close();
-    await relay.close();
-    await server.close();
-  });
 
-  test('cleartext h2c (prior knowledge) for http:// origins', async () => {
-    const server = await startH2Server(echo, { cleartext: true });
-    const pool = createPool({ origin: server.origin });
-    assert.equal((await pool.request({ path: '/', body: 'plain' })).body.toString(), 'plain');
-    await pool.close();
-    await server.close();
-  });
+    test('a connection killed mid-flight fails its requests unavailable; later requests reconnect', async () => {
+      let kill = true;
+      const server: TestServer = await startH2Server((_stream, body) => {
+        if (kill && body.toString() === 'kill') {
+          // Drop the TCP connection under the session: no GOAWAY, no RST_STREAM.
+          setTimeout(() => {
+            for (const socket of server.sockets) socket.destroy();
+          }, 20);
+          return;
+        }
+        if (body.toString() === 'hold') return;
+        respond(_stream, body);
+      });
+      const events: TransportEvent[] = [];
+      const pool = createPool({
+        origin: server.origin,
+        protocol,
+        tls: { ca: server.ca },
+        connections: 1,
+        onEvent: (e) => events.push(e),
+      });
+      const results = await Promise.allSettled([
+        pool.request({ path: '/', body: 'hold' }),
+        pool.request({ path: '/', body: 'kill' }),
+      ]);
+      for (const result of results) {
+        assert.equal(result.status, 'rejected');
+        const error = result.reason as PushError;
+        assert.equal(error.code, 'unavailable');
+        assert.equal(error.retryable, true);
+        assert.ok(error.reason !== undefined && error.reason !== '');
+      }
+      kill = false;
+      const response = await pool.request({ path: '/', body: 'again' });
+      assert.equal(response.body.toString(), 'again');
+      assert.ok(events.some((e) => e.type === 'disconnect'));
+      assert.equal(events.filter((e) => e.type === 'connect').length, 2);
+      await pool.close();
+      await server.close();
+    });
 
-  test('uses an idle connection again after a PING is answered', async () => {
-    const pool = createPool({ origin: echoServer.origin, tls: { ca: echoServer.ca }, pingIntervalMs: 30 });
-    await pool.request({ path: '/', body: 'a' });
-    const sessions = new Set(echoServer.sessions);
-    await delay(120);
-    await pool.request({ path: '/', body: 'b' });
-    assert.deepEqual(new Set(echoServer.sessions), sessions);
-    await pool.close();
+    test('connect timeout: a server that never completes TLS gives unavailable ETIMEDOUT', async () => {
+      const sockets = new Set<net.Socket>();
+      const silent = net.createServer((socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const port = (silent.address() as AddressInfo).port;
+      const pool = createPool({ origin: `https://127.0.0.1:${port}`, protocol, connectTimeoutMs: 150 });
+      const error = await rejection(pool.request({ path: '/' }));
+      assert.equal(error.code, 'unavailable');
+      assert.equal(error.reason, 'ETIMEDOUT');
+      pool.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+
+    test('a connection whose PING goes unanswered is replaced', async () => {
+      // A TCP relay in front of a cleartext HTTP/2 server that can freeze its open connections.
+      const server = await startH2Server(echo, { cleartext: true });
+      const relay = await startFreezableRelay(server.port);
+      const events: TransportEvent[] = [];
+      const pool = createPool({
+        origin: `http://127.0.0.1:${relay.port}`,
+        protocol,
+        pingIntervalMs: 60,
+        pingTimeoutMs: 150,
+        onEvent: (e) => events.push(e),
+      });
+      assert.equal((await pool.request({ path: '/', body: 'one' })).body.toString(), 'one');
+      await delay(150);
+      assert.equal(
+        events.filter((e) => e.type === 'ping-timeout').length,
+        0,
+        'answered PINGs keep the connection',
+      );
+      relay.frozen = true;
+      await until(() => events.some((e) => e.type === 'ping-timeout'));
+      relay.frozen = false;
+      assert.equal((await pool.request({ path: '/', body: 'two' })).body.toString(), 'two');
+      assert.equal(events.filter((e) => e.type === 'connect').length, 2);
+      await pool.close();
+      await relay.close();
+      await server.close();
+    });
+
+    test('cleartext h2c (prior knowledge) for http:// origins', async () => {
+      const server = await startH2Server(echo, { cleartext: true });
+      const pool = createPool({ origin: server.origin, protocol });
+      assert.equal((await pool.request({ path: '/', body: 'plain' })).body.toString(), 'plain');
+      await pool.close();
+      await server.close();
+    });
+
+    test('uses an idle connection again after a PING is answered', async () => {
+      const pool = createPool({
+        origin: echoServer.origin,
+        protocol,
+        tls: { ca: echoServer.ca },
+        pingIntervalMs: 30,
+      });
+      await pool.request({ path: '/', body: 'a' });
+      const sessions = new Set(echoServer.sessions);
+      await delay(120);
+      await pool.request({ path: '/', body: 'b' });
+      assert.deepEqual(new Set(echoServer.sessions), sessions);
+      await pool.close();
+    });
   });
+}
+
+// Refused at TCP, before either client reads or writes a byte: one run covers both.
+test('an unreachable origin fails waiting requests with unavailable and the errno, then backs off', async () => {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const events: TransportEvent[] = [];
+  const pool = createPool({
+    origin: `https://127.0.0.1:${port}`,
+    backoffBaseMs: 2000,
+    onEvent: (e) => events.push(e),
+  });
+  const errors = await Promise.all([1, 2, 3].map(() => rejection(pool.request({ path: '/' }))));
+  const attempts = events.filter((e) => e.type === 'connect-error').length;
+  assert.ok(attempts >= 1 && attempts <= 3);
+  for (const error of errors) {
+    assert.equal(error.code, 'unavailable');
+    assert.equal(error.reason, 'ECONNREFUSED');
+  }
+  const connectError = events.find((e) => e.type === 'connect-error');
+  assert.ok(connectError?.type === 'connect-error' && connectError.retryInMs >= 1000);
+  // Inside the backoff window a request fails at once, saying when to come back.
+  const during = await rejection(pool.request({ path: '/' }));
+  assert.equal(during.reason, 'ECONNREFUSED');
+  assert.ok((during.retryAfterMs ?? 0) > 0);
+  assert.equal(
+    events.filter((e) => e.type === 'connect-error').length,
+    attempts,
+    'no connect attempt during backoff',
+  );
+  pool.destroy();
 });

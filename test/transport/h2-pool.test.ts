@@ -3,7 +3,7 @@ import http2, { type ServerHttp2Stream } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { createPool } from '../../src/transport/index.js';
 import type { TransportEvent } from '../../src/transport/types.js';
-import { delay, echo, rejection, startH2Server, type TestServer, until } from './helpers.js';
+import { delay, echo, H2_PROTOCOLS, rejection, startH2Server, type TestServer, until } from './helpers.js';
 
 /** A server that holds every stream until `release()`, so tests can look at concurrency. */
 async function holdingServer(
@@ -24,259 +24,291 @@ async function holdingServer(
   });
 }
 
-describe('HTTP/2 pool', () => {
-  let echoServer: TestServer;
-  before(async () => {
-    echoServer = await startH2Server(echo);
-  });
-  after(() => echoServer.close());
-
-  test('sends method, path, headers and body, and buffers the response', async () => {
-    let seen: http2.IncomingHttpHeaders | undefined;
-    const server = await startH2Server((stream, body, headers) => {
-      if (headers[':path'] === '/empty') {
-        stream.respond({ ':status': 200 });
-        stream.end();
-        return;
-      }
-      seen = headers;
-      stream.respond({ ':status': 410, 'apns-id': 'abc' });
-      stream.end(JSON.stringify({ reason: 'Unregistered', got: body.toString() }));
+for (const protocol of H2_PROTOCOLS) {
+  describe(`HTTP/2 pool (${protocol})`, () => {
+    let echoServer: TestServer;
+    before(async () => {
+      echoServer = await startH2Server(echo);
     });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca } });
-    const response = await pool.request({
-      path: '/3/device/aa',
-      headers: { 'apns-topic': 'com.example' },
-      body: Buffer.from('{"aps":{}}'),
-    });
-    assert.equal(response.status, 410);
-    assert.equal(response.headers['apns-id'], 'abc');
-    assert.deepEqual(JSON.parse(response.body.toString()), { reason: 'Unregistered', got: '{"aps":{}}' });
-    assert.equal(seen?.[':method'], 'POST');
-    assert.equal(seen?.[':path'], '/3/device/aa');
-    assert.equal(seen?.['apns-topic'], 'com.example');
-    const get = await pool.request({ method: 'GET', path: '/empty' });
-    assert.equal(get.body.length, 0);
-    await pool.close();
-    await server.close();
-  });
+    after(() => echoServer.close());
 
-  test('never opens more streams than SETTINGS_MAX_CONCURRENT_STREAMS and follows it when raised', async () => {
-    const server = await holdingServer({ maxConcurrentStreams: 2 });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 1 });
-    const requests = Array.from({ length: 8 }, (_, i) => pool.request({ path: `/${i}` }));
-    await until(() => server.held.length === 2);
-    await delay(30);
-    assert.equal(server.held.length, 2);
-    assert.deepEqual({ ...pool.stats }, { connections: 1, inFlight: 2, queued: 6 });
-    // The server raises its limit at run time (as APNs does after the first good request).
-    for (const session of server.sessions) session.settings({ maxConcurrentStreams: 5 });
-    await until(() => server.held.length === 5);
-    await delay(30);
-    assert.equal(pool.stats.inFlight, 5);
-    assert.equal(pool.stats.queued, 3);
-    while (server.held.length > 0) {
-      server.release();
-      await delay(10);
-    }
-    const responses = await Promise.all(requests);
-    assert.ok(responses.every((r) => r.status === 200));
-    assert.equal(server.maxConcurrent, 5);
-    await pool.close();
-    await server.close();
-  });
-
-  test('APNs-style: one stream until the first request succeeds, then many', async () => {
-    let raised = false;
-    let open = 0;
-    let maxOpen = 0;
-    const server = await startH2Server(
-      (stream) => {
-        open++;
-        maxOpen = Math.max(maxOpen, open);
-        setTimeout(() => {
-          open--;
+    test('sends method, path, headers and body, and buffers the response', async () => {
+      let seen: http2.IncomingHttpHeaders | undefined;
+      const server = await startH2Server((stream, body, headers) => {
+        if (headers[':path'] === '/empty') {
           stream.respond({ ':status': 200 });
           stream.end();
-          if (!raised) {
-            raised = true;
-            stream.session?.settings({ maxConcurrentStreams: 50 });
-          }
-        }, 20);
-      },
-      { settings: { maxConcurrentStreams: 1 } },
-    );
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 1 });
-    const started = Date.now();
-    const responses = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => pool.request({ path: `/${i}` })),
-    );
-    assert.equal(responses.length, 40);
-    assert.ok(maxOpen > 1, 'requests flowed concurrently once the limit rose');
-    assert.ok(maxOpen <= 50);
-    // Serially this would take 40 × 20 ms.
-    assert.ok(Date.now() - started < 600, `took ${Date.now() - started} ms`);
-    await pool.close();
-    await server.close();
-  });
-
-  test('opens connections lazily and puts each stream on the least-loaded one', async () => {
-    const server = await holdingServer({ maxConcurrentStreams: 2 });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 3 });
-    const first = pool.request({ path: '/first' });
-    await until(() => server.held.length === 1);
-    assert.equal(pool.stats.connections, 1, 'one request needs one connection');
-    const more = Array.from({ length: 6 }, (_, i) => pool.request({ path: `/${i}` }));
-    await until(() => server.held.length === 6);
-    await delay(30);
-    assert.equal(server.sessions.size, 3);
-    assert.deepEqual([...server.open.values()].sort(), [2, 2, 2]);
-    assert.equal(pool.stats.queued, 1);
-    while (server.held.length > 0) {
-      server.release();
-      await delay(10);
-    }
-    await Promise.all([first, ...more]);
-    await pool.close();
-    await server.close();
-  });
-
-  test('rejects with unavailable (queue-full) beyond maxQueued', async () => {
-    const server = await holdingServer({ maxConcurrentStreams: 1 });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 1, maxQueued: 2 });
-    const accepted = [pool.request({ path: '/a' })];
-    await until(() => server.held.length === 1);
-    accepted.push(pool.request({ path: '/b' }), pool.request({ path: '/c' }));
-    assert.equal(pool.stats.queued, 2);
-    const error = await rejection(pool.request({ path: '/d' }));
-    assert.equal(error.code, 'unavailable');
-    assert.equal(error.reason, 'queue-full');
-    assert.equal(error.retryable, true);
-    while (server.held.length > 0 || pool.stats.queued > 0) {
-      server.release();
-      await delay(10);
-    }
-    assert.equal((await Promise.all(accepted)).length, 3);
-    await pool.close();
-    await server.close();
-  });
-
-  test('times out in flight (RST_STREAM CANCEL) and while queued', async () => {
-    const server = await holdingServer({ maxConcurrentStreams: 1 });
-    const pool = createPool({
-      origin: server.origin,
-      tls: { ca: server.ca },
-      connections: 1,
-      timeoutMs: 150,
+          return;
+        }
+        seen = headers;
+        stream.respond({ ':status': 410, 'apns-id': 'abc' });
+        stream.end(JSON.stringify({ reason: 'Unregistered', got: body.toString() }));
+      });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      const response = await pool.request({
+        path: '/3/device/aa',
+        headers: { 'apns-topic': 'com.example' },
+        body: Buffer.from('{"aps":{}}'),
+      });
+      assert.equal(response.status, 410);
+      assert.equal(response.headers['apns-id'], 'abc');
+      assert.deepEqual(JSON.parse(response.body.toString()), { reason: 'Unregistered', got: '{"aps":{}}' });
+      assert.equal(seen?.[':method'], 'POST');
+      assert.equal(seen?.[':path'], '/3/device/aa');
+      assert.equal(seen?.['apns-topic'], 'com.example');
+      const get = await pool.request({ method: 'GET', path: '/empty' });
+      assert.equal(get.body.length, 0);
+      await pool.close();
+      await server.close();
     });
-    const inFlight = rejection(pool.request({ path: '/slow' }));
-    const queued = rejection(pool.request({ path: '/queued' }));
-    const [a, b] = await Promise.all([inFlight, queued]);
-    assert.equal(a.code, 'timeout');
-    assert.equal(a.reason, 'in-flight');
-    assert.equal(b.code, 'timeout');
-    assert.equal(b.reason, 'queued');
-    assert.equal(a.retryable, true);
-    const stream = server.held[0]!;
-    await until(() => stream.closed);
-    assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
-    assert.deepEqual({ ...pool.stats, connections: 0 }, { connections: 0, inFlight: 0, queued: 0 });
-    await pool.close();
-    await server.close();
-  });
 
-  test('abort: before sending, while queued and in flight (stream reset with CANCEL)', async () => {
-    const server = await holdingServer({ maxConcurrentStreams: 1 });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 1 });
-    assert.equal((await rejection(pool.request({ path: '/', signal: AbortSignal.abort() }))).code, 'aborted');
-    const inFlightController = new AbortController();
-    const queuedController = new AbortController();
-    const inFlight = rejection(pool.request({ path: '/1', signal: inFlightController.signal }));
-    const queued = rejection(pool.request({ path: '/2', signal: queuedController.signal }));
-    await until(() => server.held.length === 1);
-    queuedController.abort();
-    inFlightController.abort();
-    assert.equal((await inFlight).code, 'aborted');
-    assert.equal((await queued).code, 'aborted');
-    const stream = server.held[0]!;
-    await until(() => stream.closed);
-    assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
-    assert.equal(pool.stats.inFlight + pool.stats.queued, 0);
-    // The slot is free again.
-    const next = pool.request({ path: '/3' });
-    await until(() => server.held.length === 2);
-    server.release();
-    assert.equal((await next).status, 200);
-    await pool.close();
-    await server.close();
-  });
-
-  test('close() lets in-flight and queued requests finish, refuses new ones, then closes', async () => {
-    const server = await holdingServer({ maxConcurrentStreams: 1 });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 1 });
-    const requests = [pool.request({ path: '/1' }), pool.request({ path: '/2' })];
-    await until(() => server.held.length === 1);
-    let closed = false;
-    const closing = pool.close().then(() => {
-      closed = true;
+    test('never opens more streams than SETTINGS_MAX_CONCURRENT_STREAMS and follows it when raised', async () => {
+      const server = await holdingServer({ maxConcurrentStreams: 2 });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      const requests = Array.from({ length: 8 }, (_, i) => pool.request({ path: `/${i}` }));
+      await until(() => server.held.length === 2);
+      await delay(30);
+      assert.equal(server.held.length, 2);
+      assert.deepEqual({ ...pool.stats }, { connections: 1, inFlight: 2, queued: 6 });
+      // The server raises its limit at run time (as APNs does after the first good request).
+      for (const session of server.sessions) session.settings({ maxConcurrentStreams: 5 });
+      await until(() => server.held.length === 5);
+      await delay(30);
+      assert.equal(pool.stats.inFlight, 5);
+      assert.equal(pool.stats.queued, 3);
+      while (server.held.length > 0) {
+        server.release();
+        await delay(10);
+      }
+      const responses = await Promise.all(requests);
+      assert.ok(responses.every((r) => r.status === 200));
+      assert.equal(server.maxConcurrent, 5);
+      await pool.close();
+      await server.close();
     });
-    assert.equal((await rejection(pool.request({ path: '/late' }))).code, 'closed');
-    await delay(20);
-    assert.equal(closed, false);
-    while (!closed) {
+
+    test('APNs-style: one stream until the first request succeeds, then many', async () => {
+      let raised = false;
+      let open = 0;
+      let maxOpen = 0;
+      const server = await startH2Server(
+        (stream) => {
+          open++;
+          maxOpen = Math.max(maxOpen, open);
+          setTimeout(() => {
+            open--;
+            stream.respond({ ':status': 200 });
+            stream.end();
+            if (!raised) {
+              raised = true;
+              stream.session?.settings({ maxConcurrentStreams: 50 });
+            }
+          }, 20);
+        },
+        { settings: { maxConcurrentStreams: 1 } },
+      );
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      const started = Date.now();
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => pool.request({ path: `/${i}` })),
+      );
+      assert.equal(responses.length, 40);
+      assert.ok(maxOpen > 1, 'requests flowed concurrently once the limit rose');
+      assert.ok(maxOpen <= 50);
+      // Serially this would take 40 × 20 ms.
+      assert.ok(Date.now() - started < 600, `took ${Date.now() - started} ms`);
+      await pool.close();
+      await server.close();
+    });
+
+    test('opens connections lazily and puts each stream on the least-loaded one', async () => {
+      const server = await holdingServer({ maxConcurrentStreams: 2 });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 3 });
+      const first = pool.request({ path: '/first' });
+      await until(() => server.held.length === 1);
+      assert.equal(pool.stats.connections, 1, 'one request needs one connection');
+      const more = Array.from({ length: 6 }, (_, i) => pool.request({ path: `/${i}` }));
+      await until(() => server.held.length === 6);
+      await delay(30);
+      assert.equal(server.sessions.size, 3);
+      assert.deepEqual([...server.open.values()].sort(), [2, 2, 2]);
+      assert.equal(pool.stats.queued, 1);
+      while (server.held.length > 0) {
+        server.release();
+        await delay(10);
+      }
+      await Promise.all([first, ...more]);
+      await pool.close();
+      await server.close();
+    });
+
+    test('rejects with unavailable (queue-full) beyond maxQueued', async () => {
+      const server = await holdingServer({ maxConcurrentStreams: 1 });
+      const pool = createPool({
+        origin: server.origin,
+        protocol,
+        tls: { ca: server.ca },
+        connections: 1,
+        maxQueued: 2,
+      });
+      const accepted = [pool.request({ path: '/a' })];
+      await until(() => server.held.length === 1);
+      accepted.push(pool.request({ path: '/b' }), pool.request({ path: '/c' }));
+      assert.equal(pool.stats.queued, 2);
+      const error = await rejection(pool.request({ path: '/d' }));
+      assert.equal(error.code, 'unavailable');
+      assert.equal(error.reason, 'queue-full');
+      assert.equal(error.retryable, true);
+      while (server.held.length > 0 || pool.stats.queued > 0) {
+        server.release();
+        await delay(10);
+      }
+      assert.equal((await Promise.all(accepted)).length, 3);
+      await pool.close();
+      await server.close();
+    });
+
+    test('times out in flight (RST_STREAM CANCEL) and while queued', async () => {
+      const server = await holdingServer({ maxConcurrentStreams: 1 });
+      const events: TransportEvent[] = [];
+      const pool = createPool({
+        origin: server.origin,
+        protocol,
+        tls: { ca: server.ca },
+        connections: 1,
+        timeoutMs: 150,
+        onEvent: (e) => events.push(e),
+      });
+      const inFlight = rejection(pool.request({ path: '/slow' }));
+      await until(() => server.held.length === 1);
+      // Queued behind a held stream alone, the request could start in the slot the in-flight
+      // timeout frees (its deadline can be a millisecond later) and time out in flight. With the
+      // server allowing no streams it stays queued whichever sweep finds it.
+      for (const session of server.sessions) session.settings({ maxConcurrentStreams: 0 });
+      await until(() => events.some((e) => e.type === 'settings' && e.maxConcurrentStreams === 0));
+      const queued = rejection(pool.request({ path: '/queued' }));
+      const [a, b] = await Promise.all([inFlight, queued]);
+      assert.equal(a.code, 'timeout');
+      assert.equal(a.reason, 'in-flight');
+      assert.equal(b.code, 'timeout');
+      assert.equal(b.reason, 'queued');
+      assert.equal(a.retryable, true);
+      const stream = server.held[0]!;
+      await until(() => stream.closed);
+      assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
+      assert.equal(server.held.length, 1, 'the queued request never reached the server');
+      assert.deepEqual({ ...pool.stats, connections: 0 }, { connections: 0, inFlight: 0, queued: 0 });
+      await pool.close();
+      await server.close();
+    });
+
+    test('abort: before sending, while queued and in flight (stream reset with CANCEL)', async () => {
+      const server = await holdingServer({ maxConcurrentStreams: 1 });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      assert.equal(
+        (await rejection(pool.request({ path: '/', signal: AbortSignal.abort() }))).code,
+        'aborted',
+      );
+      const inFlightController = new AbortController();
+      const queuedController = new AbortController();
+      const inFlight = rejection(pool.request({ path: '/1', signal: inFlightController.signal }));
+      const queued = rejection(pool.request({ path: '/2', signal: queuedController.signal }));
+      await until(() => server.held.length === 1);
+      queuedController.abort();
+      inFlightController.abort();
+      assert.equal((await inFlight).code, 'aborted');
+      assert.equal((await queued).code, 'aborted');
+      const stream = server.held[0]!;
+      await until(() => stream.closed);
+      assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
+      assert.equal(pool.stats.inFlight + pool.stats.queued, 0);
+      // The slot is free again.
+      const next = pool.request({ path: '/3' });
+      await until(() => server.held.length === 2);
       server.release();
-      await delay(10);
-    }
-    await closing;
-    assert.ok((await Promise.all(requests)).every((r) => r.status === 200));
-    await until(() => server.sessions.size === 0);
-    assert.equal(pool.stats.connections, 0);
-    await server.close();
-  });
-
-  test('destroy() fails queued and in-flight requests with closed and drops connections', async () => {
-    const server = await holdingServer({ maxConcurrentStreams: 1 });
-    const events: TransportEvent[] = [];
-    const pool = createPool({
-      origin: server.origin,
-      tls: { ca: server.ca },
-      connections: 1,
-      onEvent: (e) => events.push(e),
+      assert.equal((await next).status, 200);
+      await pool.close();
+      await server.close();
     });
-    const inFlight = rejection(pool.request({ path: '/1' }));
-    const queued = rejection(pool.request({ path: '/2' }));
-    await until(() => server.held.length === 1);
-    pool.destroy();
-    assert.equal((await inFlight).code, 'closed');
-    assert.equal((await queued).code, 'closed');
-    assert.equal((await rejection(pool.request({ path: '/3' }))).code, 'closed');
-    assert.equal(pool.stats.connections, 0);
-    await until(() => server.sessions.size === 0);
-    await pool.close(); // harmless after destroy
-    assert.ok(events.some((e) => e.type === 'connect'));
-    await server.close();
-  });
 
-  test('many concurrent requests on a few connections all complete', async () => {
-    const pool = createPool({ origin: echoServer.origin, tls: { ca: echoServer.ca }, connections: 2 });
-    const bodies = Array.from({ length: 2000 }, (_, i) => `body-${i}`);
-    const responses = await Promise.all(bodies.map((body) => pool.request({ path: '/echo', body })));
-    assert.deepEqual(
-      responses.map((r) => r.body.toString()),
-      bodies,
-    );
-    assert.ok(pool.stats.connections <= 2);
-    await pool.close();
-  });
+    test('close() lets in-flight and queued requests finish, refuses new ones, then closes', async () => {
+      const server = await holdingServer({ maxConcurrentStreams: 1 });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      const requests = [pool.request({ path: '/1' }), pool.request({ path: '/2' })];
+      await until(() => server.held.length === 1);
+      let closed = false;
+      const closing = pool.close().then(() => {
+        closed = true;
+      });
+      assert.equal((await rejection(pool.request({ path: '/late' }))).code, 'closed');
+      await delay(20);
+      assert.equal(closed, false);
+      while (!closed) {
+        server.release();
+        await delay(10);
+      }
+      await closing;
+      assert.ok((await Promise.all(requests)).every((r) => r.status === 200));
+      await until(() => server.sessions.size === 0);
+      assert.equal(pool.stats.connections, 0);
+      await server.close();
+    });
 
-  test('retireConnection() moves later requests to a new connection', async () => {
-    const pool = createPool({ origin: echoServer.origin, tls: { ca: echoServer.ca }, connections: 1 });
-    const first = await pool.request({ path: '/a' });
-    const before = new Set(echoServer.sessions);
-    first.retireConnection();
-    await pool.request({ path: '/b' });
-    const after = [...echoServer.sessions].filter((s) => !before.has(s));
-    assert.equal(after.length, 1, 'a second session was opened');
-    await pool.close();
+    test('destroy() fails queued and in-flight requests with closed and drops connections', async () => {
+      const server = await holdingServer({ maxConcurrentStreams: 1 });
+      const events: TransportEvent[] = [];
+      const pool = createPool({
+        origin: server.origin,
+        protocol,
+        tls: { ca: server.ca },
+        connections: 1,
+        onEvent: (e) => events.push(e),
+      });
+      const inFlight = rejection(pool.request({ path: '/1' }));
+      const queued = rejection(pool.request({ path: '/2' }));
+      await until(() => server.held.length === 1);
+      pool.destroy();
+      assert.equal((await inFlight).code, 'closed');
+      assert.equal((await queued).code, 'closed');
+      assert.equal((await rejection(pool.request({ path: '/3' }))).code, 'closed');
+      assert.equal(pool.stats.connections, 0);
+      await until(() => server.sessions.size === 0);
+      await pool.close(); // harmless after destroy
+      assert.ok(events.some((e) => e.type === 'connect'));
+      await server.close();
+    });
+
+    test('many concurrent requests on a few connections all complete', async () => {
+      const pool = createPool({
+        origin: echoServer.origin,
+        protocol,
+        tls: { ca: echoServer.ca },
+        connections: 2,
+      });
+      const bodies = Array.from({ length: 2000 }, (_, i) => `body-${i}`);
+      const responses = await Promise.all(bodies.map((body) => pool.request({ path: '/echo', body })));
+      assert.deepEqual(
+        responses.map((r) => r.body.toString()),
+        bodies,
+      );
+      assert.ok(pool.stats.connections <= 2);
+      await pool.close();
+    });
+
+    test('retireConnection() moves later requests to a new connection', async () => {
+      const pool = createPool({
+        origin: echoServer.origin,
+        protocol,
+        tls: { ca: echoServer.ca },
+        connections: 1,
+      });
+      const first = await pool.request({ path: '/a' });
+      const before = new Set(echoServer.sessions);
+      first.retireConnection();
+      await pool.request({ path: '/b' });
+      const after = [...echoServer.sessions].filter((s) => !before.has(s));
+      assert.equal(after.length, 1, 'a second session was opened');
+      await pool.close();
+    });
   });
-});
+}

@@ -5,6 +5,10 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import { createServerTls, type ServerTls } from '../../src/emulator/tls.js';
 import { PushError } from '../../src/errors.js';
 
+/** The pool's two HTTP/2 clients (node:http2 and pushline's own framing): pool tests run once per client. */
+export const H2_PROTOCOLS = ['h2', 'h2-wire'] as const;
+export type H2Protocol = (typeof H2_PROTOCOLS)[number];
+
 let shared: ServerTls | undefined;
 /** One throw-away CA + server certificate per test file (RSA key generation is slow). */
 export function serverTls(): ServerTls {

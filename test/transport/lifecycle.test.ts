@@ -3,15 +3,27 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createPool, PoolRegistry } from '../../src/transport/index.js';
-import { delay, echo, startH2Server, type TestServer, until } from './helpers.js';
+import {
+  delay,
+  echo,
+  H2_PROTOCOLS,
+  type H2Protocol,
+  startH2Server,
+  type TestServer,
+  until,
+} from './helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/exit-after-close.ts', import.meta.url));
 
-function runChild(mode: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs fixtures/exit-after-close.ts: the child must exit on its own after close()/destroy(). */
+function runChild(
+  mode: 'close' | 'destroy',
+  protocol: H2Protocol,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', fixture, mode],
+      ['--import', 'tsx', fixture, mode, protocol],
       { timeout: 20_000 },
       (error, stdout, stderr) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
@@ -19,63 +31,65 @@ function runChild(mode: string): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-describe('pool life cycle', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startH2Server(echo);
-  });
-  after(() => server.close());
+for (const protocol of H2_PROTOCOLS) {
+  describe(`pool life cycle (${protocol})`, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startH2Server(echo);
+    });
+    after(() => server.close());
 
-  test('the process exits by itself after close()', async () => {
-    const started = Date.now();
-    const result = await runChild('close');
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout.trim(), 'done close');
-    assert.ok(Date.now() - started < 15_000);
-  });
+    test('the process exits by itself after close()', async () => {
+      const started = Date.now();
+      const result = await runChild('close', protocol);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), 'done close');
+      assert.ok(Date.now() - started < 15_000);
+    });
 
-  test('the process exits by itself after destroy()', async () => {
-    const result = await runChild('destroy');
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout.trim(), 'done destroy');
-  });
+    test('the process exits by itself after destroy()', async () => {
+      const result = await runChild('destroy', protocol);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.trim(), 'done destroy');
+    });
 
-  test('PoolRegistry: one pool per origin, idle pools closed and forgotten', async () => {
-    const registry = new PoolRegistry({ tls: { ca: server.ca }, idleCloseMs: 100 });
-    const pool = registry.get(server.origin);
-    assert.equal(registry.get(`${server.origin}/some/path`), pool, 'keyed by origin');
-    const other = registry.get(server.origin.replace('127.0.0.1', 'localhost'));
-    assert.notEqual(other, pool);
-    assert.equal(registry.size, 2);
-    await pool.request({ path: '/', body: 'x' });
-    await until(() => registry.size === 0, 3000);
-    await until(() => pool.stats.connections === 0, 3000);
-    await assert.rejects(pool.request({ path: '/' }), { code: 'closed' });
-    const fresh = registry.get(server.origin);
-    assert.notEqual(fresh, pool);
-    assert.equal((await fresh.request({ path: '/', body: 'again' })).body.toString(), 'again');
-    await registry.close();
-    assert.equal(registry.size, 0);
-    assert.throws(() => registry.get(server.origin), { code: 'closed' });
-  });
+    test('PoolRegistry: one pool per origin, idle pools closed and forgotten', async () => {
+      const registry = new PoolRegistry({ protocol, tls: { ca: server.ca }, idleCloseMs: 100 });
+      const pool = registry.get(server.origin);
+      assert.equal(registry.get(`${server.origin}/some/path`), pool, 'keyed by origin');
+      const other = registry.get(server.origin.replace('127.0.0.1', 'localhost'));
+      assert.notEqual(other, pool);
+      assert.equal(registry.size, 2);
+      await pool.request({ path: '/', body: 'x' });
+      await until(() => registry.size === 0, 3000);
+      await until(() => pool.stats.connections === 0, 3000);
+      await assert.rejects(pool.request({ path: '/' }), { code: 'closed' });
+      const fresh = registry.get(server.origin);
+      assert.notEqual(fresh, pool);
+      assert.equal((await fresh.request({ path: '/', body: 'again' })).body.toString(), 'again');
+      await registry.close();
+      assert.equal(registry.size, 0);
+      assert.throws(() => registry.get(server.origin), { code: 'closed' });
+    });
 
-  test('PoolRegistry keeps a pool with requests in flight', async () => {
-    const slow = await startH2Server((stream, body) => setTimeout(() => echo(stream, body, {}), 400));
-    const registry = new PoolRegistry({ tls: { ca: slow.ca }, idleCloseMs: 80 });
-    const pool = registry.get(slow.origin);
-    const response = await pool.request({ path: '/', body: 'slow' });
-    assert.equal(response.body.toString(), 'slow');
-    assert.equal(registry.get(slow.origin), pool, 'not closed while busy');
-    registry.destroy();
-    assert.equal(registry.size, 0);
-    await slow.close();
-  });
+    test('PoolRegistry keeps a pool with requests in flight', async () => {
+      const slow = await startH2Server((stream, body) => setTimeout(() => echo(stream, body, {}), 400));
+      const registry = new PoolRegistry({ protocol, tls: { ca: slow.ca }, idleCloseMs: 80 });
+      const pool = registry.get(slow.origin);
+      const response = await pool.request({ path: '/', body: 'slow' });
+      assert.equal(response.body.toString(), 'slow');
+      assert.equal(registry.get(slow.origin), pool, 'not closed while busy');
+      registry.destroy();
+      assert.equal(registry.size, 0);
+      await slow.close();
+    });
 
-  test('close() on an unused pool resolves at once; destroy() twice is harmless', async () => {
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca } });
-    await pool.close();
-    pool.destroy();
-    pool.destroy();
-    await delay(1);
+    test('close() on an unused pool resolves at once; destroy() twice is harmless', async () => {
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      await pool.close();
+      pool.destroy();
+      pool.destroy();
+      await delay(1);
+    });
   });
-});
+}

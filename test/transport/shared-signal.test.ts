@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import { test } from 'node:test';
 import { createPool } from '../../src/transport/index.js';
-import { rejection, startH2Server, until } from './helpers.js';
+import { H2_PROTOCOLS, rejection, startH2Server, until } from './helpers.js';
 
 /** Counts the listeners an EventTarget holds for `type` by wrapping add/remove. */
 function countListeners(signal: AbortSignal): { readonly count: number } {
@@ -29,44 +29,46 @@ function countListeners(signal: AbortSignal): { readonly count: number } {
   };
 }
 
-test('one listener per shared signal; aborting it aborts in-flight and queued requests', async () => {
-  const held: ServerHttp2Stream[] = [];
-  const server = await startH2Server((stream) => held.push(stream), {
-    settings: { maxConcurrentStreams: 3 },
+for (const protocol of H2_PROTOCOLS) {
+  test(`one listener per shared signal; aborting it aborts in-flight and queued requests (${protocol})`, async () => {
+    const held: ServerHttp2Stream[] = [];
+    const server = await startH2Server((stream) => held.push(stream), {
+      settings: { maxConcurrentStreams: 3 },
+    });
+    const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+    const controller = new AbortController();
+    const listeners = countListeners(controller.signal);
+    const pending = Array.from({ length: 5 }, (_, i) =>
+      rejection(pool.request({ path: `/${i}`, signal: controller.signal })),
+    );
+    await until(() => held.length === 3);
+    assert.equal(listeners.count, 1);
+    assert.equal(pool.stats.inFlight, 3);
+    assert.equal(pool.stats.queued, 2);
+    controller.abort();
+    for (const error of await Promise.all(pending)) assert.equal(error.code, 'aborted');
+    assert.equal(listeners.count, 0);
+    await until(() => held.every((stream) => stream.closed));
+    for (const stream of held) assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
+    assert.equal(pool.stats.inFlight + pool.stats.queued, 0);
+    await pool.close();
+    await server.close();
   });
-  const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, connections: 1 });
-  const controller = new AbortController();
-  const listeners = countListeners(controller.signal);
-  const pending = Array.from({ length: 5 }, (_, i) =>
-    rejection(pool.request({ path: `/${i}`, signal: controller.signal })),
-  );
-  await until(() => held.length === 3);
-  assert.equal(listeners.count, 1);
-  assert.equal(pool.stats.inFlight, 3);
-  assert.equal(pool.stats.queued, 2);
-  controller.abort();
-  for (const error of await Promise.all(pending)) assert.equal(error.code, 'aborted');
-  assert.equal(listeners.count, 0);
-  await until(() => held.every((stream) => stream.closed));
-  for (const stream of held) assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
-  assert.equal(pool.stats.inFlight + pool.stats.queued, 0);
-  await pool.close();
-  await server.close();
-});
 
-test('the shared listener is removed once every request on the signal has settled', async () => {
-  const server = await startH2Server((stream) => {
-    stream.respond({ ':status': 200 });
-    stream.end('ok');
+  test(`the shared listener is removed once every request on the signal has settled (${protocol})`, async () => {
+    const server = await startH2Server((stream) => {
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    });
+    const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+    const controller = new AbortController();
+    const listeners = countListeners(controller.signal);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => pool.request({ path: `/${i}`, signal: controller.signal })),
+    );
+    assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
+    assert.equal(listeners.count, 0);
+    await pool.close();
+    await server.close();
   });
-  const pool = createPool({ origin: server.origin, tls: { ca: server.ca } });
-  const controller = new AbortController();
-  const listeners = countListeners(controller.signal);
-  const responses = await Promise.all(
-    Array.from({ length: 20 }, (_, i) => pool.request({ path: `/${i}`, signal: controller.signal })),
-  );
-  assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
-  assert.equal(listeners.count, 0);
-  await pool.close();
-  await server.close();
-});
+}

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { issueCertificate, toPkcs12 } from '../../src/emulator/tls.js';
 import { PushError } from '../../src/errors.js';
 import { createPool } from '../../src/transport/index.js';
-import { echo, rejection, serverTls, startH2Server, type TestServer } from './helpers.js';
+import { echo, H2_PROTOCOLS, rejection, serverTls, startH2Server, type TestServer } from './helpers.js';
 
 /** A tiny HTTP CONNECT proxy that records what it was asked; `deny` answers 407 instead. */
 async function startProxy(options: { deny?: boolean } = {}) {
@@ -43,105 +43,115 @@ async function startProxy(options: { deny?: boolean } = {}) {
   };
 }
 
-describe('TLS and proxy', () => {
-  let server: TestServer;
-  let mtlsServer: TestServer;
-  let peerNames: string[];
-  before(async () => {
-    server = await startH2Server(echo);
-    peerNames = [];
-    const tls = serverTls();
-    mtlsServer = await startH2Server(
-      (stream, body) => {
-        const peer = (stream.session?.socket as TLSSocket | undefined)?.getPeerCertificate();
-        peerNames.push(String(peer?.subject?.CN ?? ''));
-        echo(stream, body, {});
-      },
-      { requestCert: true, rejectUnauthorized: true, ca: tls.ca.certPem },
-    );
-  });
-  after(async () => {
-    await server.close();
-    await mtlsServer.close();
-  });
-
-  test('an untrusted server certificate is a config error', async () => {
-    const pool = createPool({ origin: server.origin });
-    const error = await rejection(pool.request({ path: '/' }));
-    assert.equal(error.code, 'config');
-    assert.equal(error.retryable, false);
-    assert.equal(error.stopsLane, true);
-    assert.match(error.reason ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|ISSUER/);
-    pool.destroy();
-  });
-
-  test('a certificate for another name is a config error', async () => {
-    const pool = createPool({
-      origin: server.origin,
-      tls: { ca: server.ca, servername: 'push.example.com' },
+for (const protocol of H2_PROTOCOLS) {
+  describe(`TLS and proxy (${protocol})`, () => {
+    let server: TestServer;
+    let mtlsServer: TestServer;
+    let peerNames: string[];
+    before(async () => {
+      server = await startH2Server(echo);
+      peerNames = [];
+      const tls = serverTls();
+      mtlsServer = await startH2Server(
+        (stream, body) => {
+          const peer = (stream.session?.socket as TLSSocket | undefined)?.getPeerCertificate();
+          peerNames.push(String(peer?.subject?.CN ?? ''));
+          echo(stream, body, {});
+        },
+        { requestCert: true, rejectUnauthorized: true, ca: tls.ca.certPem },
+      );
     });
-    const error = await rejection(pool.request({ path: '/' }));
-    assert.equal(error.code, 'config');
-    assert.equal(error.reason, 'ERR_TLS_CERT_ALTNAME_INVALID');
-    pool.destroy();
-  });
-
-  test('client certificate (PEM) accepted by a server that requires one', async () => {
-    const client = issueCertificate(serverTls().ca, { commonName: 'pem-client', usage: 'client' });
-    const pool = createPool({
-      origin: mtlsServer.origin,
-      tls: { ca: mtlsServer.ca, cert: client.certPem, key: client.keyPem },
+    after(async () => {
+      await server.close();
+      await mtlsServer.close();
     });
-    assert.equal((await pool.request({ path: '/', body: 'pem' })).body.toString(), 'pem');
-    assert.ok(peerNames.includes('pem-client'));
-    await pool.close();
-  });
 
-  test('client certificate (PKCS#12 with passphrase) accepted by a server that requires one', async () => {
-    const ca = serverTls().ca;
-    const client = issueCertificate(ca, { commonName: 'p12-client', usage: 'client' });
-    const pfx = toPkcs12(client, 's3cret', ca);
-    const pool = createPool({
-      origin: mtlsServer.origin,
-      tls: { ca: mtlsServer.ca, pfx, passphrase: 's3cret' },
+    test('an untrusted server certificate is a config error', async () => {
+      const pool = createPool({ origin: server.origin, protocol });
+      const error = await rejection(pool.request({ path: '/' }));
+      assert.equal(error.code, 'config');
+      assert.equal(error.retryable, false);
+      assert.equal(error.stopsLane, true);
+      assert.match(error.reason ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|ISSUER/);
+      pool.destroy();
     });
-    assert.equal((await pool.request({ path: '/', body: 'p12' })).body.toString(), 'p12');
-    assert.ok(peerNames.includes('p12-client'));
-    await pool.close();
-    assert.throws(
-      () => createPool({ origin: mtlsServer.origin, tls: { pfx, passphrase: 'wrong' } }),
-      (error: unknown) => error instanceof PushError && error.code === 'config',
-    );
-  });
 
-  test('no client certificate where one is required is a config error', async () => {
-    const pool = createPool({ origin: mtlsServer.origin, tls: { ca: mtlsServer.ca } });
-    const error = await rejection(pool.request({ path: '/' }));
-    assert.equal(error.code, 'config', `${error.reason}: ${error.message}`);
-    pool.destroy();
-  });
+    test('a certificate for another name is a config error', async () => {
+      const pool = createPool({
+        origin: server.origin,
+        protocol,
+        tls: { ca: server.ca, servername: 'push.example.com' },
+      });
+      const error = await rejection(pool.request({ path: '/' }));
+      assert.equal(error.code, 'config');
+      assert.equal(error.reason, 'ERR_TLS_CERT_ALTNAME_INVALID');
+      pool.destroy();
+    });
 
-  test('HTTP CONNECT proxy with Basic credentials', async () => {
-    const proxy = await startProxy();
-    const url = new URL(proxy.url);
-    url.username = 'user';
-    url.password = 'p@ss';
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, proxy: url.toString() });
-    assert.equal((await pool.request({ path: '/', body: 'via proxy' })).body.toString(), 'via proxy');
-    assert.deepEqual(proxy.requests, [
-      { target: `127.0.0.1:${server.port}`, auth: `Basic ${Buffer.from('user:p@ss').toString('base64')}` },
-    ]);
-    await pool.close();
-    await proxy.close();
-  });
+    test('client certificate (PEM) accepted by a server that requires one', async () => {
+      const client = issueCertificate(serverTls().ca, { commonName: 'pem-client', usage: 'client' });
+      const pool = createPool({
+        origin: mtlsServer.origin,
+        protocol,
+        tls: { ca: mtlsServer.ca, cert: client.certPem, key: client.keyPem },
+      });
+      assert.equal((await pool.request({ path: '/', body: 'pem' })).body.toString(), 'pem');
+      assert.ok(peerNames.includes('pem-client'));
+      await pool.close();
+    });
 
-  test('a proxy refusing CONNECT (407) is a config error', async () => {
-    const proxy = await startProxy({ deny: true });
-    const pool = createPool({ origin: server.origin, tls: { ca: server.ca }, proxy: proxy.url });
-    const error = await rejection(pool.request({ path: '/' }));
-    assert.equal(error.code, 'config');
-    assert.equal(error.reason, 'proxy-407');
-    pool.destroy();
-    await proxy.close();
+    test('client certificate (PKCS#12 with passphrase) accepted by a server that requires one', async () => {
+      const ca = serverTls().ca;
+      const client = issueCertificate(ca, { commonName: 'p12-client', usage: 'client' });
+      const pfx = toPkcs12(client, 's3cret', ca);
+      const pool = createPool({
+        origin: mtlsServer.origin,
+        protocol,
+        tls: { ca: mtlsServer.ca, pfx, passphrase: 's3cret' },
+      });
+      assert.equal((await pool.request({ path: '/', body: 'p12' })).body.toString(), 'p12');
+      assert.ok(peerNames.includes('p12-client'));
+      await pool.close();
+      assert.throws(
+        () => createPool({ origin: mtlsServer.origin, protocol, tls: { pfx, passphrase: 'wrong' } }),
+        (error: unknown) => error instanceof PushError && error.code === 'config',
+      );
+    });
+
+    test('no client certificate where one is required is a config error', async () => {
+      const pool = createPool({ origin: mtlsServer.origin, protocol, tls: { ca: mtlsServer.ca } });
+      const error = await rejection(pool.request({ path: '/' }));
+      assert.equal(error.code, 'config', `${error.reason}: ${error.message}`);
+      pool.destroy();
+    });
+
+    test('HTTP CONNECT proxy with Basic credentials', async () => {
+      const proxy = await startProxy();
+      const url = new URL(proxy.url);
+      url.username = 'user';
+      url.password = 'p@ss';
+      const pool = createPool({
+        origin: server.origin,
+        protocol,
+        tls: { ca: server.ca },
+        proxy: url.toString(),
+      });
+      assert.equal((await pool.request({ path: '/', body: 'via proxy' })).body.toString(), 'via proxy');
+      assert.deepEqual(proxy.requests, [
+        { target: `127.0.0.1:${server.port}`, auth: `Basic ${Buffer.from('user:p@ss').toString('base64')}` },
+      ]);
+      await pool.close();
+      await proxy.close();
+    });
+
+    test('a proxy refusing CONNECT (407) is a config error', async () => {
+      const proxy = await startProxy({ deny: true });
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, proxy: proxy.url });
+      const error = await rejection(pool.request({ path: '/' }));
+      assert.equal(error.code, 'config');
+      assert.equal(error.reason, 'proxy-407');
+      pool.destroy();
+      await proxy.close();
+    });
   });
-});
+}

@@ -34,10 +34,11 @@ export interface FcmOptions {
   /** HTTP CONNECT proxy URL. */
   proxy?: string;
   /**
-   * Which HTTP/2 client carries the requests: `'node-http2'` (default, Node's own) or `'wire'`,
-   * pushline's own framing and HPACK on the same TLS connections (src/transport/wire/): the same
-   * pool behaviour with about a fifth of the CPU per request, so several times the pushes per
-   * second on one core (see the README's Performance). Newer: opt in, watch, report.
+   * Which HTTP/2 client carries the requests: `'wire'` (default), pushline's own framing and HPACK
+   * on the pool's TLS connections (src/transport/wire/), or `'node-http2'`, Node's own client. The
+   * pool behaves the same on both; 'wire' takes about a fifth of the CPU per request, so several
+   * times the pushes per second (README, Performance). 'node-http2' is the fallback if you suspect
+   * the wire client: same options, same outcomes.
    */
   transport?: Http2Client;
   /** Name reported in feedback and summaries. Default `'fcm'`. */

@@ -1,4 +1,4 @@
-/** pushline's own HTTP/2 client framing (opt-in pool protocol `h2-wire`). */
+/** pushline's own HTTP/2 client framing (pool protocol `h2-wire`; apns() and fcm() default to it). */
 export { CompressionError, HpackDecoder } from './hpack-decoder.js';
 export { ByteWriter, HpackEncoder } from './hpack-encoder.js';
 export { huffmanDecode } from './huffman.js';
