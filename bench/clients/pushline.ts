@@ -2,7 +2,7 @@
  * pushline as its users run it: one PushClient, one provider, devices streamed in, feedback
  * streamed out. Runs in its own process; prints one JSON line (see ../lib/report.ts).
  *
- *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-wire|fcm|fcm-wire|webpush <pushes> [generator|sqlite <db>|postgres <url>]
+ *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-node|fcm|fcm-node|webpush <pushes> [generator|sqlite <db>|postgres <url>]
  */
 import type { Device, Provider } from '../../src/index.js';
 import { apns, fcm, PushClient, webPush } from '../../src/index.js';
@@ -15,9 +15,9 @@ const pushes = Number(pushesArg);
 
 let provider: Provider;
 let platform: Device['platform'];
-// `apns-wire` / `fcm-wire`: the same provider with `transport: 'wire'` (pushline's own HTTP/2 client).
+// `apns-node` / `fcm-node`: the same provider on the fallback client, `transport: 'node-http2'`.
 const [protocol, variant] = kind!.split('-');
-const transport = variant === 'wire' ? ({ transport: 'wire' } as const) : {};
+const transport = variant === 'node' ? ({ transport: 'node-http2' } as const) : {};
 if (protocol === 'apns') {
   const { origin, teamId, keyId, key, topic } = target.apns;
   provider = apns({ endpoint: origin, ca: target.apns.ca, teamId, keyId, key, topic, ...transport });

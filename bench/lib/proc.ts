@@ -95,18 +95,19 @@ export function which(name: string): string | undefined {
  */
 export async function runH2load(
   h2load: string,
-  origin: string,
+  contender: string,
+  url: string,
   headers: Record<string, string>,
   body: string,
   pushes: number,
   dir: string,
   sinkPid: number,
 ): Promise<RunResult> {
-  const bodyFile = join(dir, 'h2load-body.json');
+  const bodyFile = join(dir, `h2load-body-${pushes}-${body.length}.json`);
   writeFileSync(bodyFile, body);
   const h2Args = ['-n', String(pushes), '-c', '4', '-m', '100', '-t', '1', '-d', bodyFile];
   for (const [name, value] of Object.entries(headers)) h2Args.push('-H', `${name}: ${value}`);
-  h2Args.push(`${origin}/3/device/${'ab'.repeat(32)}`);
+  h2Args.push(url);
   const time = which('time') ?? (existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined);
   const file = time ?? h2load;
   const args = time ? ['-f', 'TIME %U %S %M', h2load, ...h2Args] : h2Args;
@@ -128,7 +129,7 @@ export async function runH2load(
   const timed = time ? /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr) : null;
   const cpuSeconds = timed ? Number(timed[1]) + Number(timed[2]) : Number.NaN;
   const result: RunResult = {
-    contender: 'h2load (C, nghttp2), 1 thread, 4 connections × 100 streams',
+    contender,
     pushes,
     sent: ok,
     failed: pushes - ok,
