@@ -57,7 +57,9 @@ import {
 } from './frames.js';
 import { CompressionError, HpackDecoder } from './hpack-decoder.js';
 import { ByteWriter, HpackEncoder } from './hpack-encoder.js';
+import { type Slab, Slabs } from './slabs.js';
 import { WireStream } from './stream.js';
+import { StreamTable } from './stream-table.js';
 
 /**
  * Prototype of every decoded header set: empty and itself prototype-less, so a header named
@@ -111,8 +113,6 @@ type PingCallback = (error: Error | null, duration: number, payload: Buffer) => 
 /** Largest frame we accept (we advertise no SETTINGS_MAX_FRAME_SIZE, so the default). */
 const OUR_MAX_FRAME_SIZE = DEFAULT_MAX_FRAME_SIZE;
 const MAX_STREAM_ID = 2 ** 31 - 1;
-/** Output slab size: frames of a whole event-loop turn usually fit in one. */
-const SLAB_SIZE = 64 * 1024;
 const MAX_OUTSTANDING_PINGS = 10;
 const MAX_HELD_ACKS = 1000;
 
@@ -126,7 +126,7 @@ export class WireSession extends EventEmitter {
   private readonly encoder = new HpackEncoder();
   private readonly decoder = new HpackDecoder();
   private readonly scratch = new ByteWriter(512);
-  private readonly streams = new Map<number, WireStream>();
+  private readonly streams = new StreamTable();
   private nextStreamId = 1;
   private readonly settings: WireSettings = {
     headerTableSize: 4096,
@@ -148,7 +148,10 @@ export class WireSession extends EventEmitter {
   /** Connection-level received bytes not yet credited back. */
   private recvUnacked = 0;
 
-  private out: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private readonly slabs = new Slabs();
+  /** The slab frames are written into now, and its buffer (`out`). */
+  private slab: Slab = this.slabs.acquire(0);
+  private out: Buffer = this.slab.buffer;
   private outStart = 0;
   private outEnd = 0;
   private flushScheduled = false;
@@ -159,6 +162,8 @@ export class WireSession extends EventEmitter {
    */
   private writeBlocked = false;
   private held: Buffer[] = [];
+  /** The slab of each held chunk: it is reused only once the chunk is written. */
+  private heldSlabs: Slab[] = [];
   private heldBytes = 0;
   /** PING / SETTINGS acks queued while blocked: a peer that sends them but never reads is cut off. */
   private heldAcks = 0;
@@ -287,9 +292,11 @@ export class WireSession extends EventEmitter {
     this.destroyed = true;
     this.closed = true;
     this.blocked = [];
+    // Held chunks are dropped with their slabs (never reused: nothing will write them now).
     this.held = [];
+    this.heldSlabs = [];
     this.heldBytes = 0;
-    for (const stream of [...this.streams.values()]) {
+    for (const stream of this.streams.values()) {
       stream.rstCode ??= error === undefined ? CANCEL : INTERNAL_ERROR;
       if (error !== undefined) this.handlers.error(stream, error);
       this.finish(stream, CANCEL);
@@ -351,7 +358,9 @@ export class WireSession extends EventEmitter {
     if (this.outEnd + n > this.out.length) {
       // Keep the order: what is queued goes out before the new slab starts.
       this.flush();
-      this.out = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n));
+      this.slabs.retire(this.slab);
+      this.slab = this.slabs.acquire(n);
+      this.out = this.slab.buffer;
       this.outStart = 0;
       this.outEnd = 0;
     }
@@ -369,20 +378,23 @@ export class WireSession extends EventEmitter {
 
   /**
    * Hands what is queued to the socket, unless it asked us to wait ('drain' pending): then
-   * the bytes are held until it drains. Written bytes are never reused: the slab only grows
-   * forward, so a held subarray stays valid.
+   * the bytes are held until it drains. A slab only fills forward, and is reused only after
+   * every write of a slice of it has called back (slabs.ts), so a held slice stays valid.
    */
   flush(): void {
     this.flushScheduled = false;
     if (this.outEnd === this.outStart || this.socket.destroyed) return;
     const chunk = this.out.subarray(this.outStart, this.outEnd);
     this.outStart = this.outEnd;
+    const slab = this.slab;
+    slab.writes++;
     if (this.writeBlocked) {
       this.held.push(chunk);
+      this.heldSlabs.push(slab);
       this.heldBytes += chunk.length;
       return;
     }
-    if (!this.socket.write(chunk)) this.writeBlocked = true;
+    if (!this.socket.write(chunk, slab.written)) this.writeBlocked = true;
   }
 
   /** The socket caught up: what was held goes out in one write, then this turn's frames. */
@@ -398,10 +410,22 @@ export class WireSession extends EventEmitter {
   private releaseHeld(): void {
     const held = this.held;
     if (held.length === 0 || this.socket.destroyed) return;
-    const chunk = held.length === 1 ? held[0]! : Buffer.concat(held, this.heldBytes);
+    const slabs = this.heldSlabs;
     this.held = [];
+    this.heldSlabs = [];
+    let written: () => void;
+    let chunk: Buffer;
+    if (held.length === 1) {
+      chunk = held[0]!;
+      written = slabs[0]!.written;
+    } else {
+      // Copied out: the slabs are free to reuse now.
+      chunk = Buffer.concat(held, this.heldBytes);
+      for (const slab of slabs) slab.written();
+      written = noop;
+    }
     this.heldBytes = 0;
-    if (!this.socket.write(chunk)) this.writeBlocked = true;
+    if (!this.socket.write(chunk, written)) this.writeBlocked = true;
   }
 
   private writeHeaders(
@@ -898,7 +922,7 @@ export class WireSession extends EventEmitter {
     this.goawayReceived = true;
     this.emit('goaway', code, lastStreamId, data);
     // Streams above last-stream-id were not processed (§6.8): they close as refused.
-    for (const stream of [...this.streams.values()]) {
+    for (const stream of this.streams.values()) {
       if (stream.id > lastStreamId && !stream.closed) {
         stream.rstCode = REFUSED_STREAM;
         this.finish(stream, REFUSED_STREAM);
@@ -1052,3 +1076,5 @@ function writeInteger(buf: Buffer, p: number, value: number, prefixBits: number,
   buf[p++] = rest;
   return p;
 }
+
+function noop(): void {}

@@ -167,6 +167,22 @@ for (const reading of ['data events', 'onread'] as const) {
       assert.equal(session.destroyed, true);
     });
 
+    it('sends many slabs of frames intact (slabs are reused only after their writes are done)', async () => {
+      const { session, request } = await openSession(server, {}, reading);
+      // 3,000 distinct ~300-byte bodies: about 1 MB of frames, a dozen 64 KiB slabs or more.
+      const bodies = Array.from({ length: 3000 }, (_, i) =>
+        `${i}:`.padEnd(300, String.fromCharCode(97 + (i % 26))),
+      );
+      const exchanges = await Promise.all(
+        bodies.map((body, i) => request('POST', `/slab/${i}`, undefined, body).done),
+      );
+      exchanges.forEach((ex, i) => {
+        assert.equal(ex.status, 200);
+        assert.equal(ex.body.toString(), bodies[i], `body ${i}`);
+      });
+      session.destroy();
+    });
+
     it('sends a body larger than the send windows (queued until WINDOW_UPDATE)', async () => {
       const { session, request } = await openSession(server, {}, reading);
       const body = Buffer.alloc(300_000);
