@@ -245,14 +245,13 @@ export class WireSession extends EventEmitter {
     if (id > MAX_STREAM_ID) {
       throw Object.assign(new Error('out of HTTP/2 stream ids'), { code: 'ERR_HTTP2_OUT_OF_STREAMS' });
     }
-    const bodyBuffer = typeof body === 'string' ? Buffer.from(body) : body;
-    this.writeHeaders(id, method, path, headers, bodyBuffer === undefined);
+    this.writeHeaders(id, method, path, headers, body === undefined);
     this.nextStreamId = id + 2;
     const stream = new WireStream(this, id, this.settings.initialWindowSize);
     this.streams.set(id, stream);
-    if (bodyBuffer === undefined) stream.localEnded = true;
-    else {
-      stream.pendingBody = bodyBuffer;
+    if (body === undefined) stream.localEnded = true;
+    else if (typeof body !== 'string' || !this.sendStringBody(stream, body)) {
+      stream.pendingBody = typeof body === 'string' ? Buffer.from(body) : body;
       if (!this.sendBody(stream)) this.blocked.push(stream);
     }
     this.scheduleFlush();
@@ -522,6 +521,23 @@ export class WireSession extends EventEmitter {
   }
 
   /** Sends as much of the stream's pending body as both windows allow. True when all is sent. */
+  /**
+   * A string body that fits one DATA frame and the windows (a push message always does) is
+   * encoded straight into the slab: no Buffer of its own per request. False when it does not
+   * fit: then it goes the {@link sendBody} way.
+   */
+  private sendStringBody(stream: WireStream, body: string): boolean {
+    const size = Buffer.byteLength(body);
+    if (size > Math.min(this.sendWindow, stream.sendWindow, this.settings.maxFrameSize)) return false;
+    const at = this.reserve(FRAME_HEADER_LENGTH + size);
+    writeFrameHeader(this.out, at, size, DATA, FLAG_END_STREAM, stream.id);
+    this.out.write(body, at + FRAME_HEADER_LENGTH, size, 'utf8');
+    this.sendWindow -= size;
+    stream.sendWindow -= size;
+    stream.localEnded = true;
+    return true;
+  }
+
   private sendBody(stream: WireStream): boolean {
     const body = stream.pendingBody!;
     const maxFrame = this.settings.maxFrameSize;
@@ -721,7 +737,11 @@ export class WireSession extends EventEmitter {
       stream.unacked = 0;
     }
     // Copied: the handler keeps the chunk, and the socket's buffer is only lent (see `reader`).
-    if (end > start) this.handlers.data(stream, Buffer.from(buf.subarray(start, end)));
+    if (end > start) {
+      const chunk = Buffer.allocUnsafe(end - start);
+      buf.copy(chunk, 0, start, end);
+      this.handlers.data(stream, chunk);
+    }
     if (endStream && !stream.closed) this.remoteEnd(stream);
   }
 
