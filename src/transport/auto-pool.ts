@@ -2,6 +2,7 @@
  * `protocol: 'auto'`: the first connect offers ALPN ['h2', 'http/1.1'] and the server's
  * choice decides, for the pool's lifetime, which pool serves the origin. The probing socket
  * becomes the first HTTP/2 session when h2 wins. Cleartext origins have no ALPN: h2c is assumed.
+ * `auto-wire`: the same, with HTTP/2 spoken by the wire client (src/transport/wire/).
  */
 import type { Socket } from 'node:net';
 import { PushError } from '../errors.js';
@@ -15,6 +16,8 @@ import type { Pool, PoolStats, TransportRequest, TransportResponse } from './typ
 export class AutoPool implements Pool {
   readonly origin: string;
   private readonly options: ResolvedOptions;
+  /** The options of the HTTP/2 pool, when h2 is chosen: its client per `auto` / `auto-wire`. */
+  private readonly h2Options: ResolvedOptions;
   private inner: BasePool | null = null;
   private probing: Promise<BasePool> | null = null;
   private probe: AbortController | null = null;
@@ -24,7 +27,8 @@ export class AutoPool implements Pool {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.origin = options.target.origin;
-    if (!options.target.secure) this.inner = new H2Pool(options);
+    this.h2Options = { ...options, protocol: options.protocol === 'auto-wire' ? 'h2-wire' : 'h2' };
+    if (!options.target.secure) this.inner = new H2Pool(this.h2Options);
   }
 
   /** The protocol chosen so far (`undefined` before the first connect). */
@@ -89,7 +93,7 @@ export class AutoPool implements Pool {
           throw new PushError('closed', `pool for ${this.origin} is closed`, { retryable: false });
         }
         if (protocol === 'h2') {
-          this.inner = new H2Pool(this.options, socket as Socket);
+          this.inner = new H2Pool(this.h2Options, socket as Socket);
         } else {
           // The Agent opens its own sockets; this one has done its job of asking.
           socket.destroy();

@@ -21,6 +21,7 @@ export function createPool(options: PoolOptions): Pool {
     case 'http1':
       return new Http1Pool(resolved);
     case 'auto':
+    case 'auto-wire':
       return new AutoPool(resolved);
     default:
       return new H2Pool(resolved);

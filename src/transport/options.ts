@@ -26,7 +26,7 @@ export interface ResolvedOptions {
   backoffMaxMs: number;
   tls: TlsOptions;
   proxy: URL | undefined;
-  protocol: 'h2' | 'http1' | 'auto' | 'h2-wire';
+  protocol: 'h2' | 'http1' | 'auto' | 'h2-wire' | 'auto-wire';
   onEvent: ((event: TransportEvent) => void) | undefined;
   lookup: LookupFunction | undefined;
 }
@@ -56,6 +56,8 @@ export function parseTarget(origin: string): Target {
   };
 }
 
+const PROTOCOLS: readonly ResolvedOptions['protocol'][] = ['h2', 'http1', 'auto', 'h2-wire', 'auto-wire'];
+
 export function resolveOptions(options: PoolOptions): ResolvedOptions {
   let proxy: URL | undefined;
   if (options.proxy !== undefined) {
@@ -69,10 +71,10 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     }
   }
   const protocol = options.protocol ?? 'h2';
-  if (protocol !== 'h2' && protocol !== 'http1' && protocol !== 'auto' && protocol !== 'h2-wire') {
+  if (!PROTOCOLS.includes(protocol)) {
     throw new PushError(
       'config',
-      `transport protocol must be h2, http1, auto or h2-wire, got ${String(protocol)}`,
+      `transport protocol must be ${PROTOCOLS.join(', ')}, got ${String(protocol)}`,
     );
   }
   return {

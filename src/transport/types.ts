@@ -79,8 +79,9 @@ export interface PoolOptions {
    * (ALPN decides, node:http2 for h2). `h2-wire` speaks HTTP/2 with pushline's own framing and
    * HPACK (src/transport/wire/): same pool behaviour at about a fifth of the CPU per request.
    * apns() and fcm() choose it through their `transport` option, and default to it.
+   * `auto-wire` is `auto` with HTTP/2 spoken by the wire client (webPush's default).
    */
-  protocol?: 'h2' | 'http1' | 'auto' | 'h2-wire';
+  protocol?: 'h2' | 'http1' | 'auto' | 'h2-wire' | 'auto-wire';
 }
 
 export interface TransportRequest {

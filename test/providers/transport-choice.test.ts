@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startEmulator } from '../../src/emulator/index.js';
-import { apns, type Device, fcm, PushClient, PushError } from '../../src/index.js';
+import { startWebPushEmulator } from '../../src/emulator/webpush/index.js';
+import { apns, type Device, fcm, PushClient, PushError, webPush } from '../../src/index.js';
 
 describe('transport', () => {
   for (const transport of ['wire', 'node-http2'] as const) {
@@ -45,6 +46,36 @@ describe('transport', () => {
         assert.ok(emulator.apns.stats().goAways >= 2, 'GOAWAYs were crossed');
         assert.equal(emulator.fcm.stats.accepted, 980);
       } finally {
+        await emulator.close();
+      }
+    });
+  }
+
+  for (const transport of ['wire', 'node-http2'] as const) {
+    it(`webPush '${transport}': every browser answered, the gone ones invalid, every message decrypts`, async () => {
+      const emulator = await startWebPushEmulator({ origins: 2 });
+      const client = new PushClient({ providers: [webPush({ ...emulator.providerOptions, transport })] });
+      try {
+        const devices = Array.from({ length: 300 }, (_, row) => {
+          const subscription = emulator.subscribe();
+          if (row % 30 === 0) emulator.setScenario(subscription, { kind: 'gone' });
+          return { platform: 'web' as const, token: subscription, row };
+        });
+        let sent = 0;
+        for await (const fb of client.send({ title: 'wire', body: 'same answers' }, devices)) {
+          assert.equal(
+            fb.status,
+            fb.device.row % 30 === 0 ? 'invalid-token' : 'sent',
+            `row ${fb.device.row}`,
+          );
+          if (fb.status === 'sent') sent++;
+        }
+        assert.equal(sent, 290);
+        const messages = emulator.messages();
+        assert.equal(messages.length, 290);
+        assert.ok(messages.every((m) => JSON.parse(m.text).title === 'wire'));
+      } finally {
+        await client.close();
         await emulator.close();
       }
     });

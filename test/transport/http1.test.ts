@@ -125,30 +125,43 @@ describe('HTTP/1.1 and ALPN auto', () => {
     await pool.close();
   });
 
-  test("protocol 'auto' picks HTTP/2 when ALPN says h2 and reuses the probing connection", async () => {
-    const server = await startH2Server(echo, { allowHTTP1: true });
-    const events: TransportEvent[] = [];
-    const pool = createPool({
-      origin: server.origin,
-      tls: { ca: server.ca },
-      protocol: 'auto',
-      connections: 1,
-      onEvent: (e) => events.push(e),
+  // The HTTP/2 client is told apart by the SETTINGS it sends: node:http2 keeps the default
+  // initial window (65,535); the wire client asks for 8 MiB.
+  for (const [protocol, initialWindowSize] of [
+    ['auto', 65_535],
+    ['auto-wire', 8 * 1024 * 1024],
+  ] as const) {
+    test(`protocol '${protocol}' picks HTTP/2 when ALPN says h2 and reuses the probing connection`, async () => {
+      const server = await startH2Server(echo, { allowHTTP1: true });
+      const events: TransportEvent[] = [];
+      const pool = createPool({
+        origin: server.origin,
+        tls: { ca: server.ca },
+        protocol,
+        connections: 1,
+        onEvent: (e) => events.push(e),
+      });
+      const responses = await Promise.all([1, 2, 3].map((i) => pool.request({ path: '/', body: `b${i}` })));
+      assert.deepEqual(
+        responses.map((r) => r.body.toString()),
+        ['b1', 'b2', 'b3'],
+      );
+      assert.deepEqual(
+        events.filter((e) => e.type === 'connect').map((e) => (e.type === 'connect' ? e.protocol : '')),
+        ['h2'],
+      );
+      assert.equal(server.sockets.size, 1, 'the ALPN probe became the HTTP/2 session');
+      const [session] = [...server.sessions];
+      assert.equal(
+        session!.remoteSettings.initialWindowSize,
+        initialWindowSize,
+        'the HTTP/2 client asked for',
+      );
+      await pool.close();
+      await until(() => server.sessions.size === 0);
+      await server.close();
     });
-    const responses = await Promise.all([1, 2, 3].map((i) => pool.request({ path: '/', body: `b${i}` })));
-    assert.deepEqual(
-      responses.map((r) => r.body.toString()),
-      ['b1', 'b2', 'b3'],
-    );
-    assert.deepEqual(
-      events.filter((e) => e.type === 'connect').map((e) => (e.type === 'connect' ? e.protocol : '')),
-      ['h2'],
-    );
-    assert.equal(server.sockets.size, 1, 'the ALPN probe became the HTTP/2 session');
-    await pool.close();
-    await until(() => server.sessions.size === 0);
-    await server.close();
-  });
+  }
 
   test("protocol 'auto' to an unreachable origin fails unavailable, and close() works before any connect", async () => {
     const pool = createPool({ origin: 'https://127.0.0.1:1', protocol: 'auto' });

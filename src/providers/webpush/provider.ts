@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
-import { PoolRegistry } from '../../transport/index.js';
+import { type Http2Client, http2Protocol, PoolRegistry } from '../../transport/index.js';
 import type { TlsOptions } from '../../transport/types.js';
 import { encryptAes128gcm, preparePlaintext } from './encrypt.js';
 import { EncryptionPool } from './encrypt-pool.js';
@@ -45,6 +45,12 @@ export interface WebPushOptions {
   connectionsPerOrigin?: number;
   /** Close a push service's connections after this long unused (ms). Default 60 s. */
   idleCloseMs?: number;
+  /**
+   * The HTTP/2 client for push services that speak HTTP/2 (ALPN decides; HTTP/1.1 ones get
+   * keep-alive connections either way): `'wire'` (default), pushline's own, or `'node-http2'`.
+   * As for apns() and fcm() (README, Providers).
+   */
+  transport?: Http2Client;
   /** Host-verdict cache lifetime for the endpoint guard (ms). Default 30 s. */
   dnsCacheTtlMs?: number;
   /** DNS resolver used by the endpoint guard (defaults to `dns.lookup`); for tests and custom resolvers. */
@@ -111,7 +117,7 @@ class WebPushProvider implements Provider {
     });
     this.#pools = new PoolRegistry({
       // Push services differ: FCM and Mozilla speak HTTP/2, others may not; ALPN decides.
-      protocol: 'auto',
+      protocol: http2Protocol('webPush', options.transport) === 'h2-wire' ? 'auto-wire' : 'auto',
       idleCloseMs: options.idleCloseMs ?? 60_000,
       ...(options.ca === undefined ? {} : { tls: { ca: options.ca } }),
       ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
