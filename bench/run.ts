@@ -110,6 +110,11 @@ const contenders: Contender[] = [
   },
   {
     section: 'webpush',
+    name: "pushline webPush(), transport: 'node-http2'",
+    run: client('clients/pushline.ts', 'webpush-node', webPushes),
+  },
+  {
+    section: 'webpush',
     name: 'web-push sendNotification, 100 in flight, keep-alive agent',
     run: client('clients/web-push.ts', webPushes, 100),
   },

@@ -2,7 +2,7 @@
  * pushline as its users run it: one PushClient, one provider, devices streamed in, feedback
  * streamed out. Runs in its own process; prints one JSON line (see ../lib/report.ts).
  *
- *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-node|fcm|fcm-node|webpush <pushes> [generator|sqlite <db>|postgres <url>]
+ *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-node|fcm|fcm-node|webpush|webpush-node <pushes> [generator|sqlite <db>|postgres <url>]
  */
 import type { Device, Provider } from '../../src/index.js';
 import { apns, fcm, PushClient, webPush } from '../../src/index.js';
@@ -15,7 +15,7 @@ const pushes = Number(pushesArg);
 
 let provider: Provider;
 let platform: Device['platform'];
-// `apns-node` / `fcm-node`: the same provider on the fallback client, `transport: 'node-http2'`.
+// `apns-node` / `fcm-node` / `webpush-node`: the same provider on the fallback client, `transport: 'node-http2'`.
 const [protocol, variant] = kind!.split('-');
 const transport = variant === 'node' ? ({ transport: 'node-http2' } as const) : {};
 if (protocol === 'apns') {
@@ -30,9 +30,9 @@ if (protocol === 'apns') {
     ...transport,
   });
   platform = 'android';
-} else if (kind === 'webpush') {
+} else if (protocol === 'webpush') {
   const { vapid, allowHosts } = target.webpush;
-  provider = webPush({ vapid, allowHosts, ca: target.webpush.ca });
+  provider = webPush({ vapid, allowHosts, ca: target.webpush.ca, ...transport });
   platform = 'web';
 } else {
   throw new Error(`unknown kind ${kind}`);
