@@ -105,7 +105,9 @@ class Apns implements ApnsProvider {
         clock: options.clock,
       });
       // Sign the first token now, off the first send's path. A failure resurfaces on that send.
-      this.#tokens.get().catch(() => {});
+      try {
+        this.#tokens.mintNow();
+      } catch {}
     }
     this.#checkCertificateExpiry();
   }

@@ -5,14 +5,13 @@
  * Apple's rule (PROTOCOLS.md §1): refresh no more than once every 20 minutes and at least
  * once every 60. Older than an hour → `ExpiredProviderToken`; refreshing too often →
  * `TooManyProviderTokenUpdates`. So:
- *  - a token is reused until it is {@link DEFAULT_REFRESH_AFTER_MS} old; then a new one is
- *    minted in the background while the old one keeps serving (it is still valid);
- *  - only past {@link DEFAULT_MAX_AGE_MS} does a send wait for the new token;
+ *  - a token is reused until it is {@link DEFAULT_REFRESH_AFTER_MS} old; then the next send
+ *    signs a new one (synchronously: one ECDSA signature, nothing to wait for); should
+ *    signing fail, the old one keeps serving until {@link DEFAULT_MAX_AGE_MS}, never later;
  *  - `ExpiredProviderToken` triggers a refresh, but a burst of them triggers only one, and
  *    never sooner than {@link DEFAULT_MIN_REFRESH_INTERVAL_MS} after the last mint.
  */
-import type { KeyObject } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { type KeyObject, sign } from 'node:crypto';
 
 export const DEFAULT_REFRESH_AFTER_MS = 50 * 60_000;
 export const DEFAULT_MAX_AGE_MS = 55 * 60_000;
@@ -50,7 +49,6 @@ export class ProviderTokenCache {
   #current: ProviderToken | undefined;
   /** `#current` as a resolved promise, so the hot path allocates nothing. */
   #currentPromise: Promise<ProviderToken> | undefined;
-  #minting: Promise<ProviderToken> | undefined;
   #mints = 0;
 
   constructor(options: ProviderTokenCacheOptions) {
@@ -72,28 +70,27 @@ export class ProviderTokenCache {
   }
 
   /**
-   * The token to send with now when one is valid, without waiting: the hot path's way in. When
-   * it is due for refresh by age it is still served while the new one is signed in the background.
-   * Undefined when none is valid yet (first use, or past its maximum age): then {@link get}.
+   * The token to send with now, without waiting (the hot path's way in). From
+   * {@link DEFAULT_REFRESH_AFTER_MS} of age the next one is signed here and serves at once
+   * (signing is one ECDSA signature); if signing fails, the old one serves while it is valid.
+   * Undefined when there is none valid: then {@link get}, which reports why.
    */
   usable(): ProviderToken | undefined {
     const current = this.#current;
     if (current === undefined) return undefined;
     const age = this.#clock() - current.issuedAtMs;
     if (age < this.#refreshAfterMs) return current;
-    if (age < this.#maxAgeMs) {
-      this.#mint().catch(() => {});
-      return current;
+    try {
+      return this.mintNow();
+    } catch {
+      return age < this.#maxAgeMs ? current : undefined;
     }
-    return undefined;
   }
 
-  /** The token to send with now. Mints the first one; refreshes by age (in the background while still valid). */
+  /** The token to send with now: the current one, or a new one; rejects when signing fails. */
   get(): Promise<ProviderToken> {
     const usable = this.usable();
-    if (usable !== undefined && usable === this.#current && this.#currentPromise !== undefined) {
-      return this.#currentPromise;
-    }
+    if (usable !== undefined && usable === this.#current) return this.#currentPromise!;
     return this.#mint();
   }
 
@@ -104,41 +101,47 @@ export class ProviderTokenCache {
    * a fresh token refused as expired points at a wrong clock, not at the cache).
    */
   async refreshAfterExpired(used: ProviderToken): Promise<ProviderToken | undefined> {
-    // Someone already refreshed (or is refreshing) since this request left: use theirs.
-    if (this.#minting !== undefined) return this.#minting;
+    // Someone already refreshed since this request left: use theirs.
     if (this.#current !== undefined && this.#current !== used) return this.#current;
     if (this.#clock() - used.issuedAtMs < this.#minRefreshIntervalMs) return undefined;
     return this.#mint();
   }
 
-  /** One signing at a time: concurrent callers share it. */
-  #mint(): Promise<ProviderToken> {
-    if (this.#minting !== undefined) return this.#minting;
-    const minting = this.#sign().then(
-      (token) => {
-        this.#current = token;
-        this.#currentPromise = Promise.resolve(token);
-        this.#minting = undefined;
-        return token;
-      },
-      (error: unknown) => {
-        this.#minting = undefined;
-        throw error;
-      },
-    );
-    this.#minting = minting;
-    return minting;
+  /**
+   * Signs a token now, so the first sends need not wait for one: the provider calls this when
+   * it is made. Throws what signing throws (the send that needs a token reports it).
+   */
+  mintNow(): ProviderToken {
+    const token = this.#sign();
+    this.#current = token;
+    this.#currentPromise = Promise.resolve(token);
+    return token;
   }
 
-  async #sign(): Promise<ProviderToken> {
+  /** Signing is synchronous (one ECDSA signature): concurrent callers find its token in place. */
+  #mint(): Promise<ProviderToken> {
+    try {
+      this.mintNow();
+      return this.#currentPromise!;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** ES256 (RFC 7518 §3.4): the JWS signature is r ‖ s, not DER, hence `ieee-p1363`. */
+  #sign(): ProviderToken {
     const issuedAtMs = this.#clock();
     const { teamId, keyId, key } = this.#options;
-    const jwt = await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256', kid: keyId })
-      .setIssuer(teamId)
-      .setIssuedAt(Math.floor(issuedAtMs / 1000))
-      .sign(key);
+    const header = base64url({ alg: 'ES256', kid: keyId });
+    const claims = base64url({ iss: teamId, iat: Math.floor(issuedAtMs / 1000) });
+    const input = `${header}.${claims}`;
+    const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+    const jwt = `${input}.${signature.toString('base64url')}`;
     this.#mints += 1;
     return { header: `bearer ${jwt}`, jwt, issuedAtMs };
   }
+}
+
+function base64url(json: object): string {
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
 }

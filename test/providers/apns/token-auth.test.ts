@@ -50,17 +50,28 @@ describe('apns provider token', () => {
     assert.equal(cache.mints, 1);
   });
 
-  it('after 50 minutes refreshes in the background while the old token keeps serving', async () => {
+  it('after 50 minutes the next send signs a new token and uses it at once', async () => {
     const { clock, cache } = setup();
     const first = await cache.get();
     clock.now = T0 + 50 * MIN;
-    assert.equal(await cache.get(), first, 'the still-valid token is not held back');
-    // Let the background signing finish.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = await cache.get();
-    assert.notEqual(second, first);
+    const second = cache.usable();
+    assert.ok(second !== undefined && second !== first);
     assert.equal(second.issuedAtMs, T0 + 50 * MIN);
+    assert.equal(await cache.get(), second, 'no second signing');
     assert.equal(cache.mints, 2);
+  });
+
+  it('if signing fails after 50 minutes the old token serves until 55, then the failure is reported', async () => {
+    const { clock, cache } = setup();
+    const first = await cache.get();
+    (cache as unknown as { mintNow: () => never }).mintNow = () => {
+      throw new Error('signing failed');
+    };
+    clock.now = T0 + 54 * MIN;
+    assert.equal(cache.usable(), first, 'still valid: it serves');
+    clock.now = T0 + 56 * MIN;
+    assert.equal(cache.usable(), undefined);
+    await assert.rejects(cache.get(), /signing failed/);
   });
 
   it('waits for a new token once the old one is past 55 minutes (never sends one near the hour)', async () => {
