@@ -11,7 +11,8 @@
  *  - `ExpiredProviderToken` triggers a refresh, but a burst of them triggers only one, and
  *    never sooner than {@link DEFAULT_MIN_REFRESH_INTERVAL_MS} after the last mint.
  */
-import { type KeyObject, sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { signJwt } from '../../jwt.js';
 
 export const DEFAULT_REFRESH_AFTER_MS = 50 * 60_000;
 export const DEFAULT_MAX_AGE_MS = 55 * 60_000;
@@ -128,20 +129,11 @@ export class ProviderTokenCache {
     }
   }
 
-  /** ES256 (RFC 7518 §3.4): the JWS signature is r ‖ s, not DER, hence `ieee-p1363`. */
   #sign(): ProviderToken {
     const issuedAtMs = this.#clock();
     const { teamId, keyId, key } = this.#options;
-    const header = base64url({ alg: 'ES256', kid: keyId });
-    const claims = base64url({ iss: teamId, iat: Math.floor(issuedAtMs / 1000) });
-    const input = `${header}.${claims}`;
-    const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-    const jwt = `${input}.${signature.toString('base64url')}`;
+    const jwt = signJwt('ES256', { kid: keyId }, { iss: teamId, iat: Math.floor(issuedAtMs / 1000) }, key);
     this.#mints += 1;
     return { header: `bearer ${jwt}`, jwt, issuedAtMs };
   }
-}
-
-function base64url(json: object): string {
-  return Buffer.from(JSON.stringify(json)).toString('base64url');
 }

@@ -8,8 +8,9 @@
  * `invalidate(token)`, which only drops it if it is still the cached one, so a burst of
  * 401s for the same stale token leads to ONE new token.
  */
-import { SignJWT } from 'jose';
+
 import { PushError } from '../../errors.js';
+import { signJwt } from '../../jwt.js';
 import type { Pool } from '../../transport/types.js';
 import type { LoadedServiceAccount } from './service-account.js';
 
@@ -81,15 +82,12 @@ export class AccessTokenSource {
   async #fetch(): Promise<string> {
     const { account, privateKey, tokenUri } = this.#account;
     const iat = Math.floor(this.#now() / 1000);
-    const header: { alg: 'RS256'; typ: 'JWT'; kid?: string } = { alg: 'RS256', typ: 'JWT' };
-    if (account.private_key_id) header.kid = account.private_key_id;
-    const assertion = await new SignJWT({ scope: FCM_SCOPE })
-      .setProtectedHeader(header)
-      .setIssuer(account.client_email)
-      .setAudience(tokenUri)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + ASSERTION_LIFETIME_S)
-      .sign(privateKey);
+    const assertion = signJwt(
+      'RS256',
+      account.private_key_id ? { typ: 'JWT', kid: account.private_key_id } : { typ: 'JWT' },
+      { scope: FCM_SCOPE, iss: account.client_email, aud: tokenUri, iat, exp: iat + ASSERTION_LIFETIME_S },
+      privateKey,
+    );
     const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
     this.#requests++;
     const res = await this.#pool.request({

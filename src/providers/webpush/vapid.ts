@@ -6,8 +6,8 @@
  * page passed to `pushManager.subscribe({ applicationServerKey })`.
  */
 import { createECDH, createPrivateKey, type KeyObject } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { PushError } from '../../errors.js';
+import { signJwt } from '../../jwt.js';
 
 /** VAPID key pair in the `web-push` form (base64url, no padding). */
 export interface VapidKeys {
@@ -201,10 +201,12 @@ export class VapidAuthorizer {
 
   async #sign(origin: string, now: number): Promise<string> {
     const iat = Math.floor(now / 1000);
-    const jwt = await new SignJWT({ aud: origin, sub: this.#credentials.subject })
-      .setProtectedHeader({ typ: 'JWT', alg: 'ES256' })
-      .setExpirationTime(iat + VAPID_TOKEN_LIFETIME_SECONDS)
-      .sign(this.#credentials.signingKey);
+    const jwt = signJwt(
+      'ES256',
+      { typ: 'JWT' },
+      { aud: origin, sub: this.#credentials.subject, exp: iat + VAPID_TOKEN_LIFETIME_SECONDS },
+      this.#credentials.signingKey,
+    );
     return `vapid t=${jwt}, k=${this.#credentials.publicKey}`;
   }
 }
