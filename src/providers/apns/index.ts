@@ -206,7 +206,7 @@ class PreparedApnsSend implements PreparedSend {
     }
   }
 
-  /** The first send (or one after the token outlived its maximum age): wait for the signing. */
+  /** No valid token (signing failed when the provider was made, or again past the maximum age): try once more; a failure is this send's outcome. */
   async #sendAfterMint(tokens: ProviderTokenCache, path: string, signal: AbortSignal): Promise<Outcome> {
     try {
       const providerToken = await tokens.get();
