@@ -250,10 +250,8 @@ class PreparedApnsSend implements PreparedSend {
       // One refresh for a burst of these; each request that got it is re-sent once with the new token.
       const fresh = await this.#tokens!.refreshAfterExpired(used);
       if (fresh === undefined) return expired.outcome;
-      const response = await this.#request(path, fresh, signal);
-      const result = interpretResponse(response, this.#environment);
-      if (result.action === 'new-connection') response.retireConnection();
-      return result.outcome;
+      // No token passed on: a second ExpiredProviderToken is the outcome, not another refresh.
+      return await this.#answer(await this.#request(path, fresh, signal), path, undefined, signal);
     } catch (thrown) {
       return failed(thrown);
     }

@@ -90,8 +90,8 @@ export class ProviderTokenCache {
 
   /** The token to send with now: the current one, or a new one; rejects when signing fails. */
   get(): Promise<ProviderToken> {
-    const usable = this.usable();
-    if (usable !== undefined && usable === this.#current) return this.#currentPromise!;
+    // A usable token is always `#current` (usable() adopts what it signs).
+    if (this.usable() !== undefined) return this.#currentPromise!;
     return this.#mint();
   }
 
