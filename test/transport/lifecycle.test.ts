@@ -85,11 +85,26 @@ for (const protocol of H2_PROTOCOLS) {
     });
 
     test('close() on an unused pool resolves at once; destroy() twice is harmless', async () => {
-      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
-      await pool.close();
-      pool.destroy();
-      pool.destroy();
-      await delay(1);
+      // A fresh server, so that no other test's connection counts: an unused pool opens none.
+      const quiet = await startH2Server(echo);
+      let connections = 0;
+      quiet.server.on('connection', () => connections++);
+      try {
+        const pool = createPool({ origin: quiet.origin, protocol, tls: { ca: quiet.ca } });
+        const closed = await Promise.race([
+          pool.close().then(() => 'closed'),
+          delay(500).then(() => 'pending'),
+        ]);
+        assert.equal(closed, 'closed', 'close() of a pool that never sent must not wait for anything');
+        assert.equal(pool.stats.connections, 0);
+        pool.destroy();
+        pool.destroy();
+        await assert.rejects(pool.request({ path: '/', body: 'late' }), { code: 'closed' });
+        await delay(20);
+        assert.equal(connections, 0, 'an unused, closed pool never connects');
+      } finally {
+        await quiet.close();
+      }
     });
   });
 }
