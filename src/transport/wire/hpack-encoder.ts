@@ -77,22 +77,27 @@ export class HpackEncoder {
   private evicted = 0;
   private size = 0;
   private maxSize = 4096;
-  /** A size change not yet signalled to the peer (§4.2: at the start of the next block). */
+  /**
+   * The smallest size the table had since the last signalled update, -1 when none is pending.
+   * §4.2: after several changes between two blocks, the next block signals that minimum first
+   * (the peer must see the table shrink to it, evicting what we evicted), then the final size.
+   */
   private pendingUpdate = -1;
 
   /** The peer's SETTINGS_HEADER_TABLE_SIZE changed: use at most that (and at most 4096). */
   setMaxSize(peerLimit: number): void {
     const size = Math.min(peerLimit, 4096);
     if (size === this.maxSize) return;
-    this.maxSize = size;
     this.pendingUpdate = this.pendingUpdate === -1 ? size : Math.min(this.pendingUpdate, size);
+    this.maxSize = size;
     this.evict(0);
     this.epoch++;
   }
 
-  /** Call first in each header block: writes a pending dynamic table size update. */
+  /** Call first in each header block: writes the pending dynamic table size update(s). */
   beginBlock(out: ByteWriter): void {
     if (this.pendingUpdate !== -1) {
+      if (this.pendingUpdate < this.maxSize) out.integer(this.pendingUpdate, 5, 0x20);
       out.integer(this.maxSize, 5, 0x20);
       this.pendingUpdate = -1;
       this.epoch++;
