@@ -3,8 +3,8 @@
  * functions reading their request from the stream (no closures per request).
  */
 import type { EventEmitter } from 'node:events';
-import type http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Settings } from 'node:http2';
+import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { PendingRequest, Retirable } from './pending.js';
 import { WireSession, type WireStreamHandlers } from './wire/session.js';
@@ -56,6 +56,8 @@ export class H2Connection implements Retirable {
   /** When the outstanding PING was sent, 0 when none is outstanding. */
   pingSentAt = 0;
   lastError: unknown = null;
+  /** The pool's `maxHeaderListSize`, held to on node:http2 responses (the wire session holds its own). */
+  readonly maxHeaderListSize: number;
   private connectTimer: NodeJS.Timeout | null;
   private readonly pingAnswered = (error: Error | null): void => {
     if (error === null) {
@@ -64,9 +66,10 @@ export class H2Connection implements Retirable {
     }
   };
 
-  constructor(owner: H2ConnectionOwner, id: number, connectTimeoutMs: number) {
+  constructor(owner: H2ConnectionOwner, id: number, connectTimeoutMs: number, maxHeaderListSize: number) {
     this.owner = owner;
     this.id = id;
+    this.maxHeaderListSize = maxHeaderListSize;
     this.connectTimer = setTimeout(onConnectTimeout, connectTimeoutMs, this);
     this.connectTimer.unref();
   }
@@ -170,7 +173,7 @@ export class H2Connection implements Retirable {
     stream[kConnection] = this;
     request.carrier = stream;
     request.connection = this;
-    stream.on('response', onResponse);
+    stream.on('response', onNodeResponse);
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);
@@ -200,6 +203,30 @@ function onResponse(this: TaggedStream, headers: IncomingHttpHeaders): void {
   if (request === null) return;
   request.status = Number(headers[':status']);
   request.responseHeaders = headers;
+}
+
+/**
+ * node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not hold a server to it on
+ * responses: measure the list (RFC 9113 §6.5.2) and end a connection whose server exceeds it,
+ * as the wire client does while decoding.
+ */
+function onNodeResponse(this: ClientHttp2Stream & Tags, headers: IncomingHttpHeaders): void {
+  const connection = this[kConnection];
+  const limit = connection.maxHeaderListSize;
+  let size = 0;
+  for (const name in headers) {
+    const value = headers[name];
+    if (Array.isArray(value)) for (const item of value) size += name.length + item.length + 32;
+    else size += name.length + String(value).length + 32;
+  }
+  if (size > limit) {
+    const session = this.session;
+    const error = new Error(`response header list of ${size} bytes is over maxHeaderListSize ${limit}`);
+    connection.lastError ??= error;
+    session?.destroy(error, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    return;
+  }
+  onResponse.call(this, headers);
 }
 
 function onData(this: TaggedStream, chunk: Buffer): void {

@@ -105,7 +105,12 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
   // ---- connection life cycle ---------------------------------------------------------------
 
   private open(socket?: Socket): void {
-    const connection = new H2Connection(this, this.nextConnectionId++, this.options.connectTimeoutMs);
+    const connection = new H2Connection(
+      this,
+      this.nextConnectionId++,
+      this.options.connectTimeoutMs,
+      this.options.maxHeaderListSize,
+    );
     this.connections.push(connection);
     this.startHealthChecks();
     if (socket !== undefined) {
@@ -131,6 +136,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
         authority: new URL(this.origin).host,
         scheme: this.options.target.secure ? 'https' : 'http',
         handlers: WIRE_HANDLERS,
+        maxHeaderListSize: this.options.maxHeaderListSize,
         ...(reader === undefined ? {} : { reader }),
       });
       connection.attach(session, socket);
@@ -138,7 +144,9 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     }
     const session = http2.connect(this.origin, {
       createConnection: () => socket,
-      settings: { enablePush: false },
+      settings: { enablePush: false, maxHeaderListSize: this.options.maxHeaderListSize },
+      // node's own cap on response fields (default 128) would refuse honest answers first.
+      maxHeaderListPairs: 2000,
     });
     connection.attach(session, socket);
   }

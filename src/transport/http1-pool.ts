@@ -109,6 +109,9 @@ export class Http1Pool extends BasePool {
       method: request.method,
       path: request.path,
       headers: request.headers,
+      // The same bound as HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE: over it, Node's parser fails
+      // the request (HPE_HEADER_OVERFLOW) and the socket is dropped.
+      maxHeaderSize: this.options.maxHeaderListSize,
     }) as TaggedRequest;
     this.active++;
     outgoing[kRequest] = request;

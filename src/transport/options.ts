@@ -22,6 +22,7 @@ export interface ResolvedOptions {
   pingIntervalMs: number;
   pingTimeoutMs: number;
   maxStreamsPerConnection: number;
+  maxHeaderListSize: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   tls: TlsOptions;
@@ -86,6 +87,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, 60_000),
     pingTimeoutMs: positive('pingTimeoutMs', options.pingTimeoutMs, 20_000),
     maxStreamsPerConnection: positive('maxStreamsPerConnection', options.maxStreamsPerConnection, Infinity),
+    maxHeaderListSize: Math.floor(positive('maxHeaderListSize', options.maxHeaderListSize, 64 * 1024)),
     backoffBaseMs: positive('backoffBaseMs', options.backoffBaseMs, 250),
     backoffMaxMs: positive('backoffMaxMs', options.backoffMaxMs, 30_000),
     tls: options.tls ?? {},

@@ -61,6 +61,14 @@ export interface PoolOptions {
   backoffBaseMs?: number;
   /** Longest reconnect delay. Default 30 000 ms. */
   backoffMaxMs?: number;
+  /**
+   * Largest response header list accepted, in RFC 9113 §6.5.2 terms (name + value + 32 bytes
+   * per field); advertised to HTTP/2 servers as SETTINGS_MAX_HEADER_LIST_SIZE, and Node's
+   * `maxHeaderSize` for HTTP/1.1. A server that sends more (a "header bomb", an endless run of
+   * CONTINUATION frames) loses the connection (ENHANCE_YOUR_CALM) and the requests on it fail
+   * like on any lost connection. Default 65 536: push services answer with well under 1 KiB.
+   */
+  maxHeaderListSize?: number;
   /** Called on connection life-cycle events, for logs and metrics. Must not throw (errors are ignored). */
   onEvent?: (event: TransportEvent) => void;
   tls?: TlsOptions;

@@ -91,6 +91,13 @@ export interface WireSessionOptions {
   /** Connection-level receive window we open right after the preface. Default 1 GiB. */
   connectionWindowSize?: number;
   /**
+   * Largest response header list we accept, in RFC 9113 §6.5.2 terms (name + value + 32 per
+   * field), advertised as SETTINGS_MAX_HEADER_LIST_SIZE. It also bounds the compressed block
+   * (HEADERS + CONTINUATION) we buffer. A server that sends more is hostile or broken: the
+   * connection ends with ENHANCE_YOUR_CALM. Default 64 KiB (push services answer in < 1 KiB).
+   */
+  maxHeaderListSize?: number;
+  /**
    * The socket's `onread` reader, when it was opened with one: the session takes its bytes from
    * it instead of 'data' events. Either way a chunk is only valid during the call (the reader
    * reuses its buffer), so the session copies whatever it keeps.
@@ -115,6 +122,13 @@ const OUR_MAX_FRAME_SIZE = DEFAULT_MAX_FRAME_SIZE;
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const MAX_OUTSTANDING_PINGS = 10;
 const MAX_HELD_ACKS = 1000;
+export const DEFAULT_MAX_HEADER_LIST_SIZE = 64 * 1024;
+/**
+ * CONTINUATION frames one header block may take. Each costs no memory once the byte bound
+ * holds, but an endless run of empty ones is the CVE-2024-27316 pattern: a block that needs
+ * more than this many frames is refused whatever its size.
+ */
+const MAX_CONTINUATION_FRAMES = 128;
 
 export class WireSession extends EventEmitter {
   readonly socket: Socket;
@@ -173,7 +187,13 @@ export class WireSession extends EventEmitter {
   private contStreamId = 0;
   private contFragments: Buffer[] = [];
   private contEndStream = false;
+  /** Compressed bytes and CONTINUATION frames of the header block being collected. */
+  private contBytes = 0;
+  private contFrames = 0;
+  private readonly maxHeaderListSize: number;
   private decoded: IncomingHttpHeaders = {};
+  /** §6.5.2 size of the header list being decoded into `decoded`. */
+  private decodedSize = 0;
   private readonly pings: Array<{ payload: Buffer; sentAt: bigint; callback: PingCallback }> = [];
   private pingCounter = 0;
   /** Encoded pseudo-header prefixes (per method) and regular header blocks (per header object). */
@@ -191,6 +211,7 @@ export class WireSession extends EventEmitter {
       DEFAULT_WINDOW,
       Math.min(options.connectionWindowSize ?? 2 ** 30, MAX_WINDOW),
     );
+    this.maxHeaderListSize = options.maxHeaderListSize ?? DEFAULT_MAX_HEADER_LIST_SIZE;
     socket.setNoDelay?.(true);
     if (options.reader !== undefined) options.reader.attach((chunk) => this.onSocketData(chunk));
     else socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
@@ -331,17 +352,19 @@ export class WireSession extends EventEmitter {
   // ---- output --------------------------------------------------------------------------------
 
   private writePreface(): void {
-    const at = this.reserve(PREFACE.length + FRAME_HEADER_LENGTH + 12 + FRAME_HEADER_LENGTH + 4);
+    const at = this.reserve(PREFACE.length + FRAME_HEADER_LENGTH + 18 + FRAME_HEADER_LENGTH + 4);
     const out = this.out;
     PREFACE.copy(out, at);
     let p = at + PREFACE.length;
-    writeFrameHeader(out, p, 12, SETTINGS, 0, 0);
+    writeFrameHeader(out, p, 18, SETTINGS, 0, 0);
     p += FRAME_HEADER_LENGTH;
     out.writeUInt16BE(SETTINGS_ENABLE_PUSH, p);
     out.writeUInt32BE(0, p + 2);
     out.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, p + 6);
     out.writeUInt32BE(this.localInitialWindow, p + 8);
-    p += 12;
+    out.writeUInt16BE(SETTINGS_MAX_HEADER_LIST_SIZE, p + 12);
+    out.writeUInt32BE(this.maxHeaderListSize, p + 14);
+    p += 18;
     // A WINDOW_UPDATE of 0 is a PROTOCOL_ERROR (§6.9): none when the window stays at the default.
     const increment = this.connectionWindow - DEFAULT_WINDOW;
     if (increment > 0) {
@@ -645,7 +668,12 @@ export class WireSession extends EventEmitter {
         this.fail(new ConnectionError(COMPRESSION_ERROR, error.message));
         return;
       }
-      throw error;
+      // Nothing a server sends may throw out of a socket callback and kill the process (a
+      // RangeError from a string V8 cannot hold, a bug of ours): the connection ends instead,
+      // and its streams fail like any lost connection's.
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.fail(new ConnectionError(INTERNAL_ERROR, `reading the server's frames failed: ${message}`));
+      return;
     }
     // A partial frame waits for the next chunk: copied, as `chunk` is only lent (see `reader`).
     if (offset < buf.length && !this.destroyed) {
@@ -759,17 +787,28 @@ export class WireSession extends EventEmitter {
       start += 5;
     }
     const endStream = (flags & FLAG_END_STREAM) !== 0;
+    this.checkBlockBytes(end - start);
     if (flags & FLAG_END_HEADERS) {
       this.onHeaderBlock(id, buf, start, end, endStream);
       return;
     }
     this.contStreamId = id;
     this.contEndStream = endStream;
+    this.contBytes = end - start;
+    this.contFrames = 0;
     this.contFragments = [Buffer.from(buf.subarray(start, end))];
   }
 
   private onContinuation(flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (this.contStreamId === 0) throw new ConnectionError(PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
+    this.contBytes += end - start;
+    this.checkBlockBytes(this.contBytes);
+    if (++this.contFrames > MAX_CONTINUATION_FRAMES) {
+      throw new ConnectionError(
+        ENHANCE_YOUR_CALM,
+        `header block spread over more than ${MAX_CONTINUATION_FRAMES} CONTINUATION frames`,
+      );
+    }
     this.contFragments.push(Buffer.from(buf.subarray(start, end)));
     if ((flags & FLAG_END_HEADERS) === 0) return;
     const block = Buffer.concat(this.contFragments);
@@ -778,10 +817,21 @@ export class WireSession extends EventEmitter {
     this.onHeaderBlock(id, block, 0, block.length, this.contEndStream);
   }
 
+  /** A compressed header block may not outgrow the header list it could honestly decode to. */
+  private checkBlockBytes(bytes: number): void {
+    if (bytes > this.maxHeaderListSize) {
+      throw new ConnectionError(
+        ENHANCE_YOUR_CALM,
+        `header block of over ${this.maxHeaderListSize} bytes (maxHeaderListSize)`,
+      );
+    }
+  }
+
   private onHeaderBlock(id: number, block: Buffer, start: number, end: number, endStream: boolean): void {
     // Decode even for a closed stream: the HPACK table is connection state (§4.3).
     const headers: IncomingHttpHeaders = Object.create(HEADERS_PROTOTYPE);
     this.decoded = headers;
+    this.decodedSize = 0;
     this.decoder.decode(block, start, end, this.addDecoded);
     const stream = this.streamFor(id, 'HEADERS');
     if (stream === undefined || stream.closed) return;
@@ -811,6 +861,15 @@ export class WireSession extends EventEmitter {
 
   /** Collects one decoded field into `this.decoded` (bound once: no closure per block). */
   private readonly addDecoded = (name: string, value: string): void => {
+    // Bounded before anything is built: a few KB of indexed references to a large table entry
+    // would otherwise decode to more than V8 can hold in one string (a "header bomb").
+    this.decodedSize += name.length + value.length + 32;
+    if (this.decodedSize > this.maxHeaderListSize) {
+      throw new ConnectionError(
+        ENHANCE_YOUR_CALM,
+        `response header list over ${this.maxHeaderListSize} bytes (maxHeaderListSize)`,
+      );
+    }
     const headers = this.decoded as Record<string, string | string[] | number>;
     if (name === ':status') {
       headers[name] = Number(value);
