@@ -14,19 +14,30 @@ interface Entry {
  * Keeps one pool per origin (Web Push talks to many push services; FCM and APNs to one each).
  * A pool with no request and nothing in flight for `idleCloseMs` is closed and forgotten; the
  * next `get()` for its origin makes a new one.
+ *
+ * At most `maxPools` live at once. Web Push origins are chosen by whoever wrote the
+ * subscriptions, so without a cap a thousand attacker origins hold a thousand pools and their
+ * sockets until the process runs out of descriptors and every honest device fails `EMFILE`.
+ * At the cap, a new origin takes the place of the pool idle longest; when every pool is busy
+ * the new origin's request fails `unavailable` (retryable), and the send goes on.
  */
 export class PoolRegistry {
   private readonly defaults: Omit<PoolOptions, 'origin'>;
   private readonly idleCloseMs: number;
+  private readonly maxPools: number;
   private readonly pools = new Map<string, Entry>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(defaults: PoolRegistryOptions = {}) {
-    const { idleCloseMs, ...poolDefaults } = defaults;
+    const { idleCloseMs, maxPools, ...poolDefaults } = defaults;
     this.defaults = poolDefaults;
     this.idleCloseMs = idleCloseMs ?? 300_000;
+    this.maxPools = maxPools ?? 256;
     if (!(this.idleCloseMs > 0)) throw new PushError('config', 'idleCloseMs must be a positive number');
+    if (!(Number.isInteger(this.maxPools) && this.maxPools > 0)) {
+      throw new PushError('config', `maxPools must be a whole number ≥ 1, got ${maxPools}`);
+    }
   }
 
   /** The pool for `origin` (any URL: only its origin counts), made on first use. */
@@ -41,6 +52,7 @@ export class PoolRegistry {
       entry = this.pools.get(key);
     }
     if (entry === undefined) {
+      if (this.pools.size >= this.maxPools) this.makeRoom(key);
       entry = { pool: createPool({ ...this.defaults, origin: key }), lastBusy: now };
       this.pools.set(key, entry);
       this.startTimer();
@@ -72,6 +84,26 @@ export class PoolRegistry {
     this.pools.clear();
   }
 
+  /** Closes the pool idle longest, or refuses `origin` when every pool is busy. */
+  private makeRoom(origin: string): void {
+    let oldest: [string, Entry] | undefined;
+    for (const item of this.pools) {
+      const stats = item[1].pool.stats;
+      if (stats.inFlight > 0 || stats.queued > 0) continue;
+      if (oldest === undefined || lastUse(item[1]) < lastUse(oldest[1])) oldest = item;
+    }
+    if (oldest === undefined) {
+      throw new PushError(
+        'unavailable',
+        `${origin}: ${this.pools.size} other origins are busy and maxPools is ${this.maxPools}; ` +
+          'retry later (raise maxPools if that many push services are honestly in use at once)',
+        { reason: 'too-many-origins' },
+      );
+    }
+    this.pools.delete(oldest[0]);
+    void oldest[1].pool.close();
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [origin, entry] of this.pools) {
@@ -80,8 +112,7 @@ export class PoolRegistry {
         entry.lastBusy = now;
         continue;
       }
-      const lastRequest = (entry.pool as { lastRequestAt?: number }).lastRequestAt ?? 0;
-      if (now - Math.max(entry.lastBusy, lastRequest) >= this.idleCloseMs) {
+      if (now - lastUse(entry) >= this.idleCloseMs) {
         this.pools.delete(origin);
         void entry.pool.close();
       }
@@ -101,4 +132,9 @@ export class PoolRegistry {
       this.timer = null;
     }
   }
+}
+
+function lastUse(entry: Entry): number {
+  const lastRequest = (entry.pool as { lastRequestAt?: number }).lastRequestAt ?? 0;
+  return Math.max(entry.lastBusy, lastRequest);
 }

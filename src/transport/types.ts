@@ -144,6 +144,11 @@ export type TransportEvent =
 export type PoolRegistryOptions = Omit<PoolOptions, 'origin'> & {
   /** Close and forget a pool that had no request for this long (ms). Default 300 000. */
   idleCloseMs?: number;
+  /**
+   * Most pools (origins) kept at once. At the cap a new origin replaces the pool idle longest;
+   * when all are busy its request fails `unavailable` (reason `too-many-origins`). Default 256.
+   */
+  maxPools?: number;
 };
 
 export interface Pool {
