@@ -5,7 +5,7 @@
  */
 import { PushError } from '../errors.js';
 import { lostError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
+import { emit, type ResolvedOptions } from './options.js';
 import { type AbortTarget, PendingRequest, SignalWatch, Timeline, WaitQueue } from './pending.js';
 import type { Pool, PoolStats, TransportRequest, TransportResponse } from './types.js';
 
@@ -131,6 +131,7 @@ export abstract class BasePool implements Pool, AbortTarget {
       this.fail(request, lostError(reason, this.origin));
       return;
     }
+    emit(this.options, { type: 'resend', origin: this.origin, reason });
     this.waiting.unshift(request);
   }
 

@@ -393,7 +393,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     // the process alive for whoever awaits close().
     const sweep = setInterval(() => {
       for (const connection of [...this.connections])
-        if (connection.session?.destroyed) this.remove(connection);
+        if (connection.session?.destroyed) this.onConnectionClosed(connection);
     }, 50);
     void done.then(() => clearInterval(sweep));
     for (const connection of [...this.connections]) {

@@ -1,6 +1,7 @@
 /** Pool option defaults and the parsed form the pools work from. */
 import type { LookupFunction } from 'node:net';
 import { PushError } from '../errors.js';
+import { publish } from './diagnostics.js';
 import type { PoolOptions, TlsOptions, TransportEvent } from './types.js';
 
 /** Where to connect: parsed once from the origin string. */
@@ -106,8 +107,12 @@ export function backoffDelay(failures: number, baseMs: number, maxMs: number): n
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-/** Calls the user's event listener; a throwing listener must not break the transport. */
+/**
+ * Publishes `event` on its diagnostics channel and calls the pool's own listener; a throwing
+ * listener must not break the transport.
+ */
 export function emit(options: ResolvedOptions, event: TransportEvent): void {
+  publish(event);
   if (options.onEvent === undefined) return;
   try {
     options.onEvent(event);

@@ -131,14 +131,20 @@ export interface GoawayInfo {
   reason?: string;
 }
 
-/** What a pool reports through `onEvent`. `connection` numbers a pool's connections from 1. */
+/**
+ * What a pool reports through `onEvent`, and publishes on `node:diagnostics_channel`
+ * (`pushline:pool:<type>`, see src/transport/diagnostics.ts). `connection` numbers a pool's
+ * connections from 1.
+ */
 export type TransportEvent =
   | { type: 'connect'; origin: string; connection: number; protocol: 'h2' | 'http1' }
   | { type: 'connect-error'; origin: string; error: string; code: string; retryInMs: number }
   | { type: 'disconnect'; origin: string; connection: number; error?: string }
   | ({ type: 'goaway'; origin: string; connection: number } & GoawayInfo)
   | { type: 'ping-timeout'; origin: string; connection: number }
-  | { type: 'settings'; origin: string; connection: number; maxConcurrentStreams: number };
+  | { type: 'settings'; origin: string; connection: number; maxConcurrentStreams: number }
+  /** A request the server provably did not process (refused stream, above GOAWAY) goes out again. */
+  | { type: 'resend'; origin: string; reason: string };
 
 /** Options for a {@link PoolRegistry}: pool defaults for every origin, plus idle closing. */
 export type PoolRegistryOptions = Omit<PoolOptions, 'origin'> & {

@@ -1,0 +1,39 @@
+/**
+ * The transport's `node:diagnostics_channel` channels, so a user or a metrics library can watch
+ * every pool without an option on each (undici's lib/core/diagnostics.js is the model). A
+ * message is the same object `onEvent` receives. Publishing costs one `hasSubscribers` check
+ * when nobody listens.
+ *
+ *   import diagnostics from 'node:diagnostics_channel';
+ *   diagnostics.subscribe('pushline:pool:goaway', (event) => log.warn(event));
+ *
+ * | channel | when |
+ * |---|---|
+ * | `pushline:pool:connect` | a connection is ready (TLS and first SETTINGS done) |
+ * | `pushline:pool:connect-error` | a connect failed; `retryInMs` says when the next is due |
+ * | `pushline:pool:disconnect` | a connection closed (`error` when it was lost) |
+ * | `pushline:pool:goaway` | the server sent GOAWAY (code, last stream id, APNs reason) |
+ * | `pushline:pool:ping-timeout` | a PING went unanswered: the connection is replaced |
+ * | `pushline:pool:settings` | the server's SETTINGS_MAX_CONCURRENT_STREAMS changed |
+ * | `pushline:pool:resend` | a request the server provably did not process is sent again |
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { TransportEvent } from './types.js';
+
+export type TransportEventType = TransportEvent['type'];
+
+const CHANNELS: Record<TransportEventType, diagnostics.Channel> = {
+  connect: diagnostics.channel('pushline:pool:connect'),
+  'connect-error': diagnostics.channel('pushline:pool:connect-error'),
+  disconnect: diagnostics.channel('pushline:pool:disconnect'),
+  goaway: diagnostics.channel('pushline:pool:goaway'),
+  'ping-timeout': diagnostics.channel('pushline:pool:ping-timeout'),
+  settings: diagnostics.channel('pushline:pool:settings'),
+  resend: diagnostics.channel('pushline:pool:resend'),
+};
+
+/** Publishes `event` on its channel, when anyone subscribed. */
+export function publish(event: TransportEvent): void {
+  const channel = CHANNELS[event.type];
+  if (channel.hasSubscribers) channel.publish(event);
+}
