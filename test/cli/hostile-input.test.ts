@@ -35,6 +35,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pushline-cli-hostile-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Control characters a terminal acts on: ESC, BEL, the 8-bit CSI, a bidi override. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0007\u001b\u009b\u202e]/;
 
 function assertUsage(run: CliRun, pattern: RegExp): void {

@@ -359,6 +359,9 @@ describe('PostgreSQL stores', { skip }, () => {
     await assert.rejects(noSchema.close(), /there is no table no_such_schema_here\.devices/);
     const dotted = postgresFeedbackSink(pool, { table: 'a.b.c', keyColumn: 'id', mode: 'delete' });
     await dotted.write(invalid({ platform: 'ios', token: 't', id: 1 }));
-    await assert.rejects(dotted.close(), /'a\.b\.c' is not an accepted identifier: give a name or schema\.name/);
+    await assert.rejects(
+      dotted.close(),
+      /'a\.b\.c' is not an accepted identifier: give a name or schema\.name/,
+    );
   });
 });
