@@ -1,8 +1,9 @@
 /**
- * A line of a device file that cannot be a device. It is handed to the engine like any
- * device, and because it has no platform the engine answers it with one `invalid-device`
- * feedback; that feedback's device carries the line number and what was wrong. One bad line
- * among a million costs one feedback, not the run.
+ * A line of a device file, or a row of a query, that cannot be a device (not JSON, not UTF-8,
+ * over the row limits of row-limits.ts). It is handed to the engine like any device, and
+ * because it has no platform the engine answers it with one `invalid-device` feedback; that
+ * feedback's device carries the line or row number and what was wrong. One bad line among a
+ * million costs one feedback, not the run.
  */
 import type { Device } from '../device.js';
 
