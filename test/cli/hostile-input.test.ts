@@ -145,6 +145,13 @@ describe('output for humans is sanitised', () => {
 });
 
 describe('command-line input errors are usage errors (64), never internal ones (70)', () => {
+  test('an unknown option is quoted escaped', async () => {
+    const run = await runCli(['send', '--col\u001b]0;owned\u0007']);
+    assert.equal(run.code, 64, run.stderr);
+    assert.match(run.stderr, /unknown option '--col\\x1b]0;owned\\x07'/);
+    assert.doesNotMatch(run.stderr, CONTROL);
+  });
+
   test('--table x.y.z, devices. and a schema that does not exist name the problem and the accepted forms', async () => {
     const db = devicesDb('table.db');
     const base = [
