@@ -10,6 +10,7 @@ import { startEmulator } from '../emulator/index.js';
 import { writeEmulatorFiles } from './emulator-files.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
+import { sanitize } from './sanitize.js';
 
 export interface EmulateFlags {
   unregisteredRate?: string;
@@ -37,7 +38,21 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
   const tokens = number('--tokens', flags.tokens, 0, 100_000) ?? 2;
   const ownDir = flags.dir === undefined;
   const dir = ownDir ? mkdtempSync(join(tmpdir(), 'pushline-emulate-')) : resolve(flags.dir!);
-  if (!ownDir) mkdirSync(dir, { recursive: true });
+  if (!ownDir) {
+    try {
+      // Only the owner may enter a directory made for keys; an existing one is checked as it is written to.
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new CliError(
+        code === 'EEXIST' || code === 'ENOTDIR'
+          ? `--dir '${dir}' exists and is not a directory: give a directory for the emulator's files`
+          : `cannot create --dir '${dir}' (${code ?? 'unwritable'}): check the path and its permissions`,
+        EXIT.usage,
+        { cause: error },
+      );
+    }
+  }
 
   const emulator = await startEmulator({
     apns: {
@@ -99,7 +114,8 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
         `  ${sendCommand}`,
         '',
       ];
-      io.stdout.write(`${lines.join('\n')}\n`);
+      // Paths and the topic come from the command line: shown escaped, like any outside text.
+      io.stdout.write(`${lines.map((line) => sanitize(line)).join('\n')}\n`);
     }
     if (!io.signal.aborted) await once(io.signal, 'abort');
     if (!flags.json) io.stdout.write('pushline emulate: stopping\n');

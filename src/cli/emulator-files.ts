@@ -4,9 +4,20 @@
  * small devices file with tokens and web subscriptions the emulators know.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Emulator } from '../emulator/index.js';
+import { CliError, EXIT } from './exit-codes.js';
 
 export interface EmulatorFiles {
   dir: string;
@@ -37,14 +48,106 @@ export interface EmulatorFilesOptions {
   unregisteredRate?: number;
 }
 
-const writeSecret = (path: string, text: string) => writeFileSync(path, text, { mode: 0o600 });
+/**
+ * Writes one file, never through a symbolic link and never into a file someone else owns: the
+ * directory may be a shared one where another user planted `AuthKey_….p8 -> ~victim/.bashrc`
+ * or a world-writable file of the same name. The mode is set on the open descriptor, so a file
+ * that existed with 0644 ends as 0600 too (the mode given to open() applies only to new files).
+ */
+function writeFile(path: string, text: string, mode: 0o600 | 0o644): void {
+  let fd: number;
+  try {
+    // O_NOFOLLOW: open() fails with ELOOP when the last part of the path is a symbolic link.
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      mode,
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') {
+      throw new CliError(
+        `refusing to write '${path}': it is a symbolic link, and a key written through it would land wherever it points; remove it or use another --dir`,
+        EXIT.usage,
+        { cause: error },
+      );
+    }
+    throw new CliError(
+      `cannot write '${path}' (${code ?? 'unwritable'}): check --dir and its permissions`,
+      EXIT.usage,
+      {
+        cause: error,
+      },
+    );
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      throw new CliError(
+        `refusing to write '${path}': it is not a regular file; remove it or use another --dir`,
+        EXIT.usage,
+      );
+    }
+    const uid = process.getuid?.();
+    if (uid !== undefined && stat.uid !== uid) {
+      throw new CliError(
+        `refusing to write '${path}': it belongs to another user, who could read or replace what is written; remove it or use another --dir`,
+        EXIT.usage,
+      );
+    }
+    fchmodSync(fd, mode);
+    // Truncated only now that it is known to be ours (O_TRUNC would have emptied anyone's file).
+    ftruncateSync(fd, 0);
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
 
-/** Writes the files into `dir` (which must exist) and sets the scenarios for the written devices. */
+/**
+ * The directory must be a directory, and not one another user controls (they could swap the
+ * files under us): when it, or the symbolic link naming it, belongs to someone else (root aside),
+ * nothing is written.
+ */
+function checkDir(dir: string): void {
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new CliError(`cannot use --dir '${dir}' (${code})`, EXIT.usage, { cause: error });
+  }
+  if (!stat.isDirectory()) throw new CliError(`--dir '${dir}' exists and is not a directory`, EXIT.usage);
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const link = lstatSync(dir);
+  for (const [what, owner] of [
+    ['the directory', stat.uid],
+    ['the symbolic link naming it', link.uid],
+  ] as const) {
+    if (owner !== uid && owner !== 0) {
+      throw new CliError(
+        `refusing to write into --dir '${dir}': ${what} belongs to another user, who could read or replace the keys; use a directory of your own`,
+        EXIT.usage,
+      );
+    }
+  }
+}
+
+const writeSecret = (path: string, text: string) => writeFile(path, text, 0o600);
+const writePublic = (path: string, text: string) => writeFile(path, text, 0o644);
+
+/**
+ * Writes the files into `dir` (which must exist) and sets the scenarios for the written devices.
+ * Keys are written with mode 0600, the rest 0644, never through a symbolic link (a
+ * {@link CliError} says so instead).
+ */
 export function writeEmulatorFiles(
   emulator: Emulator,
   dir: string,
   options: EmulatorFilesOptions = {},
 ): EmulatorFiles {
+  checkDir(dir);
   const { apns, fcm, webpush } = emulator;
   const rate = options.unregisteredRate ?? 0;
   const caFiles = {
@@ -52,9 +155,9 @@ export function writeEmulatorFiles(
     fcm: join(dir, 'fcm-ca.pem'),
     webpush: join(dir, 'webpush-ca.pem'),
   };
-  writeFileSync(caFiles.apns, apns.ca);
-  writeFileSync(caFiles.fcm, fcm.ca);
-  writeFileSync(caFiles.webpush, webpush.ca);
+  writePublic(caFiles.apns, apns.ca);
+  writePublic(caFiles.fcm, fcm.ca);
+  writePublic(caFiles.webpush, webpush.ca);
   const apnsKeyFile = join(dir, `AuthKey_${apns.keyId}.p8`);
   writeSecret(apnsKeyFile, apns.key);
   const serviceAccountFile = join(dir, 'service-account.json');
@@ -83,7 +186,7 @@ export function writeEmulatorFiles(
       },
     },
   };
-  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  writePublic(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
   const tokens = options.tokens ?? 2;
   const lines: string[] = [];
@@ -114,7 +217,7 @@ export function writeEmulatorFiles(
   if (fcmDead.length > 0) fcm.setScenarios({ unregisteredTokens: fcmDead });
   dead.push(...fcmDead);
   const devicesFile = join(dir, 'devices.ndjson');
-  writeFileSync(devicesFile, `${lines.join('\n')}\n`);
+  writePublic(devicesFile, `${lines.join('\n')}\n`);
   return {
     dir,
     caFiles,

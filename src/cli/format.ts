@@ -1,4 +1,5 @@
 /** Number and duration formatting shared by the progress line and the summary table. */
+import { sanitize } from './sanitize.js';
 
 const counts = new Intl.NumberFormat('en-US');
 
@@ -13,8 +14,12 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
 }
 
-/** A table of rows (the first is the header); the first column left-aligned, the others right. */
-export function table(rows: readonly (readonly string[])[], indent = '  '): string {
+/**
+ * A table of rows (the first is the header); the first column left-aligned, the others right.
+ * Cells are sanitised (see sanitize.ts): a name in a cell may come from a config or a server.
+ */
+export function table(cells: readonly (readonly string[])[], indent = '  '): string {
+  const rows = cells.map((row) => row.map((cell) => sanitize(cell)));
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {

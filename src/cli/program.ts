@@ -9,6 +9,7 @@ import { runEmulate } from './emulate.js';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { reportError } from './report.js';
+import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -40,7 +41,9 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(`pushline: ${text.replace(/^error: /, 'error: ')}`),
+      // Commander's errors quote the arguments given, which a script may have taken from anywhere.
+      outputError: (text, write) =>
+        write(`pushline: ${sanitize(text.replace(/^error: /, 'error: '), { keepNewlines: true })}`),
     })
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nStart with: pushline demo`);
 

@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import { PushError } from '../errors.js';
 import { StoreError } from '../stores/errors.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
+import { sanitize } from './sanitize.js';
 
 /** The message and exit code for an error that ended a command. */
 export function classify(error: unknown): { message: string; exitCode: ExitCode } {
@@ -41,12 +42,13 @@ export function classify(error: unknown): { message: string; exitCode: ExitCode 
 /** Writes the one-line error (and the stack with --debug) to stderr; returns the exit code. */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): ExitCode {
   const { message, exitCode } = classify(error);
-  stderr.write(`pushline: error: ${message}\n`);
+  // Messages quote servers, databases and files: escaped, they cannot drive the terminal.
+  stderr.write(`pushline: error: ${sanitize(message)}\n`);
   if (debug && error instanceof Error && error.stack) {
-    stderr.write(`${error.stack}\n`);
+    stderr.write(`${sanitize(error.stack, { keepNewlines: true })}\n`);
     let cause = (error as { cause?: unknown }).cause;
     while (cause instanceof Error) {
-      stderr.write(`caused by: ${cause.stack ?? cause.message}\n`);
+      stderr.write(`caused by: ${sanitize(cause.stack ?? cause.message, { keepNewlines: true })}\n`);
       cause = (cause as { cause?: unknown }).cause;
     }
   }

@@ -17,6 +17,7 @@ import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify } from './report.js';
+import { sanitize } from './sanitize.js';
 import { countDevices, openSink, openSource, redactUrl, type SinkFlags, type SourceFlags } from './source.js';
 import { summaryJson, summaryTable } from './summary-table.js';
 
@@ -82,6 +83,9 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
     throw new CliError('--table and --mark-column apply with --apply-feedback only', EXIT.usage);
   }
   const window = positive('--window', flags.window);
+  if (window !== undefined && !Number.isInteger(window)) {
+    throw new CliError(`--window must be a whole number ≥ 1, got '${flags.window}'`, EXIT.usage);
+  }
   const progressSeconds = positive('--progress-interval', flags.progressInterval);
   const notification = notificationFrom(flags);
   const sourceFlags: SourceFlags = { ...flags, devices: flags.devices };
@@ -162,20 +166,23 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
         })}\n`,
       );
     } else {
-      report.write(`${flags.dryRun ? 'Dry run (nothing delivered)' : 'Sent'}: ${redactUrl(flags.devices)}\n`);
+      report.write(
+        `${flags.dryRun ? 'Dry run (nothing delivered)' : 'Sent'}: ${sanitize(redactUrl(flags.devices))}\n`,
+      );
       report.write(`${summaryTable(summary)}\n`);
       if (applied) {
         const { mode, removed, marked } = applied;
         report.write(
           mode === 'delete'
-            ? `  dead tokens: ${formatCount(removed)} rows deleted from ${flags.table}\n`
-            : `  dead tokens: ${formatCount(marked)} rows marked in ${flags.table}.${flags.markColumn}\n`,
+            ? `  dead tokens: ${formatCount(removed)} rows deleted from ${sanitize(String(flags.table))}\n`
+            : `  dead tokens: ${formatCount(marked)} rows marked in ${sanitize(`${flags.table}.${flags.markColumn}`)}\n`,
         );
       }
-      if (flags.out && flags.out !== '-') report.write(`  feedback: ${flags.out}\n`);
+      if (flags.out && flags.out !== '-') report.write(`  feedback: ${sanitize(flags.out)}\n`);
       if (result.interrupted) report.write('  interrupted: the devices read so far have their feedback\n');
     }
-    for (const failure of failures) io.stderr.write(`pushline: error: ${failure.message}\n`);
+    // A provider's or a database's own words are in these: escaped, they cannot drive the terminal.
+    for (const failure of failures) io.stderr.write(`pushline: error: ${sanitize(failure.message)}\n`);
     return exitCode;
   } finally {
     await sink?.close().catch(() => undefined);

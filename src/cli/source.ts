@@ -12,6 +12,7 @@ import { StoreError } from '../stores/errors.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import { openDeviceSource } from '../stores/open-source.js';
 import { postgresFeedbackSink } from '../stores/postgres-sink.js';
+import { checkTableName, TABLE_NAME_FORMS } from '../stores/sql.js';
 import { sqliteFeedbackSink } from '../stores/sqlite-sink.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -120,6 +121,20 @@ export function openSink(spec: string, flags: SinkFlags): FeedbackSink {
       EXIT.usage,
     );
   }
+  // Checked here, before any database is opened: a name like x.y.z would otherwise reach the
+  // database as a cross-database reference and come back as an error no option explains.
+  for (const [flag, value] of [
+    ['--table', flags.table],
+    ['--key-column', flags.keyColumn],
+    ['--mark-column', flags.markColumn],
+  ] as const) {
+    if (value === undefined) continue;
+    try {
+      checkTableName(value);
+    } catch {
+      throw new CliError(`${flag} must be ${TABLE_NAME_FORMS}, got '${value}'`, EXIT.usage);
+    }
+  }
   const options = {
     table: flags.table,
     keyColumn: flags.keyColumn ?? 'id',
@@ -134,6 +149,14 @@ export function openSink(spec: string, flags: SinkFlags): FeedbackSink {
     if (error instanceof StoreError) {
       throw new CliError(
         `--apply-feedback: ${error.message}; check --table, --key-column and --mark-column`,
+        EXIT.usage,
+        { cause: error },
+      );
+    }
+    // SQLite checks the table as the sink opens: 'nosuch.devices' is "unknown database 'nosuch'".
+    if ((error as { code?: unknown })?.code === 'SQLITE_ERROR') {
+      throw new CliError(
+        `--apply-feedback: cannot use --table '${flags.table}': ${(error as Error).message}; check --table, --key-column and --mark-column`,
         EXIT.usage,
         { cause: error },
       );

@@ -4,17 +4,19 @@
  * a few are held whatever the file's size.
  *
  * Columns map as in the SQL sources (`token`, `platform`, `app` by default, the rest ride
- * along as strings). A record csv-parse rejects (wrong number of fields, a stray quote)
- * becomes one `invalid-device` feedback naming its line (see malformed.ts); the run goes on.
+ * along as strings). A record csv-parse rejects (wrong number of fields, a stray quote), one
+ * that holds bytes that are not UTF-8, or one over the row size limit (row-limits.ts) becomes
+ * one `invalid-device` feedback naming its line (see malformed.ts); the run goes on.
  */
 import { type CsvError, parse } from 'csv-parse';
 import type { Device } from '../device.js';
 import { type RowMapper, type RowMappingOptions, rowMapper } from './columns.js';
 import { StoreError } from './errors.js';
-import { describeInput, openInput, type TextInput } from './input.js';
+import { describeInput, openInput, type TextInput, Utf8Ranges } from './input.js';
 import { malformedLine } from './malformed.js';
+import { type RowLimitOptions, type RowLimits, rowLimits, rowProblem } from './row-limits.js';
 
-export interface CsvDevicesOptions extends RowMappingOptions {
+export interface CsvDevicesOptions extends RowMappingOptions, RowLimitOptions {
   /** Column names for a file without a header line. Default: the first line is the header. */
   header?: string[];
   /** Field delimiter. Default `,`. */
@@ -23,35 +25,60 @@ export interface CsvDevicesOptions extends RowMappingOptions {
 
 /** Streams devices from CSV. A path is opened for each iteration; a stream can be read once. */
 export function csvDevices(input: TextInput, options: CsvDevicesOptions = {}): AsyncIterable<Device> {
-  return { [Symbol.asyncIterator]: () => readDevices(input, options) };
+  const limits = rowLimits(options.limits, 'csvDevices');
+  return { [Symbol.asyncIterator]: () => readDevices(input, options, limits) };
 }
 
 interface ParsedRecord {
   record: Record<string, string>;
-  info: { lines: number };
+  /** `bytes`: the offset just after the record (its line break included). */
+  info: { lines: number; bytes: number };
+  /** Set as csv-parse hands the record out: it holds bytes that are not UTF-8. */
+  notUtf8?: boolean;
 }
 
-async function* readDevices(input: TextInput, options: CsvDevicesOptions): AsyncGenerator<Device> {
+async function* readDevices(
+  input: TextInput,
+  options: CsvDevicesOptions,
+  limits: Required<RowLimits>,
+): AsyncGenerator<Device> {
   const name = describeInput(input);
   // Rejected records, reported by csv-parse while it parses; handed out before the next record.
   const rejected: Device[] = [];
+  // csv-parse decodes bad bytes to U+FFFD without a word: the bytes are checked on their way in,
+  // and a record is matched to them by its byte range, from the end of the one before it (kept
+  // in csv-parse's callbacks, which run in the file's order, unlike our reading of the records).
+  const utf8 = new Utf8Ranges();
+  let recordStart = 0;
   const parser = parse({
-    columns: options.header ?? true,
+    columns:
+      options.header ??
+      ((names: string[]) => {
+        recordStart = parser.info.bytes;
+        return names;
+      }),
     delimiter: options.delimiter ?? ',',
     bom: true,
     trim: true,
     skip_empty_lines: true,
     info: true,
+    on_record: (parsed: ParsedRecord) => {
+      parsed.notUtf8 = utf8.within(recordStart, parsed.info.bytes);
+      recordStart = parsed.info.bytes;
+      return parsed;
+    },
     skip_records_with_error: true,
     on_skip: (error: CsvError | undefined, raw: string | undefined) => {
       const line = Number((error as { lines?: number } | undefined)?.lines ?? 0);
+      recordStart = Math.max(recordStart, Number((error as { bytes?: number } | undefined)?.bytes ?? 0));
       rejected.push(malformedLine(name, line, error?.message ?? 'unreadable record', raw ?? ''));
       return undefined;
     },
   });
   const source = openInput(input);
   source.on('error', (error) => parser.destroy(error));
-  source.pipe(parser);
+  const checked = source.pipe(utf8.transform());
+  checked.pipe(parser);
   let toDevice: RowMapper | undefined;
   let line = 0;
   try {
@@ -59,7 +86,13 @@ async function* readDevices(input: TextInput, options: CsvDevicesOptions): Async
       while (rejected.length > 0) yield rejected.shift()!;
       line = parsed.info.lines;
       toDevice ??= rowMapper(Object.keys(parsed.record), options, `${name} (CSV)`);
-      yield toDevice(parsed.record);
+      const device = toDevice(parsed.record);
+      const problem = parsed.notUtf8
+        ? 'not valid UTF-8 (the record holds bytes that are not UTF-8 text)'
+        : rowProblem(device, limits);
+      if (problem === undefined) yield device;
+      else
+        yield malformedLine(name, line, problem, Object.values(parsed.record).join(options.delimiter ?? ','));
     }
     while (rejected.length > 0) yield rejected.shift()!;
   } catch (error) {
@@ -72,8 +105,10 @@ async function* readDevices(input: TextInput, options: CsvDevicesOptions): Async
       },
     );
   } finally {
-    source.unpipe(parser);
+    source.unpipe(checked);
+    checked.unpipe(parser);
     if (typeof input === 'string') source.destroy();
+    checked.destroy();
     parser.destroy();
   }
 }

@@ -27,14 +27,49 @@ export interface NdjsonFeedbackWriterOptions {
   end?: boolean;
 }
 
-/** The line for one feedback: every field the feedback has, the error as `PushError.toJSON()`. */
+/**
+ * The line for one feedback: every field the feedback has, the error as `PushError.toJSON()`.
+ * A device that cannot be written as JSON (nested too deep for JSON.stringify's recursion,
+ * cyclic, or with a value that throws in `toJSON`) does not end the output: its line carries a
+ * placeholder naming the problem, with the device's plain top-level values, and the rest of the
+ * line as usual. One caller's odd object costs one line, never the file.
+ */
 export function feedbackLine(feedback: Feedback): string {
   const { device, status, provider, messageId, httpStatus, attempts, error } = feedback;
-  return `${JSON.stringify(
-    { device, status, provider, messageId, httpStatus, attempts, error: error?.toJSON() },
-    // A SQLite or PostgreSQL row id may be a BigInt, which JSON cannot hold: write it as digits.
-    (_key, value) => (typeof value === 'bigint' ? value.toString() : value),
-  )}\n`;
+  const line = { device, status, provider, messageId, httpStatus, attempts, error: error?.toJSON() };
+  try {
+    return `${JSON.stringify(line, jsonValue)}\n`;
+  } catch (problem) {
+    line.device = unwritableDevice(device, problem) as Feedback['device'];
+    return `${JSON.stringify(line, jsonValue)}\n`;
+  }
+}
+
+// A SQLite or PostgreSQL row id may be a BigInt, which JSON cannot hold: write it as digits.
+const jsonValue = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
+
+/** What stands in the line for a device JSON cannot write: why, and its plain top-level values. */
+function unwritableDevice(device: unknown, problem: unknown): Record<string, unknown> {
+  const message = String((problem as Error)?.message ?? problem);
+  // V8's words for JSON.stringify's recursion running out of stack; a cycle's message spans lines.
+  const reason = /call stack/i.test(message) ? 'nested too deep' : message.split('\n')[0];
+  const placeholder: Record<string, unknown> = {
+    unwritable: `the device could not be written as JSON (${reason}); its plain fields are kept`,
+  };
+  if (typeof device !== 'object' || device === null) return placeholder;
+  let kept = 0;
+  for (const key of Object.keys(device)) {
+    if (kept === 32) break;
+    const value = (device as Record<string, unknown>)[key];
+    if (typeof value === 'string')
+      placeholder[key] = value.length > 1000 ? `${value.slice(0, 1000)}…` : value;
+    else if (typeof value === 'number' || typeof value === 'boolean' || value === null)
+      placeholder[key] = value;
+    else if (typeof value === 'bigint') placeholder[key] = value.toString();
+    else continue;
+    kept++;
+  }
+  return placeholder;
 }
 
 /** Writes feedback as NDJSON to a file path or a writable stream (e.g. `process.stdout`). */

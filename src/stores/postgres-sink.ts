@@ -111,7 +111,8 @@ class PostgresBackend implements SinkBackend {
       );
       columns = new Map(result.rows.map((row) => [row.name, row.type]));
     } catch (error) {
-      if (sqlState(error) === '42P01') {
+      // 42P01 undefined_table; 3F000 invalid_schema_name (the schema of schema.table does not exist).
+      if (sqlState(error) === '42P01' || sqlState(error) === '3F000') {
         throw new StoreError('store-config', `postgresFeedbackSink: there is no table ${table}`, {
           cause: error,
         });

@@ -14,9 +14,11 @@ import Cursor from 'pg-cursor';
 import type { Device } from '../device.js';
 import { type RowMappingOptions, rowMapper } from './columns.js';
 import { StoreError } from './errors.js';
+import { malformedRow } from './malformed.js';
 import { type Lease, lease, type PostgresTarget } from './postgres-connection.js';
+import { type RowLimitOptions, type RowLimits, rowLimits, rowProblem } from './row-limits.js';
 
-export interface PostgresDevicesOptions extends RowMappingOptions {
+export interface PostgresDevicesOptions extends RowMappingOptions, RowLimitOptions {
   /** A SELECT returning a token column, a platform column (unless `platform` is given) and any extras. */
   query: string;
   /** `$1`, `$2`, … parameters. */
@@ -45,7 +47,8 @@ export function postgresDevices(
       `postgresDevices: batchSize must be a whole number ≥ 1, got ${batchSize}`,
     );
   }
-  return { [Symbol.asyncIterator]: () => readRows(target, options, batchSize) };
+  const limits = rowLimits(options.limits, 'postgresDevices');
+  return { [Symbol.asyncIterator]: () => readRows(target, options, batchSize, limits) };
 }
 
 interface Batch {
@@ -70,6 +73,7 @@ async function* readRows(
   target: PostgresTarget,
   options: PostgresDevicesOptions,
   batchSize: number,
+  limits: Required<RowLimits>,
 ): AsyncGenerator<Device> {
   let connection: Lease;
   try {
@@ -108,7 +112,10 @@ async function* readRows(
       if (batch.rows.length === 0) break;
       for (const row of batch.rows) {
         read++;
-        yield toDevice(row);
+        // A jsonb column can hold a document nested thousands deep: it fails alone (row-limits.ts).
+        const device = toDevice(row);
+        const problem = rowProblem(device, limits);
+        yield problem === undefined ? device : malformedRow('the postgres query', read, problem, device);
       }
     }
   } catch (error) {

@@ -6,8 +6,10 @@ import Database from 'better-sqlite3';
 import type { Device } from '../device.js';
 import { type RowMappingOptions, rowMapper } from './columns.js';
 import { StoreError } from './errors.js';
+import { malformedRow } from './malformed.js';
+import { type RowLimitOptions, type RowLimits, rowLimits, rowProblem } from './row-limits.js';
 
-export interface SqliteDevicesOptions extends RowMappingOptions {
+export interface SqliteDevicesOptions extends RowMappingOptions, RowLimitOptions {
   /** A SELECT returning a token column, a platform column (unless `platform` is given) and any extras. */
   query: string;
   /** Positional (`?`) parameters as an array, or named (`@name`, `:name`, `$name`) ones as an object. */
@@ -41,13 +43,15 @@ export function sqliteDevices(
       `sqliteDevices: chunkSize must be a whole number ≥ 1, got ${chunkSize}`,
     );
   }
-  return { [Symbol.asyncIterator]: () => readRows(db, options, chunkSize) };
+  const limits = rowLimits(options.limits, 'sqliteDevices');
+  return { [Symbol.asyncIterator]: () => readRows(db, options, chunkSize, limits) };
 }
 
 async function* readRows(
   target: Database.Database | string,
   options: SqliteDevicesOptions,
   chunkSize: number,
+  limits: Required<RowLimits>,
 ): AsyncGenerator<Device> {
   const owned = typeof target === 'string';
   let db: Database.Database;
@@ -100,14 +104,33 @@ async function* readRows(
         );
       }
       if (next.done) break;
-      yield toDevice(next.value as Record<string, unknown>);
-      if (++read % chunkSize === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      read++;
+      const device = toDevice(next.value as Record<string, unknown>);
+      const problem = rowProblem(device, limits) ?? notText(device);
+      yield problem === undefined ? device : malformedRow('the sqlite query', read, problem, device);
+      if (read % chunkSize === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
     // Ends the cursor whether the read finished, failed, or the consumer stopped early.
     rows?.return?.();
     if (owned) db.close();
   }
+}
+
+/**
+ * SQLite stores whatever bytes it is given, typed TEXT or not: a token that is a BLOB, or TEXT
+ * that is not UTF-8 (which reaches us with U+FFFD in place of the bad bytes), is not a token,
+ * and sending it would earn an `invalid-token` answer, i.e. the row deleted for the wrong reason.
+ */
+function notText(device: Device): string | undefined {
+  for (const field of ['token', 'platform'] as const) {
+    const value: unknown = device[field];
+    if (ArrayBuffer.isView(value)) return `the ${field} is binary data (a BLOB), not text`;
+    if (typeof value === 'string' && value.includes('\uFFFD')) {
+      return `the ${field} is not valid UTF-8 text (it reads as U+FFFD where the database holds other bytes)`;
+    }
+  }
+  return undefined;
 }
 
 function prepare(db: Database.Database, query: string): Database.Statement {

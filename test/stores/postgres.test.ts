@@ -9,7 +9,7 @@ import pg from 'pg';
 import { PushError } from '../../src/errors.js';
 import type { Feedback } from '../../src/feedback.js';
 import { PushClient } from '../../src/index.js';
-import { postgresDevices, postgresFeedbackSink, StoreError } from '../../src/stores/index.js';
+import { feedbackLine, postgresDevices, postgresFeedbackSink, StoreError } from '../../src/stores/index.js';
 import { DEAD_SINCE, platformFor, TokenProvider, tokenFor } from './support.js';
 
 const url = process.env.DATABASE_URL;
@@ -122,6 +122,34 @@ describe('PostgreSQL stores', { skip }, () => {
       postgresDevices(pool, { query: `SELECT id::int, platform, sub AS token FROM ${table} WHERE id = 2` }),
     );
     assert.deepEqual(fromJsonb, [{ platform: 'web', token: { endpoint: 'https://e/2' }, id: 2 }]);
+    assert.equal(pool.totalCount, pool.idleCount, 'the pooled client went back');
+  });
+
+  test('a jsonb column nested 10,000 deep fails its row alone (with its id); the rows around it are sent and written', async () => {
+    const table = await makeTable(3);
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    await pool.query(`UPDATE ${table} SET sub = $1::jsonb WHERE id = 1`, [deep]);
+    await pool.query(`UPDATE ${table} SET sub = '{"ok":[1]}' WHERE id <> 1`);
+    const client = new PushClient({ providers: [new TokenProvider()] });
+    const lines: string[] = [];
+    const statuses: [unknown, string, string | undefined][] = [];
+    try {
+      const source = postgresDevices(pool, {
+        query: `SELECT id::int, platform, token, sub FROM ${table} ORDER BY id`,
+      });
+      for await (const fb of client.send({ title: 't' }, source)) {
+        lines.push(feedbackLine(fb));
+        statuses.push([fb.device.id, fb.status, fb.error?.message]);
+      }
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(statuses, [
+      [0, 'sent', undefined],
+      [1, 'failed', 'row 2 of the postgres query: nested deeper than 64 levels (limits.maxDepth)'],
+      [2, 'sent', undefined],
+    ]);
+    assert.equal(lines.length, 3);
     assert.equal(pool.totalCount, pool.idleCount, 'the pooled client went back');
   });
 
@@ -320,5 +348,20 @@ describe('PostgreSQL stores', { skip }, () => {
     });
     await sink.write(invalid({ platform: 'ios', token: 't', id: 1 }));
     await assert.rejects(sink.close(), /there is no table no_such_table_here/);
+    // A schema that does not exist is the same mistake (it was an unexplained error before).
+    const noSchema = postgresFeedbackSink(pool, {
+      table: 'no_such_schema_here.devices',
+      keyColumn: 'id',
+      mode: 'delete',
+      retry: { baseDelayMs: 10_000 },
+    });
+    await noSchema.write(invalid({ platform: 'ios', token: 't', id: 1 }));
+    await assert.rejects(noSchema.close(), /there is no table no_such_schema_here\.devices/);
+    const dotted = postgresFeedbackSink(pool, { table: 'a.b.c', keyColumn: 'id', mode: 'delete' });
+    await dotted.write(invalid({ platform: 'ios', token: 't', id: 1 }));
+    await assert.rejects(
+      dotted.close(),
+      /'a\.b\.c' is not an accepted identifier: give a name or schema\.name/,
+    );
   });
 });
