@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { PushError } from '../errors.js';
+import { redactText } from '../redact.js';
 import { StoreError } from '../stores/errors.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 
@@ -38,15 +39,19 @@ export function classify(error: unknown): { message: string; exitCode: ExitCode 
   };
 }
 
-/** Writes the one-line error (and the stack with --debug) to stderr; returns the exit code. */
+/**
+ * Writes the one-line error (and the stack with --debug) to stderr; returns the exit code.
+ * Everything written is scrubbed of key material and URL passwords first: our own messages
+ * never hold any, but a cause's message (a library's, the OS's) may quote what it was given.
+ */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): ExitCode {
   const { message, exitCode } = classify(error);
-  stderr.write(`pushline: error: ${message}\n`);
+  stderr.write(`pushline: error: ${redactText(message)}\n`);
   if (debug && error instanceof Error && error.stack) {
-    stderr.write(`${error.stack}\n`);
+    stderr.write(`${redactText(error.stack)}\n`);
     let cause = (error as { cause?: unknown }).cause;
     while (cause instanceof Error) {
-      stderr.write(`caused by: ${cause.stack ?? cause.message}\n`);
+      stderr.write(`caused by: ${redactText(cause.stack ?? cause.message)}\n`);
       cause = (cause as { cause?: unknown }).cause;
     }
   }

@@ -6,6 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import { PushClient } from '../client.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
 import type { Provider } from '../provider.js';
+import { redactText } from '../redact.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import { type NdjsonFeedbackWriter, ndjsonFeedbackWriter } from '../stores/ndjson-writer.js';
 import { closeClient } from './close-client.js';
@@ -17,11 +18,21 @@ import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify } from './report.js';
-import { countDevices, openSink, openSource, redactUrl, type SinkFlags, type SourceFlags } from './source.js';
+import {
+  countDevices,
+  devicesSpec,
+  openSink,
+  openSource,
+  redactUrl,
+  type SinkFlags,
+  type SourceFlags,
+} from './source.js';
 import { summaryJson, summaryTable } from './summary-table.js';
 
 export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlags, 'devices'> {
   devices?: string;
+  /** The name of an environment variable holding the device source (keeps a password out of argv). */
+  devicesEnv?: string;
   config?: string;
   emulator?: boolean;
   applyFeedback?: boolean;
@@ -59,13 +70,8 @@ function openOut(path: string, stdout: NodeJS.WritableStream): NdjsonFeedbackWri
   return ndjsonFeedbackWriter(path);
 }
 
-export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
-  if (!flags.devices) {
-    throw new CliError(
-      'give the devices with --devices: sqlite:path (with --query), postgres://… (with --query), a .ndjson/.jsonl/.csv file, or - for NDJSON on stdin',
-      EXIT.usage,
-    );
-  }
+export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
+  const flags = { ...given, devices: devicesSpec(given, io.env, io.stderr) };
   if (flags.applyFeedback && flags.dryRun) {
     throw new CliError(
       '--dry-run and --apply-feedback do not mix: a dry run must change nothing',
@@ -157,7 +163,7 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
           ...(applied ? { feedback: applied } : {}),
           ...(flags.out ? { out: flags.out } : {}),
           interrupted: result.interrupted,
-          errors: failures.map((failure) => failure.message),
+          errors: failures.map((failure) => redactText(failure.message)),
           exitCode,
         })}\n`,
       );
@@ -175,7 +181,7 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
       if (flags.out && flags.out !== '-') report.write(`  feedback: ${flags.out}\n`);
       if (result.interrupted) report.write('  interrupted: the devices read so far have their feedback\n');
     }
-    for (const failure of failures) io.stderr.write(`pushline: error: ${failure.message}\n`);
+    for (const failure of failures) io.stderr.write(`pushline: error: ${redactText(failure.message)}\n`);
     return exitCode;
   } finally {
     await sink?.close().catch(() => undefined);
