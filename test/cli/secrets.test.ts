@@ -71,32 +71,32 @@ describe('secrets are never printed', { concurrency: true }, () => {
       PUSHLINE_CA_FILE: files.caFiles.fcm,
     };
     const run = await runCli([...send, '--devices', devicesFile('fcm.ndjson', 'android')], { env });
+    assertNotPrinted(run, pemBody(emulator.fcm.serviceAccount.private_key), 'service-account key');
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /fcm\s+1\s+0\s+0\s+1/);
-    assertNotPrinted(run, pemBody(emulator.fcm.serviceAccount.private_key), 'service-account key');
 
     // Malformed JSON: the message says where, never what (V8's own message would quote it).
     const broken = await runCli([...send, '--devices', devicesFile('fcm2.ndjson', 'android')], {
       env: { ...env, GOOGLE_APPLICATION_CREDENTIALS: json.replace('"client_email"', 'client_email') },
     });
+    assertNotPrinted(broken, pemBody(emulator.fcm.serviceAccount.private_key), 'service-account key');
     assert.equal(broken.code, 78, broken.stderr);
     assert.match(
       broken.stderr,
       /the service-account JSON held in GOOGLE_APPLICATION_CREDENTIALS is malformed/,
     );
-    assertNotPrinted(broken, pemBody(emulator.fcm.serviceAccount.private_key), 'service-account key');
   });
 
   test('PUSHLINE_APNS_KEY_FILE holding the PEM itself: 78, the key is not printed', async () => {
     const run = await runCli([...send, '--devices', devicesFile('k1.ndjson', 'ios')], {
       env: { ...apnsEnv(), PUSHLINE_APNS_KEY_FILE: emulator.apns.key },
     });
+    assertNotPrinted(run, pemBody(emulator.apns.key), '.p8 key');
     assert.equal(run.code, 78, run.stderr);
     assert.match(
       run.stderr,
       /PUSHLINE_APNS_KEY_FILE holds a PEM 'PRIVATE KEY' block \(not shown\), not a file path: .*PUSHLINE_APNS_KEY/,
     );
-    assertNotPrinted(run, pemBody(emulator.apns.key), '.p8 key');
   });
 
   test('PUSHLINE_APNS_KEY without its BEGIN/END lines is read as the key; a damaged one is not printed', async () => {
@@ -104,19 +104,19 @@ describe('secrets are never printed', { concurrency: true }, () => {
     const good = await runCli([...send, '--devices', devicesFile('k2.ndjson', 'ios')], {
       env: { ...apnsEnv(), PUSHLINE_APNS_KEY: body },
     });
-    assert.equal(good.code, 0, good.stderr);
     assertNotPrinted(good, body, '.p8 key');
+    assert.equal(good.code, 0, good.stderr);
 
     const damaged = `${body.slice(0, 40)}${body.slice(60)}`;
     const bad = await runCli([...send, '--devices', devicesFile('k3.ndjson', 'ios')], {
       env: { ...apnsEnv(), PUSHLINE_APNS_KEY: damaged },
     });
+    assertNotPrinted(bad, damaged, '.p8 key');
     assert.equal(bad.code, 78, bad.stderr);
     assert.match(
       bad.stderr,
       /key is neither PEM text nor the path of a file: it holds base64 text .*\(not shown\)/,
     );
-    assertNotPrinted(bad, damaged, '.p8 key');
   });
 
   test('keyEnv holding the PEM instead of a variable name: 78, the key is not printed', async () => {
@@ -125,12 +125,12 @@ describe('secrets are never printed', { concurrency: true }, () => {
     const config = join(dir, 'key-env.json');
     writeFileSync(config, JSON.stringify({ providers: { apns: { ...apns, keyEnv: emulator.apns.key } } }));
     const run = await runCli([...send, '--config', config, '--devices', devicesFile('k4.ndjson', 'ios')]);
+    assertNotPrinted(run, pemBody(emulator.apns.key), '.p8 key');
     assert.equal(run.code, 78, run.stderr);
     assert.match(
       run.stderr,
       /providers\.apns\.keyEnv in .* must be the name of an environment variable .*a PEM 'PRIVATE KEY' block \(not shown\)/,
     );
-    assertNotPrinted(run, pemBody(emulator.apns.key), '.p8 key');
   });
 
   test('a postgres URL with ?password=: masked on the Sent: line, and a warning about argv', async () => {
@@ -144,6 +144,7 @@ describe('secrets are never printed', { concurrency: true }, () => {
       '--query',
       'SELECT 1',
     ]);
+    assert.ok(!(run.stdout + run.stderr).includes(password), run.stdout + run.stderr);
     assert.match(
       run.stdout,
       /^Sent: postgres:\/\/pushline@127\.0\.0\.1:1\/app\?password=\*\*\*&sslmode=disable$/m,
@@ -152,7 +153,6 @@ describe('secrets are never printed', { concurrency: true }, () => {
       run.stderr,
       /warning: --devices carries a password on the command line.*--devices-env NAME.*PGPASSWORD/,
     );
-    assert.ok(!(run.stdout + run.stderr).includes(password), run.stdout + run.stderr);
   });
 
   test('--devices-env reads the source from a variable: no password in argv, none printed, no warning', async () => {
