@@ -99,6 +99,12 @@ export function quoteValue(value: unknown, max = 200): string {
   }
 }
 
+/** `value` itself when harmless (a URL with its password masked), else its description. */
+export function shownValue(value: string): string {
+  const secret = secretDescription(value);
+  return secret === undefined ? maskUrl(value) : `${secret} (not shown)`;
+}
+
 /** True when the URL carries a password (userinfo or a secret query parameter). */
 export function urlHasSecret(spec: string): boolean {
   return maskUrl(spec) !== spec;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { cleartextProblem, isLoopbackHost } from '../src/https-only.js';
+import { webPush } from '../src/providers/webpush/index.js';
 import {
   jsonSyntaxProblem,
   looksSecret,
@@ -11,6 +12,7 @@ import {
   secretDescription,
   urlHasSecret,
 } from '../src/redact.js';
+import { resolveOptions } from '../src/transport/options.js';
 
 const p8 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -143,5 +145,27 @@ describe('https only', () => {
     assert.equal(cleartextProblem(new URL('http://127.0.0.1:8080'), 'endpoint', true), undefined);
     assert.equal(cleartextProblem(new URL('http://[::1]:8080'), 'endpoint', true), undefined);
     assert.match(cleartextProblem(new URL('ftp://x'), 'endpoint', true) ?? '', /https:\/\//);
+  });
+});
+
+describe('other places a value was echoed', () => {
+  it('a key given as the VAPID subject, a password in a proxy URL that does not parse', () => {
+    const keys = { publicKey: 'B'.padEnd(87, 'A'), privateKey: 'A'.repeat(43) };
+    assert.throws(
+      () => webPush({ vapid: { subject: p8, ...keys } }),
+      (e: Error) => {
+        assert.match(e.message, /vapid\.subject is not a URL: a PEM 'PRIVATE KEY' block \(not shown\)/);
+        assert.ok(!e.message.includes(body(p8).slice(20, 40)), e.message);
+        return true;
+      },
+    );
+    assert.throws(
+      () => resolveOptions({ origin: 'https://example.com', proxy: 'http://user:hunter2@proxy host:3128' }),
+      (e: Error) => {
+        assert.match(e.message, /transport proxy is not a URL: http:\/\/user:\*\*\*@/);
+        assert.ok(!e.message.includes('hunter2'), e.message);
+        return true;
+      },
+    );
   });
 });
