@@ -116,9 +116,9 @@ interface Origin {
  * Refuses a "path" that is really key material and names no file, without echoing it (nor
  * attaching the fs error, whose message would quote it).
  */
-function refuseSecretPath(path: string, where: string, hint: string): void {
+function refuseSecretPath(path: string, where: string, hint: string, full = path): void {
   const secret = secretDescription(path);
-  if (secret === undefined || existsSync(path)) return;
+  if (secret === undefined || existsSync(full)) return;
   throw configError(`${where} holds ${secret} (not shown), not a file path: ${hint}`);
 }
 
@@ -289,8 +289,8 @@ function readCredentialFile(
   origin: Origin,
   hint = 'put it in a file and give the path',
 ): string {
-  refuseSecretPath(path, origin.where, hint);
   const full = resolve(origin.base, path);
+  refuseSecretPath(path, origin.where, hint, full);
   try {
     return readFileSync(full, 'utf8');
   } catch (error) {
@@ -380,8 +380,8 @@ function apnsOptions(fields: Fields, sharedCa: string | undefined): ApnsOptions 
   const pfx = fields.string('pfxFile', 'PUSHLINE_APNS_PFX_FILE');
   if (pfx !== undefined) {
     // A .p12 is binary: read it as bytes.
-    refuseSecretPath(pfx.value, pfx.origin.where, 'give the path of the .p12 file');
     const full = resolve(pfx.origin.base, pfx.value);
+    refuseSecretPath(pfx.value, pfx.origin.where, 'give the path of the .p12 file', full);
     try {
       options.pfx = readFileSync(full);
     } catch (error) {
