@@ -2,15 +2,17 @@
  * Credentials for `pushline send`: a JSON config file and/or environment variables, turned
  * into the options of `apns()`, `fcm()` and `webPush()`. Environment variables win over the
  * file, field by field. Secrets are read here and never printed: every message names the
- * field, the file path or the variable, never a value.
+ * field, the file path or the variable, never a value — and a "path" or a "variable name"
+ * that is really a key (people paste the key where its path belongs) is not echoed either.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Platform } from '../device.js';
 import type { ApnsOptions } from '../providers/apns/options.js';
 import type { FcmOptions } from '../providers/fcm/options.js';
-import type { ServiceAccount } from '../providers/fcm/service-account.js';
+import { isInlineJson, type ServiceAccount } from '../providers/fcm/service-account.js';
 import type { WebPushOptions } from '../providers/webpush/provider.js';
+import { jsonSyntaxProblem, secretDescription } from '../redact.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 /** What `pushline send` builds its providers from. */
@@ -51,7 +53,8 @@ Environment variables (override the file, field by field; values are never print
   PUSHLINE_APNS_TEAM_ID  PUSHLINE_APNS_KEY_ID  PUSHLINE_APNS_KEY_FILE  PUSHLINE_APNS_KEY (PEM)
   PUSHLINE_APNS_TOPIC  PUSHLINE_APNS_PRODUCTION (true|false)  PUSHLINE_APNS_ENDPOINT
   PUSHLINE_APNS_CERT_FILE  PUSHLINE_APNS_PFX_FILE  PUSHLINE_APNS_PASSPHRASE
-  GOOGLE_APPLICATION_CREDENTIALS (service-account file)  PUSHLINE_FCM_PROJECT_ID  PUSHLINE_FCM_ENDPOINT
+  GOOGLE_APPLICATION_CREDENTIALS (service-account file, or its JSON text)
+  PUSHLINE_FCM_PROJECT_ID  PUSHLINE_FCM_ENDPOINT
   PUSHLINE_VAPID_SUBJECT  PUSHLINE_VAPID_PUBLIC_KEY  PUSHLINE_VAPID_PRIVATE_KEY
   PUSHLINE_CA_FILE (extra trusted CA for every provider, e.g. the emulator's ca.pem)`;
 
@@ -110,19 +113,17 @@ interface Origin {
 }
 
 /**
- * A JSON.parse message in Node 20 may quote the text around the error: that text can be a
- * key, so only the position is kept, as a line and column.
+ * Refuses a "path" that is really key material and names no file, without echoing it (nor
+ * attaching the fs error, whose message would quote it).
  */
-function jsonSyntaxProblem(text: string, error: unknown): string {
-  const position = /position (\d+)/.exec(String((error as Error)?.message))?.[1];
-  if (position === undefined) return 'it is not valid JSON';
-  const before = text.slice(0, Number(position));
-  const line = before.split('\n').length;
-  const column = Number(position) - before.lastIndexOf('\n');
-  return `it is not valid JSON (syntax error at line ${line}, column ${column})`;
+function refuseSecretPath(path: string, where: string, hint: string, full = path): void {
+  const secret = secretDescription(path);
+  if (secret === undefined || existsSync(full)) return;
+  throw configError(`${where} holds ${secret} (not shown), not a file path: ${hint}`);
 }
 
 function readConfigFile(path: string): Json {
+  refuseSecretPath(path, '--config', 'give the path of the JSON config file');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -238,17 +239,32 @@ class Fields {
     return value as string[];
   }
 
-  /** The text of a credential file, read now so a bad path is reported before anything is sent. */
-  fileText(field: string, variable?: string): string | undefined {
+  /**
+   * The text of a credential file, read now so a bad path is reported before anything is
+   * sent. `hint` says where the key itself goes, for the value that holds a key, not a path.
+   */
+  fileText(
+    field: string,
+    variable?: string,
+    hint = 'put it in a file and give the path',
+  ): string | undefined {
     const path = this.string(field, variable);
     if (path === undefined) return undefined;
-    return readCredentialFile(path.value, path.origin);
+    return readCredentialFile(path.value, path.origin, hint);
   }
 
   /** A secret held in the variable named by `field` (e.g. `passphraseEnv`). */
   fromNamedVariable(field: string): string | undefined {
     const name = this.string(field);
     if (name === undefined) return undefined;
+    // The field holds a variable's NAME; a value that is not a name may be the secret itself.
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name.value) || secretDescription(name.value) !== undefined) {
+      const secret = secretDescription(name.value);
+      throw configError(
+        `${name.origin.where} must be the name of an environment variable (letters, digits, _), e.g. "APNS_SECRET"; ` +
+          `it holds ${secret ?? 'something else'} (not shown): put the secret in a variable and name that variable here`,
+      );
+    }
     const value = this.env[name.value];
     if (!nonEmpty(value)) {
       throw configError(
@@ -268,8 +284,13 @@ class Fields {
 
 const nonEmpty = (value: string | undefined): boolean => value !== undefined && value !== '';
 
-function readCredentialFile(path: string, origin: Origin): string {
+function readCredentialFile(
+  path: string,
+  origin: Origin,
+  hint = 'put it in a file and give the path',
+): string {
   const full = resolve(origin.base, path);
+  refuseSecretPath(path, origin.where, hint, full);
   try {
     return readFileSync(full, 'utf8');
   } catch (error) {
@@ -348,7 +369,11 @@ function apnsOptions(fields: Fields, sharedCa: string | undefined): ApnsOptions 
   const key =
     fields.string('key', 'PUSHLINE_APNS_KEY')?.value ??
     fields.fromNamedVariable('keyEnv') ??
-    fields.fileText('keyFile', 'PUSHLINE_APNS_KEY_FILE');
+    fields.fileText(
+      'keyFile',
+      'PUSHLINE_APNS_KEY_FILE',
+      'give the .p8 file\'s path here, or the key itself in PUSHLINE_APNS_KEY (or "key" / "keyEnv" in the config file)',
+    );
   if (key !== undefined) options.key = key;
   const cert = fields.fileText('certFile', 'PUSHLINE_APNS_CERT_FILE');
   if (cert !== undefined) options.cert = cert;
@@ -356,6 +381,7 @@ function apnsOptions(fields: Fields, sharedCa: string | undefined): ApnsOptions 
   if (pfx !== undefined) {
     // A .p12 is binary: read it as bytes.
     const full = resolve(pfx.origin.base, pfx.value);
+    refuseSecretPath(pfx.value, pfx.origin.where, 'give the path of the .p12 file', full);
     try {
       options.pfx = readFileSync(full);
     } catch (error) {
@@ -380,18 +406,27 @@ function apnsOptions(fields: Fields, sharedCa: string | undefined): ApnsOptions 
 
 function fcmOptions(fields: Fields, sharedCa: string | undefined): FcmOptions {
   const options: FcmOptions = {};
-  const text = fields.fileText('serviceAccountFile', 'GOOGLE_APPLICATION_CREDENTIALS');
-  if (text === undefined) {
+  const source = fields.string('serviceAccountFile', 'GOOGLE_APPLICATION_CREDENTIALS');
+  if (source === undefined) {
     throw configError(
       'fcm is configured but has no service account: set providers.fcm.serviceAccountFile in the config file, or GOOGLE_APPLICATION_CREDENTIALS',
     );
   }
-  const source = fields.string('serviceAccountFile', 'GOOGLE_APPLICATION_CREDENTIALS')!;
+  // GOOGLE_APPLICATION_CREDENTIALS names a file, but people paste the key's JSON itself into
+  // it (CI secrets, firebase-admin habits): text starting with "{" is taken as that JSON.
+  const inline = isInlineJson(source.value);
+  const text = inline
+    ? source.value
+    : readCredentialFile(
+        source.value,
+        source.origin,
+        'give the path of the JSON key file downloaded from the Firebase console, or the whole JSON',
+      );
   try {
     options.serviceAccount = JSON.parse(text) as ServiceAccount;
   } catch (error) {
     throw configError(
-      `the service-account file named by ${source.origin.where} is malformed: ${jsonSyntaxProblem(text, error)}; use the JSON key file as downloaded from the Firebase console`,
+      `${inline ? `the service-account JSON held in ${source.origin.where}` : `the service-account file named by ${source.origin.where}`} is malformed: ${jsonSyntaxProblem(text, error)}; use the JSON key file as downloaded from the Firebase console`,
     );
   }
   const projectId = fields.string('projectId', 'PUSHLINE_FCM_PROJECT_ID');

@@ -29,7 +29,10 @@ Device sources (--devices):
   -                        NDJSON on stdin
   A query returns a token column and a platform column (rename with --token-column /
   --platform-column, or give --platform); every other column rides along and comes back
-  in --out, so include the key column (e.g. id) when you use --apply-feedback.`;
+  in --out, so include the key column (e.g. id) when you use --apply-feedback.
+  A password in --devices is visible to every local user (ps) while pushline runs: use
+  --devices-env NAME (export NAME='postgres://user:pass@host/db'), or PGPASSWORD / ~/.pgpass.
+  Printed URLs have their password masked.`;
 
 /** Builds the program; `finish` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
@@ -52,6 +55,10 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     .description('send one notification to every device of a source; write and apply the feedback')
     .option('-c, --config <file>', "JSON file with the providers' credentials (schema below)")
     .option('-d, --devices <source>', 'where the devices come from (see Device sources below)')
+    .option(
+      '--devices-env <name>',
+      'read the device source from this environment variable instead (keeps a database password out of ps and shell history)',
+    )
     .option('-q, --query <sql>', 'the SELECT for a sqlite: or postgres:// source')
     .option('--token-column <name>', "the query's token column (default: token)")
     .option('--platform-column <name>', "the query's platform column (default: platform)")

@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { PushError } from '../errors.js';
+import { redactText } from '../redact.js';
 import { StoreError } from '../stores/errors.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { sanitize } from './sanitize.js';
@@ -39,16 +40,23 @@ export function classify(error: unknown): { message: string; exitCode: ExitCode 
   };
 }
 
-/** Writes the one-line error (and the stack with --debug) to stderr; returns the exit code. */
+/**
+ * Writes the one-line error (and the stack with --debug) to stderr; returns the exit code.
+ * Everything written is scrubbed of key material and URL passwords first: our own messages
+ * never hold any, but a cause's message (a library's, the OS's) may quote what it was given.
+ */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): ExitCode {
   const { message, exitCode } = classify(error);
-  // Messages quote servers, databases and files: escaped, they cannot drive the terminal.
-  stderr.write(`pushline: error: ${sanitize(message)}\n`);
+  // Scrubbed of key material (a cause may quote what it was given), then escaped: messages
+  // quote servers, databases and files, and must not drive the terminal.
+  stderr.write(`pushline: error: ${sanitize(redactText(message))}\n`);
   if (debug && error instanceof Error && error.stack) {
-    stderr.write(`${sanitize(error.stack, { keepNewlines: true })}\n`);
+    stderr.write(`${sanitize(redactText(error.stack), { keepNewlines: true })}\n`);
     let cause = (error as { cause?: unknown }).cause;
     while (cause instanceof Error) {
-      stderr.write(`caused by: ${sanitize(cause.stack ?? cause.message, { keepNewlines: true })}\n`);
+      stderr.write(
+        `caused by: ${sanitize(redactText(cause.stack ?? cause.message), { keepNewlines: true })}\n`,
+      );
       cause = (cause as { cause?: unknown }).cause;
     }
   }

@@ -6,6 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import { PushClient } from '../client.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
 import type { Provider } from '../provider.js';
+import { redactText } from '../redact.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import { type NdjsonFeedbackWriter, ndjsonFeedbackWriter } from '../stores/ndjson-writer.js';
 import { closeClient } from './close-client.js';
@@ -18,11 +19,21 @@ import { type NotificationFlags, notificationFrom } from './notification-input.j
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify } from './report.js';
 import { sanitize } from './sanitize.js';
-import { countDevices, openSink, openSource, redactUrl, type SinkFlags, type SourceFlags } from './source.js';
+import {
+  countDevices,
+  devicesSpec,
+  openSink,
+  openSource,
+  redactUrl,
+  type SinkFlags,
+  type SourceFlags,
+} from './source.js';
 import { summaryJson, summaryTable } from './summary-table.js';
 
 export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlags, 'devices'> {
   devices?: string;
+  /** The name of an environment variable holding the device source (keeps a password out of argv). */
+  devicesEnv?: string;
   config?: string;
   emulator?: boolean;
   applyFeedback?: boolean;
@@ -60,13 +71,8 @@ function openOut(path: string, stdout: NodeJS.WritableStream): NdjsonFeedbackWri
   return ndjsonFeedbackWriter(path);
 }
 
-export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
-  if (!flags.devices) {
-    throw new CliError(
-      'give the devices with --devices: sqlite:path (with --query), postgres://… (with --query), a .ndjson/.jsonl/.csv file, or - for NDJSON on stdin',
-      EXIT.usage,
-    );
-  }
+export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
+  const flags = { ...given, devices: devicesSpec(given, io.env, io.stderr) };
   if (flags.applyFeedback && flags.dryRun) {
     throw new CliError(
       '--dry-run and --apply-feedback do not mix: a dry run must change nothing',
@@ -161,7 +167,7 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
           ...(applied ? { feedback: applied } : {}),
           ...(flags.out ? { out: flags.out } : {}),
           interrupted: result.interrupted,
-          errors: failures.map((failure) => failure.message),
+          errors: failures.map((failure) => redactText(failure.message)),
           exitCode,
         })}\n`,
       );
@@ -181,8 +187,9 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
       if (flags.out && flags.out !== '-') report.write(`  feedback: ${sanitize(flags.out)}\n`);
       if (result.interrupted) report.write('  interrupted: the devices read so far have their feedback\n');
     }
-    // A provider's or a database's own words are in these: escaped, they cannot drive the terminal.
-    for (const failure of failures) io.stderr.write(`pushline: error: ${sanitize(failure.message)}\n`);
+    // A provider's or a database's own words are in these: scrubbed and escaped.
+    for (const failure of failures)
+      io.stderr.write(`pushline: error: ${sanitize(redactText(failure.message))}\n`);
     return exitCode;
   } finally {
     await sink?.close().catch(() => undefined);

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Device, Platform } from '../device.js';
 import { PLATFORMS } from '../device.js';
+import { maskUrl, redactText, urlHasSecret } from '../redact.js';
 import { StoreError } from '../stores/errors.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import { openDeviceSource } from '../stores/open-source.js';
@@ -48,15 +49,64 @@ export interface SourceFlags {
   platform?: string;
 }
 
-/** A PostgreSQL URL without its password, for messages. */
+/**
+ * A PostgreSQL URL without its password, for messages: the userinfo's and any
+ * `?password=` / `sslpassword=` query parameter's.
+ */
 export function redactUrl(spec: string): string {
-  try {
-    const url = new URL(spec);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return spec.replace(/:[^:@/]*@/, ':***@');
+  return maskUrl(spec);
+}
+
+/** Where `--devices-env` and `--devices` come from. */
+export interface DevicesFlags {
+  devices?: string;
+  devicesEnv?: string;
+}
+
+/**
+ * The device source spec: `--devices`, or the environment variable named by `--devices-env`
+ * (so a database password stays out of the process's argv, which every local user can read
+ * in `ps` and `/proc`, and out of shell history). A password on the command line still works
+ * but earns a warning on stderr; Node cannot reliably erase it from /proc/PID/cmdline.
+ */
+export function devicesSpec(
+  flags: DevicesFlags,
+  env: NodeJS.ProcessEnv,
+  stderr: NodeJS.WritableStream,
+): string {
+  if (flags.devices !== undefined && flags.devicesEnv !== undefined) {
+    throw new CliError('give --devices or --devices-env, not both', EXIT.usage);
   }
+  if (flags.devicesEnv !== undefined) {
+    const name = flags.devicesEnv;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new CliError(
+        '--devices-env takes the NAME of an environment variable holding the source (e.g. --devices-env PUSHLINE_DEVICES), not the source itself',
+        EXIT.usage,
+      );
+    }
+    const value = env[name];
+    if (value === undefined || value === '') {
+      throw new CliError(
+        `--devices-env names the environment variable ${name}, which is not set: export it (e.g. ${name}='postgres://user:password@host/db') before running pushline`,
+        EXIT.usage,
+      );
+    }
+    return value;
+  }
+  if (!flags.devices) {
+    throw new CliError(
+      'give the devices with --devices: sqlite:path (with --query), postgres://… (with --query), a .ndjson/.jsonl/.csv file, or - for NDJSON on stdin (or --devices-env NAME)',
+      EXIT.usage,
+    );
+  }
+  if (urlHasSecret(flags.devices)) {
+    stderr.write(
+      'pushline: warning: --devices carries a password on the command line, where any local user can read it (ps, /proc) and your shell history keeps it; ' +
+        'put the URL in an environment variable and pass --devices-env NAME, or leave the password out and use PGPASSWORD or ~/.pgpass\n',
+    );
+  }
+  return flags.devices;
 }
 
 /** Opens the device source; throws a {@link CliError} for a spec or a file that cannot work. */
@@ -90,10 +140,10 @@ export function openSource(flags: SourceFlags, stdin: NodeJS.ReadableStream): As
   } catch (error) {
     if (error instanceof StoreError) {
       // The spec may hold a database password: it is never echoed as given.
-      const message = error.message
-        .split(flags.devices)
-        .join(redactUrl(flags.devices))
-        .replace("e.g. query: 'SELECT", "e.g. --query 'SELECT");
+      const message = redactText(error.message.split(flags.devices).join(redactUrl(flags.devices))).replace(
+        "e.g. query: 'SELECT",
+        "e.g. --query 'SELECT",
+      );
       throw new CliError(`--devices: ${message}`, EXIT.usage, { cause: error });
     }
     throw error;

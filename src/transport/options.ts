@@ -1,6 +1,7 @@
 /** Pool option defaults and the parsed form the pools work from. */
 import type { LookupFunction } from 'node:net';
 import { PushError } from '../errors.js';
+import { shownValue } from '../redact.js';
 import { publish } from './diagnostics.js';
 import type { PoolOptions, TlsOptions, TransportEvent } from './types.js';
 
@@ -66,7 +67,7 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     try {
       proxy = new URL(options.proxy);
     } catch {
-      throw new PushError('config', `transport proxy is not a URL: ${options.proxy}`);
+      throw new PushError('config', `transport proxy is not a URL: ${shownValue(options.proxy)}`);
     }
     if (proxy.protocol !== 'http:') {
       throw new PushError('config', `only http:// CONNECT proxies are supported, got ${proxy.protocol}`);

@@ -11,6 +11,7 @@ import type { KeyObject } from 'node:crypto';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
+import { redactText } from '../../redact.js';
 import { configError } from './errors.js';
 
 /** A certificate pair ready for TLS. */
@@ -70,7 +71,7 @@ export function loadPkcs12(pfx: Buffer, passphrase = ''): CertificateMaterial {
     throw configError(
       wrongPassword
         ? 'pfx: the passphrase does not open this .p12 (set passphrase to the export password)'
-        : `pfx is not a PKCS#12 (.p12) file: ${(cause as Error)?.message ?? cause}`,
+        : `pfx is not a PKCS#12 (.p12) file: ${redactText(String((cause as Error)?.message ?? cause))}`,
       cause,
     );
   }
@@ -128,7 +129,7 @@ function finish(x509: X509Certificate, privateKey: KeyObject, certPems: string[]
     // What TLS will do with them at connect time, done now so a problem shows at apns().
     createSecureContext({ cert, key });
   } catch (cause) {
-    throw configError(`TLS refuses this certificate and key: ${(cause as Error).message}`, cause);
+    throw configError(`TLS refuses this certificate and key: ${redactText((cause as Error).message)}`, cause);
   }
   const topic = /^UID=(.+)$/m.exec(x509.subject)?.[1];
   return { cert, key, expiresAt, subject: x509.subject, ...(topic === undefined ? {} : { topic }) };

@@ -5,10 +5,12 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Platform } from '../../device.js';
 import { PLATFORMS } from '../../device.js';
+import { cleartextProblem } from '../../https-only.js';
+import { maskUrl, quoteValue, secretDescription } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
 import type { Pool, TlsOptions } from '../../transport/types.js';
 import type { CertificateMaterial } from './certificate-auth.js';
@@ -49,6 +51,12 @@ export interface ApnsOptions {
   production?: boolean;
   /** Base URL overriding the environment, e.g. an emulator's `https://127.0.0.1:<port>` or port 2197. */
   endpoint?: string;
+  /**
+   * Allow an `http://` (cleartext h2c) `endpoint` on a loopback host (127.0.0.0/8, ::1,
+   * localhost), for a local test server. Default false: the endpoint must be `https://`,
+   * because the requests carry device tokens and the provider token.
+   */
+  allowInsecureLoopback?: boolean;
   /** Extra trusted CA(s), PEM: for a local server's self-signed certificate. */
   ca?: TlsOptions['ca'];
   /** The app this provider serves when one client serves several apps (devices carry `app`). */
@@ -115,7 +123,7 @@ export function resolveApnsOptions(options: ApnsOptions): ResolvedApnsOptions {
     throw configError("topic is required: your app's bundle id, e.g. topic: 'com.example.app'");
   }
   if (typeof topic !== 'string' || topic === '' || /\s/.test(topic)) {
-    throw configError(`topic must be your app's bundle id without spaces; got ${JSON.stringify(topic)}`);
+    throw configError(`topic must be your app's bundle id without spaces; got ${quoteValue(topic)}`);
   }
   const { origin, environment } = resolveOrigin(options);
   if (options.app !== undefined && (typeof options.app !== 'string' || options.app === '')) {
@@ -124,7 +132,7 @@ export function resolveApnsOptions(options: ApnsOptions): ResolvedApnsOptions {
   const platforms = options.platforms ?? ['ios'];
   if (!Array.isArray(platforms) || platforms.length === 0 || !platforms.every((p) => PLATFORMS.includes(p))) {
     throw configError(
-      `platforms must be a non-empty list of ${PLATFORMS.join(', ')}; got ${JSON.stringify(platforms)}`,
+      `platforms must be a non-empty list of ${PLATFORMS.join(', ')}; got ${quoteValue(platforms)}`,
     );
   }
   if (options.proxy !== undefined) checkUrl(options.proxy, 'proxy');
@@ -186,7 +194,7 @@ function resolveTokenAuth(options: ApnsOptions): ResolvedAuth {
   }
   if (typeof teamId !== 'string' || !APPLE_ID.test(teamId)) {
     throw configError(
-      `teamId must be your 10-character Team ID (capital letters and digits); got ${JSON.stringify(teamId)}`,
+      `teamId must be your 10-character Team ID (capital letters and digits); got ${quoteValue(teamId)}`,
     );
   }
   if (keyId === undefined) {
@@ -196,7 +204,7 @@ function resolveTokenAuth(options: ApnsOptions): ResolvedAuth {
   }
   if (typeof keyId !== 'string' || !APPLE_ID.test(keyId)) {
     throw configError(
-      `keyId must be the key's 10-character Key ID (capital letters and digits); got ${JSON.stringify(keyId)}`,
+      `keyId must be the key's 10-character Key ID (capital letters and digits); got ${quoteValue(keyId)}`,
     );
   }
   if (options.key === undefined) {
@@ -204,7 +212,7 @@ function resolveTokenAuth(options: ApnsOptions): ResolvedAuth {
       "token auth needs key: the .p8 file from Apple's developer site (its text, a Buffer, or its path)",
     );
   }
-  const pem = readPemOrFile(options.key, 'key');
+  const pem = readPemOrFile(options.key, 'key', 'PRIVATE KEY');
   const expected = "key is not a PKCS#8 EC P-256 private key (the .p8 file from Apple's developer site)";
   let key: KeyObject;
   try {
@@ -240,22 +248,19 @@ function resolveCertificateAuth(options: ApnsOptions): ResolvedAuth {
       "certificate auth with cert needs key: the certificate's PEM private key (or use pfx with the .p12)",
     );
   }
-  const cert = readPemOrFile(options.cert as string | Buffer, 'cert');
-  const key = readPemOrFile(options.key, 'key');
+  const cert = readPemOrFile(options.cert as string | Buffer, 'cert', 'CERTIFICATE');
+  const key = readPemOrFile(options.key, 'key', 'PRIVATE KEY');
   return { kind: 'certificate', material: loadPemCertificate(cert, key, options.passphrase) };
 }
 
 function resolveOrigin(options: ApnsOptions): { origin: string; environment: string } {
   if (options.endpoint !== undefined) {
     const url = checkUrl(options.endpoint, 'endpoint');
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw configError(
-        `endpoint must be an https:// (or http:// for a local server) URL; got ${options.endpoint}`,
-      );
-    }
+    const cleartext = cleartextProblem(url, 'endpoint', options.allowInsecureLoopback === true);
+    if (cleartext !== undefined) throw configError(cleartext);
     if (url.pathname !== '/' || url.search !== '') {
       throw configError(
-        `endpoint is a base URL (scheme, host, port) without a path; got ${options.endpoint}`,
+        `endpoint is a base URL (scheme, host, port) without a path; got ${quoteValue(options.endpoint)}`,
       );
     }
     return { origin: url.origin, environment: url.origin };
@@ -270,8 +275,16 @@ function resolveOrigin(options: ApnsOptions): { origin: string; environment: str
     : { origin: SANDBOX_ORIGIN, environment: 'sandbox' };
 }
 
-/** PEM text stays as is; a Buffer is used as is; any other string is a file path. */
-function readPemOrFile(value: string | Buffer, name: string): string | Buffer {
+/**
+ * PEM text stays as is; a Buffer is used as is; a string naming an existing file is read;
+ * base64 without its BEGIN/END lines (as keys kept in variables often are) is taken as the
+ * DER of `label`. A string that looks like key material is never echoed, whichever it was.
+ */
+function readPemOrFile(
+  value: string | Buffer,
+  name: string,
+  label: 'PRIVATE KEY' | 'CERTIFICATE',
+): string | Buffer {
   if (Buffer.isBuffer(value)) return value;
   if (typeof value !== 'string' || value === '')
     throw configError(`${name} must be PEM text, a Buffer or a file path`);
@@ -279,7 +292,24 @@ function readPemOrFile(value: string | Buffer, name: string): string | Buffer {
     // Keys kept in environment variables often arrive with literal "\n" for newlines.
     return value.includes('\\n') ? value.replace(/\\n/g, '\n') : value;
   }
-  return readFile(value, name);
+  const secret = secretDescription(value);
+  if (secret === undefined || existsSync(value)) return readFile(value, name);
+  const base64 = value.replace(/\\[nr]|\s+/g, '');
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
+    const lines = base64.match(/.{1,64}/g) ?? [];
+    const pem = `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+    try {
+      if (label === 'CERTIFICATE') new X509Certificate(pem);
+      else createPrivateKey(pem);
+      return pem;
+    } catch {
+      // Not DER of a key or certificate: refused below, without the value.
+    }
+  }
+  throw configError(
+    `${name} is neither PEM text nor the path of a file: it holds ${secret} (not shown). ` +
+      `Pass the ${label === 'CERTIFICATE' ? 'certificate' : 'key'}'s PEM text with its BEGIN/END lines, a Buffer, or the file's path`,
+  );
 }
 
 function readFile(path: string, name: string): Buffer {
@@ -287,7 +317,14 @@ function readFile(path: string, name: string): Buffer {
   try {
     return readFileSync(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    const code = (cause as NodeJS.ErrnoException).code ?? 'unreadable';
+    const secret = secretDescription(path);
+    if (secret !== undefined) {
+      // The cause's message quotes the "path": it is not attached either.
+      throw configError(
+        `cannot read the ${name} file (${code}): the value given is not a path but ${secret} (not shown)`,
+      );
+    }
     throw configError(
       `cannot read the ${name} file '${path}' (${code}): check the path and its permissions`,
       cause,
@@ -298,15 +335,18 @@ function readFile(path: string, name: string): Buffer {
 function checkUrl(value: unknown, name: string): URL {
   try {
     return new URL(String(value));
-  } catch (cause) {
-    throw configError(`${name} is not a URL: ${String(value)}`, cause);
+  } catch {
+    // The cause (TypeError: Invalid URL) carries the input: not attached.
+    throw configError(
+      `${name} is not a URL: ${quoteValue(typeof value === 'string' ? maskUrl(value) : value)}`,
+    );
   }
 }
 
 function positiveInteger(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw configError(`${name} must be a positive integer; got ${String(value)}`);
+    throw configError(`${name} must be a positive integer; got ${quoteValue(value)}`);
   }
   return value;
 }

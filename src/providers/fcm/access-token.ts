@@ -11,6 +11,7 @@
 
 import { PushError } from '../../errors.js';
 import { signJwt } from '../../jwt.js';
+import { maskUrl, redactText } from '../../redact.js';
 import type { Pool } from '../../transport/types.js';
 import type { LoadedServiceAccount } from './service-account.js';
 
@@ -112,11 +113,12 @@ export class AccessTokenSource {
     }
     const error = typeof json['error'] === 'string' ? json['error'] : undefined;
     const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
-    const said = error ? `${error}${description ? `: ${description}` : ''}` : text.slice(0, 200);
+    // What the server said is shown, minus anything that looks like a credential it echoed.
+    const said = redactText(error ? `${error}${description ? `: ${description}` : ''}` : text.slice(0, 200));
     if (res.status >= 500 || res.status === 429) {
       throw new PushError(
         'unavailable',
-        `fcm: the OAuth token endpoint ${tokenUri} answered ${res.status} (${said})`,
+        `fcm: the OAuth token endpoint ${maskUrl(tokenUri)} answered ${res.status} (${said})`,
         {
           provider: 'fcm',
           httpStatus: res.status,

@@ -4,19 +4,28 @@
  */
 import type { Platform } from '../../device.js';
 import { PushError } from '../../errors.js';
+import { cleartextProblem } from '../../https-only.js';
+import { quoteValue } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
 import { type LoadedServiceAccount, loadServiceAccount, type ServiceAccount } from './service-account.js';
 
 export interface FcmOptions {
   /**
-   * The service-account key: the parsed JSON object, or the path of the JSON file. Without
-   * it, the file named by `GOOGLE_APPLICATION_CREDENTIALS` is used.
+   * The service-account key: the parsed JSON object, the path of the JSON file, or the JSON
+   * text itself (a string starting with `{`). Without it, `GOOGLE_APPLICATION_CREDENTIALS`
+   * is used, which may likewise hold the path or the JSON text.
    */
   serviceAccount?: ServiceAccount | string;
   /** Firebase project id; defaults to the service account's `project_id`. */
   projectId?: string;
   /** Base URL of the FCM API. Default `https://fcm.googleapis.com` (point it at the emulator in tests). */
   endpoint?: string;
+  /**
+   * Allow `http://` (cleartext) for `endpoint` and the service account's `token_uri` when
+   * their host is loopback (127.0.0.0/8, ::1, localhost), for a local test server. Default
+   * false: both must be `https://`, because they carry tokens and bearer credentials.
+   */
+  allowInsecureLoopback?: boolean;
   /** Extra trusted CA certificate(s), PEM, for both the FCM endpoint and the token endpoint. */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Device platforms to serve. Default `['android']`; add `'ios'` / `'web'` for apps that receive through FCM. */
@@ -73,7 +82,7 @@ function configError(message: string): PushError {
 function positiveInt(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw configError(`\`${name}\` must be a positive integer, got ${String(value)}`);
+    throw configError(`\`${name}\` must be a positive integer, got ${quoteValue(value)}`);
   }
   return value;
 }
@@ -84,7 +93,8 @@ export function resolveFcmOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedFcmOptions {
   if (typeof options !== 'object' || options === null) throw configError('options must be an object');
-  const account = loadServiceAccount(options.serviceAccount, env);
+  const allowInsecureLoopback = options.allowInsecureLoopback === true;
+  const account = loadServiceAccount(options.serviceAccount, env, { allowInsecureLoopback });
   const projectId = options.projectId ?? account.account.project_id;
   if (typeof projectId !== 'string' || projectId === '') {
     throw configError(
@@ -96,12 +106,11 @@ export function resolveFcmOptions(
     endpoint = new URL(options.endpoint ?? 'https://fcm.googleapis.com');
   } catch {
     throw configError(
-      `\`endpoint\` ${JSON.stringify(options.endpoint)} is not a URL (e.g. https://fcm.googleapis.com)`,
+      `\`endpoint\` ${quoteValue(options.endpoint)} is not a URL (e.g. https://fcm.googleapis.com)`,
     );
   }
-  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') {
-    throw configError(`\`endpoint\` must be an https URL, got ${JSON.stringify(options.endpoint)}`);
-  }
+  const cleartext = cleartextProblem(endpoint, '`endpoint`', allowInsecureLoopback);
+  if (cleartext !== undefined) throw configError(cleartext);
   const platforms = options.platforms ?? ['android'];
   if (!Array.isArray(platforms) || platforms.length === 0) {
     throw configError('`platforms` must be a non-empty array of "android", "ios", "web"');
@@ -109,7 +118,7 @@ export function resolveFcmOptions(
   for (const p of platforms) {
     if (!FCM_PLATFORMS.includes(p)) {
       throw configError(
-        `\`platforms\` holds ${JSON.stringify(p)}; FCM serves "android", "ios" and "web" devices`,
+        `\`platforms\` holds ${quoteValue(p)}; FCM serves "android", "ios" and "web" devices`,
       );
     }
   }

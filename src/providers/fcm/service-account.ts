@@ -5,8 +5,10 @@
  * bad key would otherwise fail every device of the send, one request at a time.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { PushError } from '../../errors.js';
+import { cleartextProblem } from '../../https-only.js';
+import { jsonSyntaxProblem, quoteValue, secretDescription } from '../../redact.js';
 
 /** The fields of a service-account JSON file that pushline uses. */
 export interface ServiceAccount {
@@ -36,42 +38,79 @@ function configError(message: string, cause?: unknown): PushError {
   return new PushError('config', message, { provider: 'fcm', cause });
 }
 
-function readAccountFile(path: string, how: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw configError(
-      `fcm: cannot read the service-account file ${JSON.stringify(path)} (${how}): ${code}. ` +
-        'Download the key from Firebase console → Project settings → Service accounts, and pass its path or its parsed JSON as `serviceAccount`.',
-      err,
-    );
-  }
+/**
+ * The JSON itself rather than a path: what a string starting with `{` is taken for, because
+ * people (and firebase-admin's docs) do paste the key into GOOGLE_APPLICATION_CREDENTIALS.
+ */
+export function isInlineJson(value: string): boolean {
+  return value.trimStart().startsWith('{');
+}
+
+/** Parses the key JSON; the message never quotes the text (V8's own message would). */
+function parseAccount(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
+    // No cause: the SyntaxError's message quotes the text around the error.
     throw configError(
-      `fcm: the service-account file ${JSON.stringify(path)} (${how}) is not valid JSON (${(err as Error).message}). ` +
+      `fcm: ${what} ${jsonSyntaxProblem(text, err).replace(/^it /, '')}. ` +
         'Pass the unmodified JSON key file downloaded from the Firebase console.',
-      err,
     );
   }
 }
 
 /**
- * Resolves `serviceAccount` (an object, a path, or absent → `GOOGLE_APPLICATION_CREDENTIALS`)
- * into a checked account with its key imported. Throws `config` PushErrors.
+ * A string naming the service account: inline JSON is parsed, anything else is a file path.
+ * A value that looks like key material but is neither is refused without being echoed.
+ */
+function readAccountString(value: string, how: string): { raw: unknown; source: string } {
+  if (isInlineJson(value)) {
+    const source = `the JSON given inline in ${how}`;
+    return { raw: parseAccount(value, source), source };
+  }
+  const secret = secretDescription(value);
+  if (secret !== undefined && !existsSync(value)) {
+    throw configError(
+      `fcm: ${how} holds ${secret} (not shown), neither a file path nor the key JSON. ` +
+        'Give the path of the JSON key file downloaded from the Firebase console, or the whole JSON.',
+    );
+  }
+  const shown = quoteValue(value);
+  let text: string;
+  try {
+    text = readFileSync(value, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw configError(
+      `fcm: cannot read the service-account file ${shown} (${how}): ${code}. ` +
+        'Download the key from Firebase console → Project settings → Service accounts, and pass its path or its parsed JSON as `serviceAccount`.',
+      err,
+    );
+  }
+  // A path that does not look secret: later messages name it as given.
+  return { raw: parseAccount(text, `the service-account file ${shown} (${how})`), source: value };
+}
+
+/** Options of {@link loadServiceAccount}. */
+export interface LoadServiceAccountOptions {
+  /** Accept an `http://` `token_uri` on a loopback host (a local test server). Default false. */
+  allowInsecureLoopback?: boolean;
+}
+
+/**
+ * Resolves `serviceAccount` (an object, a path, the JSON text itself, or absent →
+ * `GOOGLE_APPLICATION_CREDENTIALS`, a path or the JSON text) into a checked account with its
+ * key imported. Throws `config` PushErrors, which never quote the key.
  */
 export function loadServiceAccount(
   input: ServiceAccount | string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  options: LoadServiceAccountOptions = {},
 ): LoadedServiceAccount {
   let raw: unknown;
   let source: string;
   if (typeof input === 'string') {
-    source = input;
-    raw = readAccountFile(input, 'the `serviceAccount` option');
+    ({ raw, source } = readAccountString(input, 'the `serviceAccount` option'));
   } else if (input !== undefined) {
     source = 'the `serviceAccount` option';
     raw = input;
@@ -83,8 +122,7 @@ export function loadServiceAccount(
           'or set GOOGLE_APPLICATION_CREDENTIALS to the key file path.',
       );
     }
-    source = path;
-    raw = readAccountFile(path, 'GOOGLE_APPLICATION_CREDENTIALS');
+    ({ raw, source } = readAccountString(path, 'GOOGLE_APPLICATION_CREDENTIALS'));
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw configError(
@@ -94,7 +132,7 @@ export function loadServiceAccount(
   const account = raw as Partial<ServiceAccount>;
   if (account.type !== undefined && account.type !== 'service_account') {
     throw configError(
-      `fcm: the credentials from ${source} are of type ${JSON.stringify(account.type)}, not "service_account". ` +
+      `fcm: the credentials from ${source} are of type ${quoteValue(account.type)}, not "service_account". ` +
         'FCM HTTP v1 needs a service-account key (Firebase console → Project settings → Service accounts → Generate new private key).',
     );
   }
@@ -133,16 +171,15 @@ export function loadServiceAccount(
   let url: URL;
   try {
     url = new URL(tokenUri);
-  } catch (err) {
-    throw configError(
-      `fcm: the service account's \`token_uri\` ${JSON.stringify(tokenUri)} is not a URL.`,
-      err,
-    );
+  } catch {
+    throw configError(`fcm: the service account's \`token_uri\` ${quoteValue(tokenUri)} is not a URL.`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw configError(
-      `fcm: the service account's \`token_uri\` ${JSON.stringify(tokenUri)} must be an https URL.`,
-    );
-  }
+  // The assertion posted there is a bearer credential for the whole project.
+  const cleartext = cleartextProblem(
+    url,
+    `the service account's \`token_uri\` (from ${source})`,
+    options.allowInsecureLoopback === true,
+  );
+  if (cleartext !== undefined) throw configError(`fcm: ${cleartext}`);
   return { account: account as ServiceAccount, privateKey, tokenUri, source };
 }

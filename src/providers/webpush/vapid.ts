@@ -8,6 +8,7 @@
 import { createECDH, createPrivateKey, type KeyObject } from 'node:crypto';
 import { PushError } from '../../errors.js';
 import { signJwt } from '../../jwt.js';
+import { shownValue } from '../../redact.js';
 
 /** VAPID key pair in the `web-push` form (base64url, no padding). */
 export interface VapidKeys {
@@ -58,7 +59,7 @@ function validateSubject(subject: unknown): string {
   try {
     url = new URL(subject);
   } catch {
-    throw new PushError('config', `webPush: vapid.subject is not a URL: ${subject}`);
+    throw new PushError('config', `webPush: vapid.subject is not a URL: ${shownValue(subject)}`);
   }
   if (url.protocol !== 'mailto:' && url.protocol !== 'https:') {
     throw new PushError('config', `webPush: vapid.subject must be a mailto: or https: URL, got ${subject}`);

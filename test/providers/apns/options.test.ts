@@ -88,6 +88,40 @@ describe('apns options: token auth', () => {
     );
   });
 
+  it('reads a .p8 given without its BEGIN/END lines as the key, and never echoes one it cannot read', () => {
+    const body = p8
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('-----'))
+      .join('');
+    for (const key of [body, p8.split('\n').slice(1, -2).join('\\n')]) {
+      const resolved = resolveApnsOptions({ ...TOKEN, key });
+      assert.equal(resolved.auth.kind === 'token' && resolved.auth.key.asymmetricKeyType, 'ec');
+    }
+    const damaged = `${body.slice(0, 40)}${body.slice(60)}`;
+    for (const key of [damaged, `${damaged.slice(0, 50)}.${damaged.slice(50)}`]) {
+      assert.throws(
+        () => resolveApnsOptions({ ...TOKEN, key }),
+        (e: Error) => {
+          assert.match(
+            e.message,
+            /key is neither PEM text nor the path of a file: it holds .* \(not shown\)/,
+          );
+          for (let at = 0; at + 12 <= key.length; at += 6) {
+            assert.ok(!e.message.includes(key.slice(at, at + 12)), e.message);
+            assert.ok(!String(e.stack).includes(key.slice(at, at + 12)), 'in the stack');
+          }
+          assert.equal((e as { cause?: unknown }).cause, undefined, 'a cause would quote the value');
+          return true;
+        },
+      );
+    }
+    // A certificate's key and the cert itself follow the same rule.
+    configError(
+      { cert: damaged, key: rsa, production: false },
+      /cert is neither PEM text nor the path of a file: it holds base64 text of \d+ characters \(not shown\)/,
+    );
+  });
+
   it('never echoes key material in the message', () => {
     try {
       resolveApnsOptions({ ...TOKEN, key: rsa });
@@ -179,6 +213,24 @@ describe('apns options: the rest', () => {
     configError({ ...TOKEN, endpoint: 'nope' }, /endpoint is not a URL/);
     configError({ ...TOKEN, endpoint: 'ftp://x' }, /https:\/\//);
     configError({ ...TOKEN, endpoint: 'https://x/3/device' }, /without a path/);
+  });
+
+  it('refuses a cleartext endpoint, except on loopback with allowInsecureLoopback', () => {
+    configError(
+      { ...TOKEN, endpoint: 'http://api.push.apple.com' },
+      /endpoint must be an https:\/\/ URL: http:\/\/ would send device tokens and credentials in cleartext/,
+    );
+    configError(
+      { ...TOKEN, endpoint: 'http://push.internal:8080', allowInsecureLoopback: true },
+      /endpoint must be an https:\/\/ URL/,
+    );
+    configError({ ...TOKEN, endpoint: 'http://127.0.0.1:8080' }, /allowInsecureLoopback: true/);
+    const local = resolveApnsOptions({
+      ...TOKEN,
+      endpoint: 'http://127.0.0.1:8080',
+      allowInsecureLoopback: true,
+    });
+    assert.equal(local.origin, 'http://127.0.0.1:8080');
   });
 
   it('defaults platforms to ios and concurrency to 1000', () => {

@@ -117,6 +117,95 @@ describe('fcm options', () => {
     rejects(() => resolveFcmOptions({ serviceAccount: noProject as ServiceAccount }, {}), /projectId/);
   });
 
+  it('takes the key JSON itself from serviceAccount or GOOGLE_APPLICATION_CREDENTIALS', () => {
+    const json = JSON.stringify(account, null, 2);
+    const fromOption = resolveFcmOptions({ serviceAccount: json }, {});
+    assert.equal(fromOption.account.account.client_email, account.client_email);
+    assert.equal(fromOption.account.source, 'the JSON given inline in the `serviceAccount` option');
+    const fromEnv = resolveFcmOptions({}, { GOOGLE_APPLICATION_CREDENTIALS: json });
+    assert.equal(fromEnv.projectId, 'demo-project');
+    assert.equal(fromEnv.account.source, 'the JSON given inline in GOOGLE_APPLICATION_CREDENTIALS');
+  });
+
+  it('never quotes the key: malformed JSON, a key where a path belongs, messages about the account', () => {
+    const pieces = (text: string) =>
+      Array.from({ length: Math.floor((text.length - 12) / 6) }, (_, i) => text.slice(i * 6, i * 6 + 12));
+    const keyBody = account.private_key
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('-----'))
+      .join('');
+    const check = (run: () => unknown, pattern: RegExp) =>
+      assert.throws(run, (e: Error) => {
+        assert.match(e.message, pattern);
+        const printed = `${e.message}\n${e.stack}\n${(e.cause as Error | undefined)?.stack ?? ''}`;
+        for (const piece of pieces(keyBody)) assert.ok(!printed.includes(piece), printed);
+        return true;
+      });
+    const broken = JSON.stringify(account).replace('"client_email"', 'client_email');
+    check(
+      () => resolveFcmOptions({}, { GOOGLE_APPLICATION_CREDENTIALS: broken }),
+      /the JSON given inline in GOOGLE_APPLICATION_CREDENTIALS is not valid JSON \(syntax error at line 1, column \d+\)/,
+    );
+    check(
+      () => resolveFcmOptions({ serviceAccount: file('broken.json', broken) }, {}),
+      /the service-account file ".*broken\.json" .* is not valid JSON \(syntax error/,
+    );
+    check(
+      () => resolveFcmOptions({}, { GOOGLE_APPLICATION_CREDENTIALS: account.private_key }),
+      /GOOGLE_APPLICATION_CREDENTIALS holds a PEM 'PRIVATE KEY' block \(not shown\), neither a file path nor the key JSON/,
+    );
+    check(
+      () => resolveFcmOptions({ serviceAccount: keyBody }, {}),
+      /the `serviceAccount` option holds base64 text of \d+ characters \(not shown\)/,
+    );
+    check(
+      () =>
+        resolveFcmOptions({}, { GOOGLE_APPLICATION_CREDENTIALS: JSON.stringify({ ...account, type: 'x' }) }),
+      /credentials from the JSON given inline in GOOGLE_APPLICATION_CREDENTIALS are of type "x"/,
+    );
+  });
+
+  it('refuses cleartext endpoint and token_uri, except on loopback with allowInsecureLoopback', () => {
+    rejects(
+      () => resolveFcmOptions({ serviceAccount: account, endpoint: 'http://fcm.googleapis.com' }, {}),
+      /`endpoint` must be an https:\/\/ URL: http:\/\/ would send .* cleartext to fcm\.googleapis\.com/,
+    );
+    rejects(
+      () =>
+        resolveFcmOptions(
+          { serviceAccount: { ...account, token_uri: 'http://oauth2.googleapis.com/token' } },
+          {},
+        ),
+      /token_uri` \(from the `serviceAccount` option\) must be an https:\/\/ URL/,
+    );
+    rejects(
+      () =>
+        resolveFcmOptions(
+          {
+            serviceAccount: { ...account, token_uri: 'http://oauth.internal/token' },
+            allowInsecureLoopback: true,
+          },
+          {},
+        ),
+      /token_uri.* must be an https:\/\/ URL/,
+    );
+    const local = { ...account, token_uri: 'http://127.0.0.1:9000/token' };
+    rejects(
+      () => resolveFcmOptions({ serviceAccount: local, endpoint: 'https://127.0.0.1:9001' }, {}),
+      /token_uri.*allowInsecureLoopback: true/,
+    );
+    rejects(
+      () => resolveFcmOptions({ serviceAccount: account, endpoint: 'http://localhost:9001' }, {}),
+      /`endpoint` is http:\/\/ \(cleartext\).*allowInsecureLoopback: true/,
+    );
+    const r = resolveFcmOptions(
+      { serviceAccount: local, endpoint: 'http://localhost:9001', allowInsecureLoopback: true },
+      {},
+    );
+    assert.equal(r.endpointOrigin, 'http://localhost:9001');
+    assert.equal(r.account.tokenUri, 'http://127.0.0.1:9000/token');
+  });
+
   it('checks platforms, endpoint and numbers', () => {
     rejects(() => resolveFcmOptions({ serviceAccount: account, platforms: ['huawei'] }, {}), /huawei/);
     rejects(() => resolveFcmOptions({ serviceAccount: account, platforms: [] }, {}), /non-empty/);
