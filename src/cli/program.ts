@@ -28,7 +28,15 @@ Device sources (--devices):
   -                        NDJSON on stdin
   A query returns a token column and a platform column (rename with --token-column /
   --platform-column, or give --platform); every other column rides along and comes back
-  in --out, so include the key column (e.g. id) when you use --apply-feedback.`;
+  in --out, so include the key column (e.g. id) when you use --apply-feedback.
+
+Interrupting (Ctrl-C, SIGTERM):
+  The first SIGINT/SIGTERM stops reading devices and lets those in flight finish (up to
+  --grace-period); the second aborts them. Either way every device read has its --out line
+  and the exit code is 130. Devices never read have no line: send them with
+    pushline send … --out results.ndjson --resume results.ndjson
+  which skips every device results.ndjson records as sent, dead, or failed for good, and
+  appends to it. A device is known by its --key-column (default id), else platform + token.`;
 
 /** Builds the program; `finish` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
@@ -90,6 +98,18 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
       'validate without delivering where the provider can (FCM validate_only); changes nothing',
     )
     .option('-o, --out <file>', 'write one NDJSON feedback line per device read (- for stdout)')
+    .option(
+      '--resume <file>',
+      "skip the devices an earlier run's --out file records as done; this run's lines are added to it",
+    )
+    .option(
+      '--resend-uncertain',
+      'with --resume: send again the devices whose earlier request may have been delivered',
+    )
+    .option(
+      '--grace-period <seconds>',
+      'after SIGINT/SIGTERM, how long the devices in flight get to finish before they are aborted (default: 5)',
+    )
     .option('--json', 'print the summary as one JSON object instead of a table')
     .option('--emulator', 'start the built-in emulators and send to them (for trying things out)')
     .option('--window <n>', 'devices each provider holds at once (default: 1000)')

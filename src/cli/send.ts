@@ -2,7 +2,8 @@
  * `pushline send`: one notification to every device of a source, feedback to `--out` and
  * (with `--apply-feedback`) dead tokens removed or marked in the same database.
  */
-import { closeSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { PushClient } from '../client.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
 import type { Provider } from '../provider.js';
@@ -17,6 +18,7 @@ import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify } from './report.js';
+import { readResume, skipDone } from './resume.js';
 import { countDevices, openSink, openSource, redactUrl, type SinkFlags, type SourceFlags } from './source.js';
 import { summaryJson, summaryTable } from './summary-table.js';
 
@@ -31,6 +33,9 @@ export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlag
   window?: string;
   progress?: boolean;
   progressInterval?: string;
+  gracePeriod?: string;
+  resume?: string;
+  resendUncertain?: boolean;
 }
 
 function positive(flag: string, value: string | undefined): number | undefined {
@@ -41,11 +46,19 @@ function positive(flag: string, value: string | undefined): number | undefined {
   return number;
 }
 
-function openOut(path: string, stdout: NodeJS.WritableStream): NdjsonFeedbackWriter {
+function nonNegative(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0)
+    throw new CliError(`${flag} must be a number ≥ 0, got '${value}'`, EXIT.usage);
+  return number;
+}
+
+function openOut(path: string, stdout: NodeJS.WritableStream, append = false): NdjsonFeedbackWriter {
   if (path === '-') return ndjsonFeedbackWriter(stdout as never);
   try {
     // Fail now, before sending anything, when the file cannot be created.
-    closeSync(openSync(path, 'w'));
+    closeSync(openSync(path, append ? 'a' : 'w'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unwritable';
     throw new CliError(
@@ -56,7 +69,7 @@ function openOut(path: string, stdout: NodeJS.WritableStream): NdjsonFeedbackWri
       },
     );
   }
-  return ndjsonFeedbackWriter(path);
+  return ndjsonFeedbackWriter(path, { append });
 }
 
 export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
@@ -83,8 +96,23 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
   }
   const window = positive('--window', flags.window);
   const progressSeconds = positive('--progress-interval', flags.progressInterval);
+  const graceSeconds = nonNegative('--grace-period', flags.gracePeriod);
+  if (flags.resendUncertain && !flags.resume) {
+    throw new CliError('--resend-uncertain applies with --resume only', EXIT.usage);
+  }
   const notification = notificationFrom(flags);
   const sourceFlags: SourceFlags = { ...flags, devices: flags.devices };
+  // --resume FILE: skip what FILE records as done, and add this run's lines to FILE (one
+  // record of the whole send) unless --out names another file.
+  const resume = flags.resume
+    ? await readResume(flags.resume, {
+        ...(flags.keyColumn ? { keyColumn: flags.keyColumn } : {}),
+        ...(flags.resendUncertain ? { resendUncertain: true } : {}),
+      })
+    : undefined;
+  const outPath = flags.out ?? flags.resume;
+  const appendOut = resume !== undefined && outPath !== '-' && resolve(outPath!) === resolve(resume.file);
+  const resumed = { skipped: 0 };
 
   let emulator: Emulator | undefined;
   let providers: Provider[];
@@ -98,10 +126,15 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
   let sink: FeedbackSink | undefined;
   let out: NdjsonFeedbackWriter | undefined;
   try {
-    const devices = openSource(sourceFlags, io.stdin);
+    const source = openSource(sourceFlags, io.stdin);
+    const devices = resume ? skipDone(source, resume.done, flags.keyColumn, resumed) : source;
     if (flags.applyFeedback) sink = openSink(flags.devices, flags);
-    if (flags.out) out = openOut(flags.out, io.stdout);
-    const toStdout = flags.out === '-';
+    if (outPath) {
+      // A run killed mid-write leaves a partial last line: start ours on a line of its own.
+      if (appendOut && !resume!.endsWithNewline) appendFileSync(outPath, '\n');
+      out = openOut(outPath, io.stdout, appendOut);
+    }
+    const toStdout = outPath === '-';
     const report = toStdout ? io.stderr : io.stdout;
     const result = await deliver({
       client,
@@ -110,6 +143,9 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
       ...(out ? { out } : {}),
       ...(sink ? { sink } : {}),
       signal: io.signal,
+      ...(io.abortSignal ? { abortSignal: io.abortSignal } : {}),
+      ...(graceSeconds !== undefined ? { graceMs: graceSeconds * 1000 } : {}),
+      notices: { stream: io.stderr, tty: io.stderrIsTTY },
       dryRun: flags.dryRun === true,
       ...(flags.progress === false
         ? {}
@@ -117,7 +153,8 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
             progress: {
               stream: io.stderr,
               tty: io.stderrIsTTY,
-              total: countDevices(sourceFlags),
+              // Resuming, the devices left are unknown until read: no total, no ETA.
+              total: resume ? Promise.resolve(undefined) : countDevices(sourceFlags),
               ...(progressSeconds ? { lineMs: progressSeconds * 1000 } : {}),
             },
           }),
@@ -155,7 +192,18 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
           summary: summaryJson(summary),
           deadByPlatform: result.deadByPlatform,
           ...(applied ? { feedback: applied } : {}),
-          ...(flags.out ? { out: flags.out } : {}),
+          ...(outPath ? { out: outPath } : {}),
+          ...(resume
+            ? {
+                resume: {
+                  file: resume.file,
+                  skipped: resumed.skipped,
+                  done: resume.done.size,
+                  uncertain: resume.uncertain,
+                  resendUncertain: flags.resendUncertain === true,
+                },
+              }
+            : {}),
           interrupted: result.interrupted,
           errors: failures.map((failure) => failure.message),
           exitCode,
@@ -172,8 +220,24 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
             : `  dead tokens: ${formatCount(marked)} rows marked in ${flags.table}.${flags.markColumn}\n`,
         );
       }
-      if (flags.out && flags.out !== '-') report.write(`  feedback: ${flags.out}\n`);
-      if (result.interrupted) report.write('  interrupted: the devices read so far have their feedback\n');
+      if (outPath && outPath !== '-')
+        report.write(`  feedback: ${outPath}${appendOut ? ' (appended)' : ''}\n`);
+      if (resume) {
+        const uncertain =
+          resume.uncertain === 0
+            ? ''
+            : flags.resendUncertain
+              ? `; ${formatCount(resume.uncertain)} possibly delivered sent again`
+              : `; ${formatCount(resume.uncertain)} possibly delivered not sent again (--resend-uncertain sends them)`;
+        report.write(
+          `  resumed: ${formatCount(resumed.skipped)} devices skipped, done in ${resume.file}${uncertain}\n`,
+        );
+      }
+      if (result.interrupted) {
+        report.write(
+          `  interrupted: the devices read so far have their feedback${outPath && outPath !== '-' ? `; run again with --resume ${outPath} to send the rest` : ''}\n`,
+        );
+      }
     }
     for (const failure of failures) io.stderr.write(`pushline: error: ${failure.message}\n`);
     return exitCode;
