@@ -110,11 +110,24 @@ async function* readRows(
   }
 }
 
+/**
+ * SQLite's conditions that are about the file at this moment, not the query: another
+ * connection holds a lock (past the busy timeout), or the disk failed. Preparing reads the
+ * schema, so a lock can surface there too.
+ */
+const TRANSIENT = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|NOMEM|FULL|PROTOCOL)/;
+
 function prepare(db: Database.Database, query: string): Database.Statement {
   let statement: Database.Statement;
   try {
     statement = db.prepare(query);
   } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSIENT.test(code)) {
+      throw new StoreError('store-read', `sqlite: cannot read the database: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     throw new StoreError('store-config', `sqlite: the query does not compile: ${(error as Error).message}`, {
       cause: error,
     });
