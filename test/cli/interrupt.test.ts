@@ -92,7 +92,10 @@ describe('pushline send, interrupted', () => {
     assert.match(result.stdout, /interrupted: .*--resume/);
   });
 
-  test('a second SIGINT aborts what is in flight; each device read still has exactly one line', async () => {
+  test('a second SIGINT aborts what is in flight; each device read still has exactly one line', async (t) => {
+    // Slow answers, so devices are still in flight when the second signal comes.
+    emulator.apns.setScenarios({ latencyMs: 1500 });
+    t.after(() => emulator.apns.setScenarios({ latencyMs: 200 }));
     const out = join(dir, 'twice.ndjson');
     const run = startCli(sendArgs(out, '--grace-period', '30'));
     await linesReach(out, 20, run);

@@ -44,9 +44,9 @@ describe('pushline send while PostgreSQL restarts', { skip: unavailable ? `${una
 
   before(async () => {
     cluster = await startPgCluster();
-    // 100 ms an answer, 50 at once: the first batch takes ~2 s to send, time to restart under it.
+    // 200 ms an answer, 50 at once: the first batch takes ~4 s to send, time to restart under it.
     emulator = await startEmulator({
-      apns: { scenarios: { latencyMs: 100, unregistered: { rate: 0.1 } }, record: false },
+      apns: { scenarios: { latencyMs: 200, unregistered: { rate: 0.1 } }, record: false },
     });
     files = writeEmulatorFiles(emulator, dir, { subscriptions: 0, tokens: 0 });
     const client = new pg.Client(cluster.url);
