@@ -148,10 +148,12 @@ function handleInterrupts(delivery: Delivery, options: DeliverOptions): { dispos
   let grace: NodeJS.Timeout | undefined;
   const onStop = () => {
     const held = delivery.stop();
-    if (held === 0) return;
-    notice(
-      `stopping: no more devices are read; finishing the ${formatCount(held)} in flight (up to ${graceMs / 1000} s); interrupt again to abort them`,
-    );
+    if (held > 0) {
+      notice(
+        `stopping: no more devices are read; finishing the ${formatCount(held)} in flight (up to ${graceMs / 1000} s); interrupt again to abort them`,
+      );
+    }
+    // Armed even with nothing held: a read still under way may yet hand in a device.
     grace = setTimeout(() => {
       const left = delivery.stop();
       if (left > 0)
@@ -163,7 +165,7 @@ function handleInterrupts(delivery: Delivery, options: DeliverOptions): { dispos
   };
   const onAbort = () => {
     const left = delivery.stop();
-    if (left > 0) notice(`aborting the ${formatCount(left)} still in flight (each gets its line in --out)`);
+    if (left > 0) notice(`aborting the ${formatCount(left)} still in flight (each is reported as aborted)`);
     delivery.abort('interrupted twice');
   };
   if (abortSignal?.aborted) onAbort();
