@@ -35,8 +35,9 @@ Interrupting (Ctrl-C, SIGTERM):
   --grace-period); the second aborts them. Either way every device read has its --out line
   and the exit code is 130. Devices never read have no line: send them with
     pushline send … --out results.ndjson --resume results.ndjson
-  which skips every device results.ndjson records as sent, dead, or failed for good, and
-  appends to it. A device is known by its --key-column (default id), else platform + token.`;
+  which skips every device results.ndjson records as sent, dead, failed for good or possibly
+  delivered (--resend-uncertain sends those again), and appends to it. A device is known by
+  its --key-column (default id), else by platform + token.`;
 
 /** Builds the program; `finish` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
