@@ -3,14 +3,21 @@
  * (so every device read gets its line, whatever fails later), then handed to the sink. When
  * the sink or the output fails, reading stops (the delivery is aborted) but the loop goes on
  * draining, so the devices already handed in still get their lines.
+ *
+ * An interrupt is two-stage. The first stops reading and lets the devices in flight finish
+ * (`delivery.stop()`): a request already on its way gets its real answer instead of an
+ * `aborted` line that cannot say whether it was delivered. The grace period bounds that
+ * wait; when it runs out, or at the second interrupt, the rest is aborted.
  */
 import type { PushClient } from '../client.js';
 import type { Device } from '../device.js';
+import type { Delivery } from '../engine/delivery.js';
 import type { Summary } from '../engine/summary.js';
 import type { PushError } from '../errors.js';
 import type { Notification } from '../notification.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import type { NdjsonFeedbackWriter } from '../stores/ndjson-writer.js';
+import { formatCount } from './format.js';
 import { Progress } from './progress.js';
 
 export interface DeliverOptions {
@@ -26,9 +33,19 @@ export interface DeliverOptions {
     total?: Promise<number | undefined>;
     lineMs?: number;
   };
+  /** The first interrupt: read no more devices, let those in flight finish. */
   signal?: AbortSignal;
+  /** The second interrupt: abort what is still in flight. */
+  abortSignal?: AbortSignal;
+  /** How long the devices in flight get after the first interrupt before they are aborted. Default 5 s. */
+  graceMs?: number;
+  /** Where the interrupt notices go (stderr), and whether it is a terminal (a progress bar to clear). */
+  notices?: { stream: NodeJS.WritableStream; tty: boolean };
   dryRun?: boolean;
 }
+
+/** The default grace period: under `docker stop`'s 10 s, so the abort lines are written before a SIGKILL. */
+export const DEFAULT_GRACE_MS = 5000;
 
 export interface DeliverResult {
   summary: Summary;
@@ -50,9 +67,9 @@ export interface DeliverResult {
 
 export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
   const delivery = options.client.send(options.notification, options.devices, {
-    ...(options.signal ? { signal: options.signal } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
   });
+  const interrupts = handleInterrupts(delivery, options);
   let progress: Progress | undefined;
   if (options.progress) {
     progress = new Progress(() => delivery.summary, {
@@ -97,6 +114,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
   } catch (error) {
     result.sourceError = error;
   } finally {
+    interrupts.dispose();
     progress?.stop();
   }
   if (sink) {
@@ -117,4 +135,48 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
   }
   result.interrupted = options.signal?.aborted === true;
   return { summary: delivery.summary, ...result };
+}
+
+/** Wires the two interrupt signals to `stop()` and `abort()`; `dispose()` unwires them. */
+function handleInterrupts(delivery: Delivery, options: DeliverOptions): { dispose(): void } {
+  const { signal, abortSignal } = options;
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const notices = options.notices;
+  // On a terminal the progress bar is redrawn in place: clear it so the notice stands alone.
+  const notice = (text: string) =>
+    notices?.stream.write(`${notices.tty ? '\r\x1b[K' : ''}pushline: ${text}\n`);
+  let grace: NodeJS.Timeout | undefined;
+  const onStop = () => {
+    const held = delivery.stop();
+    if (held > 0) {
+      notice(
+        `stopping: no more devices are read; finishing the ${formatCount(held)} in flight (up to ${graceMs / 1000} s); interrupt again to abort them`,
+      );
+    }
+    // Armed even with nothing held: a read still under way may yet hand in a device.
+    grace = setTimeout(() => {
+      const left = delivery.stop();
+      if (left > 0)
+        notice(
+          `the ${graceMs / 1000} s grace period is over: aborting the ${formatCount(left)} still in flight`,
+        );
+      delivery.abort(`the ${graceMs / 1000} s grace period after the interrupt ran out`);
+    }, graceMs);
+  };
+  const onAbort = () => {
+    const left = delivery.stop();
+    if (left > 0) notice(`aborting the ${formatCount(left)} still in flight (each is reported as aborted)`);
+    delivery.abort('interrupted twice');
+  };
+  if (abortSignal?.aborted) onAbort();
+  else if (signal?.aborted) onStop();
+  signal?.addEventListener('abort', onStop, { once: true });
+  abortSignal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    dispose() {
+      clearTimeout(grace);
+      signal?.removeEventListener('abort', onStop);
+      abortSignal?.removeEventListener('abort', onAbort);
+    },
+  };
 }

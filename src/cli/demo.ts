@@ -116,6 +116,8 @@ export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
       devices,
       sink,
       signal: io.signal,
+      ...(io.abortSignal ? { abortSignal: io.abortSignal } : {}),
+      notices: { stream: io.stderr, tty: io.stderrIsTTY },
       ...(flags.progress === false
         ? {}
         : {

@@ -12,16 +12,19 @@ export { run } from './program.js';
 
 /**
  * Runs `pushline` in this process with `process.argv`, and sets `process.exitCode`. The first
- * SIGINT/SIGTERM stops reading devices and lets those already read get their feedback; a
- * second one exits at once.
+ * SIGINT/SIGTERM stops reading devices and lets those in flight finish (within `send
+ * --grace-period`); the second aborts them (each still gets its `aborted` line); a third
+ * exits at once, for a process that is stuck.
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
-  const controller = new AbortController();
+  const stop = new AbortController();
+  const abort = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    if (signals > 1) process.exit(EXIT.interrupted);
-    controller.abort(`received ${signal}`);
+    if (signals === 1) stop.abort(`received ${signal}`);
+    else if (signals === 2) abort.abort(`received ${signal} again`);
+    else process.exit(EXIT.interrupted);
   };
   // `pushline … | head` closes the pipe early: that is the reader's choice, not an error.
   const onPipeError = (error: NodeJS.ErrnoException) => {
@@ -37,7 +40,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     stdin: process.stdin,
     env: process.env,
     stderrIsTTY: process.stderr.isTTY === true,
-    signal: controller.signal,
+    signal: stop.signal,
+    abortSignal: abort.signal,
   };
   try {
     const code = await run(argv, io);

@@ -6,6 +6,11 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (progress bar) or not (plain lines). */
   stderrIsTTY: boolean;
-  /** Aborted on SIGINT/SIGTERM. */
+  /**
+   * Aborted on the first SIGINT/SIGTERM: stop reading devices and let those in flight finish
+   * (a send), or stop (the emulators).
+   */
   signal: AbortSignal;
+  /** Aborted on the second SIGINT/SIGTERM: abort what is still in flight. */
+  abortSignal?: AbortSignal;
 }

@@ -32,7 +32,16 @@ Device sources (--devices):
   in --out, so include the key column (e.g. id) when you use --apply-feedback.
   A password in --devices is visible to every local user (ps) while pushline runs: use
   --devices-env NAME (export NAME='postgres://user:pass@host/db'), or PGPASSWORD / ~/.pgpass.
-  Printed URLs have their password masked.`;
+  Printed URLs have their password masked.
+
+Interrupting (Ctrl-C, SIGTERM):
+  The first SIGINT/SIGTERM stops reading devices and lets those in flight finish (up to
+  --grace-period); the second aborts them. Either way every device read has its --out line
+  and the exit code is 130. Devices never read have no line: send them with
+    pushline send … --out results.ndjson --resume results.ndjson
+  which skips every device results.ndjson records as sent, dead, failed for good or possibly
+  delivered (--resend-uncertain sends those again), and appends to it. A device is known by
+  its --key-column (default id), else by platform + token.`;
 
 /** Builds the program; `finish` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
@@ -100,6 +109,18 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
       'validate without delivering where the provider can (FCM validate_only); changes nothing',
     )
     .option('-o, --out <file>', 'write one NDJSON feedback line per device read (- for stdout)')
+    .option(
+      '--resume <file>',
+      "skip the devices an earlier run's --out file records as done; this run's lines are added to it",
+    )
+    .option(
+      '--resend-uncertain',
+      'with --resume: send again the devices whose earlier request may have been delivered',
+    )
+    .option(
+      '--grace-period <seconds>',
+      'after SIGINT/SIGTERM, how long the devices in flight get to finish before they are aborted (default: 5)',
+    )
     .option('--json', 'print the summary as one JSON object instead of a table')
     .option('--emulator', 'start the built-in emulators and send to them (for trying things out)')
     .option('--window <n>', 'devices each provider holds at once (default: 1000)')

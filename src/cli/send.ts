@@ -2,7 +2,8 @@
  * `pushline send`: one notification to every device of a source, feedback to `--out` and
  * (with `--apply-feedback`) dead tokens removed or marked in the same database.
  */
-import { closeSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { PushClient } from '../client.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
 import type { Provider } from '../provider.js';
@@ -18,6 +19,7 @@ import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify } from './report.js';
+import { readResume, skipDone } from './resume.js';
 import { sanitize } from './sanitize.js';
 import {
   countDevices,
@@ -43,6 +45,9 @@ export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlag
   window?: string;
   progress?: boolean;
   progressInterval?: string;
+  gracePeriod?: string;
+  resume?: string;
+  resendUncertain?: boolean;
 }
 
 function positive(flag: string, value: string | undefined): number | undefined {
@@ -53,11 +58,19 @@ function positive(flag: string, value: string | undefined): number | undefined {
   return number;
 }
 
-function openOut(path: string, stdout: NodeJS.WritableStream): NdjsonFeedbackWriter {
+function nonNegative(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0)
+    throw new CliError(`${flag} must be a number ≥ 0, got '${value}'`, EXIT.usage);
+  return number;
+}
+
+function openOut(path: string, stdout: NodeJS.WritableStream, append = false): NdjsonFeedbackWriter {
   if (path === '-') return ndjsonFeedbackWriter(stdout as never);
   try {
     // Fail now, before sending anything, when the file cannot be created.
-    closeSync(openSync(path, 'w'));
+    closeSync(openSync(path, append ? 'a' : 'w'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unwritable';
     throw new CliError(
@@ -68,7 +81,7 @@ function openOut(path: string, stdout: NodeJS.WritableStream): NdjsonFeedbackWri
       },
     );
   }
-  return ndjsonFeedbackWriter(path);
+  return ndjsonFeedbackWriter(path, { append });
 }
 
 export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
@@ -93,8 +106,23 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
     throw new CliError(`--window must be a whole number ≥ 1, got '${flags.window}'`, EXIT.usage);
   }
   const progressSeconds = positive('--progress-interval', flags.progressInterval);
+  const graceSeconds = nonNegative('--grace-period', flags.gracePeriod);
+  if (flags.resendUncertain && !flags.resume) {
+    throw new CliError('--resend-uncertain applies with --resume only', EXIT.usage);
+  }
   const notification = notificationFrom(flags);
   const sourceFlags: SourceFlags = { ...flags, devices: flags.devices };
+  // --resume FILE: skip what FILE records as done, and add this run's lines to FILE (one
+  // record of the whole send) unless --out names another file.
+  const resume = flags.resume
+    ? await readResume(flags.resume, {
+        ...(flags.keyColumn ? { keyColumn: flags.keyColumn } : {}),
+        ...(flags.resendUncertain ? { resendUncertain: true } : {}),
+      })
+    : undefined;
+  const outPath = flags.out ?? flags.resume;
+  const appendOut = resume !== undefined && outPath !== '-' && resolve(outPath!) === resolve(resume.file);
+  const resumed = { skipped: 0 };
 
   let emulator: Emulator | undefined;
   let providers: Provider[];
@@ -108,10 +136,15 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
   let sink: FeedbackSink | undefined;
   let out: NdjsonFeedbackWriter | undefined;
   try {
-    const devices = openSource(sourceFlags, io.stdin);
+    const source = openSource(sourceFlags, io.stdin);
+    const devices = resume ? skipDone(source, resume.done, flags.keyColumn, resumed) : source;
     if (flags.applyFeedback) sink = openSink(flags.devices, flags);
-    if (flags.out) out = openOut(flags.out, io.stdout);
-    const toStdout = flags.out === '-';
+    if (outPath) {
+      // A run killed mid-write leaves a partial last line: start ours on a line of its own.
+      if (appendOut && !resume!.endsWithNewline) appendFileSync(outPath, '\n');
+      out = openOut(outPath, io.stdout, appendOut);
+    }
+    const toStdout = outPath === '-';
     const report = toStdout ? io.stderr : io.stdout;
     const result = await deliver({
       client,
@@ -120,6 +153,9 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
       ...(out ? { out } : {}),
       ...(sink ? { sink } : {}),
       signal: io.signal,
+      ...(io.abortSignal ? { abortSignal: io.abortSignal } : {}),
+      ...(graceSeconds !== undefined ? { graceMs: graceSeconds * 1000 } : {}),
+      notices: { stream: io.stderr, tty: io.stderrIsTTY },
       dryRun: flags.dryRun === true,
       ...(flags.progress === false
         ? {}
@@ -127,7 +163,8 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
             progress: {
               stream: io.stderr,
               tty: io.stderrIsTTY,
-              total: countDevices(sourceFlags),
+              // Resuming, the devices left are unknown until read: no total, no ETA.
+              total: resume ? Promise.resolve(undefined) : countDevices(sourceFlags),
               ...(progressSeconds ? { lineMs: progressSeconds * 1000 } : {}),
             },
           }),
@@ -165,7 +202,18 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
           summary: summaryJson(summary),
           deadByPlatform: result.deadByPlatform,
           ...(applied ? { feedback: applied } : {}),
-          ...(flags.out ? { out: flags.out } : {}),
+          ...(outPath ? { out: outPath } : {}),
+          ...(resume
+            ? {
+                resume: {
+                  file: resume.file,
+                  skipped: resumed.skipped,
+                  done: resume.done.size,
+                  uncertain: resume.uncertain,
+                  resendUncertain: flags.resendUncertain === true,
+                },
+              }
+            : {}),
           interrupted: result.interrupted,
           errors: failures.map((failure) => redactText(failure.message)),
           exitCode,
@@ -184,8 +232,24 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
             : `  dead tokens: ${formatCount(marked)} rows marked in ${sanitize(`${flags.table}.${flags.markColumn}`)}\n`,
         );
       }
-      if (flags.out && flags.out !== '-') report.write(`  feedback: ${sanitize(flags.out)}\n`);
-      if (result.interrupted) report.write('  interrupted: the devices read so far have their feedback\n');
+      if (outPath && outPath !== '-')
+        report.write(`  feedback: ${sanitize(outPath)}${appendOut ? ' (appended)' : ''}\n`);
+      if (resume) {
+        const uncertain =
+          resume.uncertain === 0
+            ? ''
+            : flags.resendUncertain
+              ? `; ${formatCount(resume.uncertain)} possibly delivered sent again`
+              : `; ${formatCount(resume.uncertain)} possibly delivered not sent again (--resend-uncertain sends them)`;
+        report.write(
+          `  resumed: ${formatCount(resumed.skipped)} devices skipped, done in ${sanitize(resume.file)}${uncertain}\n`,
+        );
+      }
+      if (result.interrupted) {
+        report.write(
+          `  interrupted: the devices read so far have their feedback${outPath && outPath !== '-' ? `; run again with --resume ${sanitize(outPath)} to send the rest` : ''}\n`,
+        );
+      }
     }
     // A provider's or a database's own words are in these: scrubbed and escaped.
     for (const failure of failures)

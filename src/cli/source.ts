@@ -233,6 +233,9 @@ export async function countDevices(flags: SourceFlags): Promise<number | undefin
     }
     if (kind.kind === 'postgres' && query) {
       const client = new pg.Client({ connectionString: kind.url, statement_timeout: 10_000 });
+      // A server restart mid-count emits 'error': unheard it would crash the send. The count
+      // only feeds the progress bar; its query fails and the total stays unknown.
+      client.on('error', () => {});
       await client.connect();
       try {
         const result = await client.query(`SELECT count(*) AS n FROM (${query}) AS pushline_count`);

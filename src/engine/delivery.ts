@@ -41,6 +41,13 @@ export interface Delivery<D extends Device = Device> extends AsyncIterable<Feedb
   readonly done: Promise<Summary>;
   /** Stops reading devices; every device not yet answered gets an `aborted` feedback. */
   abort(reason?: string): void;
+  /**
+   * Stops reading devices and lets every device already read finish as it would have: its
+   * request completes, its retries run. Returns how many devices read are still without
+   * their feedback. Nothing is cut short; call `abort()` afterwards to bound the wait (the
+   * CLI's grace period after a SIGINT does exactly that).
+   */
+  stop(): number;
 }
 
 const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
@@ -142,6 +149,14 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     this.maybeFinish();
   }
 
+  stop(): number {
+    if (!this.finished && !this.aborted) {
+      this.stopSource();
+      this.maybeFinish();
+    }
+    return this.pending;
+  }
+
   /** Graceful stop (client.close()): read no more, retry nothing, let what is held finish. */
   close(): void {
     if (this.finished || this.closing) return;
@@ -222,8 +237,10 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     }
     if (this.stopReading) {
       // Read while an abort or close happened: it was handed in, so it gets its feedback.
-      this.pending++;
-      this.failDevice(pulled.value, this.aborted ?? this.closedError(), 0, undefined);
+      if (this.aborted || this.closing) {
+        this.pending++;
+        this.failDevice(pulled.value, this.aborted ?? this.closedError(), 0, undefined);
+      } else this.accept(pulled.value); // stop(): a device already read is still sent
       return false;
     }
     this.accept(pulled.value);

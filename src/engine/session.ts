@@ -42,6 +42,10 @@ export class SessionHandle<D extends Device> implements Session<D> {
     this.delivery.abort(reason);
   }
 
+  stop(): number {
+    return this.delivery.stop();
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Feedback<D>> {
     return this.delivery[Symbol.asyncIterator]();
   }

@@ -48,7 +48,15 @@ export function postgresFeedbackSink(
     throw new StoreError('store-config', `postgresFeedbackSink: lockTimeoutMs must be a whole number ≥ 0`);
   }
   const owned = typeof target === 'string';
-  const pool = owned ? new pg.Pool({ connectionString: target, max: 1 }) : target;
+  let pool: PostgresTarget = target;
+  if (owned) {
+    const ownPool = new pg.Pool({ connectionString: target, max: 1 });
+    // An idle connection that dies (a server restart) is dropped by the pool, which then
+    // emits 'error': unheard, that would crash the process. The next batch connects afresh,
+    // and a failure there is retried and reported like any other.
+    ownPool.on('error', () => {});
+    pool = ownPool;
+  }
   return new BatchingSink(new PostgresBackend(pool, owned, options, lockTimeoutMs), options);
 }
 

@@ -124,7 +124,10 @@ async function* readRows(
   } finally {
     // A cursor left open holds its portal: close it before the connection goes back. After a
     // read error the connection is not trusted again (a pool destroys it instead of reusing it).
-    let broken = readFailed;
+    // A connection that died while the consumer held a row (a server restart between two
+    // batches) is not asked to close anything: it would wait forever for the server's answer.
+    let broken = readFailed || connection.broken !== undefined;
+    if (connection.broken) failure ??= connection.broken;
     if (cursor && !broken) {
       try {
         await cursor.close();

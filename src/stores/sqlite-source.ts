@@ -138,6 +138,15 @@ function prepare(db: Database.Database, query: string): Database.Statement {
   try {
     statement = db.prepare(query);
   } catch (error) {
+    // Preparing reads the schema, so what is about the file at this moment, not the query
+    // (another connection holding a lock past the busy timeout, a failing disk), surfaces here
+    // too: that is a read failure (exit 74), not a query that does not compile.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|NOMEM|FULL|PROTOCOL)/.test(code)) {
+      throw new StoreError('store-read', `sqlite: cannot read the database: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     throw new StoreError('store-config', `sqlite: the query does not compile: ${(error as Error).message}`, {
       cause: error,
     });

@@ -216,6 +216,54 @@ test('abort at any moment: every device handed in gets exactly one feedback, the
   );
 });
 
+test('stop() at any moment: every device read finishes as it would have, the rest are not read', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.constantFrom<Step>('ok', 'retry', 'invalid', 'bad', { retryAfterMs: 3 }), {
+        maxLength: 120,
+      }),
+      fc.integer({ min: 0, max: 60 }),
+      fc.integer({ min: 1, max: 16 }),
+      fc.constantFrom('sync', 'async', 'readable'),
+      async (steps, stopAfter, window, kind) => {
+        const provider = new ScriptedProvider();
+        const client = new PushClient({
+          providers: [provider],
+          window,
+          retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+        });
+        const devices = firstThenOk(steps);
+        let pulled = 0;
+        const delivery = client.send(
+          {},
+          sourceOf(kind, devices, () => pulled++),
+        );
+        const feedback: Feedback<ScriptedDevice>[] = [];
+        if (stopAfter === 0) delivery.stop();
+        for await (const fb of delivery) {
+          feedback.push(fb);
+          if (feedback.length === stopAfter) delivery.stop();
+        }
+        assert.equal(feedback.length, pulled, 'every device read got a feedback');
+        assert.equal(new Set(feedback.map((fb) => fb.device.id)).size, pulled, 'and only one');
+        for (const fb of feedback) {
+          // The outcome its script implies (one retry allowed), never an abort.
+          const expected = expectedFor(fb.device.script, 2);
+          assert.deepEqual(
+            { status: fb.status, code: fb.error?.code },
+            { status: expected.status, code: expected.code },
+          );
+        }
+        if (stopAfter > 0 && steps.length > stopAfter + window * 2 + 2) {
+          assert.ok(pulled < steps.length, `reading stopped (${pulled} of ${steps.length} read)`);
+        }
+        await client.close();
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 test('close() in the middle: what was handed in finishes, then providers close', async () => {
   await fc.assert(
     fc.asyncProperty(

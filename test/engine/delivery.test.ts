@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { PushClient, PushError } from '../../src/index.js';
+import { type Feedback, PushClient, PushError } from '../../src/index.js';
 import {
   collect,
   type ScriptedDevice,
@@ -350,6 +350,36 @@ describe('lanes and windows', () => {
     const summary = await delivery.done;
     assert.equal(summary.total, 8);
     assert.deepEqual(summary.errors, { aborted: 8 });
+    await client.close();
+  });
+
+  test('stop(): reading ends, every device read finishes as it would have (retries too), nothing is aborted', async () => {
+    const provider = new ScriptedProvider();
+    const client = new PushClient({ providers: [provider], window: 8, retry: fastRetry });
+    let pulled = 0;
+    async function* counted() {
+      // Every third device needs a retry: stop() must let it run, not fail it as aborted.
+      for (const device of scriptedDevices(1000, (i) => (i % 3 === 0 ? ['retry', 'ok'] : ['ok']))) {
+        pulled++;
+        yield { ...device, delayMs: 20 };
+      }
+    }
+    const delivery = client.send({}, counted());
+    const feedback: Feedback[] = [];
+    let held: number | undefined;
+    for await (const fb of delivery) {
+      feedback.push(fb);
+      if (feedback.length === 10) held = delivery.stop();
+    }
+    assert.ok(held !== undefined && held > 0, `devices still held at stop(): ${held}`);
+    assert.ok(pulled < 1000, 'reading stopped');
+    assert.equal(feedback.length, pulled, 'every device read has its feedback');
+    assert.deepEqual(
+      feedback.filter((fb) => fb.status !== 'sent').map((fb) => fb.error?.code),
+      [],
+      'none aborted',
+    );
+    assert.equal(delivery.stop(), 0, 'stop() after the end: nothing held');
     await client.close();
   });
 

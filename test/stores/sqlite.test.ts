@@ -160,6 +160,33 @@ describe('sqliteDevices', () => {
   });
 });
 
+describe('sqliteDevices when the file is locked', () => {
+  test('a lock held past the busy timeout is a store-read error (exit 74), not a query that does not compile', async () => {
+    const path = makeDb(3);
+    const writer = new Database(path);
+    writer.exec('BEGIN EXCLUSIVE'); // rollback journal: readers are shut out until it ends
+    const reader = new Database(path, { readonly: true, timeout: 0 });
+    try {
+      await assert.rejects(
+        async () => {
+          for await (const _ of sqliteDevices(reader, { query: 'SELECT id, platform, token FROM devices' })) {
+          }
+        },
+        (error: unknown) => {
+          assert.ok(error instanceof StoreError);
+          assert.equal(error.code, 'store-read');
+          assert.match(error.message, /database is locked/);
+          return true;
+        },
+      );
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+      reader.close();
+    }
+  });
+});
+
 describe('sqliteFeedbackSink', () => {
   test('end to end through PushClient: exactly the invalid-token rows are deleted, and a re-run is harmless', async () => {
     const path = makeDb(2000);
