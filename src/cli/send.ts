@@ -16,7 +16,7 @@ import { formatCount } from './format.js';
 import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
-import { classify } from './report.js';
+import { classify, partialFailureMessage, providerStopMessage } from './report.js';
 import { countDevices, openSink, openSource, redactUrl, type SinkFlags, type SourceFlags } from './source.js';
 import { summaryJson, summaryTable } from './summary-table.js';
 
@@ -136,11 +136,7 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
       });
     }
     if (result.providerConfigError) {
-      const error = result.providerConfigError;
-      failures.push({
-        message: `${error.provider ?? 'a provider'} stopped: ${error.message} (check its credentials in --config or the environment)`,
-        exitCode: EXIT.config,
-      });
+      failures.push({ message: providerStopMessage(result.providerConfigError), exitCode: EXIT.config });
     }
     const summary = result.summary;
     let exitCode: ExitCode = failures[0]?.exitCode ?? (summary.failed > 0 ? EXIT.partial : EXIT.ok);
@@ -176,6 +172,8 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
       if (result.interrupted) report.write('  interrupted: the devices read so far have their feedback\n');
     }
     for (const failure of failures) io.stderr.write(`pushline: error: ${failure.message}\n`);
+    const partial = exitCode === EXIT.partial ? partialFailureMessage(result.failedBy) : undefined;
+    if (partial !== undefined) io.stderr.write(`pushline: ${partial}\n`);
     return exitCode;
   } finally {
     await sink?.close().catch(() => undefined);
