@@ -19,9 +19,12 @@ const OWN_TLS_OPTION_CODES: ReadonlySet<string> = new Set([
 /** The peer's certificate or handshake was refused (OpenSSL verify codes, TLS alerts, host name). */
 const PEER_TLS = /CERT|VERIFY|SELF_SIGNED|HOSTNAME|ALTNAME|INVALID_CA|INVALID_PURPOSE|^ERR_SSL_/;
 
-/** The server answered bytes no HTTP server sends (HTTP/1 parse errors, HTTP/2 framing errors). */
+/**
+ * The server answered bytes no HTTP server sends (HTTP/1 parse errors, HTTP/2 framing errors),
+ * or no TLS at all (`ERR_SSL_WRONG_VERSION_NUMBER`: plain text on an https endpoint).
+ */
 const GARBAGE =
-  /^(HPE_|ERR_HTTP2_SESSION_ERROR$|ERR_HTTP2_ERROR$|NGHTTP2_(PROTOCOL|FRAME_SIZE|COMPRESSION|FLOW_CONTROL)_ERROR$|PROTOCOL_ERROR$|FRAME_SIZE_ERROR$|COMPRESSION_ERROR$)/;
+  /^(HPE_|ERR_SSL_|ERR_HTTP2_SESSION_ERROR$|ERR_HTTP2_ERROR$|NGHTTP2_(PROTOCOL|FRAME_SIZE|COMPRESSION|FLOW_CONTROL)_ERROR$|PROTOCOL_ERROR$|FRAME_SIZE_ERROR$|COMPRESSION_ERROR$)/;
 
 /** Proxy answers to CONNECT that concern this one target (a proxy policy refusing it). */
 const PROXY_TARGET_REFUSED: ReadonlySet<string> = new Set(['proxy-400', 'proxy-403']);

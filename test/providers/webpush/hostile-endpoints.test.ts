@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { createECDH } from 'node:crypto';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { PushClient } from '../../../src/client.js';
@@ -60,7 +60,21 @@ async function garbage() {
   return listen(server, state);
 }
 
-async function listen(server: tls.Server | Http2SecureServer, state: { requests: number }): Promise<Hostile> {
+/** A plain TCP server on an https endpoint: answers in clear text, no TLS. */
+async function plaintext() {
+  const state = { requests: 0 };
+  const server = net.createServer((socket) => {
+    state.requests++;
+    socket.on('error', () => undefined);
+    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
+  });
+  return listen(server, state);
+}
+
+async function listen(
+  server: net.Server | tls.Server | Http2SecureServer,
+  state: { requests: number },
+): Promise<Hostile> {
   const sockets = new Set<Socket>();
   let connections = 0;
   server.on('connection', (socket: Socket) => {
@@ -117,6 +131,7 @@ describe('Web Push: hostile endpoints fail themselves, never the lane', () => {
     hostiles['untrusted-tls'] = await answering(403, '{}', {}, untrusted);
     hostiles['garbage'] = await garbage();
     hostiles['redirect'] = await answering(302, '', { location: 'https://169.254.169.254/' });
+    hostiles['plaintext'] = await plaintext();
   });
   after(async () => {
     await Promise.all(Object.values(hostiles).map((hostile) => hostile.close()));
@@ -125,7 +140,7 @@ describe('Web Push: hostile endpoints fail themselves, never the lane', () => {
 
   it('every honest subscriber is sent; each hostile one fails with its own, non-lane-stopping error', async () => {
     const honestCount = 1500;
-    const perHostile = 60;
+    const perHostile = 50;
     const devices: Row[] = [];
     let id = 0;
     for (let i = 0; i < honestCount; i++) {
@@ -196,6 +211,7 @@ describe('Web Push: hostile endpoints fail themselves, never the lane', () => {
       /TLS certificate of push service .* is not trusted/,
     );
     assert.deepEqual(codes('garbage'), ['unavailable']);
+    assert.deepEqual(codes('plaintext'), ['unavailable']);
     assert.ok(hostiles['untrusted-tls']!.connections > 0, 'the untrusted server was tried');
     assert.equal(emulator.stats.byStatus[201], honestCount);
   });
