@@ -55,14 +55,31 @@ export interface DeliverResult {
   sinkError?: unknown;
   /** `--out` could not be written. */
   outError?: unknown;
-  /** The first `auth` / `config` error a provider reported: it stopped that provider. */
+  /**
+   * The first `auth` / `config` error a provider reported: it stopped that provider's lane
+   * (only such errors stop a lane, so this is set exactly when a lane was stopped by our own
+   * credentials or configuration).
+   */
   providerConfigError?: PushError;
+  /**
+   * Failures that stopped nothing (a subscription's push service refused it, a bad request,
+   * retries used up…), by provider and code, most frequent first, each with its first message.
+   */
+  failedBy: FailureGroup[];
   /** What the sink applied (after its final flush). */
   applied?: { removed: number; marked: number };
   /** Dead tokens seen, by device platform. */
   deadByPlatform: Record<string, number>;
   /** The send was interrupted by the signal. */
   interrupted: boolean;
+}
+
+/** Devices that failed with one code at one provider, and what the first of them said. */
+export interface FailureGroup {
+  provider: string;
+  code: string;
+  count: number;
+  example: string;
 }
 
 export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
@@ -80,7 +97,8 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
     progress.start();
     void options.progress.total?.then((total) => progress?.setTotal(total));
   }
-  const result: Omit<DeliverResult, 'summary'> = { deadByPlatform: {}, interrupted: false };
+  const result: Omit<DeliverResult, 'summary'> = { deadByPlatform: {}, interrupted: false, failedBy: [] };
+  const groups = new Map<string, FailureGroup>();
   const { out, sink } = options;
   let writeOut = out !== undefined;
   let applying = sink !== undefined;
@@ -98,8 +116,15 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
       if (feedback.status === 'invalid-token') {
         const platform = String(feedback.device?.platform);
         result.deadByPlatform[platform] = (result.deadByPlatform[platform] ?? 0) + 1;
-      } else if (feedback.error?.stopsLane && !result.providerConfigError) {
-        result.providerConfigError = feedback.error;
+      } else if (feedback.error?.stopsLane) {
+        result.providerConfigError ??= feedback.error;
+      } else if (feedback.status === 'failed' && feedback.error !== undefined) {
+        const provider = feedback.provider ?? feedback.error.provider ?? 'no provider';
+        const key = `${provider}\0${feedback.error.code}`;
+        const group = groups.get(key);
+        if (group) group.count++;
+        else
+          groups.set(key, { provider, code: feedback.error.code, count: 1, example: feedback.error.message });
       }
       if (applying) {
         try {
@@ -134,6 +159,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
     }
   }
   result.interrupted = options.signal?.aborted === true;
+  result.failedBy = [...groups.values()].sort((a, b) => b.count - a.count);
   return { summary: delivery.summary, ...result };
 }
 

@@ -5,7 +5,11 @@
 export const EXIT = {
   /** Every device was sent, or answered as a dead token (dead tokens are routine, not failures). */
   ok: 0,
-  /** The run finished but some devices failed (rate limited after retries, bad request, no provider…). */
+  /**
+   * The run finished but some devices failed (rate limited after retries, bad request, no
+   * provider, a subscription whose push service refused it or has an untrusted certificate…):
+   * failures that concern those devices, not our credentials.
+   */
   partial: 1,
   /** EX_USAGE: the command line is wrong (unknown option, bad value, unknown source scheme). */
   usage: 64,
@@ -17,7 +21,11 @@ export const EXIT = {
   software: 70,
   /** EX_IOERR: a store failed mid-run (the database went away, --out cannot be written). */
   io: 74,
-  /** EX_CONFIG: configuration or credentials are missing, malformed, unreadable, or refused by the provider. */
+  /**
+   * EX_CONFIG: configuration or credentials are missing, malformed or unreadable, or a provider's
+   * lane was stopped because it refused them (for Web Push: two independent well-known push
+   * services refusing our VAPID key; one push service's refusal is a partial failure, 1).
+   */
   config: 78,
   /** Interrupted by SIGINT/SIGTERM (128 + SIGINT); every device read still got its feedback line. */
   interrupted: 130,
@@ -29,14 +37,15 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODES_HELP = `Exit codes:
   0    every device was sent or reported as a dead token (dead tokens are routine:
        they are counted, written to --out and removed with --apply-feedback)
-  1    partial failure: the run finished but some devices failed (see the summary)
+  1    partial failure: the run finished but some devices failed (see the summary),
+       each for its own reason (e.g. one push service refusing a subscription)
   64   usage error: unknown option, bad value, unknown source scheme, missing --query
   65   data error: the query returns no token/platform column, bad notification file
   66   a file named on the command line is missing or unreadable
   70   internal error (a bug: please report it, with --debug output)
   74   I/O error mid-run: the device source or the feedback store went away
-  78   configuration error: config file malformed or unreadable, credentials missing,
-       unreadable or refused by the provider
+  78   configuration error: config file malformed or unreadable, credentials missing
+       or unreadable, or a provider stopped because it refused them
   130  interrupted (SIGINT/SIGTERM); devices already read still got their feedback`;
 
 /**

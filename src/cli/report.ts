@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import { PushError } from '../errors.js';
 import { redactText } from '../redact.js';
 import { StoreError } from '../stores/errors.js';
+import type { FailureGroup } from './deliver.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { sanitize } from './sanitize.js';
 
@@ -61,4 +62,37 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug
     }
   }
   return exitCode;
+}
+
+/**
+ * The line for a provider whose lane was stopped (exit 78): `auth` is our credentials,
+ * `config` our options. Only such errors stop a lane, so this never blames the operator for
+ * what a device or a push service did.
+ */
+export function providerStopMessage(error: PushError): string {
+  const fix =
+    error.code === 'auth'
+      ? 'check its credentials in --config or the environment'
+      : 'check its options in --config or the environment';
+  return `${error.provider ?? 'a provider'} stopped: ${error.message} (${fix})`;
+}
+
+/** Longest example message quoted per group. */
+const MAX_EXAMPLE = 240;
+
+/**
+ * The line for a run that finished with failed devices but no stopped lane (exit 1): how many,
+ * where and why, and that the credentials are not what failed — so nobody rotates a key
+ * because one subscription's push service said 403.
+ */
+export function partialFailureMessage(groups: readonly FailureGroup[]): string | undefined {
+  const total = groups.reduce((sum, group) => sum + group.count, 0);
+  if (total === 0) return undefined;
+  const parts = groups.slice(0, 3).map((group) => {
+    const example =
+      group.example.length > MAX_EXAMPLE ? `${group.example.slice(0, MAX_EXAMPLE)}…` : group.example;
+    return `${group.provider} ${group.code} × ${group.count} (e.g. ${example})`;
+  });
+  if (groups.length > 3) parts.push(`and ${groups.length - 3} more kinds (see --out)`);
+  return `${total} device${total === 1 ? '' : 's'} failed, each for its own reason: no provider was stopped, so your credentials are not at fault; ${parts.join('; ')}`;
 }

@@ -18,7 +18,7 @@ import { formatCount } from './format.js';
 import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
-import { classify } from './report.js';
+import { classify, partialFailureMessage, providerStopMessage } from './report.js';
 import { readResume, skipDone } from './resume.js';
 import { sanitize } from './sanitize.js';
 import {
@@ -183,11 +183,7 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
       });
     }
     if (result.providerConfigError) {
-      const error = result.providerConfigError;
-      failures.push({
-        message: `${error.provider ?? 'a provider'} stopped: ${error.message} (check its credentials in --config or the environment)`,
-        exitCode: EXIT.config,
-      });
+      failures.push({ message: providerStopMessage(result.providerConfigError), exitCode: EXIT.config });
     }
     const summary = result.summary;
     let exitCode: ExitCode = failures[0]?.exitCode ?? (summary.failed > 0 ? EXIT.partial : EXIT.ok);
@@ -254,6 +250,8 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
     // A provider's or a database's own words are in these: scrubbed and escaped.
     for (const failure of failures)
       io.stderr.write(`pushline: error: ${sanitize(redactText(failure.message))}\n`);
+    const partial = exitCode === EXIT.partial ? partialFailureMessage(result.failedBy) : undefined;
+    if (partial !== undefined) io.stderr.write(`pushline: ${sanitize(partial)}\n`);
     return exitCode;
   } finally {
     await sink?.close().catch(() => undefined);

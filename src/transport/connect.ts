@@ -47,6 +47,20 @@ export function secureContext(options: ResolvedOptions): tls.SecureContext {
   }
 }
 
+/** Resolves `host` with a `net` lookup function to one address (IP literals pass through). */
+function resolveWith(lookup: net.LookupFunction, host: string, signal: AbortSignal): Promise<string> {
+  if (net.isIP(host) !== 0) return Promise.resolve(host);
+  return new Promise<string>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    lookup(host, { all: false }, (error, address) => {
+      signal.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve(typeof address === 'string' ? address : (address as { address: string }[])[0]!.address);
+    });
+  });
+}
+
 export interface Connected {
   socket: Socket | TLSSocket;
   /** The ALPN protocol the server chose (`h2`, `http/1.1`), or `h2c` for cleartext. */
@@ -71,7 +85,16 @@ export async function connectSocket(
   let raw: Socket | undefined;
   let socket: Socket | TLSSocket | undefined;
   try {
-    if (options.proxy !== undefined) raw = await openTunnel(options.proxy, target, signal);
+    if (options.proxy !== undefined) {
+      // With a `lookup` the caller resolves (and vets) the host: the tunnel goes to that address,
+      // so the address the proxy connects to is the one the lookup allowed. TLS below still
+      // uses the host name (SNI and certificate check).
+      const via =
+        options.lookup === undefined
+          ? target
+          : { ...target, host: await resolveWith(options.lookup, target.host, signal) };
+      raw = await openTunnel(options.proxy, via, signal);
+    }
     // `onread` only works on a socket Node opens itself: not on TLS layered over a tunnel.
     const direct = onread !== undefined && raw === undefined;
     if (!target.secure) {

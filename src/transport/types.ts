@@ -78,8 +78,8 @@ export interface PoolOptions {
    * Resolves the origin's host for each new connection (Node's `net` lookup signature), instead
    * of `dns.lookup`. Lets a caller vet the address actually connected to — the Web Push
    * provider refuses private addresses here, so a DNS answer that changes after its first check
-   * (DNS rebinding) cannot reach the internal network. Not used through a `proxy`, which resolves
-   * the host itself.
+   * (DNS rebinding) cannot reach the internal network. Through a `proxy`, the host is resolved
+   * with it first and the tunnel asked for that address (TLS still names the host).
    */
   lookup?: LookupFunction;
   /**

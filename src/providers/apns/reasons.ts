@@ -7,6 +7,17 @@
  * - `retryable` tells the engine whether another attempt may succeed.
  * - `action` is what the provider does itself before reporting: `refresh-token` mints a new
  *   JWT and re-sends once; `new-connection` retires the connection the answer came on.
+ *
+ * Who is blamed (issue #12). Lane-stopping answers are those about our credentials or our
+ * configuration, and only those: the 403 reasons (Apple's status table: "There was an error
+ * with the certificate or with the provider authentication token"), and `BadTopic`,
+ * `MissingTopic`, `TopicDisallowed` (the topic comes from our options or the notification, the
+ * same for every device of the send). Unlike a Web Push endpoint, nothing in an APNs request is
+ * chosen by a device row except the token, which is checked as hex before it goes into
+ * `:path`; what Apple says about a token is a 400 `BadDeviceToken`, a 400
+ * `DeviceTokenNotForTopic` or a 410, all per device. The host is the operator's (`production`,
+ * `endpoint`), so a TLS failure there is ours too (`config` in the transport). Reviewed against
+ * Apple's "Handling notification responses from APNs": nothing here needed to change.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { PushErrorCode } from '../../errors.js';

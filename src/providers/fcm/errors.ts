@@ -8,6 +8,14 @@
  * The FCM `errorCode` decides when present; otherwise the rpc `status`, then the HTTP status.
  * Source: https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode and
  * https://firebase.google.com/docs/cloud-messaging/error-codes (the quoted words below).
+ *
+ * Which answers mean "our credentials are wrong" (lane-stopping `auth` / `config`)? Only those
+ * about the request's sender: a 401 UNAUTHENTICATED without an FcmError detail (our OAuth token,
+ * after one refresh), PERMISSION_DENIED without one (the service account's IAM role), NOT_FOUND
+ * without one (the project id). FCM's host is ours to configure, not chosen by a device row,
+ * and the token is the only untrusted input: answers about it carry an FcmError detail
+ * (UNREGISTERED, SENDER_ID_MISMATCH, INVALID_ARGUMENT on `message.token`,
+ * THIRD_PARTY_AUTH_ERROR), and none of those stops the lane.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import { PushError, type PushErrorCode } from '../../errors.js';
@@ -40,8 +48,15 @@ export const FCM_ERROR_CODES: Readonly<Record<string, Rule>> = {
   },
   UNAVAILABLE: { code: 'unavailable', retryable: true, meaning: 'The server is overloaded.' },
   INTERNAL: { code: 'unavailable', retryable: true, meaning: 'An unknown internal error occurred.' },
+  // Not lane-stopping: it is about the APNs / web push credential of the platform *this token*
+  // belongs to, not about our service account. Google's words name "APNs certificate or web push
+  // auth key"; it comes back for some tokens while others (every Android one) are delivered
+  // (firebase/firebase-admin-node#3215: "some tokens fail with … THIRD_PARTY_AUTH_ERROR";
+  // beste/laravel-firebase#164: iOS tokens fail, Android ones work). Stopping the lane would
+  // let one iOS token stored as `android`, or one app of the project without an APNs key, stop
+  // every Android device.
   THIRD_PARTY_AUTH_ERROR: {
-    code: 'config',
+    code: 'bad-request',
     meaning: 'APNs certificate or web push auth key was invalid or missing.',
   },
   UNSPECIFIED_ERROR: {
@@ -179,7 +194,7 @@ export function outcomeFromResponse(
   const said = error?.message ? `: ${error.message}` : '';
   const message =
     `fcm: ${status} ${reason}${said}` +
-    (code === 'config' && errorCode === 'THIRD_PARTY_AUTH_ERROR'
+    (errorCode === 'THIRD_PARTY_AUTH_ERROR'
       ? ' (upload a valid APNs key / web push credentials in the Firebase console → Cloud Messaging)'
       : code === 'auth' && rpcStatus === 'PERMISSION_DENIED'
         ? ' (give the service account the "Firebase Cloud Messaging API Admin" role, and check projectId)'

@@ -16,7 +16,16 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction as NetLookupFunction } from 'node:net';
 import { PushError } from '../../errors.js';
 
-/** Address ranges refused by default, with the words used in the reason. */
+/**
+ * Address ranges refused by default, with the words used in the reason: every entry of the
+ * IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890) that is not globally
+ * reachable, plus IPv4 multicast and the deprecated IPv6 site-local range. Most specific first,
+ * so the reason names the narrowest range. Whole blocks are refused where the registry marks
+ * a few sub-blocks globally reachable (192.0.0.9/32 and 192.0.0.10/32 in 192.0.0.0/24; AMT,
+ * AS112, ORCHIDv2 and DET in 2001::/23): no push service lives there. On top of this list,
+ * an IPv6 address must be global unicast (2000::/3); IPv4-mapped (::ffff:0:0/96) and NAT64
+ * (64:ff9b::/96) addresses are judged by the IPv4 address they carry.
+ */
 const REFUSED_RANGES: ReadonlyArray<{
   label: string;
   cidrs: ReadonlyArray<[string, number, 'ipv4' | 'ipv6']>;
@@ -63,10 +72,43 @@ const REFUSED_RANGES: ReadonlyArray<{
     label: 'a multicast, broadcast or reserved address',
     cidrs: [
       ['224.0.0.0', 4, 'ipv4'],
-      ['240.0.0.0', 4, 'ipv4'],
+      ['240.0.0.0', 4, 'ipv4'], // includes 255.255.255.255, the limited broadcast
       ['ff00::', 8, 'ipv6'],
     ],
   },
+  {
+    label: 'an IETF protocol assignment address',
+    cidrs: [
+      ['192.0.0.0', 24, 'ipv4'],
+      ['2001::', 23, 'ipv6'], // Teredo, benchmarking, ORCHID, …
+    ],
+  },
+  {
+    label: 'a documentation address',
+    cidrs: [
+      ['192.0.2.0', 24, 'ipv4'],
+      ['198.51.100.0', 24, 'ipv4'],
+      ['203.0.113.0', 24, 'ipv4'],
+      ['2001:db8::', 32, 'ipv6'],
+      ['3fff::', 20, 'ipv6'],
+    ],
+  },
+  { label: 'a benchmarking address', cidrs: [['198.18.0.0', 15, 'ipv4']] },
+  {
+    label: 'a 6to4 address (it would reach an IPv4 address through a relay)',
+    cidrs: [
+      ['192.88.99.0', 24, 'ipv4'],
+      ['2002::', 16, 'ipv6'],
+    ],
+  },
+  {
+    label: 'a local-use NAT64 address (it would reach an IPv4 address through a translator)',
+    cidrs: [['64:ff9b:1::', 48, 'ipv6']],
+  },
+  { label: 'an IPv4-compatible IPv6 address (deprecated)', cidrs: [['::', 96, 'ipv6']] },
+  { label: 'a discard-only address', cidrs: [['100::', 64, 'ipv6']] },
+  { label: 'a site-local address (deprecated)', cidrs: [['fec0::', 10, 'ipv6']] },
+  { label: 'an SRv6 SID address', cidrs: [['5f00::', 16, 'ipv6']] },
 ];
 
 const RANGES = REFUSED_RANGES.map(({ label, cidrs }) => {
@@ -75,13 +117,56 @@ const RANGES = REFUSED_RANGES.map(({ label, cidrs }) => {
   return { label, list };
 });
 
+const GLOBAL_UNICAST = new BlockList();
+GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
+
+/** Prefixes whose last 32 bits are an IPv4 address the packet really goes to. */
+const EMBEDS_IPV4: ReadonlyArray<{ prefix: readonly number[]; via: string }> = [
+  { prefix: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], via: '' },
+  { prefix: [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0], via: 'NAT64 64:ff9b::/96' },
+];
+
+/** An IPv6 literal (already valid per `isIP`) as 16 bytes. */
+function ipv6Bytes(address: string): number[] {
+  let text = address.split('%')[0]!;
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const [a, b, c, d] = tail.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const first = head === '' ? [] : head.split(':');
+  const last = rest === undefined || rest === '' ? [] : rest.split(':');
+  const groups =
+    rest === undefined
+      ? first
+      : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
+  return groups.flatMap((group) => {
+    const value = Number.parseInt(group, 16);
+    return [value >> 8, value & 0xff];
+  });
+}
+
 /** Why `address` (an IP literal) may not be a push endpoint, or undefined when it may. */
 export function refusedAddressKind(address: string): string | undefined {
   const family = isIP(address);
   if (family === 0) return undefined;
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  // BlockList also matches IPv4-mapped IPv6 (::ffff:127.0.0.1) against the IPv4 ranges.
-  for (const { label, list } of RANGES) if (list.check(address, type)) return label;
+  if (family === 4) {
+    for (const { label, list } of RANGES) if (list.check(address, 'ipv4')) return label;
+    return undefined;
+  }
+  const bytes = ipv6Bytes(address);
+  for (const { prefix, via } of EMBEDS_IPV4) {
+    if (prefix.every((byte, i) => bytes[i] === byte)) {
+      const ipv4 = bytes.slice(12).join('.');
+      const kind = refusedAddressKind(ipv4);
+      if (kind === undefined || via === '') return kind;
+      return `${kind} (${ipv4}, ${via})`;
+    }
+  }
+  for (const { label, list } of RANGES) if (list.check(address, 'ipv6')) return label;
+  if (!GLOBAL_UNICAST.check(address, 'ipv6')) return 'an address outside IPv6 global unicast (2000::/3)';
   return undefined;
 }
 

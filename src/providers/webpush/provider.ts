@@ -15,8 +15,10 @@ import { EncryptionPool } from './encrypt-pool.js';
 import { EndpointGuard, type GuardVerdict, type LookupFunction } from './endpoint-guard.js';
 import { prepareHeaders } from './headers.js';
 import { buildPlaintext } from './message.js';
-import { outcomeFromResponse } from './responses.js';
+import { type OriginCircuitOptions, OriginCircuits } from './origin-circuit.js';
+import { classifyResponse } from './responses.js';
 import { type ParsedSubscription, parseSubscription } from './subscription.js';
+import { blameTransportError } from './transport-blame.js';
 import { loadVapid, VapidAuthorizer, type VapidOptions } from './vapid.js';
 
 export interface WebPushOptions {
@@ -37,8 +39,34 @@ export interface WebPushOptions {
   allowHosts?: string[];
   /** Allow every endpoint address (only https is still required). For push services on a private network. */
   allowPrivateNetworks?: boolean;
-  /** HTTP CONNECT proxy for the push services, e.g. `http://proxy.internal:3128`. */
+  /**
+   * HTTP CONNECT proxy for the push services, e.g. `http://proxy.internal:3128`. pushline
+   * resolves the endpoint's host itself, vets the address like a direct connection, and asks
+   * the proxy to `CONNECT` to that vetted IP literal (TLS still checks the certificate against
+   * the host name), so DNS rebinding cannot reach a refused address through the proxy either.
+   */
   proxy?: string;
+  /**
+   * With `proxy`: ask the proxy to `CONNECT` to the host *name* and let it resolve it (for
+   * proxies that filter by domain name). The endpoint is still vetted before the request, but
+   * the address the proxy connects to is not: the proxy must itself refuse the address ranges
+   * listed in the README (Security). Default false.
+   */
+  proxyResolvesHosts?: boolean;
+  /**
+   * The per-origin circuit (see `origin-circuit.ts` and the README, Security): an origin that
+   * refuses our VAPID authorization, fails TLS verification or answers garbage `failures` times
+   * in a row (default 5) fails its devices without a request for `cooldownMs` (default 10 s,
+   * doubling per failed probe up to `maxCooldownMs`, default 5 min).
+   */
+  originCircuit?: Pick<OriginCircuitOptions, 'failures' | 'cooldownMs' | 'maxCooldownMs'>;
+  /**
+   * The independent push services whose refusals count as evidence that *our* VAPID key (or
+   * TLS trust) is wrong: host suffixes (`fcm.googleapis.com`) or origins, one entry per
+   * operator. When two of them refuse the same way, the lane stops (`auth` / `config`).
+   * Default: FCM, Mozilla autopush, Apple Web Push and Microsoft WNS.
+   */
+  pushServices?: string[];
   /** Per-request timeout (ms) from queueing to the full response. Default: the transport's. */
   timeoutMs?: number;
   /** Connections per push-service origin. Default: the transport's. */
@@ -79,6 +107,7 @@ class WebPushProvider implements Provider {
   readonly #vapid: VapidAuthorizer;
   readonly #guard: EndpointGuard;
   readonly #pools: PoolRegistry;
+  readonly #circuits: OriginCircuits;
   /** Undefined when encrypting inline (`encryptionThreads: 0`). */
   readonly #encryption: EncryptionPool | undefined;
 
@@ -115,6 +144,14 @@ class WebPushProvider implements Provider {
       cacheTtlMs: options.dnsCacheTtlMs,
       lookup: options.lookup,
     });
+    this.#circuits = new OriginCircuits(this.name, {
+      ...options.originCircuit,
+      ...(options.pushServices === undefined ? {} : { pushServices: options.pushServices }),
+    });
+    // Vet the addresses each connection really uses, not only the first answer (DNS rebinding);
+    // through a proxy the transport resolves with this lookup too and tunnels to the vetted address.
+    const vetAtConnect =
+      !options.allowPrivateNetworks && !(options.proxy !== undefined && options.proxyResolvesHosts);
     this.#pools = new PoolRegistry({
       // Push services differ: FCM and Mozilla speak HTTP/2, others may not; ALPN decides.
       protocol: http2Protocol('webPush', options.transport) === 'h2-wire' ? 'auto-wire' : 'auto',
@@ -123,8 +160,7 @@ class WebPushProvider implements Provider {
       ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.connectionsPerOrigin === undefined ? {} : { connections: options.connectionsPerOrigin }),
-      // Vet the addresses each connection really uses, not only the first answer (DNS rebinding).
-      ...(options.allowPrivateNetworks ? {} : { lookup: this.#guard.connectLookup() }),
+      ...(vetAtConnect ? { lookup: this.#guard.connectLookup() } : {}),
     });
     this.#encryption = threads === 0 ? undefined : new EncryptionPool({ threads });
   }
@@ -169,26 +205,50 @@ class WebPushProvider implements Provider {
       return { ok: false, error: verdict.error };
     }
 
-    let authorization = this.#vapid.header(subscription.origin);
-    if (isThenable(authorization)) authorization = await authorization;
-
-    let body: Buffer | PushError | Promise<Buffer | PushError> = this.#encrypt(plaintext, subscription);
-    if (isThenable(body)) body = await body;
-    if (body instanceof PushError) return { ok: false, error: body };
-
-    let response: Awaited<ReturnType<ReturnType<PoolRegistry['get']>['request']>>;
+    const origin = subscription.origin;
+    const admission = this.#circuits.admit(origin);
+    if ('error' in admission) return { ok: false, error: admission.error };
+    let recorded = false;
     try {
-      response = await this.#pools.get(subscription.origin).request({
-        method: 'POST',
-        path: subscription.path,
-        headers: { ...headers.fixed, ttl: headers.ttl(), authorization },
-        body,
-        signal: ctx.signal,
-      });
-    } catch (thrown) {
-      return { ok: false, error: this.#withProvider(thrown) };
+      let authorization = this.#vapid.header(origin);
+      if (isThenable(authorization)) authorization = await authorization;
+
+      let body: Buffer | PushError | Promise<Buffer | PushError> = this.#encrypt(plaintext, subscription);
+      if (isThenable(body)) body = await body;
+      if (body instanceof PushError) return { ok: false, error: body };
+
+      let response: Awaited<ReturnType<ReturnType<PoolRegistry['get']>['request']>>;
+      try {
+        response = await this.#pools.get(origin).request({
+          method: 'POST',
+          path: subscription.path,
+          headers: { ...headers.fixed, ttl: headers.ttl(), authorization },
+          body,
+          signal: ctx.signal,
+        });
+      } catch (thrown) {
+        const { error, verdict } = blameTransportError(this.#withProvider(thrown), origin);
+        recorded = true;
+        const laneStop = this.#circuits.record(origin, verdict, error, admission.probe);
+        return { ok: false, error: laneStop ?? error };
+      }
+      const { outcome, verdict } = classifyResponse(
+        response.status,
+        response.headers,
+        response.body,
+        this.name,
+      );
+      recorded = true;
+      const laneStop = this.#circuits.record(
+        origin,
+        verdict,
+        outcome.ok ? undefined : outcome.error,
+        admission.probe,
+      );
+      return laneStop === undefined ? outcome : { ok: false, error: laneStop, httpStatus: response.status };
+    } finally {
+      if (!recorded) this.#circuits.release(origin, admission.probe);
     }
-    return outcomeFromResponse(response.status, response.headers, response.body, this.name);
   }
 
   #encrypt(

@@ -7,14 +7,22 @@
  * | 201 | "Created": accepted, `Location` names the message (RFC 8030 §5) | sent, `messageId` = `Location` |
  * | other 2xx | Safari has answered 200 to expired endpoints (WebKit bug 249766) | sent |
  * | 400 | "Bad Request": malformed headers, bad TTL/Topic/Urgency, body that is not aes128gcm | `bad-request` |
- * | 401, 403 | VAPID rejected: FCM "the VAPID credentials in the authorization header do not correspond…", Apple `{"reason":"BadJwtToken"}`, Mozilla errno 109 | `auth` (stops the lane: the same key and claims go to every push service) |
- * | 401, 403 + key *mismatch* | FCM "…do not correspond to the credentials used to create the subscriptions" / "…sender ID used to subscribe this user", Mozilla "VAPID public key mismatch": this one subscription was made for another `applicationServerKey` | `bad-request` (not lane-stopping: stale subscriptions must not stop the send; not `invalid-token`: a wrong key would otherwise delete every subscription) |
+ * | 401, 403 | VAPID rejected: Apple `{"reason":"BadJwtToken"}`, Mozilla errno 109, or whatever the server at that URL likes to say | `bad-request`, fault `vapid` (see below) |
+ * | 401, 403 + key *mismatch* | FCM "…do not correspond to the credentials used to create the subscriptions" / "…sender ID used to subscribe this user", Mozilla "VAPID public key mismatch": this one subscription was made for another `applicationServerKey` | `bad-request` (not `invalid-token`: a wrong key would otherwise delete every subscription) |
  * | 404 | "Not Found": unknown or expired subscription (RFC 8030 §7.3) | `invalid-token` |
  * | 410 | "Gone": the subscription was removed (RFC 8030 §7.3) | `invalid-token` |
  * | 413 | "Payload Too Large" (RFC 8030 §7.2) | `payload-too-large` |
  * | 429 | "Too Many Requests", with `Retry-After` (RFC 8030 §8.4) | `rate-limited` (retryable) |
  * | 5xx | the service is failing, maybe with `Retry-After` | `unavailable` (retryable) |
- * | anything else | unexpected | `bad-request` (not retried) |
+ * | anything else (1xx, 3xx — redirects are never followed —, other 4xx) | unexpected | `bad-request` (not retried), fault `malformed` |
+ *
+ * **Who is blamed.** A subscription's endpoint is a URL a browser — or an attacker — chose, so
+ * one server's 401/403 is not proof that *our* VAPID key is wrong: it may be a subscription
+ * restricted to another key, a broken push service, or a server that answers 403 to everyone
+ * in order to stop our sends. It fails that device (`bad-request`, never lane-stopping) and
+ * counts as a `vapid` fault against that origin; `origin-circuit.ts` decides when an origin
+ * fails fast, and when refusals by several independent, well-known push services are
+ * evidence enough to stop the lane with `auth`.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import { PushError, type PushErrorCode } from '../../errors.js';
@@ -58,6 +66,17 @@ function reasonFrom(body: Buffer, status: number): string {
   return text.length > MAX_REASON_LENGTH ? `${text.slice(0, MAX_REASON_LENGTH)}…` : text;
 }
 
+/**
+ * What an answer says about the origin that gave it (see `origin-circuit.ts`):
+ * - `vapid`: it refused our VAPID authorization (not a per-subscription key mismatch);
+ * - `tls`: its certificate is not trusted (or the handshake refused);
+ * - `malformed`: it answered something no push service answers (garbage, a redirect, a 418);
+ * - `proxy`: our proxy refused to tunnel to it;
+ * - `ok`: it answered like a working push service (2xx, 400, 404, 410, 413, key mismatch);
+ * - `neutral`: says nothing either way (429, 5xx, a timeout, a lost connection).
+ */
+export type OriginVerdict = 'vapid' | 'tls' | 'malformed' | 'proxy' | 'ok' | 'neutral';
+
 /** Maps one push-service response to an outcome. */
 export function outcomeFromResponse(
   status: number,
@@ -65,11 +84,23 @@ export function outcomeFromResponse(
   body: Buffer,
   provider: string,
 ): Outcome {
+  return classifyResponse(status, headers, body, provider).outcome;
+}
+
+/** Maps one push-service response to an outcome, and says what it tells about the origin. */
+export function classifyResponse(
+  status: number,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  provider: string,
+): { outcome: Outcome; verdict: OriginVerdict } {
   if (status >= 200 && status < 300) {
     const location = firstHeader(headers['location']);
-    return location === undefined
-      ? { ok: true, httpStatus: status }
-      : { ok: true, messageId: location, httpStatus: status };
+    const outcome: Outcome =
+      location === undefined
+        ? { ok: true, httpStatus: status }
+        : { ok: true, messageId: location, httpStatus: status };
+    return { outcome, verdict: 'ok' };
   }
   const reason = reasonFrom(body, status);
   const fail = (code: PushErrorCode, message: string, extra: { retryAfterMs?: number } = {}): Outcome => ({
@@ -82,29 +113,52 @@ export function outcomeFromResponse(
       ...extra,
     }),
   });
+  const retryAfterMs = () => parseRetryAfter(firstHeader(headers['retry-after']));
   switch (status) {
     case 404:
     case 410:
-      return fail('invalid-token', 'the push service no longer knows this subscription: remove it');
+      return {
+        outcome: fail('invalid-token', 'the push service no longer knows this subscription: remove it'),
+        verdict: 'ok',
+      };
     case 413:
-      return fail('payload-too-large', 'the push service refused the message size');
+      return {
+        outcome: fail('payload-too-large', 'the push service refused the message size'),
+        verdict: 'ok',
+      };
     case 429:
-      return fail('rate-limited', 'the push service asked to slow down', {
-        retryAfterMs: parseRetryAfter(firstHeader(headers['retry-after'])),
-      });
+      return {
+        outcome: fail('rate-limited', 'the push service asked to slow down', {
+          retryAfterMs: retryAfterMs(),
+        }),
+        verdict: 'neutral',
+      };
     case 400:
-      return fail('bad-request', 'the push service refused the request');
+      return { outcome: fail('bad-request', 'the push service refused the request'), verdict: 'ok' };
     case 401:
     case 403:
       if (KEY_MISMATCH.test(reason)) {
-        return fail('bad-request', 'the subscription was made for another VAPID key (applicationServerKey)');
+        return {
+          outcome: fail(
+            'bad-request',
+            'the subscription was made for another VAPID key (applicationServerKey)',
+          ),
+          verdict: 'ok',
+        };
       }
-      return fail('auth', 'the push service rejected the VAPID authorization');
+      return {
+        outcome: fail(
+          'bad-request',
+          "this subscription's push service refused our VAPID authorization (one server's refusal does not stop the send)",
+        ),
+        verdict: 'vapid',
+      };
   }
   if (status >= 500) {
-    return fail('unavailable', 'the push service is unavailable', {
-      retryAfterMs: parseRetryAfter(firstHeader(headers['retry-after'])),
-    });
+    return {
+      outcome: fail('unavailable', 'the push service is unavailable', { retryAfterMs: retryAfterMs() }),
+      verdict: 'neutral',
+    };
   }
-  return fail('bad-request', 'unexpected push service answer');
+  return { outcome: fail('bad-request', 'unexpected push service answer'), verdict: 'malformed' };
 }

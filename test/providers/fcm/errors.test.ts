@@ -90,13 +90,16 @@ describe('fcm reasons table', () => {
     assert.deepEqual([i.code, i.retryable, i.retryAfterMs], ['unavailable', true, undefined]);
   });
 
-  it('THIRD_PARTY_AUTH_ERROR is config, PERMISSION_DENIED and UNAUTHENTICATED are auth: all stop the lane', () => {
+  it('PERMISSION_DENIED and UNAUTHENTICATED are auth (stop the lane); THIRD_PARTY_AUTH_ERROR fails only its token', () => {
     const t = failure(
       401,
       body(401, 'UNAUTHENTICATED', 'Auth error from APNS or Web Push Service', 'THIRD_PARTY_AUTH_ERROR'),
     );
-    assert.equal(t.code, 'config');
-    assert.equal(t.stopsLane, true);
+    // About the APNs / web push credential of this token's platform: Android devices still go.
+    assert.equal(t.code, 'bad-request');
+    assert.equal(t.stopsLane, false);
+    assert.equal(t.retryable, false);
+    assert.match(t.message, /upload a valid APNs key/);
     const p = failure(
       403,
       body(403, 'PERMISSION_DENIED', "Permission 'cloudmessaging.messages.create' denied"),

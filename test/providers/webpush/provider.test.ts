@@ -151,7 +151,7 @@ for (const [mode, encryptionThreads] of [
       assert.deepEqual([mismatch.code, mismatch.stopsLane, mismatch.httpStatus], ['bad-request', false, 403]);
     });
 
-    it('a JWT the push service rejects is auth (stops the lane), with its reason', async () => {
+    it('a JWT one push service rejects fails that device, not the lane (bad-request), with its reason', async () => {
       // The same listener reached as https://localhost:<port>: our JWT says aud=https://localhost:<port>,
       // the push service knows itself as https://127.0.0.1:<port> and answers 403 BadJwtToken.
       const subscription = emulator.subscribe({ origin: 0 });
@@ -162,8 +162,9 @@ for (const [mode, encryptionThreads] of [
       const other = webPush({ ...emulator.providerOptions, allowHosts: ['localhost'], encryptionThreads });
       try {
         const error = failure(await other.prepare({ title: 'x' }, {}).send!(web(viaLocalhost), ctx()));
-        assert.deepEqual([error.code, error.stopsLane, error.httpStatus], ['auth', true, 403]);
+        assert.deepEqual([error.code, error.stopsLane, error.httpStatus], ['bad-request', false, 403]);
         assert.match(error.reason ?? '', /BadJwtToken.*aud/);
+        assert.match(error.message, /refused our VAPID authorization/);
       } finally {
         await other.close();
       }

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Outcome } from '../../../src/provider.js';
-import { outcomeFromResponse, parseRetryAfter } from '../../../src/providers/webpush/responses.js';
+import {
+  classifyResponse,
+  outcomeFromResponse,
+  parseRetryAfter,
+} from '../../../src/providers/webpush/responses.js';
 
 function map(status: number, body = '', headers: Record<string, string> = {}): Outcome {
   return outcomeFromResponse(status, headers, Buffer.from(body), 'webpush');
@@ -55,12 +59,19 @@ describe('Web Push response table', () => {
     assert.equal(parseRetryAfter('soon'), undefined);
   });
 
-  it('401/403 are auth (lane-stopping), but a per-subscription key mismatch is not', () => {
+  it('401/403 fail the device (bad-request), never the lane: one server cannot prove our key is wrong', () => {
     const apple = failure(map(403, '{"reason":"BadJwtToken"}'));
-    assert.equal(apple.code, 'auth');
-    assert.equal(apple.stopsLane, true);
+    assert.equal(apple.code, 'bad-request');
+    assert.equal(apple.stopsLane, false);
+    assert.equal(apple.retryable, false);
     assert.equal(apple.reason, 'BadJwtToken');
-    assert.equal(failure(map(401, 'Unauthorized')).code, 'auth');
+    assert.match(apple.message, /refused our VAPID authorization/);
+    assert.equal(failure(map(401, 'Unauthorized')).code, 'bad-request');
+    assert.equal(
+      classifyResponse(403, {}, Buffer.from('{"reason":"BadJwtToken"}'), 'webpush').verdict,
+      'vapid',
+    );
+    assert.equal(classifyResponse(401, {}, Buffer.from('nope'), 'webpush').verdict, 'vapid');
     for (const [status, body] of [
       [
         403,
@@ -74,6 +85,7 @@ describe('Web Push response table', () => {
     ] as const) {
       const error = failure(map(status, body));
       assert.equal(error.code, 'bad-request', body);
+      assert.equal(classifyResponse(status, {}, Buffer.from(body), 'webpush').verdict, 'ok', body);
       assert.equal(error.stopsLane, false);
       assert.equal(error.retryable, false);
     }
@@ -85,6 +97,17 @@ describe('Web Push response table', () => {
       assert.equal(error.code, 'unavailable');
       assert.equal(error.retryable, true);
       assert.equal(error.retryAfterMs, 3000);
+    }
+  });
+
+  it('says what each answer shows about the origin (for the per-origin circuit)', () => {
+    const verdict = (status: number) => classifyResponse(status, {}, Buffer.alloc(0), 'webpush').verdict;
+    for (const status of [200, 201, 400, 404, 410, 413]) assert.equal(verdict(status), 'ok', String(status));
+    for (const status of [429, 500, 503]) assert.equal(verdict(status), 'neutral', String(status));
+    // A redirect (never followed), a teapot, an informational status: no push service answers that.
+    for (const status of [301, 302, 307, 418, 451, 101]) {
+      assert.equal(verdict(status), 'malformed', String(status));
+      assert.equal(failure(map(status)).stopsLane, false);
     }
   });
 
