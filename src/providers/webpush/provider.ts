@@ -74,6 +74,13 @@ export interface WebPushOptions {
   /** Close a push service's connections after this long unused (ms). Default 60 s. */
   idleCloseMs?: number;
   /**
+   * Most push-service origins with open connections at once. Subscriptions name their origins,
+   * so without a cap a list of attacker origins would hold a socket each until descriptors run
+   * out. At the cap the origin idle longest is closed for a new one; when all are busy the new
+   * origin's device fails `unavailable` (reason `too-many-origins`, retried later). Default 256.
+   */
+  maxOrigins?: number;
+  /**
    * The HTTP/2 client for push services that speak HTTP/2 (ALPN decides; HTTP/1.1 ones get
    * keep-alive connections either way): `'wire'` (default), pushline's own, or `'node-http2'`.
    * As for apns() and fcm() (README, Providers).
@@ -156,6 +163,7 @@ class WebPushProvider implements Provider {
       // Push services differ: FCM and Mozilla speak HTTP/2, others may not; ALPN decides.
       protocol: http2Protocol('webPush', options.transport) === 'h2-wire' ? 'auto-wire' : 'auto',
       idleCloseMs: options.idleCloseMs ?? 60_000,
+      ...(options.maxOrigins === undefined ? {} : { maxPools: options.maxOrigins }),
       ...(options.ca === undefined ? {} : { tls: { ca: options.ca } }),
       ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
