@@ -29,9 +29,20 @@ export interface NdjsonFeedbackWriterOptions {
 
 /** The line for one feedback: every field the feedback has, the error as `PushError.toJSON()`. */
 export function feedbackLine(feedback: Feedback): string {
-  const { device, status, provider, messageId, httpStatus, attempts, error } = feedback;
+  const { device, status, provider, messageId, httpStatus, attempts, error, maybeDelivered, maybeDuplicate } =
+    feedback;
   return `${JSON.stringify(
-    { device, status, provider, messageId, httpStatus, attempts, error: error?.toJSON() },
+    {
+      device,
+      status,
+      provider,
+      messageId,
+      httpStatus,
+      attempts,
+      maybeDelivered,
+      maybeDuplicate,
+      error: error?.toJSON(),
+    },
     // A SQLite or PostgreSQL row id may be a BigInt, which JSON cannot hold: write it as digits.
     (_key, value) => (typeof value === 'bigint' ? value.toString() : value),
   )}\n`;
