@@ -7,7 +7,7 @@ import type { Device } from './device.js';
 import { type Delivery, DeliveryRun, type EngineSettings } from './engine/delivery.js';
 import { sessionDuplex } from './engine/duplex.js';
 import { PushSource } from './engine/push-source.js';
-import { type RetryOptions, retryPolicy } from './engine/retry.js';
+import { type DeliverySemantics, deliverySemantics, type RetryOptions, retryPolicy } from './engine/retry.js';
 import { Router } from './engine/router.js';
 import { type Session, SessionHandle } from './engine/session.js';
 import type { DeviceSource } from './engine/source.js';
@@ -26,6 +26,13 @@ export interface PushClientOptions {
   /** Devices that may wait for a retry at once (they don't take window slots). Default 10,000. */
   maxWaitingRetries?: number;
   retry?: RetryOptions;
+  /**
+   * Whether an attempt that may have been delivered (its request reached the provider, no
+   * answer came back) is sent again: `'at-least-once'` (default) re-sends it, risking a
+   * duplicate; `'at-most-once'` never does, and the device fails `maybeDelivered`, not
+   * retryable. See README, "How a send behaves".
+   */
+  delivery?: DeliverySemantics;
 }
 
 export interface SendOptions {
@@ -35,6 +42,8 @@ export interface SendOptions {
   dryRun?: boolean;
   window?: number;
   retry?: RetryOptions;
+  /** This send's delivery semantics; default: the client's (see {@link PushClientOptions.delivery}). */
+  delivery?: DeliverySemantics;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -60,6 +69,7 @@ export class PushClient {
       window: positiveInteger('window', options.window, 1000),
       maxWaitingRetries: positiveInteger('maxWaitingRetries', options.maxWaitingRetries, 10_000),
       retry: retryPolicy(options.retry),
+      delivery: deliverySemantics(options.delivery),
       prepare: {},
     };
   }
@@ -126,6 +136,7 @@ export class PushClient {
       window: positiveInteger('window', options.window, this.base.window),
       maxWaitingRetries: this.base.maxWaitingRetries,
       retry: options.retry ? retryPolicy(this.base.retry, options.retry) : this.base.retry,
+      delivery: options.delivery === undefined ? this.base.delivery : deliverySemantics(options.delivery),
       prepare: { dryRun: options.dryRun === true },
     };
     const run = new DeliveryRun<D>(

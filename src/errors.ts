@@ -46,6 +46,11 @@ export interface PushErrorOptions {
   invalidatedAt?: Date;
   /** Name of the provider that reported it (`apns`, `fcm`, …). */
   provider?: string;
+  /**
+   * The request may have reached the provider although no answer came back (the connection
+   * was lost, the request timed out or was aborted after it was written). Default false.
+   */
+  maybeDelivered?: boolean;
   cause?: unknown;
 }
 
@@ -63,6 +68,12 @@ export class PushError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly invalidatedAt: Date | undefined;
   readonly provider: string | undefined;
+  /**
+   * True when this attempt's request may have reached the provider without an answer coming
+   * back (connection lost after the request was written, timeout or abort in flight): the push
+   * may have been delivered. False when the request provably never left, or was answered.
+   */
+  readonly maybeDelivered: boolean;
 
   constructor(code: PushErrorCode, message: string, options: PushErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -73,6 +84,23 @@ export class PushError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.invalidatedAt = options.invalidatedAt;
     this.provider = options.provider;
+    this.maybeDelivered = options.maybeDelivered === true;
+  }
+
+  /** A copy with some fields changed (a PushError is immutable); `cause` and the rest are kept. */
+  with(changes: PushErrorOptions & { message?: string }): PushError {
+    const { message, ...options } = changes;
+    return new PushError(this.code, message ?? this.message, {
+      reason: this.reason,
+      httpStatus: this.httpStatus,
+      retryable: this.retryable,
+      retryAfterMs: this.retryAfterMs,
+      invalidatedAt: this.invalidatedAt,
+      provider: this.provider,
+      maybeDelivered: this.maybeDelivered,
+      cause: this.cause,
+      ...options,
+    });
   }
 
   /** True when this error will repeat for every device of the same provider (bad key, wrong topic…). */
@@ -91,6 +119,8 @@ export class PushError extends Error {
       retryAfterMs: this.retryAfterMs,
       invalidatedAt: this.invalidatedAt?.toISOString(),
       provider: this.provider,
+      // Only when set, so the lines of the usual case stay as they were.
+      maybeDelivered: this.maybeDelivered ? true : undefined,
     };
   }
 }

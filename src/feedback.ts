@@ -18,4 +18,18 @@ export interface Feedback<D extends Device = Device> {
   attempts: number;
   /** Why it was not sent; present exactly when `status` is not `'sent'`. */
   error?: PushError;
+  /**
+   * Not `'sent'`, yet the push may have been delivered: at least one attempt's request reached
+   * the provider and no answer came back (connection lost after sending, timeout, abort in
+   * flight). Kept even when a later attempt got a definitive answer (an `invalid-token`, say):
+   * the earlier request may have been delivered before that. `error.maybeDelivered` says the
+   * same. Re-sending such a device may deliver it twice. Absent when not so.
+   */
+  maybeDelivered?: true;
+  /**
+   * `'sent'`, after an earlier attempt that may have been delivered too (see `maybeDelivered`):
+   * the device may have received this push twice. Only at-least-once delivery re-sends such an
+   * attempt. Absent when not so.
+   */
+  maybeDuplicate?: true;
 }

@@ -29,6 +29,19 @@ export function summaryTable(summary: Summary): string {
       `  failures by code: ${failures.map(([code, count]) => `${code} ${formatCount(count)}`).join(', ')}`,
     );
   }
+  // Said only when it happened: outcomes that a lost answer leaves uncertain (README, "How a send behaves").
+  const uncertain: string[] = [];
+  if (summary.maybeDelivered > 0) {
+    uncertain.push(
+      `${formatCount(summary.maybeDelivered)} not sent may have been delivered (maybeDelivered)`,
+    );
+  }
+  if (summary.maybeDuplicates > 0) {
+    uncertain.push(
+      `${formatCount(summary.maybeDuplicates)} sent may have been delivered twice (maybeDuplicate)`,
+    );
+  }
+  if (uncertain.length > 0) lines.push(`  answer lost after sending: ${uncertain.join(', ')}`);
   lines.push(
     `  ${formatDuration(summary.durationMs)} · ${formatCount(summary.perSecond)} devices/s · ${formatCount(summary.retries)} retries`,
   );

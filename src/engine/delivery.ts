@@ -13,7 +13,7 @@ import type { Outcome, PrepareOptions, Provider } from '../provider.js';
 import { Channel } from './channel.js';
 import { type Job, Lane, type LaneHost } from './lane.js';
 import { PushSource } from './push-source.js';
-import { nextRetryDelay, type RetryPolicy } from './retry.js';
+import { type DeliverySemantics, mayResend, nextRetryDelay, type RetryPolicy } from './retry.js';
 import type { Router } from './router.js';
 import type { DeviceSource, Pulled, Puller } from './source.js';
 import { pullerFor } from './source.js';
@@ -26,6 +26,8 @@ export interface EngineSettings {
   /** Devices that may wait for a retry at once, across lanes. */
   maxWaitingRetries: number;
   retry: RetryPolicy;
+  /** Whether an attempt that may have been delivered is re-sent (see {@link DeliverySemantics}). */
+  delivery: DeliverySemantics;
   prepare: PrepareOptions;
 }
 
@@ -320,23 +322,32 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
         undefined,
         outcome.httpStatus,
         outcome.messageId,
+        job.maybeDelivered === true,
       );
     } else {
       const error = outcome.error;
+      if (error.maybeDelivered) job.maybeDelivered = true;
       if (error.stopsLane && !lane.tripped) this.trip(lane, error);
+      const resendable = mayResend(this.settings.delivery, error);
       const delay =
-        this.aborted || this.closing || lane.tripped
+        this.aborted || this.closing || lane.tripped || !resendable
           ? undefined
           : nextRetryDelay(this.settings.retry, error, job.attempts, job.waitedMs);
       if (delay === undefined) {
         // A retryable failure cut short by an abort is reported as the abort, its cause kept.
-        const final =
-          this.aborted && error.retryable
-            ? new PushError('aborted', `${this.aborted.message} (last error: ${error.message})`, {
-                cause: error,
-                provider: lane.provider.name,
-              })
-            : error;
+        let final = error;
+        if (this.aborted && error.retryable) {
+          final = new PushError('aborted', `${this.aborted.message} (last error: ${error.message})`, {
+            cause: error,
+            provider: lane.provider.name,
+          });
+        } else if (!resendable && error.retryable) {
+          // At-most-once: retrying could deliver it twice, so it is not retryable any more.
+          final = error.with({
+            message: `${error.message} (not re-sent: delivery is at-most-once)`,
+            retryable: false,
+          });
+        }
         this.fail(job, final, outcome.httpStatus);
       } else {
         job.waitedMs += delay;
@@ -360,7 +371,9 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private fail(job: Job<D>, error: PushError, httpStatus?: number): void {
-    this.failDevice(job.device, error, job.attempts, job.lane.provider.name, httpStatus);
+    // An earlier attempt may have been delivered: the final error says so, whatever ended it.
+    const final = job.maybeDelivered && !error.maybeDelivered ? error.with({ maybeDelivered: true }) : error;
+    this.failDevice(job.device, final, job.attempts, job.lane.provider.name, httpStatus);
   }
 
   private failDevice(
@@ -383,12 +396,15 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     error?: PushError,
     httpStatus?: number,
     messageId?: string,
+    maybeDuplicate = false,
   ): void {
     const feedback: Feedback<D> = { device, status, attempts };
     if (provider !== undefined) feedback.provider = provider;
     if (messageId !== undefined) feedback.messageId = messageId;
     if (httpStatus !== undefined) feedback.httpStatus = httpStatus;
     if (error !== undefined) feedback.error = error;
+    if (error?.maybeDelivered) feedback.maybeDelivered = true;
+    if (maybeDuplicate) feedback.maybeDuplicate = true;
     this.counter.count(feedback);
     this.pending--;
     if (!(this.doneRequested && !this.iterated && this.channel.backlog >= this.settings.window)) {

@@ -15,6 +15,8 @@ export interface Job<D extends Device> {
   attempts: number;
   /** Backoff waited so far, in ms. */
   waitedMs: number;
+  /** Set once an attempt's request may have reached the provider without an answer. */
+  maybeDelivered?: boolean;
 }
 
 export interface LaneHost<D extends Device> {

@@ -65,3 +65,32 @@ export function nextRetryDelay(
   if (waitedMs + delay > policy.maxTotalDelayMs) return undefined;
   return delay;
 }
+
+/**
+ * What to do with an attempt that may have been delivered (its request reached the provider
+ * and no answer came back, `PushError.maybeDelivered`):
+ *
+ * - `'at-least-once'` (default): re-send it like any retryable failure. A lost alert is worse
+ *   than a rare duplicate for most pushes, and a re-sent notification with a collapse key
+ *   replaces the first on the device (README, "How a send behaves"). The device's feedback
+ *   says `maybeDuplicate` if it ends sent, `maybeDelivered` if it does not.
+ * - `'at-most-once'`: never re-send it. The device fails with that attempt's error,
+ *   `retryable: false`, `maybeDelivered: true`. For pushes where a duplicate does harm
+ *   (a one-time code, a payment prompt) and a missing one can be recovered by other means.
+ *
+ * Failures that provably did not deliver (an error status, a refused request, a connect
+ * failure) are retried under both.
+ */
+export type DeliverySemantics = 'at-least-once' | 'at-most-once';
+
+export function deliverySemantics(value: DeliverySemantics | undefined): DeliverySemantics {
+  if (value === undefined || value === 'at-least-once' || value === 'at-most-once') {
+    return value ?? 'at-least-once';
+  }
+  throw new RangeError(`delivery must be 'at-least-once' or 'at-most-once', got ${JSON.stringify(value)}`);
+}
+
+/** Whether a failed attempt may be sent again at all under `semantics` (the retry budget aside). */
+export function mayResend(semantics: DeliverySemantics, error: PushError): boolean {
+  return !(error.maybeDelivered && semantics === 'at-most-once');
+}

@@ -20,6 +20,13 @@ export interface Summary {
   providers: Record<string, ProviderCounts>;
   /** Requests made again after a retryable failure. */
   retries: number;
+  /**
+   * Devices not sent (failed, aborted, invalid token) whose push may nevertheless have been
+   * delivered: an attempt reached the provider without an answer (`Feedback.maybeDelivered`).
+   */
+  maybeDelivered: number;
+  /** Devices sent after an attempt that may have been delivered too: possible duplicates (`Feedback.maybeDuplicate`). */
+  maybeDuplicates: number;
   startedAt: Date;
   /** Milliseconds since the start, or the whole run's length once finished. */
   durationMs: number;
@@ -41,6 +48,8 @@ export class SummaryCounter {
   invalidToken = 0;
   failed = 0;
   retries = 0;
+  maybeDelivered = 0;
+  maybeDuplicates = 0;
   private readonly errors: Record<string, number> = {};
   private readonly providers: Record<string, ProviderCounts> = {};
   private readonly started = Date.now();
@@ -51,6 +60,8 @@ export class SummaryCounter {
     const key = STATUS_KEY[feedback.status];
     this[key]++;
     if (feedback.error) this.errors[feedback.error.code] = (this.errors[feedback.error.code] ?? 0) + 1;
+    if (feedback.maybeDelivered) this.maybeDelivered++;
+    if (feedback.maybeDuplicate) this.maybeDuplicates++;
     const name = feedback.provider ?? 'none';
     let counts = this.providers[name];
     if (!counts) {
@@ -74,6 +85,8 @@ export class SummaryCounter {
       errors: { ...this.errors },
       providers: structuredClone(this.providers),
       retries: this.retries,
+      maybeDelivered: this.maybeDelivered,
+      maybeDuplicates: this.maybeDuplicates,
       startedAt: new Date(this.started),
       durationMs,
       perSecond: durationMs > 0 ? Math.round((this.total * 1000) / durationMs) : 0,

@@ -35,8 +35,19 @@ export interface NdjsonFeedbackWriterOptions {
  * line as usual. One caller's odd object costs one line, never the file.
  */
 export function feedbackLine(feedback: Feedback): string {
-  const { device, status, provider, messageId, httpStatus, attempts, error } = feedback;
-  const line = { device, status, provider, messageId, httpStatus, attempts, error: error?.toJSON() };
+  const { device, status, provider, messageId, httpStatus, attempts, error, maybeDelivered, maybeDuplicate } =
+    feedback;
+  const line = {
+    device,
+    status,
+    provider,
+    messageId,
+    httpStatus,
+    attempts,
+    maybeDelivered,
+    maybeDuplicate,
+    error: error?.toJSON(),
+  };
   try {
     return `${JSON.stringify(line, jsonValue)}\n`;
   } catch (problem) {

@@ -11,6 +11,8 @@ import type { Pool, PoolStats, TransportRequest, TransportResponse } from './typ
 
 /** A request the server refused unprocessed this many times in a row is reported, not re-sent again. */
 const MAX_RESENDS = 5;
+/** Said in the message of a failure that may have been delivered. */
+const AFTER_SENDING = 'after the request was sent; it may have been delivered';
 
 export abstract class BasePool implements Pool, AbortTarget {
   readonly origin: string;
@@ -47,6 +49,23 @@ export abstract class BasePool implements Pool, AbortTarget {
   /** Drops every connection now. */
   protected abstract destroyConnections(): void;
   protected abstract connectionCount(): number;
+  /**
+   * Whether any byte of an in-flight request (one with a carrier) was handed to its socket:
+   * from then on the server may have processed it although no answer comes back.
+   */
+  protected abstract wrote(request: PendingRequest): boolean;
+
+  /**
+   * True when a request failing now without a complete answer may nevertheless have been
+   * processed by the server (a push delivered): it is in flight, its bytes were written, and no
+   * error status came back. Queued requests and refused ones are not.
+   */
+  protected maybeDelivered(request: PendingRequest): boolean {
+    if (request.settled || request.queued || request.carrier === null) return false;
+    // An error status is the server's answer: it did not take the request, even if the rest was lost.
+    if (request.status >= 400) return false;
+    return this.wrote(request);
+  }
 
   get stats(): PoolStats {
     return {
@@ -137,10 +156,15 @@ export abstract class BasePool implements Pool, AbortTarget {
 
   abortRequest(request: PendingRequest): void {
     if (request.settled) return;
+    const maybeDelivered = this.maybeDelivered(request);
     if (!request.queued && request.carrier !== null) this.cancel(request);
     this.fail(
       request,
-      new PushError('aborted', 'request aborted', { cause: request.signal?.reason, retryable: false }),
+      new PushError('aborted', maybeDelivered ? `request aborted ${AFTER_SENDING}` : 'request aborted', {
+        cause: request.signal?.reason,
+        retryable: false,
+        maybeDelivered,
+      }),
     );
   }
 
@@ -161,8 +185,12 @@ export abstract class BasePool implements Pool, AbortTarget {
     const error = new PushError('closed', `pool for ${this.origin} was destroyed`, { retryable: false });
     let next = this.timeline.head;
     while (next !== null) {
+      const maybeDelivered = this.maybeDelivered(next);
       if (!next.queued && next.carrier !== null) this.cancel(next);
-      this.fail(next, error);
+      this.fail(
+        next,
+        maybeDelivered ? error.with({ message: `${error.message} ${AFTER_SENDING}`, maybeDelivered }) : error,
+      );
       next = this.timeline.head;
     }
     this.destroyConnections();
@@ -235,11 +263,14 @@ export abstract class BasePool implements Pool, AbortTarget {
     const now = Date.now();
     let head = this.timeline.head;
     while (head !== null && head.deadline <= now) {
+      const maybeDelivered = this.maybeDelivered(head);
       if (!head.queued && head.carrier !== null) this.cancel(head);
+      const message = `no response from ${this.origin} within ${this.options.timeoutMs} ms`;
       this.fail(
         head,
-        new PushError('timeout', `no response from ${this.origin} within ${this.options.timeoutMs} ms`, {
+        new PushError('timeout', maybeDelivered ? `${message} ${AFTER_SENDING}` : message, {
           reason: head.queued ? 'queued' : 'in-flight',
+          maybeDelivered,
         }),
       );
       head = this.timeline.head;

@@ -88,11 +88,21 @@ export function connectError(error: unknown, origin: string): PushError {
   });
 }
 
-/** A request lost with its connection or stream, after it may have reached the server. */
-export function lostError(reason: string, origin: string, cause?: unknown): PushError {
+/**
+ * A request lost with its connection or stream. `maybeDelivered`: its bytes had been written,
+ * so the server may have processed it (a push delivered) although no answer came back.
+ */
+export function lostError(
+  reason: string,
+  origin: string,
+  cause?: unknown,
+  maybeDelivered = false,
+): PushError {
   const detail = cause instanceof Error ? `: ${cause.message}` : '';
-  return new PushError('unavailable', `request to ${origin} failed (${reason})${detail}`, {
+  const sent = maybeDelivered ? ' after the request was sent; it may have been delivered' : '';
+  return new PushError('unavailable', `request to ${origin} failed (${reason})${sent}${detail}`, {
     reason,
     cause,
+    maybeDelivered,
   });
 }

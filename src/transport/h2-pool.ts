@@ -16,6 +16,7 @@ import { type PendingRequest, PooledResponse } from './pending.js';
 import type { GoawayInfo, PoolStats } from './types.js';
 import { DirectReader } from './wire/direct-reader.js';
 import { WireSession } from './wire/session.js';
+import { WireStream } from './wire/stream.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** RFC 9113 §6.5.2: no SETTINGS_MAX_CONCURRENT_STREAMS means no limit. */
@@ -68,6 +69,21 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
         best.state = 'draining';
       }
     }
+  }
+
+  protected wrote(request: PendingRequest): boolean {
+    const stream = request.carrier as H2Stream;
+    if (stream instanceof WireStream) {
+      const session = stream.session;
+      if (session.wrote(stream)) return true;
+      // Its HEADERS are still queued in the session and go out at the next flush, even if the
+      // stream is cancelled meanwhile — unless the session dies first: lost, or being destroyed
+      // by the pool in this very turn. Then they never leave.
+      return !session.destroyed && this.state !== 'closed';
+    }
+    // node:http2 gives a stream its id when nghttp2 takes the request, which then writes it in
+    // the same turn: no id means it never left. (Less precise than the wire client; errs to maybe.)
+    return stream.id !== undefined;
   }
 
   protected cancel(request: PendingRequest): void {
@@ -257,7 +273,10 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
 
   onStreamEnd(request: PendingRequest, connection: H2Connection): void {
     if (request.status === 0) {
-      this.fail(request, lostError('no-response-headers', this.origin));
+      this.fail(
+        request,
+        lostError('no-response-headers', this.origin, undefined, this.maybeDelivered(request)),
+      );
       return;
     }
     this.succeed(
@@ -296,7 +315,17 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     } else {
       reason = h2ErrorName(rstCode ?? NGHTTP2_CANCEL);
     }
-    this.fail(request, lostError(reason, this.origin, request.error ?? connection.lastError ?? undefined));
+    // Not refused: the server may have processed it (a GOAWAY's last-stream-id covers it, or the
+    // connection died with it in flight). Only a stream whose bytes never left is surely not.
+    this.fail(
+      request,
+      lostError(
+        reason,
+        this.origin,
+        request.error ?? connection.lastError ?? undefined,
+        this.maybeDelivered(request),
+      ),
+    );
   }
 
   retireConnection(connection: H2Connection): void {

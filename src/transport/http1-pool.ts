@@ -117,11 +117,16 @@ export class Http1Pool extends BasePool {
     outgoing[kRequest] = request;
     outgoing[kPool] = this;
     request.carrier = outgoing;
+    outgoing.once('socket', onSocket);
     outgoing.on('response', onResponse);
     outgoing.on('error', onError);
     outgoing.on('close', onClose);
     outgoing.end(request.body);
     return true;
+  }
+
+  protected wrote(request: PendingRequest): boolean {
+    return request.written;
   }
 
   protected cancel(request: PendingRequest): void {
@@ -149,9 +154,15 @@ export class Http1Pool extends BasePool {
       const error = request.error;
       this.fail(
         request,
+        // A PushError here is a failed connect: nothing was written.
         error instanceof PushError
           ? error
-          : lostError(error === null ? 'closed' : errorCode(error), this.origin, error),
+          : lostError(
+              error === null ? 'closed' : errorCode(error),
+              this.origin,
+              error,
+              this.maybeDelivered(request),
+            ),
       );
     }
     if (this.waiting.size > 0) this.pump();
@@ -165,6 +176,12 @@ export class Http1Pool extends BasePool {
   protected destroyConnections(): void {
     this.agent.destroy();
   }
+}
+
+/** The request has its socket: Node writes what was buffered to it in this turn. */
+function onSocket(this: TaggedRequest): void {
+  const request = this[kRequest];
+  if (request !== null) request.written = true;
 }
 
 function onResponse(this: TaggedRequest, response: IncomingMessage): void {

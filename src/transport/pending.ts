@@ -46,6 +46,8 @@ export class PendingRequest {
   firstChunk: Buffer | null = null;
   chunks: Buffer[] | null = null;
   error: unknown = null;
+  /** HTTP/1.1: the request got its socket, so its bytes went out (HTTP/2 asks the stream instead). */
+  written = false;
 
   constructor(request: TransportRequest, deadline: number) {
     this.method = request.method ?? 'POST';
@@ -83,6 +85,7 @@ export class PendingRequest {
     this.firstChunk = null;
     this.chunks = null;
     this.error = null;
+    this.written = false;
   }
 }
 

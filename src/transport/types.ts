@@ -15,6 +15,13 @@
  * Requests the server provably did not process (streams above a GOAWAY's last-stream-id,
  * streams reset with REFUSED_STREAM) are re-sent by the pool itself: the caller never sees them
  * fail and they do not count as an attempt.
+ *
+ * Any other failure of a request whose bytes were already written (connection lost or stream
+ * reset before the response, timeout, abort or destroy in flight) carries
+ * `maybeDelivered: true`: the server may have processed it. A request that never left (queued,
+ * connect failed, refused) or that was answered with an error status does not. Per client:
+ * the wire client knows which streams' HEADERS reached the socket; node:http2 says maybe once
+ * nghttp2 gave the stream an id; HTTP/1.1 once the request had its socket.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { LookupFunction } from 'node:net';

@@ -4,7 +4,13 @@
  *
  * `apns-id` is not sent: Apple generates a canonical UUID for each request and returns it
  * in the response, which pushline reports as the feedback's `messageId`. A per-notification
- * id would be wrong anyway (every device's request is a notification of its own).
+ * id would be wrong anyway (every device's request is a notification of its own). A per-device
+ * id kept across retries would not make a re-send harmless either: Apple uses it to name the
+ * notification in its answers, and documents no de-duplication by it. What does is the
+ * collapse id: notifications with the same `apns-collapse-id` are shown as one, so a re-send
+ * after a lost answer (at-least-once delivery) replaces the first on the device instead of
+ * adding a second. It comes only from the notification (`collapseKey` / `apns.collapseId`):
+ * pushline never invents one, since it would also make unrelated pushes replace each other.
  */
 import type { Notification, Priority } from '../../notification.js';
 import { badRequest } from './errors.js';

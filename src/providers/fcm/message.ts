@@ -8,6 +8,9 @@ import { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { FcmOverrides } from './overrides.js';
 
+/** RFC 8030 §5.4: a Web Push `Topic` is 1–32 characters of the URL-safe base64 alphabet. */
+const WEB_PUSH_TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
+
 /** FCM keeps undelivered messages at most four weeks. */
 export const MAX_TTL_SECONDS = 2_419_200;
 /** Message size limits: 4096 bytes, 2048 for topic and condition messages. */
@@ -241,6 +244,10 @@ export function buildMessage(n: Notification, options: BuildOptions): BuiltMessa
     const headers: Record<string, string> = {};
     if (ttl !== undefined) headers['TTL'] = String(Math.floor(ttl));
     if (n.priority !== undefined) headers['Urgency'] = n.priority === 'high' ? 'high' : n.priority;
+    // RFC 8030 §5.4: a Topic replaces the push service's pending message with the same topic,
+    // so a re-send (or an update) does not arrive twice while the browser is away. Only a key of
+    // Topic's form (≤ 32 base64url characters) can be one; Android's collapse_key takes any.
+    if (n.collapseKey !== undefined && WEB_PUSH_TOPIC.test(n.collapseKey)) headers['Topic'] = n.collapseKey;
     const built = compact({ headers: compact(headers) });
     webpush = o?.webpush ? mergeBlock(built ?? {}, o.webpush as Json) : web ? built : undefined;
     if (webpush && isPlainObject(webpush['data'])) {

@@ -133,6 +133,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
             httpStatus: error.httpStatus,
             retryable: error.retryable,
             retryAfterMs: error.retryAfterMs,
+            maybeDelivered: error.maybeDelivered,
             cause: err,
           })
         : error,

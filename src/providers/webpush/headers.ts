@@ -8,6 +8,11 @@
  * | `Topic` | `webpush.topic`, else `collapseKey`; ≤ 32 characters of the base64url alphabet |
  * | `Content-Encoding` | `aes128gcm` (RFC 8291) |
  * | `Content-Type` | `application/octet-stream` |
+ *
+ * `Topic` is also what makes a re-send after a lost answer harmless while the browser is away:
+ * the push service replaces its pending message with the same topic (RFC 8030 §5.4). One it
+ * already delivered is not replaced; the service worker's `tag` (from `threadId`) then decides
+ * whether the second notification replaces the first on screen.
  */
 import { PushError } from '../../errors.js';
 import type { Notification, Priority } from '../../notification.js';

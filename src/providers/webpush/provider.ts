@@ -313,6 +313,7 @@ class WebPushProvider implements Provider {
         httpStatus: thrown.httpStatus,
         retryable: thrown.retryable,
         retryAfterMs: thrown.retryAfterMs,
+        maybeDelivered: thrown.maybeDelivered,
         provider: this.name,
         cause: thrown,
       });

@@ -181,6 +181,13 @@ export class WireSession extends EventEmitter {
   private heldBytes = 0;
   /** PING / SETTINGS acks queued while blocked: a peer that sends them but never reads is cut off. */
   private heldAcks = 0;
+  /**
+   * Highest stream id whose HEADERS were handed to the socket (so the server may have seen the
+   * request), and the same for what is held while the socket is blocked. The pool asks it to
+   * tell a request that may have been delivered from one that never left.
+   */
+  private writtenThrough = 0;
+  private heldThrough = 0;
 
   private inBuf: Buffer | null = null;
   /** Header block in progress (HEADERS without END_HEADERS): its stream, fragments, END_STREAM. */
@@ -231,6 +238,11 @@ export class WireSession extends EventEmitter {
   /** Bytes queued for the socket and not yet handed to the kernel (ours plus the socket's buffer). */
   get bufferedBytes(): number {
     return this.heldBytes + (this.outEnd - this.outStart) + this.socket.writableLength;
+  }
+
+  /** True once any byte of `stream`'s request was handed to the socket. */
+  wrote(stream: WireStream): boolean {
+    return stream.id <= this.writtenThrough;
   }
 
   /** Streams open now. */
@@ -410,12 +422,16 @@ export class WireSession extends EventEmitter {
     this.outStart = this.outEnd;
     const slab = this.slab;
     slab.writes++;
+    // Every HEADERS queued so far is in this chunk or went before it.
+    const through = this.nextStreamId - 2;
     if (this.writeBlocked) {
       this.held.push(chunk);
       this.heldSlabs.push(slab);
       this.heldBytes += chunk.length;
+      this.heldThrough = through;
       return;
     }
+    this.writtenThrough = through;
     if (!this.socket.write(chunk, slab.written)) this.writeBlocked = true;
   }
 
@@ -447,6 +463,7 @@ export class WireSession extends EventEmitter {
       written = noop;
     }
     this.heldBytes = 0;
+    this.writtenThrough = this.heldThrough;
     if (!this.socket.write(chunk, written)) this.writeBlocked = true;
   }
 

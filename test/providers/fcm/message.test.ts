@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Platform } from '../../../src/device.js';
 import type { Notification } from '../../../src/notification.js';
 import {
   buildMessage,
@@ -124,6 +125,21 @@ describe('fcm message building', () => {
       data: { only: '1' },
     });
     assert.deepEqual(message['fcm_options'], { analytics_label: 'l' });
+  });
+
+  it('a collapse key de-duplicates on every platform FCM reaches: collapse_key, apns-collapse-id, Topic', () => {
+    const all = { platforms: ['android', 'ios', 'web'] as Platform[], now: android.now };
+    const { message } = buildMessage({ title: 'T', collapseKey: 'order-42' }, all);
+    assert.equal((message['android'] as { collapse_key: string }).collapse_key, 'order-42');
+    assert.equal(
+      (message['apns'] as { headers: Record<string, string> }).headers['apns-collapse-id'],
+      'order-42',
+    );
+    assert.equal((message['webpush'] as { headers: Record<string, string> }).headers['Topic'], 'order-42');
+    // Not a Topic's form (RFC 8030 §5.4): Android and iOS still collapse, the web block goes without.
+    const spaced = buildMessage({ title: 'T', collapseKey: 'order 42' }, all).message;
+    assert.equal((spaced['android'] as { collapse_key: string }).collapse_key, 'order 42');
+    assert.equal('webpush' in spaced && 'Topic' in (spaced['webpush'] as { headers: object }).headers, false);
   });
 
   it('builds apns and webpush blocks when those platforms are served', () => {
