@@ -31,7 +31,11 @@ export interface PushClientOptions {
 export interface SendOptions {
   /** Aborting stops reading devices; every device not yet answered gets an `aborted` feedback. */
   signal?: AbortSignal;
-  /** Validate with the provider without delivering, where the provider supports it (FCM). */
+  /**
+   * Validate without delivering anything, on every provider: FCM checks each message with
+   * `validate_only`; APNs and Web Push check locally and make no request; a provider without
+   * a dry-run path fails its devices with `config`. Successes are `validated`, never `sent`.
+   */
   dryRun?: boolean;
   window?: number;
   retry?: RetryOptions;
@@ -61,6 +65,7 @@ export class PushClient {
       maxWaitingRetries: positiveInteger('maxWaitingRetries', options.maxWaitingRetries, 10_000),
       retry: retryPolicy(options.retry),
       prepare: {},
+      dryRun: false,
     };
   }
 
@@ -126,7 +131,8 @@ export class PushClient {
       window: positiveInteger('window', options.window, this.base.window),
       maxWaitingRetries: this.base.maxWaitingRetries,
       retry: options.retry ? retryPolicy(this.base.retry, options.retry) : this.base.retry,
-      prepare: { dryRun: options.dryRun === true },
+      prepare: {},
+      dryRun: options.dryRun === true,
     };
     const run = new DeliveryRun<D>(
       this.router,
