@@ -18,7 +18,7 @@ import { type NotificationFlags, notificationFrom } from './notification-input.j
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify } from './report.js';
 import { countDevices, openSink, openSource, redactUrl, type SinkFlags, type SourceFlags } from './source.js';
-import { summaryJson, summaryTable } from './summary-table.js';
+import { dryRunChecks, dryRunLines, summaryJson, summaryTable } from './summary-table.js';
 
 export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlags, 'devices'> {
   devices?: string;
@@ -138,11 +138,15 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
     if (result.providerConfigError) {
       const error = result.providerConfigError;
       failures.push({
-        message: `${error.provider ?? 'a provider'} stopped: ${error.message} (check its credentials in --config or the environment)`,
+        message:
+          error.reason === 'DryRunUnsupported'
+            ? error.message
+            : `${error.provider ?? 'a provider'} stopped: ${error.message} (check its credentials in --config or the environment)`,
         exitCode: EXIT.config,
       });
     }
     const summary = result.summary;
+    const dryRun = flags.dryRun ? dryRunChecks(summary, providers) : undefined;
     let exitCode: ExitCode = failures[0]?.exitCode ?? (summary.failed > 0 ? EXIT.partial : EXIT.ok);
     if (result.interrupted && failures.length === 0) exitCode = EXIT.interrupted;
 
@@ -153,6 +157,7 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
       report.write(
         `${JSON.stringify({
           summary: summaryJson(summary),
+          ...(dryRun ? { dryRun } : {}),
           deadByPlatform: result.deadByPlatform,
           ...(applied ? { feedback: applied } : {}),
           ...(flags.out ? { out: flags.out } : {}),
@@ -162,8 +167,11 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
         })}\n`,
       );
     } else {
-      report.write(`${flags.dryRun ? 'Dry run (nothing delivered)' : 'Sent'}: ${redactUrl(flags.devices)}\n`);
-      report.write(`${summaryTable(summary)}\n`);
+      if (dryRun) {
+        report.write(`Dry run, nothing delivered: ${redactUrl(flags.devices)}\n`);
+        if (Object.keys(dryRun).length > 0) report.write(`${dryRunLines(dryRun)}\n`);
+      } else report.write(`Sent: ${redactUrl(flags.devices)}\n`);
+      report.write(`${summaryTable(summary, { dryRun: flags.dryRun === true })}\n`);
       if (applied) {
         const { mode, removed, marked } = applied;
         report.write(

@@ -85,7 +85,7 @@ class Apns implements ApnsProvider {
    */
   readonly dryRun: DryRun = {
     mode: 'local',
-    checks: 'token format, payload and headers, provider token (JWT) or certificate; no request',
+    checks: 'token format, payload and headers, provider token (JWT) or certificate',
     prepare: (notification) => {
       this.#encode(notification);
       return new ApnsDryRun(this.#tokens, this.#expiredCertificate());

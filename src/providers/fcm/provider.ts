@@ -239,8 +239,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
     // FCM checks a `validate_only` message as it would a real one and delivers nothing.
     dryRun: {
       mode: 'remote',
-      checks:
-        'each message checked by FCM with validate_only (token, message, credentials); nothing delivered',
+      checks: 'each message by FCM with validate_only (token, message, credentials)',
       prepare: (notification: Notification): PreparedSend => prepareWith(notification, true),
     },
 

@@ -16,7 +16,7 @@ export const CHECKED_LOCALLY: Outcome = Object.freeze({ ok: true, requested: fal
 export function localDryRun(prepareWithoutRequest: (notification: Notification) => PreparedSend): DryRun {
   return {
     mode: 'local',
-    checks: 'subscription, endpoint, VAPID signature, encryption and size; no request',
+    checks: 'subscription, endpoint, VAPID signature, encryption and size',
     prepare: prepareWithoutRequest,
   };
 }
