@@ -17,6 +17,7 @@ import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify } from './report.js';
+import { checkSinkFits } from './sink-check.js';
 import { countDevices, openSink, openSource, redactUrl, type SinkFlags, type SourceFlags } from './source.js';
 import { dryRunChecks, dryRunLines, summaryJson, summaryTable } from './summary-table.js';
 
@@ -99,7 +100,10 @@ export async function runSend(flags: SendFlags, io: CliIO): Promise<ExitCode> {
   let out: NdjsonFeedbackWriter | undefined;
   try {
     const devices = openSource(sourceFlags, io.stdin);
-    if (flags.applyFeedback) sink = openSink(flags.devices, flags);
+    if (flags.applyFeedback) {
+      sink = openSink(flags.devices, flags);
+      await checkSinkFits(sourceFlags, flags, sink);
+    }
     if (flags.out) out = openOut(flags.out, io.stdout);
     const toStdout = flags.out === '-';
     const report = toStdout ? io.stderr : io.stdout;
