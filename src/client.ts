@@ -38,7 +38,11 @@ export interface PushClientOptions {
 export interface SendOptions {
   /** Aborting stops reading devices; every device not yet answered gets an `aborted` feedback. */
   signal?: AbortSignal;
-  /** Validate with the provider without delivering, where the provider supports it (FCM). */
+  /**
+   * Validate without delivering anything, on every provider: FCM checks each message with
+   * `validate_only`; APNs and Web Push check locally and make no request; a provider without
+   * a dry-run path fails its devices with `config`. Successes are `validated`, never `sent`.
+   */
   dryRun?: boolean;
   window?: number;
   retry?: RetryOptions;
@@ -71,6 +75,7 @@ export class PushClient {
       retry: retryPolicy(options.retry),
       delivery: deliverySemantics(options.delivery),
       prepare: {},
+      dryRun: false,
     };
   }
 
@@ -137,7 +142,8 @@ export class PushClient {
       maxWaitingRetries: this.base.maxWaitingRetries,
       retry: options.retry ? retryPolicy(this.base.retry, options.retry) : this.base.retry,
       delivery: options.delivery === undefined ? this.base.delivery : deliverySemantics(options.delivery),
-      prepare: { dryRun: options.dryRun === true },
+      prepare: {},
+      dryRun: options.dryRun === true,
     };
     const run = new DeliveryRun<D>(
       this.router,

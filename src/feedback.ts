@@ -1,8 +1,12 @@
 import type { Device } from './device.js';
 import type { PushError } from './errors.js';
 
-/** What happened to one device: exactly one per device handed in. */
-export type FeedbackStatus = 'sent' | 'invalid-token' | 'failed';
+/**
+ * What happened to one device: exactly one per device handed in. `validated` is the success
+ * of a dry run (or of FCM's `validateOnly`): the provider's checks passed and nothing was
+ * delivered; a dry run never says `sent`.
+ */
+export type FeedbackStatus = 'sent' | 'validated' | 'invalid-token' | 'failed';
 
 export interface Feedback<D extends Device = Device> {
   /** The caller's own device object, untouched (with whatever it carried). */
@@ -10,13 +14,16 @@ export interface Feedback<D extends Device = Device> {
   status: FeedbackStatus;
   /** Name of the provider that handled it (`apns`, `fcm`, …); absent for `no-provider`. */
   provider?: string;
-  /** The provider's id for the message (APNs `apns-id`, FCM message name), when sent. */
+  /** The provider's id for the message (APNs `apns-id`, FCM message name), when sent or validated remotely. */
   messageId?: string;
   /** Status of the last HTTP response, when there was one. */
   httpStatus?: number;
-  /** Requests made for this device (0 when it failed before any request). */
+  /**
+   * Requests made for this device: 0 when it was decided without one (failed before any
+   * request, a malformed token, a dry run checked locally).
+   */
   attempts: number;
-  /** Why it was not sent; present exactly when `status` is not `'sent'`. */
+  /** Why it was not sent; present exactly when `status` is `invalid-token` or `failed`. */
   error?: PushError;
   /**
    * Not `'sent'`, yet the push may have been delivered: at least one attempt's request reached

@@ -8,7 +8,7 @@ export type { ProviderCounts, Summary } from './engine/summary.js';
 export { PushError, type PushErrorCode, type PushErrorOptions } from './errors.js';
 export type { Feedback, FeedbackStatus } from './feedback.js';
 export type { Localization, Notification, Priority, ProviderOverrides } from './notification.js';
-export type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from './provider.js';
+export type { DryRun, Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from './provider.js';
 
 // Providers
 export {

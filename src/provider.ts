@@ -10,10 +10,18 @@ import type { Device, Platform } from './device.js';
 import type { PushError } from './errors.js';
 import type { Notification } from './notification.js';
 
-/** What a provider reports for one device after one attempt. */
+/**
+ * What a provider reports for one device after one attempt.
+ *
+ * `requested: false` says the provider decided without making a request (a token that is not
+ * hex, a subscription that does not parse, a dry run checked locally): the engine leaves that
+ * attempt out of the feedback's `attempts`. `validated: true` says the provider's service
+ * checked the message without delivering it (FCM `validate_only`): the feedback says
+ * `validated`, never `sent`.
+ */
 export type Outcome =
-  | { ok: true; messageId?: string; httpStatus?: number }
-  | { ok: false; error: PushError; httpStatus?: number };
+  | { ok: true; messageId?: string; httpStatus?: number; requested?: boolean; validated?: boolean }
+  | { ok: false; error: PushError; httpStatus?: number; requested?: boolean };
 
 export interface SendContext {
   /** Aborted when the delivery is aborted or the client destroyed: cancel the request. */
@@ -22,9 +30,32 @@ export interface SendContext {
   attempt: number;
 }
 
-export interface PrepareOptions {
-  /** Validate with the provider without delivering (FCM `validate_only`), where supported. */
-  dryRun?: boolean;
+/**
+ * Per-send options for `prepare`. A dry run is not one of them: the engine never calls
+ * `prepare` in a dry run, it calls {@link Provider.dryRun} (see {@link DryRun}).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: kept so providers' signatures stay stable as per-send options are added.
+export interface PrepareOptions {}
+
+/**
+ * How a provider checks a notification without delivering it. A dry run delivers nothing on
+ * any provider, by construction: in a dry run the engine calls `dryRun.prepare` and never the
+ * provider's `prepare`, and the devices of a provider without `dryRun` fail with a `config`
+ * error ("cannot dry-run") without a request. Every `ok` outcome of a dry run is reported as
+ * `validated`.
+ */
+export interface DryRun {
+  /**
+   * `remote`: each device's request goes to the provider's service marked validate-only, which
+   * checks it and delivers nothing (FCM `validate_only`). `local`: everything a send checks
+   * before its request is checked here (token, payload, headers, credentials, encryption), and
+   * no request is made (its outcomes say `requested: false`).
+   */
+  readonly mode: 'remote' | 'local';
+  /** What is checked, in a few words for people (logs, the CLI's dry-run report). */
+  readonly checks: string;
+  /** As {@link Provider.prepare}; the sends it returns validate and never deliver. */
+  prepare(notification: Notification): PreparedSend;
 }
 
 /**
@@ -62,6 +93,8 @@ export interface Provider {
    * without a request.
    */
   prepare(notification: Notification, options: PrepareOptions): PreparedSend;
+  /** The dry-run path, when the provider can check without delivering (see {@link DryRun}). */
+  readonly dryRun?: DryRun;
   /** Finishes in-flight requests, then releases connections and timers. */
   close(): Promise<void>;
   /** Drops everything now. */

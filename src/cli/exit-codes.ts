@@ -3,7 +3,7 @@
  * schedulers can tell "some devices failed" from "fix your config" from "fix your command".
  */
 export const EXIT = {
-  /** Every device was sent, or answered as a dead token (dead tokens are routine, not failures). */
+  /** Every device was sent (validated, in a dry run), or answered as a dead token (dead tokens are routine, not failures). */
   ok: 0,
   /**
    * The run finished but some devices failed (rate limited after retries, bad request, no
@@ -35,8 +35,9 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** The exit codes as --help shows them. */
 export const EXIT_CODES_HELP = `Exit codes:
-  0    every device was sent or reported as a dead token (dead tokens are routine:
-       they are counted, written to --out and removed with --apply-feedback)
+  0    every device was sent (in a dry run: validated) or reported as a dead token
+       (dead tokens are routine: they are counted, written to --out and removed
+       with --apply-feedback)
   1    partial failure: the run finished but some devices failed (see the summary),
        each for its own reason (e.g. one push service refusing a subscription)
   64   usage error: unknown option, bad value, unknown source scheme, missing --query

@@ -1,11 +1,12 @@
 /**
  * The notification of `pushline send`: from a JSON file (`--notification`), from flags, or
- * both (flags override the file's fields). Checked here only for shape; each provider
- * validates the content itself.
+ * both (flags override the file's fields). Checked here for shape and for unknown fields
+ * (notification-fields.ts); each provider validates the content itself.
  */
 import { readFileSync } from 'node:fs';
 import type { Notification, Priority } from '../notification.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { findUnknownField } from './notification-fields.js';
 
 /** The notification flags, as commander parses them. */
 export interface NotificationFlags {
@@ -79,6 +80,14 @@ function fromFile(path: string): Notification {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new CliError(
       `the notification file '${path}' must hold one JSON object such as {"title": "Hi", "body": "…"}`,
+      EXIT.data,
+    );
+  }
+  const unknown = findUnknownField(parsed as Record<string, unknown>);
+  if (unknown !== undefined) {
+    const hint = unknown.suggestion === undefined ? '' : ` (did you mean '${unknown.suggestion}'?)`;
+    throw new CliError(
+      `the notification file '${path}' has an unknown field '${unknown.field}'${hint}; known fields${unknown.field.includes('.') ? ` of ${unknown.field.split('.')[0]}` : ''}: ${unknown.known.join(', ')}`,
       EXIT.data,
     );
   }

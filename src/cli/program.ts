@@ -106,7 +106,7 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     )
     .option(
       '--dry-run',
-      'validate without delivering where the provider can (FCM validate_only); changes nothing',
+      'validate, deliver nothing: FCM checks each message (validate_only), APNs and Web Push are checked locally without a request; changes nothing',
     )
     .option('-o, --out <file>', 'write one NDJSON feedback line per device read (- for stdout)')
     .option(

@@ -75,6 +75,7 @@ export class Progress {
       parts.push(`ETA ${formatDuration(((total - done) / rate) * 1000)}`);
     }
     parts.push(`sent ${formatCount(summary.sent)}`);
+    if (summary.validated > 0) parts.push(`validated ${formatCount(summary.validated)}`);
     parts.push(`dead ${formatCount(summary.invalidToken)}`);
     parts.push(`failed ${formatCount(summary.failed)}`);
     if (summary.retries > 0) parts.push(`retries ${formatCount(summary.retries)}`);

@@ -21,6 +21,7 @@ import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify, partialFailureMessage, providerStopMessage } from './report.js';
 import { readResume, skipDone } from './resume.js';
 import { sanitize } from './sanitize.js';
+import { checkSinkFits } from './sink-check.js';
 import {
   countDevices,
   devicesSpec,
@@ -30,7 +31,7 @@ import {
   type SinkFlags,
   type SourceFlags,
 } from './source.js';
-import { summaryJson, summaryTable } from './summary-table.js';
+import { dryRunChecks, dryRunLines, summaryJson, summaryTable } from './summary-table.js';
 
 export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlags, 'devices'> {
   devices?: string;
@@ -138,7 +139,10 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
   try {
     const source = openSource(sourceFlags, io.stdin);
     const devices = resume ? skipDone(source, resume.done, flags.keyColumn, resumed) : source;
-    if (flags.applyFeedback) sink = openSink(flags.devices, flags);
+    if (flags.applyFeedback) {
+      sink = openSink(flags.devices, flags);
+      await checkSinkFits(sourceFlags, flags, sink);
+    }
     if (outPath) {
       // A run killed mid-write leaves a partial last line: start ours on a line of its own.
       if (appendOut && !resume!.endsWithNewline) appendFileSync(outPath, '\n');
@@ -183,9 +187,14 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
       });
     }
     if (result.providerConfigError) {
-      failures.push({ message: providerStopMessage(result.providerConfigError), exitCode: EXIT.config });
+      const error = result.providerConfigError;
+      failures.push({
+        message: error.reason === 'DryRunUnsupported' ? error.message : providerStopMessage(error),
+        exitCode: EXIT.config,
+      });
     }
     const summary = result.summary;
+    const dryRun = flags.dryRun ? dryRunChecks(summary, providers) : undefined;
     let exitCode: ExitCode = failures[0]?.exitCode ?? (summary.failed > 0 ? EXIT.partial : EXIT.ok);
     if (result.interrupted && failures.length === 0) exitCode = EXIT.interrupted;
 
@@ -196,6 +205,7 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
       report.write(
         `${JSON.stringify({
           summary: summaryJson(summary),
+          ...(dryRun ? { dryRun } : {}),
           deadByPlatform: result.deadByPlatform,
           ...(applied ? { feedback: applied } : {}),
           ...(outPath ? { out: outPath } : {}),
@@ -216,10 +226,12 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
         })}\n`,
       );
     } else {
-      report.write(
-        `${flags.dryRun ? 'Dry run (nothing delivered)' : 'Sent'}: ${sanitize(redactUrl(flags.devices))}\n`,
-      );
-      report.write(`${summaryTable(summary)}\n`);
+      if (dryRun) {
+        report.write(`Dry run, nothing delivered: ${sanitize(redactUrl(flags.devices))}\n`);
+        if (Object.keys(dryRun).length > 0)
+          report.write(`${sanitize(dryRunLines(dryRun), { keepNewlines: true })}\n`);
+      } else report.write(`Sent: ${sanitize(redactUrl(flags.devices))}\n`);
+      report.write(`${summaryTable(summary, { dryRun: flags.dryRun === true })}\n`);
       if (applied) {
         const { mode, removed, marked } = applied;
         report.write(

@@ -11,6 +11,7 @@ import type { Feedback, FeedbackStatus } from '../feedback.js';
 import type { Notification } from '../notification.js';
 import type { Outcome, PrepareOptions, Provider } from '../provider.js';
 import { Channel } from './channel.js';
+import { prepareDryRun } from './dry-run.js';
 import { type Job, Lane, type LaneHost } from './lane.js';
 import { PushSource } from './push-source.js';
 import { type DeliverySemantics, mayResend, nextRetryDelay, type RetryPolicy } from './retry.js';
@@ -29,6 +30,8 @@ export interface EngineSettings {
   /** Whether an attempt that may have been delivered is re-sent (see {@link DeliverySemantics}). */
   delivery: DeliverySemantics;
   prepare: PrepareOptions;
+  /** Validate without delivering: lanes are prepared through each provider's `dryRun` (dry-run.ts). */
+  dryRun: boolean;
 }
 
 /** Results of a `send()`: iterate it for feedback; read `summary` at any time. */
@@ -277,7 +280,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       this.failDevice(device, lane.tripped, 0, route.name);
       return;
     }
-    lane.enqueue({ device, lane, attempts: 0, waitedMs: 0 });
+    lane.enqueue({ device, lane, attempts: 0, unrequested: 0, waitedMs: 0 });
     if (lane.held >= this.settings.window) this.blockedLane = lane;
   }
 
@@ -287,7 +290,9 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     let prepared: ReturnType<Provider['prepare']> | undefined;
     let failure: PushError | undefined;
     try {
-      prepared = provider.prepare(this.notification, this.settings.prepare);
+      prepared = this.settings.dryRun
+        ? prepareDryRun(provider, this.notification)
+        : provider.prepare(this.notification, this.settings.prepare);
     } catch (thrown) {
       failure =
         thrown instanceof PushError
@@ -313,11 +318,16 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   complete(job: Job<D>, outcome: Outcome): void {
     const lane = job.lane;
     lane.release();
+    if (outcome.requested === false) {
+      // Decided without a request: not a request made, nor (after the first) a retry made.
+      job.unrequested++;
+      if (job.attempts > 1) this.counter.retries--;
+    }
     if (outcome.ok) {
       this.emit(
         job.device,
-        'sent',
-        job.attempts,
+        this.settings.dryRun || outcome.validated === true ? 'validated' : 'sent',
+        job.attempts - job.unrequested,
         lane.provider.name,
         undefined,
         outcome.httpStatus,
@@ -373,7 +383,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   private fail(job: Job<D>, error: PushError, httpStatus?: number): void {
     // An earlier attempt may have been delivered: the final error says so, whatever ended it.
     const final = job.maybeDelivered && !error.maybeDelivered ? error.with({ maybeDelivered: true }) : error;
-    this.failDevice(job.device, final, job.attempts, job.lane.provider.name, httpStatus);
+    this.failDevice(job.device, final, job.attempts - job.unrequested, job.lane.provider.name, httpStatus);
   }
 
   private failDevice(

@@ -11,8 +11,10 @@ import type { Outcome, PreparedSend, Provider, SendContext } from '../provider.j
 export interface Job<D extends Device> {
   device: D;
   lane: Lane<D>;
-  /** Requests made so far. */
+  /** Attempts started so far (the retry budget counts these). */
   attempts: number;
+  /** Of those, the ones the provider decided without a request (`requested: false`). */
+  unrequested: number;
   /** Backoff waited so far, in ms. */
   waitedMs: number;
   /** Set once an attempt's request may have reached the provider without an answer. */

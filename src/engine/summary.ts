@@ -3,6 +3,8 @@ import type { Feedback, FeedbackStatus } from '../feedback.js';
 /** Counts for one provider inside a {@link Summary}. */
 export interface ProviderCounts {
   sent: number;
+  /** Checked and not delivered: a dry run's successes. */
+  validated: number;
   invalidToken: number;
   failed: number;
 }
@@ -12,6 +14,8 @@ export interface Summary {
   /** Devices with a final feedback so far. */
   total: number;
   sent: number;
+  /** Checked and not delivered: a dry run's successes (FCM `validateOnly` too). Never counted in `sent`. */
+  validated: number;
   invalidToken: number;
   failed: number;
   /** Final failures by PushError code (`invalid-token` included). */
@@ -37,6 +41,7 @@ export interface Summary {
 
 const STATUS_KEY: Record<FeedbackStatus, keyof ProviderCounts> = {
   sent: 'sent',
+  validated: 'validated',
   'invalid-token': 'invalidToken',
   failed: 'failed',
 };
@@ -45,6 +50,7 @@ const STATUS_KEY: Record<FeedbackStatus, keyof ProviderCounts> = {
 export class SummaryCounter {
   total = 0;
   sent = 0;
+  validated = 0;
   invalidToken = 0;
   failed = 0;
   retries = 0;
@@ -65,7 +71,7 @@ export class SummaryCounter {
     const name = feedback.provider ?? 'none';
     let counts = this.providers[name];
     if (!counts) {
-      counts = { sent: 0, invalidToken: 0, failed: 0 };
+      counts = { sent: 0, validated: 0, invalidToken: 0, failed: 0 };
       this.providers[name] = counts;
     }
     counts[key]++;
@@ -80,6 +86,7 @@ export class SummaryCounter {
     return {
       total: this.total,
       sent: this.sent,
+      validated: this.validated,
       invalidToken: this.invalidToken,
       failed: this.failed,
       errors: { ...this.errors },

@@ -18,6 +18,13 @@ export interface FeedbackSink {
   consume(feedback: AsyncIterable<Feedback> | Iterable<Feedback>): Promise<void>;
   /** Commits what is buffered. */
   flush(): Promise<void>;
+  /**
+   * Checks now, before any feedback, that the target is usable (the table and its columns
+   * exist), so a mistake stops a send before its first device rather than at its first dead
+   * token. Rejects with a `store-config` StoreError for a wrong table or column. Optional:
+   * the database sinks have it.
+   */
+  ready?(): Promise<void>;
   /** Flushes, then closes what the sink opened itself. */
   close(): Promise<void>;
   /** Rows deleted (mode `delete`). */
@@ -69,6 +76,8 @@ export interface Invalidation {
 export interface SinkBackend {
   /** Describes the target for messages, e.g. `sqlite table devices`. */
   readonly target: string;
+  /** Checks the table and columns now (see {@link FeedbackSink.ready}), when not done at construction. */
+  check?(): Promise<void>;
   /** Applies a whole batch in one transaction; resolves to the rows changed. */
   apply(batch: Invalidation[]): Promise<number>;
   /** Errors that will not go away by waiting (no such table, bad key type). */
@@ -162,6 +171,19 @@ export class BatchingSink implements FeedbackSink {
     if (this.failure) throw this.failure;
     this.buffer.push({ key, at });
     if (this.buffer.length >= this.batchSize) await this.commit();
+  }
+
+  async ready(): Promise<void> {
+    try {
+      await this.backend.check?.();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(
+        'store-write',
+        `${this.backend.target}: cannot check the table: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+    }
   }
 
   async consume(feedback: AsyncIterable<Feedback> | Iterable<Feedback>): Promise<void> {

@@ -73,16 +73,34 @@ class PostgresBackend implements SinkBackend {
     this.target = `postgres table ${options.table}`;
   }
 
+  /** Reads the catalog now: a missing table or column is reported before any feedback. */
+  async check(): Promise<void> {
+    const connection = await lease(this.db);
+    let broken: unknown;
+    try {
+      await this.statementFor(connection.client);
+    } catch (error) {
+      broken = error instanceof StoreError ? undefined : error;
+      throw error;
+    } finally {
+      await connection.release(broken);
+    }
+  }
+
+  private statementFor(client: pg.ClientBase): Promise<string> {
+    this.statement ??= this.buildStatement(client).catch((error: unknown) => {
+      this.statement = undefined; // a lost connection must not stick as "no such table"
+      throw error;
+    });
+    return this.statement;
+  }
+
   async apply(batch: Invalidation[]): Promise<number> {
     const connection = await lease(this.db);
     let broken: unknown;
     try {
       const client = connection.client;
-      this.statement ??= this.buildStatement(client).catch((error: unknown) => {
-        this.statement = undefined; // a lost connection must not stick as "no such table"
-        throw error;
-      });
-      const sql = await this.statement;
+      const sql = await this.statementFor(client);
       const keys = batch.map((item) => item.key);
       await client.query('BEGIN');
       try {

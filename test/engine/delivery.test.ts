@@ -179,7 +179,7 @@ describe('send()', () => {
     assert.equal(summary.invalidToken, 2);
     assert.equal(summary.failed, 0);
     assert.deepEqual(summary.errors, { 'invalid-token': 2 });
-    assert.deepEqual(summary.providers, { scripted: { sent: 8, invalidToken: 2, failed: 0 } });
+    assert.deepEqual(summary.providers, { scripted: { sent: 8, validated: 0, invalidToken: 2, failed: 0 } });
     assert.equal(summary.retries, 2);
     assert.equal(summary.finished, true);
     assert.ok(summary.durationMs >= 0 && summary.perSecond >= 0);
@@ -324,8 +324,8 @@ describe('configuration-error circuit', () => {
     ];
     const summary = await client.send({}, devices).done;
     assert.deepEqual(summary.providers, {
-      broken: { sent: 0, invalidToken: 0, failed: 100 },
-      fine: { sent: 100, invalidToken: 0, failed: 0 },
+      broken: { sent: 0, validated: 0, invalidToken: 0, failed: 100 },
+      fine: { sent: 100, validated: 0, invalidToken: 0, failed: 0 },
     });
     await client.close();
   });

@@ -45,6 +45,11 @@ export interface FcmEmulatorStats {
   sendRequests: number;
   /** Sends answered 200 (validate_only ones included). */
   accepted: number;
+  /**
+   * Of `accepted`, the messages that would reach a device: `validate_only` ones are checked and
+   * answered like the others but never delivered, as FCM does. (In sink mode, every 200.)
+   */
+  delivered: number;
   /** Send answers by HTTP status. */
   byStatus: Record<number, number>;
   /** Send error answers by FCM errorCode (or rpc status when there is no errorCode). */
@@ -88,6 +93,7 @@ function emptyStats(): FcmEmulatorStats {
   return {
     sendRequests: 0,
     accepted: 0,
+    delivered: 0,
     byStatus: {},
     byErrorCode: {},
     tokenRequests: 0,
@@ -141,10 +147,13 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     body: unknown,
     headers?: Record<string, string>,
     code?: string,
+    validateOnly = false,
   ) {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-    if (status === 200) stats.accepted++;
-    else if (code) stats.byErrorCode[code] = (stats.byErrorCode[code] ?? 0) + 1;
+    if (status === 200) {
+      stats.accepted++;
+      if (!validateOnly) stats.delivered++;
+    } else if (code) stats.byErrorCode[code] = (stats.byErrorCode[code] ?? 0) + 1;
     answer(res, status, body, headers);
   }
 
@@ -249,7 +258,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
       receivedAt: new Date(),
     });
     if (recorded.length > maxRecorded) recorded.splice(0, recorded.length - maxRecorded);
-    answerSend(res, 200, { name });
+    answerSend(res, 200, { name }, undefined, undefined, verdict.validateOnly);
   }
 
   server.on('request', (req, res) => {

@@ -7,9 +7,9 @@
  * auth) and maps Apple's answer through the reasons table.
  */
 import type { Device } from '../../device.js';
-import { toPushError } from '../../errors.js';
+import { type PushError, toPushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
-import type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from '../../provider.js';
+import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import { createPool } from '../../transport/index.js';
 import type { Pool, TransportResponse } from '../../transport/types.js';
 import { expiryWarning } from './certificate-auth.js';
@@ -47,6 +47,8 @@ export interface ApnsProvider extends Provider {
   readonly origin: string;
   /** When the client certificate expires (certificate auth only). */
   readonly certificateExpiresAt: Date | undefined;
+  /** Local: APNs has no validate-only request. */
+  readonly dryRun: DryRun;
   /** Drops every connection now; in-flight sends fail with `closed`. */
   destroy(): void;
 }
@@ -75,6 +77,20 @@ class Apns implements ApnsProvider {
   readonly #ownsPool: boolean;
   readonly #tokens: ProviderTokenCache | undefined;
   #lastExpiryCheckMs = Number.NEGATIVE_INFINITY;
+
+  /**
+   * APNs has no validate-only mode, so a dry run is local: the notification is encoded as for
+   * a send (payload size, headers), and each device gets the checks a send makes before its
+   * request (token format, a signed provider token or an unexpired certificate). No request.
+   */
+  readonly dryRun: DryRun = {
+    mode: 'local',
+    checks: 'token format, payload and headers, provider token (JWT) or certificate',
+    prepare: (notification) => {
+      this.#encode(notification);
+      return new ApnsDryRun(this.#tokens, this.#expiredCertificate());
+    },
+  };
 
   constructor(options: ResolvedApnsOptions) {
     this.#options = options;
@@ -117,7 +133,13 @@ class Apns implements ApnsProvider {
     return auth.kind === 'certificate' ? auth.material.expiresAt : undefined;
   }
 
-  prepare(notification: Notification, options: PrepareOptions = {}): PreparedSend {
+  prepare(notification: Notification): PreparedSend {
+    const { headers, body } = this.#encode(notification);
+    return new PreparedApnsSend(this.#pool, this.#tokens, this.#options.environment, headers, body);
+  }
+
+  /** Validates the notification and encodes it once: the headers and the payload bytes. */
+  #encode(notification: Notification): { headers: Record<string, string>; body: Buffer } {
     if (notification === null || typeof notification !== 'object')
       throw badRequest('the notification must be an object');
     this.#checkCertificateExpiry();
@@ -125,14 +147,14 @@ class Apns implements ApnsProvider {
     const pushType = inferPushType(notification);
     const headers = buildHeaders(notification, pushType, this.#options.topic, now);
     const body = encodePayload(buildPayload(notification, pushType, now), pushType);
-    return new PreparedApnsSend(
-      this.#pool,
-      this.#tokens,
-      this.#options.environment,
-      headers,
-      body,
-      options.dryRun === true,
-    );
+    return { headers, body };
+  }
+
+  /** The `auth` error a send would meet with an expired client certificate (certificate auth). */
+  #expiredCertificate(): PushError | undefined {
+    const expiresAt = this.certificateExpiresAt;
+    if (expiresAt === undefined || expiresAt.getTime() > this.#options.clock()) return undefined;
+    return apnsError('auth', `the client certificate expired at ${expiresAt.toISOString()}`);
   }
 
   async close(): Promise<void> {
@@ -162,7 +184,6 @@ class PreparedApnsSend implements PreparedSend {
   readonly #environment: string;
   readonly #headers: Record<string, string>;
   readonly #body: Buffer;
-  readonly #dryRun: boolean;
   /** The headers plus `authorization` for the token they were made with: rebuilt only when the token changes. */
   #authorized: { token: ProviderToken; headers: Record<string, string> } | undefined;
 
@@ -172,14 +193,12 @@ class PreparedApnsSend implements PreparedSend {
     environment: string,
     headers: Record<string, string>,
     body: Buffer,
-    dryRun: boolean,
   ) {
     this.#pool = pool;
     this.#tokens = tokens;
     this.#environment = environment;
     this.#headers = headers;
     this.#body = body;
-    this.#dryRun = dryRun;
   }
 
   // No async function on the way: with a valid provider token a send is one pool request and
@@ -189,8 +208,6 @@ class PreparedApnsSend implements PreparedSend {
     try {
       const token = deviceToken(device);
       if (typeof token !== 'string') return Promise.resolve(token);
-      // APNs has no validate-only mode: a dry run stops after the local checks.
-      if (this.#dryRun) return Promise.resolve(DRY_RUN);
       const path = `/3/device/${token}`;
       const signal = ctx.signal;
       const tokens = this.#tokens;
@@ -208,8 +225,13 @@ class PreparedApnsSend implements PreparedSend {
 
   /** No valid token (signing failed when the provider was made, or again past the maximum age): try once more; a failure is this send's outcome. */
   async #sendAfterMint(tokens: ProviderTokenCache, path: string, signal: AbortSignal): Promise<Outcome> {
+    let providerToken: ProviderToken;
     try {
-      const providerToken = await tokens.get();
+      providerToken = await tokens.get();
+    } catch (thrown) {
+      return { ...failed(thrown), requested: false };
+    }
+    try {
       return await this.#answer(
         await this.#request(path, providerToken, signal),
         path,
@@ -283,7 +305,36 @@ class PreparedApnsSend implements PreparedSend {
   }
 }
 
-const DRY_RUN: Outcome = Object.freeze({ ok: true });
+/**
+ * One notification checked for any number of devices in a dry run. It holds no pool: it has
+ * no way to send anything.
+ */
+class ApnsDryRun implements PreparedSend {
+  readonly #tokens: ProviderTokenCache | undefined;
+  readonly #expiredCertificate: PushError | undefined;
+
+  constructor(tokens: ProviderTokenCache | undefined, expiredCertificate: PushError | undefined) {
+    this.#tokens = tokens;
+    this.#expiredCertificate = expiredCertificate;
+  }
+
+  send(device: Device): Promise<Outcome> {
+    const token = deviceToken(device);
+    if (typeof token !== 'string') return Promise.resolve(token);
+    if (this.#expiredCertificate !== undefined) {
+      return Promise.resolve({ ok: false, error: this.#expiredCertificate, requested: false });
+    }
+    const tokens = this.#tokens;
+    if (tokens === undefined || tokens.usable() !== undefined) return Promise.resolve(CHECKED_LOCALLY);
+    // A provider token could not be signed so far: try once more, as a send would.
+    return tokens.get().then(
+      () => CHECKED_LOCALLY,
+      (thrown: unknown) => ({ ...failed(thrown), requested: false }),
+    );
+  }
+}
+
+const CHECKED_LOCALLY: Outcome = Object.freeze({ ok: true, requested: false });
 
 /** Transport errors are PushErrors already (timeout, unavailable, aborted, closed) and pass through. */
 function failed(thrown: unknown): Outcome {
@@ -318,6 +369,7 @@ export function deviceToken(device: Device): string | Outcome {
   return {
     ok: false,
     error: apnsError('invalid-token', problem, { reason: 'BadDeviceToken', retryable: false }),
+    requested: false,
   };
 }
 

@@ -5,7 +5,7 @@
 import type { Device } from '../../device.js';
 import { PushError, toPushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
-import type { Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from '../../provider.js';
+import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import { PoolRegistry } from '../../transport/index.js';
 import type { Pool, TransportRequest } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
@@ -24,6 +24,8 @@ export interface PoolSource {
 export interface FcmProvider extends Provider {
   /** OAuth token requests made so far. */
   readonly tokenRequests: number;
+  /** Remote: FCM checks each message sent with `validate_only`. */
+  readonly dryRun: DryRun;
 }
 
 /**
@@ -51,6 +53,16 @@ export function fcm(options: FcmOptions = {}): FcmProvider {
 
 function fail(error: PushError, httpStatus?: number): Outcome {
   return httpStatus === undefined ? { ok: false, error } : { ok: false, error, httpStatus };
+}
+
+/** A failure decided before any request to the send endpoint: not counted as an attempt. */
+function unrequested(outcome: Outcome): Outcome {
+  return { ...outcome, requested: false };
+}
+
+/** FCM accepted a `validate_only` message: checked, not delivered. */
+function validated(outcome: Outcome): Outcome {
+  return outcome.ok ? { ...outcome, validated: true } : outcome;
 }
 
 /** Builds the provider from checked options and a pool source (exported for tests). */
@@ -85,10 +97,13 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
     try {
       const token = tokens.usable();
       if (token === undefined)
-        return tokens.get().then((fresh) => postWith(fresh, body, signal, false), failure);
+        return tokens.get().then(
+          (fresh) => postWith(fresh, body, signal, false),
+          (err: unknown) => unrequested(failure(err)),
+        );
       return postWith(token, body, signal, false);
     } catch (err) {
-      return Promise.resolve(failure(err));
+      return Promise.resolve(unrequested(failure(err)));
     }
   }
 
@@ -141,6 +156,74 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
     );
   }
 
+  function prepareWith(notification: Notification, validateOnly: boolean): PreparedSend {
+    const prepared = prepareMessage(notification, validateOnly);
+    if (!validateOnly) return prepared;
+    const send = prepared.send!;
+    return { send: (device, ctx) => send(device, ctx).then(validated) };
+  }
+
+  function prepareMessage(notification: Notification, validateOnly: boolean): PreparedSend {
+    const { message, target } = buildMessage(notification, { platforms: resolved.platforms });
+    const template = new MessageTemplate(message, target.kind, validateOnly);
+    const limit = target.kind === 'token' ? MAX_MESSAGE_BYTES : MAX_TOPIC_MESSAGE_BYTES;
+    if (template.messageBytes > limit) {
+      throw new PushError(
+        'payload-too-large',
+        `fcm: the message is ${template.messageBytes} bytes; FCM allows ${limit}${target.kind === 'token' ? '' : ' for topic messages'}`,
+        { provider },
+      );
+    }
+
+    if (target.kind !== 'token') {
+      // One message to the topic per attempt, shared by every device of this send.
+      const body = template.body(target.kind === 'topic' ? target.topic : target.condition);
+      const byAttempt = new Map<number, Promise<Outcome>>();
+      return {
+        send(_device: Device, ctx: SendContext): Promise<Outcome> {
+          let outcome = byAttempt.get(ctx.attempt);
+          if (!outcome) {
+            outcome = post(body, undefined);
+            byAttempt.set(ctx.attempt, outcome);
+          }
+          return outcome;
+        },
+      };
+    }
+
+    return {
+      send(device: Device, ctx: SendContext): Promise<Outcome> {
+        const token = device?.token;
+        if (typeof token !== 'string' || token.trim() === '') {
+          return Promise.resolve(
+            unrequested(
+              fail(
+                new PushError('invalid-token', 'fcm: the device token is empty or not a string', {
+                  provider,
+                  reason: 'MissingToken',
+                }),
+              ),
+            ),
+          );
+        }
+        if (token.startsWith('/topics/')) {
+          return Promise.resolve(
+            unrequested(
+              fail(
+                new PushError(
+                  'bad-request',
+                  `fcm: ${JSON.stringify(token)} is a topic, not a device token; send to a topic with \`fcm: { topic }\` in the notification`,
+                  { provider, reason: 'TopicAsToken' },
+                ),
+              ),
+            ),
+          );
+        }
+        return post(template.body(token), ctx.signal);
+      },
+    };
+  }
+
   return {
     name: provider,
     platforms: resolved.platforms,
@@ -150,62 +233,15 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
       return tokens.requests;
     },
 
-    prepare(notification: Notification, options: PrepareOptions): PreparedSend {
-      const { message, target } = buildMessage(notification, { platforms: resolved.platforms });
-      const validateOnly = resolved.validateOnly || options.dryRun === true;
-      const template = new MessageTemplate(message, target.kind, validateOnly);
-      const limit = target.kind === 'token' ? MAX_MESSAGE_BYTES : MAX_TOPIC_MESSAGE_BYTES;
-      if (template.messageBytes > limit) {
-        throw new PushError(
-          'payload-too-large',
-          `fcm: the message is ${template.messageBytes} bytes; FCM allows ${limit}${target.kind === 'token' ? '' : ' for topic messages'}`,
-          { provider },
-        );
-      }
+    prepare(notification: Notification): PreparedSend {
+      return prepareWith(notification, resolved.validateOnly);
+    },
 
-      if (target.kind !== 'token') {
-        // One message to the topic per attempt, shared by every device of this send.
-        const body = template.body(target.kind === 'topic' ? target.topic : target.condition);
-        const byAttempt = new Map<number, Promise<Outcome>>();
-        return {
-          send(_device: Device, ctx: SendContext): Promise<Outcome> {
-            let outcome = byAttempt.get(ctx.attempt);
-            if (!outcome) {
-              outcome = post(body, undefined);
-              byAttempt.set(ctx.attempt, outcome);
-            }
-            return outcome;
-          },
-        };
-      }
-
-      return {
-        send(device: Device, ctx: SendContext): Promise<Outcome> {
-          const token = device?.token;
-          if (typeof token !== 'string' || token.trim() === '') {
-            return Promise.resolve(
-              fail(
-                new PushError('invalid-token', 'fcm: the device token is empty or not a string', {
-                  provider,
-                  reason: 'MissingToken',
-                }),
-              ),
-            );
-          }
-          if (token.startsWith('/topics/')) {
-            return Promise.resolve(
-              fail(
-                new PushError(
-                  'bad-request',
-                  `fcm: ${JSON.stringify(token)} is a topic, not a device token; send to a topic with \`fcm: { topic }\` in the notification`,
-                  { provider, reason: 'TopicAsToken' },
-                ),
-              ),
-            );
-          }
-          return post(template.body(token), ctx.signal);
-        },
-      };
+    // FCM checks a `validate_only` message as it would a real one and delivers nothing.
+    dryRun: {
+      mode: 'remote',
+      checks: 'each message by FCM with validate_only (token, message, credentials)',
+      prepare: (notification: Notification): PreparedSend => prepareWith(notification, true),
     },
 
     close(): Promise<void> {

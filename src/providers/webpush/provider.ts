@@ -7,9 +7,10 @@
 import { availableParallelism } from 'node:os';
 import { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
-import type { Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
+import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import { type Http2Client, http2Protocol, PoolRegistry } from '../../transport/index.js';
 import type { TlsOptions } from '../../transport/types.js';
+import { CHECKED_LOCALLY, localDryRun } from './dry-run.js';
 import { encryptAes128gcm, preparePlaintext } from './encrypt.js';
 import { EncryptionPool } from './encrypt-pool.js';
 import { EndpointGuard, type GuardVerdict, type LookupFunction } from './endpoint-guard.js';
@@ -117,6 +118,7 @@ class WebPushProvider implements Provider {
   readonly #circuits: OriginCircuits;
   /** Undefined when encrypting inline (`encryptionThreads: 0`). */
   readonly #encryption: EncryptionPool | undefined;
+  readonly dryRun: DryRun = localDryRun((notification) => this.#prepare(notification, true));
 
   constructor(options: WebPushOptions) {
     if (options === undefined || options === null || typeof options !== 'object') {
@@ -174,11 +176,15 @@ class WebPushProvider implements Provider {
   }
 
   prepare(notification: Notification): PreparedSend {
+    return this.#prepare(notification, false);
+  }
+
+  #prepare(notification: Notification, dryRun: boolean): PreparedSend {
     const plaintext = preparePlaintext(buildPlaintext(notification));
     const headers = prepareHeaders(notification);
     return {
       send: (device, ctx) =>
-        this.#send(device.token, plaintext, headers, ctx).catch((thrown: unknown) => ({
+        this.#send(device.token, plaintext, headers, ctx, dryRun).catch((thrown: unknown) => ({
           ok: false as const,
           error:
             thrown instanceof PushError
@@ -200,6 +206,7 @@ class WebPushProvider implements Provider {
     plaintext: ReturnType<typeof preparePlaintext>,
     headers: ReturnType<typeof prepareHeaders>,
     ctx: SendContext,
+    dryRun: boolean,
   ): Promise<Outcome> {
     const parsed = parseSubscription(token);
     if (!parsed.ok) return this.#invalid(parsed.reason);
@@ -210,12 +217,12 @@ class WebPushProvider implements Provider {
     if (isThenable(verdict)) verdict = await verdict;
     if (verdict !== undefined) {
       if ('refused' in verdict) return this.#invalid(verdict.refused);
-      return { ok: false, error: verdict.error };
+      return { ok: false, error: verdict.error, requested: false };
     }
 
     const origin = subscription.origin;
     const admission = this.#circuits.admit(origin);
-    if ('error' in admission) return { ok: false, error: admission.error };
+    if ('error' in admission) return { ok: false, error: admission.error, requested: false };
     let recorded = false;
     try {
       let authorization = this.#vapid.header(origin);
@@ -223,7 +230,9 @@ class WebPushProvider implements Provider {
 
       let body: Buffer | PushError | Promise<Buffer | PushError> = this.#encrypt(plaintext, subscription);
       if (isThenable(body)) body = await body;
-      if (body instanceof PushError) return { ok: false, error: body };
+      if (body instanceof PushError) return { ok: false, error: body, requested: false };
+      // A dry run ends here (dry-run.ts): every check of a send, the encryption included, and no request.
+      if (dryRun) return CHECKED_LOCALLY;
 
       let response: Awaited<ReturnType<ReturnType<PoolRegistry['get']>['request']>>;
       try {
@@ -302,6 +311,7 @@ class WebPushProvider implements Provider {
         reason,
         provider: this.name,
       }),
+      requested: false,
     };
   }
 

@@ -236,11 +236,26 @@ describe('apns provider against a local HTTP/2 server (token auth)', () => {
     );
   });
 
-  it('a dry run checks tokens locally and sends nothing', async () => {
+  it('a dry run checks tokens, payload and provider token locally and sends nothing', async () => {
     server.requests.length = 0;
-    const prepared = provider().prepare({ body: 'x' }, { dryRun: true });
-    assert.equal((await prepared.send?.(ios(TOKEN_A), ctx()))?.ok, true);
-    assert.equal(failed((await prepared.send?.(ios('abc'), ctx())) as Outcome).code, 'invalid-token');
+    const p = provider();
+    assert.equal(p.dryRun.mode, 'local');
+    const prepared = p.dryRun.prepare({ body: 'x' });
+    assert.deepEqual(await prepared.send?.(ios(TOKEN_A), ctx()), { ok: true, requested: false });
+    const bad = (await prepared.send?.(ios('abc'), ctx())) as Outcome;
+    assert.equal(failed(bad).code, 'invalid-token');
+    assert.equal(bad.requested, false);
+    assert.throws(() => p.dryRun.prepare({ data: { blob: 'x'.repeat(5000) } }), {
+      code: 'payload-too-large',
+    });
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('a malformed token is decided without a request, and says so (requested: false)', async () => {
+    server.requests.length = 0;
+    const outcome = (await provider().prepare({ body: 'x' }, {}).send?.(ios('xyz'), ctx())) as Outcome;
+    assert.equal(failed(outcome).reason, 'BadDeviceToken');
+    assert.equal(outcome.requested, false);
     assert.equal(server.requests.length, 0);
   });
 

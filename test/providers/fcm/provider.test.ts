@@ -166,12 +166,15 @@ describe('fcm provider through the emulator', () => {
     });
   });
 
-  it('sends validate_only for dryRun and for the validateOnly option', async () => {
-    const dry = await provider.prepare({ title: 't' }, { dryRun: true }).send!(android('x'), ctx());
+  it('a dry run sends validate_only: FCM checks each message, delivers none, and the outcome says validated', async () => {
+    assert.equal(provider.dryRun.mode, 'remote');
+    const dry = await provider.dryRun.prepare({ title: 't' }).send!(android('x'), ctx());
     assert.ok(dry.ok && dry.messageId === 'projects/e2e/messages/fake_message_id');
+    assert.equal(dry.validated, true);
     const validating = fcm({ ...emu.providerOptions, validateOnly: true });
     try {
-      await validating.prepare({ title: 't' }, {}).send!(android('y'), ctx());
+      const outcome = await validating.prepare({ title: 't' }, {}).send!(android('y'), ctx());
+      assert.ok(outcome.ok && outcome.validated === true, 'the validateOnly option is not "sent" either');
     } finally {
       await validating.close();
     }
@@ -179,6 +182,27 @@ describe('fcm provider through the emulator', () => {
       emu.messages.map((m) => m.validateOnly),
       [true, true],
     );
+    assert.equal(emu.stats.accepted, 2);
+    assert.equal(emu.stats.delivered, 0);
+  });
+
+  it('a dry run reports the real error for a dead token (FCM checks it under validate_only too)', async () => {
+    emu.setScenarios({ unregisteredTokens: ['dead'] });
+    const outcome = await provider.dryRun.prepare({ title: 't' }).send!(android('dead'), ctx());
+    assert.equal(failed(outcome).code, 'invalid-token');
+    assert.equal(emu.stats.delivered, 0);
+  });
+
+  it('a token refused without a request says requested: false', async () => {
+    const outcomes = await sendAll(provider.prepare({ title: 't' }, {}), [android(''), android('/topics/x')]);
+    assert.deepEqual(
+      outcomes.map((o) => [failed(o).code, o.requested]),
+      [
+        ['invalid-token', false],
+        ['bad-request', false],
+      ],
+    );
+    assert.equal(emu.stats.sendRequests, 0);
   });
 
   it('sends ONE message per attempt for a topic send, shared by every device of the send', async () => {

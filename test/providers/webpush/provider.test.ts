@@ -86,12 +86,39 @@ for (const [mode, encryptionThreads] of [
         [42, /must be an object/],
       ];
       for (const [token, reason] of cases) {
-        const error = failure(await prepared.send!(web(token as Device['token']), ctx()));
+        const outcome = await prepared.send!(web(token as Device['token']), ctx());
+        const error = failure(outcome);
         assert.equal(error.code, 'invalid-token');
         assert.equal(error.provider, 'webpush');
         assert.match(error.reason ?? '', reason);
+        assert.equal(outcome.requested, false, 'the outcome says no request was made');
       }
       assert.equal(emulator.stats.requests, before, 'no request was made');
+    });
+
+    it('a dry run checks everything a send does, encryption included, and delivers nothing', async () => {
+      emulator.reset();
+      const dryRun = provider.dryRun!;
+      assert.equal(dryRun.mode, 'local');
+      const dry = dryRun.prepare(notification);
+      const live = emulator.origins.map((_, origin) => emulator.subscribe({ origin }));
+      const gone = emulator.subscribe();
+      emulator.unsubscribe(gone);
+      for (const subscription of [...live, gone]) {
+        assert.deepEqual(await dry.send!(web(subscription), ctx()), { ok: true, requested: false });
+      }
+      const good = emulator.subscribe();
+      const malformed = await dry.send!(web({ ...good, keys: { ...good.keys, auth: 'AAAA' } }), ctx());
+      assert.equal(failure(malformed).code, 'invalid-token');
+      const offCurve = Buffer.alloc(65, 1);
+      offCurve[0] = 4;
+      const bad = { ...good, keys: { ...good.keys, p256dh: offCurve.toString('base64url') } };
+      assert.match(failure(await dry.send!(web(bad), ctx())).reason ?? '', /P-256/, 'the encryption ran');
+      assert.throws(() => dryRun.prepare({ webpush: { payload: 'x'.repeat(5000) } }), {
+        code: 'payload-too-large',
+      });
+      assert.equal(emulator.stats.requests, 0, 'no request reached a push service');
+      assert.equal(emulator.messages().length, 0, 'no browser received anything');
     });
 
     it('refuses private and loopback endpoints unless allowed (SSRF guard), without a request', async () => {
