@@ -12,6 +12,7 @@ import type { Notification } from '../notification.js';
 import type { Outcome, PrepareOptions, Provider } from '../provider.js';
 import { Channel } from './channel.js';
 import { type Job, Lane, type LaneHost } from './lane.js';
+import { LaneBounds, type LaneOverflow } from './lane-bounds.js';
 import { PushSource } from './push-source.js';
 import { nextRetryDelay, type RetryPolicy } from './retry.js';
 import type { Router } from './router.js';
@@ -23,8 +24,12 @@ import { TimerQueue } from './timer-queue.js';
 export interface EngineSettings {
   /** Devices one lane may hold at once (queued + in flight). */
   window: number;
-  /** Devices that may wait for a retry at once, across lanes. */
+  /** Devices one lane may hold waiting for a retry. */
   maxWaitingRetries: number;
+  /** Mean answer time from which a lane counts as slow (lane-bounds.ts). */
+  slowAnswerMs: number;
+  /** What happens to devices for a full lane in trouble while others wait for reading. */
+  laneOverflow: LaneOverflow;
   retry: RetryPolicy;
   prepare: PrepareOptions;
 }
@@ -53,6 +58,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   private readonly counter = new SummaryCounter();
   private readonly channel: Channel<Feedback<D>>;
   private readonly lanes = new Map<Provider, Lane<D>>();
+  private readonly bounds: LaneBounds<D>;
   private readonly waiting: TimerQueue<Job<D>>;
   private puller: Puller<D> | undefined;
   /** Devices handed in without a final feedback yet. */
@@ -87,6 +93,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       () => this.abort('the feedback loop was left early'),
     );
     this.waiting = new TimerQueue<Job<D>>((job) => this.retryDue(job));
+    this.bounds = new LaneBounds<D>(settings, this.lanes, () => this.wake());
     try {
       this.puller = source instanceof PushSource ? source : pullerFor(source);
     } catch (error) {
@@ -138,7 +145,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     this.controller.abort(this.aborted);
     this.stopSource();
     for (const lane of this.lanes.values()) for (const job of lane.takeQueued()) this.fail(job, this.aborted);
-    for (const job of this.waiting.drain()) this.fail(job, this.aborted);
+    for (const job of this.drainWaiting()) this.fail(job, this.aborted);
     this.maybeFinish();
   }
 
@@ -148,7 +155,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     this.closing = true;
     this.stopSource();
     const closed = new PushError('aborted', 'the client was closed while this device waited to be retried');
-    for (const job of this.waiting.drain()) this.fail(job, closed);
+    for (const job of this.drainWaiting()) this.fail(job, closed);
     this.maybeFinish();
   }
 
@@ -162,11 +169,12 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private hasRoom(): boolean {
-    if (this.blockedLane) {
-      if (this.blockedLane.held >= this.settings.window) return false;
+    const blocked = this.blockedLane;
+    if (blocked) {
+      // A full lane holds reading up, unless it is in trouble and another lane waits for reading.
+      if (!this.bounds.hasRoom(blocked) && !this.bounds.mayReadPast(blocked)) return false;
       this.blockedLane = undefined;
     }
-    if (this.waiting.size >= this.settings.maxWaitingRetries) return false;
     if (this.channel.backlog >= this.settings.window) {
       if (this.iterated || !this.doneRequested) return false;
       this.channel.discard(); // nobody iterates and `done` is awaited: counts are all that is wanted
@@ -258,8 +266,14 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       this.failDevice(device, lane.tripped, 0, route.name);
       return;
     }
+    this.bounds.read(lane);
+    if (!this.bounds.hasRoom(lane) && this.bounds.mayReadPast(lane)) {
+      // Full and in trouble while another lane waits for reading: fail fast, keep reading.
+      this.failDevice(device, this.bounds.overflowError(lane), 0, route.name);
+      return;
+    }
     lane.enqueue({ device, lane, attempts: 0, waitedMs: 0 });
-    if (lane.held >= this.settings.window) this.blockedLane = lane;
+    if (!this.bounds.hasRoom(lane)) this.blockedLane = lane;
   }
 
   private laneFor(provider: Provider): Lane<D> {
@@ -282,6 +296,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     lane = new Lane<D>(provider, prepared, concurrency, this);
     if (failure) lane.tripped = failure;
     this.lanes.set(provider, lane);
+    this.bounds.laneAdded();
     return lane;
   }
 
@@ -294,6 +309,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   complete(job: Job<D>, outcome: Outcome): void {
     const lane = job.lane;
     lane.release();
+    lane.health.answered(outcome);
     if (outcome.ok) {
       this.emit(
         job.device,
@@ -323,6 +339,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
         this.fail(job, final, outcome.httpStatus);
       } else {
         job.waitedMs += delay;
+        lane.waiting++;
         this.waiting.schedule(job, delay);
       }
     }
@@ -337,9 +354,17 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private retryDue(job: Job<D>): void {
+    job.lane.waiting--;
     if (job.lane.tripped) this.fail(job, job.lane.tripped);
     else job.lane.enqueue(job);
     this.wake();
+  }
+
+  /** Takes every device out of the retry queue (abort, close, finish). */
+  private drainWaiting(): Job<D>[] {
+    const jobs = this.waiting.drain();
+    for (const job of jobs) job.lane.waiting--;
+    return jobs;
   }
 
   private fail(job: Job<D>, error: PushError, httpStatus?: number): void {
@@ -384,7 +409,8 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     if (this.finished || !this.sourceDone || this.reading || this.pending > 0) return;
     this.finished = true;
     this.counter.finish();
-    this.waiting.drain();
+    this.drainWaiting();
+    this.bounds.stop();
     this.channel.end(this.sourceError?.error);
     this.settle();
     this.onFinished(this);
