@@ -3,6 +3,16 @@
  * provider's lane, schedules retries, and emits exactly one final feedback per device handed
  * in (design contract 1). "Handed in" means pulled from the source: after an abort the rest
  * of a source is not read (a 10-million-row cursor is closed, not drained).
+ *
+ * Reading and lanes (design contract 4, lane-bounds.ts): the source is one stream for every
+ * provider, read while the lanes have room. Each lane holds at most `window` devices queued
+ * or in flight and `maxWaitingRetries` waiting for a retry, so memory is bounded by the lanes'
+ * bounds (plus a window of unread feedback) whatever the source's length. A device read for a
+ * full lane is held and reading waits for that lane (backpressure) — unless the lane is in
+ * trouble (most recent answers retryable failures, or answers slow next to the others') while
+ * another lane has room and was fed recently: then reading goes on, and that lane's further
+ * devices fail fast as a retryable `unavailable` naming the trouble, without a request. A
+ * single-provider send, a merely busy lane and `laneOverflow: 'wait'` only ever wait.
  */
 import { setMaxListeners } from 'node:events';
 import type { Device } from '../device.js';
