@@ -30,10 +30,11 @@ export interface PushClientOptions {
    */
   maxWaitingRetries?: number;
   /**
-   * A provider lane whose answers take this long on average (or that answers nothing for this
-   * long) counts as slow, ms. With most recent answers retryable failures (a 503 or 429 storm),
-   * slow is the other kind of trouble that lets a mixed send fail that lane's excess fast
-   * (see `laneOverflow`). Default 500.
+   * A provider lane counts as slow when its answers take this long on average (or it answers
+   * nothing for this long), ms — and 3× as long as the fastest other lane's, so a sender short
+   * of CPU is not taken for a slow provider. Slow, or failing (most recent answers retryable
+   * failures: a 503 or 429 storm), is the trouble that lets a mixed send fail a full lane's
+   * further devices fast (see `laneOverflow`). Default 500.
    */
   slowAnswerMs?: number;
   /**

@@ -15,9 +15,10 @@
  * excess fails fast, naming the trouble, and the other lanes keep their pace.
  *
  * "Slow" is judged against the other lanes too: a lane counts as slow only when its answers
- * also take {@link SLOW_FACTOR}× as long as the fastest other lane's that is not failing. A sender short of CPU
- * makes every lane's answers late alike (requests wait in our own event loop), and that must
- * not read as a provider's outage; a provider that is slow is slow next to the others.
+ * also take {@link SLOW_FACTOR}× as long as the fastest other lane's that is not failing. A
+ * sender short of CPU makes every lane's answers late alike (requests wait in our own event
+ * loop), and that must not read as a provider's outage; a slow provider is slow next to the
+ * others. Both verdicts are left at half the bar they were reached at, so they don't flap.
  *
  * Health is sampled every {@link HEALTH_TICK_MS} ms, only while a send has two lanes or more
  * (a single-provider send has nobody to protect: it only ever waits). Answer time comes from
@@ -71,6 +72,10 @@ export class LaneHealth {
   lastRead = Number.NEGATIVE_INFINITY;
   /** Whether the lane was failing or slow at the last sample. */
   troubled = false;
+  /** Most recent answers were retryable failures (a 503 or 429 storm, timeouts). */
+  failing = false;
+  /** Answers slow, next to the other lanes'. */
+  private slow = false;
   private answers = 0;
   private retryable = 0;
   private lastRetryable: PushError | undefined;
@@ -133,18 +138,20 @@ export class LaneHealth {
    * the send's other lanes (undefined when none has one). True when the verdict changed.
    */
   judge(slowAnswerMs: number, fastestOtherMs: number | undefined): boolean {
+    // A verdict is left only at half the bar it was reached at: failing fast a lane's excess
+    // speeds the others up, which changes their answer times, and an edge must not flap.
+    const bar = (reached: boolean) => (reached ? 0.5 : 1);
+    this.failing = this.retryableShare >= bar(this.failing) * FAILING_SHARE;
     const answerMs = this.answerMs ?? 0;
-    const slow =
-      answerMs >= slowAnswerMs && fastestOtherMs !== undefined && answerMs >= SLOW_FACTOR * fastestOtherMs;
+    const slowBar = bar(this.slow);
+    this.slow =
+      fastestOtherMs !== undefined &&
+      answerMs >= slowBar * slowAnswerMs &&
+      answerMs >= slowBar * SLOW_FACTOR * fastestOtherMs;
     const was = this.troubled;
     this.fastestOtherMs = fastestOtherMs;
-    this.troubled = this.failing || slow;
+    this.troubled = this.failing || this.slow;
     return this.troubled !== was;
-  }
-
-  /** Most recent answers were retryable failures (a 503 or 429 storm, timeouts). */
-  get failing(): boolean {
-    return this.retryableShare >= FAILING_SHARE;
   }
 
   /** The trouble in words, for the error of a device failed fast. */
