@@ -7,8 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { LaneHealth } from '../../src/engine/lane-bounds.js';
 import type { Feedback, PushClientOptions } from '../../src/index.js';
-import { PushClient } from '../../src/index.js';
+import { PushClient, PushError } from '../../src/index.js';
+import type { Outcome } from '../../src/provider.js';
 import { type ScriptedDevice, ScriptedProvider, type Step } from '../support/scripted-provider.js';
 
 interface Run {
@@ -248,5 +250,57 @@ describe('independent lanes in one send', () => {
       () => new PushClient({ providers, slowAnswerMs: 0 }),
       /slowAnswerMs must be a whole number/,
     );
+  });
+});
+
+describe('lane health', () => {
+  const ok: Outcome = { ok: true };
+  const unavailable: Outcome = {
+    ok: false,
+    error: new PushError('unavailable', 'try later', { httpStatus: 503 }),
+  };
+  function answer(health: LaneHealth, failures: number, successes: number): void {
+    for (let i = 0; i < failures; i++) health.answered(unavailable);
+    for (let i = 0; i < successes; i++) health.answered(ok);
+    health.sample(200, 0);
+  }
+
+  test('failing is reached at half the answers failing and left below a quarter', () => {
+    const health = new LaneHealth();
+    answer(health, 10, 0); // smoothed share 0.5
+    assert.equal(health.judge(500, undefined), true);
+    assert.equal(health.troubled, true);
+    answer(health, 3, 7); // 0.4: below the bar to reach, above the bar to leave
+    assert.equal(health.judge(500, undefined), false);
+    assert.equal(health.troubled, true);
+    answer(health, 0, 10); // 0.2
+    health.judge(500, undefined);
+    assert.equal(health.troubled, false);
+    answer(health, 4, 6); // 0.3: not enough to come back
+    health.judge(500, undefined);
+    assert.equal(health.troubled, false);
+    assert.match(health.describe(), /its answers take/);
+  });
+
+  test('slow needs slowAnswerMs and 3× the fastest other lane; it is left at half of both', () => {
+    const health = new LaneHealth();
+    // 10 in flight throughout, 2 answers per 200 ms: Little's law gives 1,000 ms.
+    const tick = () => {
+      health.answered(ok);
+      health.answered(ok);
+      health.sample(200, 10);
+    };
+    health.sample(0, 10);
+    tick();
+    assert.equal(health.answerMs, 1000);
+    assert.equal(health.judge(500, undefined), false, 'nobody to compare with');
+    assert.equal(health.judge(500, 400), false, 'not 3× the other lane');
+    assert.equal(health.judge(2000, 10), false, 'under slowAnswerMs');
+    assert.equal(health.judge(500, 300), true);
+    assert.equal(health.judge(500, 600), false, 'still 1.5× the other lane: stays slow');
+    assert.equal(health.troubled, true);
+    assert.match(health.describe(), /its answers take ~1,000 ms, the other providers' ~600 ms/);
+    health.judge(500, 700);
+    assert.equal(health.troubled, false);
   });
 });
