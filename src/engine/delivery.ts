@@ -277,7 +277,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       return;
     }
     this.bounds.read(lane);
-    if (!this.bounds.hasRoom(lane) && this.bounds.mayReadPast(lane)) {
+    if (this.bounds.overflows(lane)) {
       // Full and in trouble while another lane waits for reading: fail fast, keep reading.
       this.failDevice(device, this.bounds.overflowError(lane), 0, route.name);
       return;

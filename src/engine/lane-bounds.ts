@@ -191,6 +191,19 @@ export class LaneBounds<D extends Device> {
     );
   }
 
+  /**
+   * Whether a device read for `lane` fails fast: the lane is full — or failing and holding
+   * `window` devices in all, waiting ones included, so that a provider in a 503 storm is not
+   * hammered with retries (the retries of what it holds probe it) — and reading may go on
+   * past it ({@link mayReadPast}).
+   */
+  overflows(lane: Lane<D>): boolean {
+    const full =
+      !this.hasRoom(lane) ||
+      (lane.health.failing && lane.queued + lane.inFlightDevices + lane.waiting >= this.settings.window);
+    return full && this.mayReadPast(lane);
+  }
+
   /** Notes that a device was read for `lane`. */
   read(lane: Lane<D>): void {
     lane.health.lastRead = ++this.reads;

@@ -19,6 +19,8 @@ interface Run {
   fineCompleted: boolean;
   /** Most devices of the troubled lane read and not yet answered, at any moment. */
   worstTroubledHeld: number;
+  /** The same, counted only once `lateAfter` of its devices had failed fast. */
+  worstLateHeld: number;
   stuck: ScriptedProvider;
   fine: ScriptedProvider;
 }
@@ -38,6 +40,7 @@ async function mixedSend(options: {
   guardMs?: number;
   /** Run the send to its end instead of aborting once the healthy lane is done. */
   toTheEnd?: boolean;
+  lateAfter?: number;
 }): Promise<Run> {
   const stuck = new ScriptedProvider({ name: 'stuck', platforms: ['ios'] });
   const fine = new ScriptedProvider({ name: 'fine', platforms: ['android'] });
@@ -58,11 +61,16 @@ async function mixedSend(options: {
   let troubledPulled = 0;
   let troubledReceived = 0;
   let worstTroubledHeld = 0;
+  let worstLateHeld = 0;
+  let failedFastSeen = 0;
   function* source() {
     for (const device of devices) {
       if (device.platform === 'ios') {
         troubledPulled++;
         worstTroubledHeld = Math.max(worstTroubledHeld, troubledPulled - troubledReceived);
+        if (failedFastSeen >= (options.lateAfter ?? Number.POSITIVE_INFINITY)) {
+          worstLateHeld = Math.max(worstLateHeld, troubledPulled - troubledReceived);
+        }
       }
       yield device;
     }
@@ -78,8 +86,10 @@ async function mixedSend(options: {
   try {
     for await (const fb of delivery) {
       feedback.push(fb);
-      if (fb.device.platform === 'ios') troubledReceived++;
-      else if (++fineReceived === fineTotal && fb.status === 'sent') {
+      if (fb.device.platform === 'ios') {
+        troubledReceived++;
+        if (fb.attempts === 0) failedFastSeen++;
+      } else if (++fineReceived === fineTotal && fb.status === 'sent') {
         fineCompleted = !feedback.some((f) => f.device.platform === 'android' && f.error?.code === 'aborted');
         if (!options.toTheEnd) delivery.abort('test over');
       }
@@ -88,7 +98,7 @@ async function mixedSend(options: {
     clearTimeout(guard);
     await client.close();
   }
-  return { feedback, fineCompleted, worstTroubledHeld, stuck, fine };
+  return { feedback, fineCompleted, worstTroubledHeld, worstLateHeld, stuck, fine };
 }
 
 const failedFast = (run: Run) =>
@@ -158,6 +168,27 @@ describe('independent lanes in one send', () => {
     for (const fb of run.feedback.filter((f) => f.device.platform === 'ios' && f.attempts > 0)) {
       assert.equal(fb.error?.code, 'aborted');
     }
+  });
+
+  test('a failing lane is kept to `window` devices in all once it is known to fail: retries probe it, new devices fail fast', async () => {
+    const window = 10;
+    const run = await mixedSend({
+      devices: 4000,
+      stuckScript: ['retry'],
+      client: {
+        window,
+        maxWaitingRetries: 1000,
+        retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
+      },
+      // By then the devices it took before it was known to fail have used their 3 attempts.
+      lateAfter: 300,
+    });
+    assert.ok(run.fineCompleted);
+    assert.ok(failedFast(run).length > 1000, `${failedFast(run).length} failed fast`);
+    // Its window, plus unread feedback (at most a window) and the device being handed on —
+    // not the 1,000 it could hold waiting for retries.
+    assert.ok(run.worstLateHeld <= 2 * window + 1, `held ${run.worstLateHeld}`);
+    assert.ok(run.worstTroubledHeld > 2 * window + 1, 'it held more before it was known to fail');
   });
 
   test('slow answers: the slow lane keeps sending what its window holds, the rest fails fast', async () => {
