@@ -11,8 +11,10 @@
  * full lane is held and reading waits for that lane (backpressure) — unless the lane is in
  * trouble (most recent answers retryable failures, or answers slow next to the others') while
  * another lane has room and was fed recently: then reading goes on, and that lane's further
- * devices fail fast as a retryable `unavailable` naming the trouble, without a request. A
- * single-provider send, a merely busy lane and `laneOverflow: 'wait'` only ever wait.
+ * devices fail fast as a retryable `unavailable` naming the trouble, without a request (a
+ * failing lane keeps only `window` devices in all, so its retries probe the provider without
+ * hammering it). A single-provider send, a merely busy lane and `laneOverflow: 'wait'` only
+ * ever wait.
  */
 import { setMaxListeners } from 'node:events';
 import type { Device } from '../device.js';
