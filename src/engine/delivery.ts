@@ -38,7 +38,7 @@ export interface EngineSettings {
   window: number;
   /** Devices one lane may hold waiting for a retry. */
   maxWaitingRetries: number;
-  /** Mean answer time from which a lane counts as slow (lane-bounds.ts). */
+  /** How much longer than the others' a slow lane's answers take, ms (lane-bounds.ts). */
   slowAnswerMs: number;
   /** What happens to devices for a full lane in trouble while others wait for reading. */
   laneOverflow: LaneOverflow;

@@ -10,15 +10,16 @@
  * a lane that is merely busy: that is the provider's pace, and failing its devices would turn
  * a normal send into failures. Failing is right for a lane that is *in trouble* — most of its
  * recent answers were retryable failures (a 503 or 429 storm, timeouts), or its answers are
- * slow (over `slowAnswerMs` on average, or none at all for that long) — while another lane
+ * slow (`slowAnswerMs` longer on average than another lane's, or none at all) — while another lane
  * has room and was fed recently, i.e. reading is what it waits for. Then the troubled lane's
  * excess fails fast, naming the trouble, and the other lanes keep their pace.
  *
- * "Slow" is judged against the other lanes too: a lane counts as slow only when its answers
- * also take {@link SLOW_FACTOR}× as long as the fastest other lane's that is not failing. A
- * sender short of CPU makes every lane's answers late alike (requests wait in our own event
- * loop), and that must not read as a provider's outage; a slow provider is slow next to the
- * others. Both verdicts are left at half the bar they were reached at, so they don't flap.
+ * "Slow" is judged against the other lanes: a lane counts as slow when its answers take
+ * `slowAnswerMs` longer than the fastest other lane's that is not failing, and
+ * {@link SLOW_FACTOR}× as long. A sender short of CPU makes every lane's answers late
+ * (requests wait in our own event loop), and that must not read as a provider's outage; a
+ * slow provider adds its delay on top. Both verdicts are left at half the bar they were
+ * reached at, so they don't flap.
  *
  * Health is sampled every {@link HEALTH_TICK_MS} ms, only while a send has two lanes or more
  * (a single-provider send has nobody to protect: it only ever waits). Answer time comes from
@@ -37,7 +38,7 @@ export interface LaneBoundsSettings {
   window: number;
   /** Devices one lane may hold waiting for a retry. */
   maxWaitingRetries: number;
-  /** Mean answer time from which a lane counts as slow, ms. */
+  /** How much longer than the fastest other lane's a lane's answers take when it is slow, ms. */
   slowAnswerMs: number;
   laneOverflow: LaneOverflow;
 }
@@ -144,9 +145,10 @@ export class LaneHealth {
     this.failing = this.retryableShare >= bar(this.failing) * FAILING_SHARE;
     const answerMs = this.answerMs ?? 0;
     const slowBar = bar(this.slow);
+    // A slow provider adds its delay on top of what every lane waits in our own process.
     this.slow =
       fastestOtherMs !== undefined &&
-      answerMs >= slowBar * slowAnswerMs &&
+      answerMs - fastestOtherMs >= slowBar * slowAnswerMs &&
       answerMs >= slowBar * SLOW_FACTOR * fastestOtherMs;
     const was = this.troubled;
     this.fastestOtherMs = fastestOtherMs;

@@ -313,7 +313,7 @@ describe('lane health', () => {
     assert.match(health.describe(), /its answers take/);
   });
 
-  test('slow needs slowAnswerMs and 3× the fastest other lane; it is left at half of both', () => {
+  test('slow needs slowAnswerMs more than the fastest other lane and 3× as long; it is left at half of both', () => {
     const health = new LaneHealth();
     // 10 in flight throughout, 2 answers per 200 ms: Little's law gives 1,000 ms.
     const tick = () => {
@@ -326,7 +326,7 @@ describe('lane health', () => {
     assert.equal(health.answerMs, 1000);
     assert.equal(health.judge(500, undefined), false, 'nobody to compare with');
     assert.equal(health.judge(500, 400), false, 'not 3× the other lane');
-    assert.equal(health.judge(2000, 10), false, 'under slowAnswerMs');
+    assert.equal(health.judge(2000, 10), false, 'not slowAnswerMs longer than the other lane');
     assert.equal(health.judge(500, 300), true);
     assert.equal(health.judge(500, 600), false, 'still 1.5× the other lane: stays slow');
     assert.equal(health.troubled, true);
