@@ -14,7 +14,7 @@
  * (bench/engine.ts) and device sources (bench/stores.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -263,7 +263,14 @@ try {
       ) as { stores: Record<string, number | string>[] });
 
   const report = buildReport({ results, contenders, memory, engine, stores, errors });
-  if (!quick) writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), report.markdown);
+  if (!quick) {
+    // The section bench/lanes.ts writes is kept: this run does not measure it.
+    const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+    const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const lanes = old.indexOf('## Lanes in one mixed send');
+    const kept = lanes < 0 ? '' : `\n${old.slice(lanes)}`;
+    writeFileSync(path, `${report.markdown.trimEnd()}\n${kept}`);
+  }
   if (json) console.log(JSON.stringify(report.json, null, 2));
   else console.log(report.markdown);
 } finally {

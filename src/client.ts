@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Device } from './device.js';
 import { type Delivery, DeliveryRun, type EngineSettings } from './engine/delivery.js';
 import { sessionDuplex } from './engine/duplex.js';
+import type { LaneOverflow } from './engine/lane-bounds.js';
 import { PushSource } from './engine/push-source.js';
 import { type DeliverySemantics, deliverySemantics, type RetryOptions, retryPolicy } from './engine/retry.js';
 import { Router } from './engine/router.js';
@@ -23,8 +24,28 @@ export interface PushClientOptions {
    * Default 1000.
    */
   window?: number;
-  /** Devices that may wait for a retry at once (they don't take window slots). Default 10,000. */
+  /**
+   * Devices each provider lane may hold waiting for a retry (they don't take window slots).
+   * A lane that reaches it takes no new devices until some finish. Default 10,000.
+   */
   maxWaitingRetries?: number;
+  /**
+   * A provider lane counts as slow when its answers take this much longer on average than the
+   * fastest other lane's of the same send (or it answers nothing for that long), ms, and 3× as
+   * long — so a sender short of CPU, which makes every lane late, is not taken for a slow
+   * provider. Slow, or failing (most recent answers retryable failures: a 503 or 429 storm),
+   * is the trouble that lets a mixed send fail a full lane's further devices fast (see
+   * `laneOverflow`). Default 500.
+   */
+  slowAnswerMs?: number;
+  /**
+   * When a lane is full (`window` queued or in flight, or `maxWaitingRetries` waiting) and in
+   * trouble (failing or slow) while another lane of the same send has room and waits for
+   * reading: `'fail'` (default) fails that lane's further devices at once with a retryable
+   * `unavailable` naming the trouble, so the other providers keep their pace; `'wait'` holds
+   * reading for it, as a single-provider send always does.
+   */
+  laneOverflow?: LaneOverflow;
   retry?: RetryOptions;
   /**
    * Whether an attempt that may have been delivered (its request reached the provider, no
@@ -45,6 +66,8 @@ export interface SendOptions {
    */
   dryRun?: boolean;
   window?: number;
+  /** Overrides the client's `laneOverflow` for this send. */
+  laneOverflow?: LaneOverflow;
   retry?: RetryOptions;
   /** This send's delivery semantics; default: the client's (see {@link PushClientOptions.delivery}). */
   delivery?: DeliverySemantics;
@@ -54,6 +77,14 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) {
     throw new PushError('config', `${name} must be a whole number ≥ 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+function laneOverflow(value: LaneOverflow | undefined, fallback: LaneOverflow): LaneOverflow {
+  if (value === undefined) return fallback;
+  if (value !== 'fail' && value !== 'wait') {
+    throw new PushError('config', `laneOverflow must be 'fail' or 'wait', got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -72,6 +103,8 @@ export class PushClient {
     this.base = {
       window: positiveInteger('window', options.window, 1000),
       maxWaitingRetries: positiveInteger('maxWaitingRetries', options.maxWaitingRetries, 10_000),
+      slowAnswerMs: positiveInteger('slowAnswerMs', options.slowAnswerMs, 500),
+      laneOverflow: laneOverflow(options.laneOverflow, 'fail'),
       retry: retryPolicy(options.retry),
       delivery: deliverySemantics(options.delivery),
       prepare: {},
@@ -140,6 +173,8 @@ export class PushClient {
     const settings: EngineSettings = {
       window: positiveInteger('window', options.window, this.base.window),
       maxWaitingRetries: this.base.maxWaitingRetries,
+      slowAnswerMs: this.base.slowAnswerMs,
+      laneOverflow: laneOverflow(options.laneOverflow, this.base.laneOverflow),
       retry: options.retry ? retryPolicy(this.base.retry, options.retry) : this.base.retry,
       delivery: options.delivery === undefined ? this.base.delivery : deliverySemantics(options.delivery),
       prepare: {},

@@ -3,6 +3,18 @@
  * provider's lane, schedules retries, and emits exactly one final feedback per device handed
  * in (design contract 1). "Handed in" means pulled from the source: after an abort the rest
  * of a source is not read (a 10-million-row cursor is closed, not drained).
+ *
+ * Reading and lanes (design contract 4, lane-bounds.ts): the source is one stream for every
+ * provider, read while the lanes have room. Each lane holds at most `window` devices queued
+ * or in flight and `maxWaitingRetries` waiting for a retry, so memory is bounded by the lanes'
+ * bounds (plus a window of unread feedback) whatever the source's length. A device read for a
+ * full lane is held and reading waits for that lane (backpressure) — unless the lane is in
+ * trouble (most recent answers retryable failures, or answers slow next to the others') while
+ * another lane has room and was fed recently: then reading goes on, and that lane's further
+ * devices fail fast as a retryable `unavailable` naming the trouble, without a request (a
+ * failing lane keeps only `window` devices in all, so its retries probe the provider without
+ * hammering it). A single-provider send, a merely busy lane and `laneOverflow: 'wait'` only
+ * ever wait.
  */
 import { setMaxListeners } from 'node:events';
 import type { Device } from '../device.js';
@@ -13,6 +25,7 @@ import type { Outcome, PrepareOptions, Provider } from '../provider.js';
 import { Channel } from './channel.js';
 import { prepareDryRun } from './dry-run.js';
 import { type Job, Lane, type LaneHost } from './lane.js';
+import { LaneBounds, type LaneOverflow } from './lane-bounds.js';
 import { PushSource } from './push-source.js';
 import { type DeliverySemantics, mayResend, nextRetryDelay, type RetryPolicy } from './retry.js';
 import type { Router } from './router.js';
@@ -24,8 +37,12 @@ import { TimerQueue } from './timer-queue.js';
 export interface EngineSettings {
   /** Devices one lane may hold at once (queued + in flight). */
   window: number;
-  /** Devices that may wait for a retry at once, across lanes. */
+  /** Devices one lane may hold waiting for a retry. */
   maxWaitingRetries: number;
+  /** How much longer than the others' a slow lane's answers take, ms (lane-bounds.ts). */
+  slowAnswerMs: number;
+  /** What happens to devices for a full lane in trouble while others wait for reading. */
+  laneOverflow: LaneOverflow;
   retry: RetryPolicy;
   /** Whether an attempt that may have been delivered is re-sent (see {@link DeliverySemantics}). */
   delivery: DeliverySemantics;
@@ -65,6 +82,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   private readonly counter = new SummaryCounter();
   private readonly channel: Channel<Feedback<D>>;
   private readonly lanes = new Map<Provider, Lane<D>>();
+  private readonly bounds: LaneBounds<D>;
   private readonly waiting: TimerQueue<Job<D>>;
   private puller: Puller<D> | undefined;
   /** Devices handed in without a final feedback yet. */
@@ -99,6 +117,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       () => this.abort('the feedback loop was left early'),
     );
     this.waiting = new TimerQueue<Job<D>>((job) => this.retryDue(job));
+    this.bounds = new LaneBounds<D>(settings, this.lanes, () => this.wake());
     try {
       this.puller = source instanceof PushSource ? source : pullerFor(source);
     } catch (error) {
@@ -150,7 +169,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     this.controller.abort(this.aborted);
     this.stopSource();
     for (const lane of this.lanes.values()) for (const job of lane.takeQueued()) this.fail(job, this.aborted);
-    for (const job of this.waiting.drain()) this.fail(job, this.aborted);
+    for (const job of this.drainWaiting()) this.fail(job, this.aborted);
     this.maybeFinish();
   }
 
@@ -168,7 +187,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     this.closing = true;
     this.stopSource();
     const closed = new PushError('aborted', 'the client was closed while this device waited to be retried');
-    for (const job of this.waiting.drain()) this.fail(job, closed);
+    for (const job of this.drainWaiting()) this.fail(job, closed);
     this.maybeFinish();
   }
 
@@ -182,11 +201,12 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private hasRoom(): boolean {
-    if (this.blockedLane) {
-      if (this.blockedLane.held >= this.settings.window) return false;
+    const blocked = this.blockedLane;
+    if (blocked) {
+      // A full lane holds reading up, unless it is in trouble and another lane waits for reading.
+      if (!this.bounds.hasRoom(blocked) && !this.bounds.mayReadPast(blocked)) return false;
       this.blockedLane = undefined;
     }
-    if (this.waiting.size >= this.settings.maxWaitingRetries) return false;
     if (this.channel.backlog >= this.settings.window) {
       if (this.iterated || !this.doneRequested) return false;
       this.channel.discard(); // nobody iterates and `done` is awaited: counts are all that is wanted
@@ -280,8 +300,14 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       this.failDevice(device, lane.tripped, 0, route.name);
       return;
     }
+    this.bounds.read(lane);
+    if (this.bounds.overflows(lane)) {
+      // Full and in trouble while another lane waits for reading: fail fast, keep reading.
+      this.failDevice(device, this.bounds.overflowError(lane), 0, route.name);
+      return;
+    }
     lane.enqueue({ device, lane, attempts: 0, unrequested: 0, waitedMs: 0 });
-    if (lane.held >= this.settings.window) this.blockedLane = lane;
+    if (!this.bounds.hasRoom(lane)) this.blockedLane = lane;
   }
 
   private laneFor(provider: Provider): Lane<D> {
@@ -306,6 +332,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     lane = new Lane<D>(provider, prepared, concurrency, this);
     if (failure) lane.tripped = failure;
     this.lanes.set(provider, lane);
+    this.bounds.laneAdded();
     return lane;
   }
 
@@ -318,6 +345,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   complete(job: Job<D>, outcome: Outcome): void {
     const lane = job.lane;
     lane.release();
+    lane.health.answered(outcome);
     if (outcome.requested === false) {
       // Decided without a request: not a request made, nor (after the first) a retry made.
       job.unrequested++;
@@ -361,6 +389,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
         this.fail(job, final, outcome.httpStatus);
       } else {
         job.waitedMs += delay;
+        lane.waiting++;
         this.waiting.schedule(job, delay);
       }
     }
@@ -375,9 +404,17 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   private retryDue(job: Job<D>): void {
+    job.lane.waiting--;
     if (job.lane.tripped) this.fail(job, job.lane.tripped);
     else job.lane.enqueue(job);
     this.wake();
+  }
+
+  /** Takes every device out of the retry queue (abort, close, finish). */
+  private drainWaiting(): Job<D>[] {
+    const jobs = this.waiting.drain();
+    for (const job of jobs) job.lane.waiting--;
+    return jobs;
   }
 
   private fail(job: Job<D>, error: PushError, httpStatus?: number): void {
@@ -427,7 +464,8 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     if (this.finished || !this.sourceDone || this.reading || this.pending > 0) return;
     this.finished = true;
     this.counter.finish();
-    this.waiting.drain();
+    this.drainWaiting();
+    this.bounds.stop();
     this.channel.end(this.sourceError?.error);
     this.settle();
     this.onFinished(this);

@@ -6,6 +6,7 @@
 import type { Device } from '../device.js';
 import { PushError, toPushError } from '../errors.js';
 import type { Outcome, PreparedSend, Provider, SendContext } from '../provider.js';
+import { LaneHealth } from './lane-bounds.js';
 
 /** A device on its way: the engine's bookkeeping around the caller's object. */
 export interface Job<D extends Device> {
@@ -32,6 +33,10 @@ export class Lane<D extends Device> {
   /** Set when the lane stops: every device still routed here fails with this error, no request. */
   tripped: PushError | undefined;
   inFlightDevices = 0;
+  /** Devices of this lane waiting in the delivery's retry queue (kept by the delivery). */
+  waiting = 0;
+  /** Recent answers and answer times: whether this lane is in trouble (see lane-bounds.ts). */
+  readonly health = new LaneHealth();
   private queue: Job<D>[] = [];
   private head = 0;
   private inFlightRequests = 0;
@@ -63,9 +68,9 @@ export class Lane<D extends Device> {
     return this.queue.length - this.head;
   }
 
-  /** Devices this lane holds: queued plus in flight. */
+  /** Devices this lane holds: queued, in flight, and waiting for a retry. */
   get held(): number {
-    return this.queued + this.inFlightDevices;
+    return this.queued + this.inFlightDevices + this.waiting;
   }
 
   enqueue(job: Job<D>): void {
