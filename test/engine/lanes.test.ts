@@ -184,7 +184,10 @@ describe('independent lanes in one send', () => {
       lateAfter: 300,
     });
     assert.ok(run.fineCompleted);
-    assert.ok(failedFast(run).length > 1000, `${failedFast(run).length} failed fast`);
+    // Past the 300 that start the late count, so the bound below was measured over real reads
+    // (how many more depends on how soon the healthy lane finishes: ~800 on an idle machine).
+    assert.ok(failedFast(run).length > 400, `${failedFast(run).length} failed fast`);
+    assert.ok(run.worstLateHeld > 0, 'the late phase was reached');
     // Its window, plus unread feedback (at most a window) and the device being handed on —
     // not the 1,000 it could hold waiting for retries.
     assert.ok(run.worstLateHeld <= 2 * window + 1, `held ${run.worstLateHeld}`);
