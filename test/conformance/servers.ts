@@ -90,6 +90,11 @@ async function handshakes(port: number): Promise<boolean> {
       },
     );
     socket.once('error', () => resolve(false));
+    // A port that accepts but never finishes the handshake is not ready either.
+    socket.setTimeout(2000, () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 
