@@ -141,8 +141,8 @@ export abstract class BasePool implements Pool, AbortTarget {
 
   /**
    * Puts back a request the server provably did not process (refused stream, above a GOAWAY's
-   * last-stream-id) at the front of the queue: it is older than everything waiting, and it is
-   * not an attempt. The caller pumps afterwards.
+   * last-stream-id) at the front of the queue, in arrival order among the re-sent: it is older
+   * than everything never sent, and it is not an attempt. The caller pumps afterwards.
    */
   protected resend(request: PendingRequest, reason: string): void {
     request.resetResponse();
@@ -151,7 +151,7 @@ export abstract class BasePool implements Pool, AbortTarget {
       return;
     }
     emit(this.options, { type: 'resend', origin: this.origin, reason });
-    this.waiting.unshift(request);
+    this.waiting.requeue(request);
   }
 
   abortRequest(request: PendingRequest): void {

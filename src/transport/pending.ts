@@ -12,7 +12,12 @@ export interface AbortTarget {
   abortRequest(request: PendingRequest): void;
 }
 
+/** Arrival order across every pool of the process (only compared within one pool). */
+let arrivals = 0;
+
 export class PendingRequest {
+  /** Arrival order: re-sent requests go back into the queue in this order (see WaitQueue.requeue). */
+  readonly seq = ++arrivals;
   readonly method: string;
   readonly path: string;
   readonly headers: Record<string, string> | undefined;
@@ -140,11 +145,13 @@ export class Timeline {
   }
 }
 
-/** FIFO of requests waiting for a stream; re-sent requests go back to the front. */
+/** FIFO of requests waiting for a stream; re-sent requests go back to the front, oldest first. */
 export class WaitQueue {
   head: PendingRequest | null = null;
   tail: PendingRequest | null = null;
   size = 0;
+  /** The last request requeue() placed: where the next one, usually just younger, goes after. */
+  private requeued: PendingRequest | null = null;
 
   push(request: PendingRequest): void {
     request.qPrev = this.tail;
@@ -162,6 +169,35 @@ export class WaitQueue {
     if (this.head === null) this.tail = request;
     else this.head.qPrev = request;
     this.head = request;
+    request.queued = true;
+    this.size++;
+  }
+
+  /**
+   * Puts back a request that was sent and provably not processed, before every request that
+   * arrived after it. Everything never sent is younger than everything sent, so re-sent
+   * requests gather at the front in arrival order. Plain unshift() would reverse them: a GOAWAY
+   * leaves streams last-stream-id+1.. unprocessed, they close in stream order, and the
+   * reversed batch puts the oldest on the highest stream ids of the next connection — beyond
+   * the next GOAWAY's last-stream-id again when the server limits requests per connection
+   * (nginx keepalive_requests), until they run out of re-sends.
+   */
+  requeue(request: PendingRequest): void {
+    // Streams close in stream-id order, so the batch arrives oldest first: start from the
+    // previous insertion instead of the head (O(1) per request for the common case).
+    const hint = this.requeued;
+    let before = hint?.queued && hint.seq < request.seq ? hint.qNext : this.head;
+    while (before !== null && before.seq < request.seq) before = before.qNext;
+    this.requeued = request;
+    if (before === null) {
+      this.push(request);
+      return;
+    }
+    request.qNext = before;
+    request.qPrev = before.qPrev;
+    if (before.qPrev === null) this.head = request;
+    else before.qPrev.qNext = request;
+    before.qPrev = request;
     request.queued = true;
     this.size++;
   }
