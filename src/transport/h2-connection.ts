@@ -134,12 +134,32 @@ export class H2Connection implements Retirable {
     this.owner.retireConnection(this);
   }
 
-  ping(): void {
+  ping(): boolean {
     const session = this.session;
-    if (session === null || session.destroyed || this.pingSentAt !== 0) return;
-    const sent =
-      session instanceof WireSession ? session.ping(this.pingAnswered) : session.ping(this.pingAnswered);
+    if (session === null || session.destroyed) return false;
+    if (this.pingSentAt !== 0) return true;
+    let sent: boolean;
+    try {
+      sent =
+        session instanceof WireSession ? session.ping(this.pingAnswered) : session.ping(this.pingAnswered);
+    } catch {
+      sent = false;
+    }
     if (sent) this.pingSentAt = Date.now();
+    return sent;
+  }
+
+  /**
+   * Checks a connection that may be dead without having said so: a PING (the health check
+   * replaces the connection if it goes unanswered), or, when not even a PING can be sent, the
+   * end of the connection now.
+   */
+  probe(): void {
+    if (this.state !== 'ready' && this.state !== 'draining') return;
+    if (this.ping()) return;
+    this.lastError ??= new Error('the HTTP/2 session cannot send a PING: it is no longer usable');
+    this.state = 'draining';
+    this.session?.destroy();
   }
 
   /** Opens a stream for `request` (the caller checked `hasRoom`). Throws if the session refuses. */

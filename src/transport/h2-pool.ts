@@ -90,6 +90,12 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     const stream = request.carrier as H2Stream;
     // RST_STREAM(CANCEL) tells the server to stop; the slot frees when the stream closes.
     if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    // A request given up on (timeout, abort) may be the sign of a dead connection that no event
+    // reported: node:http2 keeps a session whose peer vanished, or that it ended itself with a
+    // GOAWAY (a frame over SETTINGS_MAX_FRAME_SIZE), open and its streams silent. A PING tells:
+    // unanswered, the health check replaces the connection; impossible, it goes now. Without
+    // this, retries went on timing out on the same silent session.
+    (request.connection as H2Connection | null)?.probe();
   }
 
   protected wantCapacity(): void {
