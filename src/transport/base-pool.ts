@@ -89,7 +89,11 @@ export abstract class BasePool implements Pool, AbortTarget {
     }
     const now = Date.now();
     this.lastRequestAt = now;
-    const pending = new PendingRequest(request, now + this.options.timeoutMs);
+    const pending = new PendingRequest(
+      request,
+      now + this.options.timeoutMs,
+      this.options.maxResponseBodyBytes,
+    );
     this.timeline.push(pending);
     if (this.sweepTimer === null) this.startSweeping();
     if (signal !== undefined) this.watch(signal, pending);

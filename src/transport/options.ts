@@ -25,6 +25,7 @@ export interface ResolvedOptions {
   pingTimeoutMs: number;
   maxStreamsPerConnection: number;
   maxHeaderListSize: number;
+  maxResponseBodyBytes: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   tls: TlsOptions;
@@ -90,6 +91,9 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
     pingTimeoutMs: positive('pingTimeoutMs', options.pingTimeoutMs, 20_000),
     maxStreamsPerConnection: positive('maxStreamsPerConnection', options.maxStreamsPerConnection, Infinity),
     maxHeaderListSize: Math.floor(positive('maxHeaderListSize', options.maxHeaderListSize, 64 * 1024)),
+    maxResponseBodyBytes: Math.floor(
+      positive('maxResponseBodyBytes', options.maxResponseBodyBytes, 16 * 1024),
+    ),
     backoffBaseMs: positive('backoffBaseMs', options.backoffBaseMs, 250),
     backoffMaxMs: positive('backoffMaxMs', options.backoffMaxMs, 30_000),
     tls: options.tls ?? {},

@@ -53,8 +53,13 @@ export class PendingRequest {
   error: unknown = null;
   /** HTTP/1.1: the request got its socket, so its bytes went out (HTTP/2 asks the stream instead). */
   written = false;
+  /** Most response body bytes kept (the pool's `maxResponseBodyBytes`), and what is left of it. */
+  private readonly maxBody: number;
+  private bodyRoom: number;
 
-  constructor(request: TransportRequest, deadline: number) {
+  constructor(request: TransportRequest, deadline: number, maxBody = Number.POSITIVE_INFINITY) {
+    this.maxBody = maxBody;
+    this.bodyRoom = maxBody;
     this.method = request.method ?? 'POST';
     this.path = request.path;
     this.headers = request.headers;
@@ -67,7 +72,17 @@ export class PendingRequest {
     });
   }
 
+  /**
+   * Keeps a piece of the response body, up to `maxBody` bytes in all: what comes beyond is read
+   * and dropped, so a server streaming a body for the whole timeout costs no memory. Providers
+   * read a status and a short reason; nothing they use is that long.
+   */
   addChunk(chunk: Buffer): void {
+    if (chunk.length > this.bodyRoom) {
+      if (this.bodyRoom === 0) return;
+      chunk = chunk.subarray(0, this.bodyRoom);
+    }
+    this.bodyRoom -= chunk.length;
     if (this.firstChunk === null) this.firstChunk = chunk;
     else if (this.chunks === null) this.chunks = [this.firstChunk, chunk];
     else this.chunks.push(chunk);
@@ -89,6 +104,7 @@ export class PendingRequest {
     this.responseHeaders = null;
     this.firstChunk = null;
     this.chunks = null;
+    this.bodyRoom = this.maxBody;
     this.error = null;
     this.written = false;
   }

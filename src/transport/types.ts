@@ -76,6 +76,12 @@ export interface PoolOptions {
    * like on any lost connection. Default 65 536: push services answer with well under 1 KiB.
    */
   maxHeaderListSize?: number;
+  /**
+   * Most response body bytes kept per request; the rest is read and dropped, so a server that
+   * streams a body for the whole timeout costs no memory (the response still completes, or times
+   * out, as the server decides). Providers read a status and a short JSON reason. Default 16 384.
+   */
+  maxResponseBodyBytes?: number;
   /** Called on connection life-cycle events, for logs and metrics. Must not throw (errors are ignored). */
   onEvent?: (event: TransportEvent) => void;
   tls?: TlsOptions;
