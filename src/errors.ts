@@ -59,8 +59,23 @@ const RETRYABLE_BY_DEFAULT: ReadonlySet<PushErrorCode> = new Set(['rate-limited'
 /** Codes that will repeat for every device of a provider: the engine stops that lane on them. */
 const LANE_FATAL: ReadonlySet<PushErrorCode> = new Set(['auth', 'config']);
 
+/**
+ * The brand every PushError carries, registered globally (`Symbol.for`), so that `instanceof`
+ * holds across two installed copies of pushline (a library and the app both depending on it, at
+ * different versions or paths): each copy has its own class, the brand is the same.
+ */
+const kPushError = Symbol.for('pushline.error');
+
 export class PushError extends Error {
+  /** `instanceof PushError` is true for a PushError of any installed copy of pushline. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kPushError] === true
+    );
+  }
+
   override readonly name = 'PushError';
+  readonly [kPushError] = true;
   readonly code: PushErrorCode;
   readonly reason: string | undefined;
   readonly httpStatus: number | undefined;
