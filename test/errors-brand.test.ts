@@ -26,5 +26,5 @@ test('a PushError from another copy of the module is instanceof PushError, and n
   assert.ok(foreign instanceof Error);
   assert.equal(new Error('plain') instanceof PushError, false);
   assert.equal(Object.assign(new Error('look-alike'), { code: 'invalid-token' }) instanceof PushError, false);
-  assert.equal(null instanceof PushError, false);
+  assert.equal((null as unknown) instanceof PushError, false);
 });

@@ -124,6 +124,10 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     .option('--json', 'print the summary as one JSON object instead of a table')
     .option('--emulator', 'start the built-in emulators and send to them (for trying things out)')
     .option('--window <n>', 'devices each provider holds at once (default: 1000)')
+    .option(
+      '--delivery <semantics>',
+      'at-least-once (default): re-send after an answer lost in flight (rare duplicates, flagged maybeDuplicate); at-most-once: never re-send such a device, fail it maybeDelivered (for payments, one-time codes)',
+    )
     .option('--no-progress', 'no progress display on stderr')
     .option(
       '--progress-interval <seconds>',

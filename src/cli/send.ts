@@ -44,6 +44,7 @@ export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlag
   out?: string;
   json?: boolean;
   window?: string;
+  delivery?: string;
   progress?: boolean;
   progressInterval?: string;
   gracePeriod?: string;
@@ -106,6 +107,13 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
   if (window !== undefined && !Number.isInteger(window)) {
     throw new CliError(`--window must be a whole number ≥ 1, got '${flags.window}'`, EXIT.usage);
   }
+  const delivery = flags.delivery;
+  if (delivery !== undefined && delivery !== 'at-least-once' && delivery !== 'at-most-once') {
+    throw new CliError(
+      `--delivery must be at-least-once or at-most-once, got '${sanitize(delivery)}'`,
+      EXIT.usage,
+    );
+  }
   const progressSeconds = positive('--progress-interval', flags.progressInterval);
   const graceSeconds = nonNegative('--grace-period', flags.gracePeriod);
   if (flags.resendUncertain && !flags.resume) {
@@ -133,7 +141,11 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
   } else {
     providers = providersFromConfig(loadProviderConfig(flags.config, io.env));
   }
-  const client = new PushClient({ providers, ...(window ? { window: Math.floor(window) } : {}) });
+  const client = new PushClient({
+    providers,
+    ...(window ? { window: Math.floor(window) } : {}),
+    ...(delivery ? { delivery } : {}),
+  });
   let sink: FeedbackSink | undefined;
   let out: NdjsonFeedbackWriter | undefined;
   try {
