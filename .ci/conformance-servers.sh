@@ -15,6 +15,8 @@
 # Works as root on a fresh Debian 12 machine and is idempotent: a second run installs nothing,
 # rebuilds the Go server only when its source changed, and prints the same lines.
 set -euo pipefail
+# shellcheck source=.ci/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
 cd "$(dirname "$0")/.."
 
 CI_DIR="${PUSHLINE_CI_DIR:-/var/lib/pushline-ci}"
@@ -34,20 +36,7 @@ missing=()
 
 if ((${#missing[@]} > 0)); then
   log "installing Debian's ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  # policy-rc.d refuses service starts during the install: Debian's nginx service (port 80)
-  # stays down; the tests start their own nginx processes.
-  policy=/usr/sbin/policy-rc.d
-  created_policy=0
-  if [[ ! -e "$policy" ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod +x "$policy"
-    created_policy=1
-  fi
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-    { [[ $created_policy == 1 ]] && rm -f "$policy"; exit 1; }
-  if [[ $created_policy == 1 ]]; then rm -f "$policy"; fi
+  apt_install_quietly --no-install-recommends "${missing[@]}"
 fi
 
 NGHTTPD="$(find_bin nghttpd)"

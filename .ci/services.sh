@@ -11,6 +11,8 @@
 # and prints the same lines. The cluster is the project's own (not Debian's `main`), lives in
 # PUSHLINE_PG_DIR, listens on 127.0.0.1 only, and trusts nobody without the password.
 set -euo pipefail
+# shellcheck source=.ci/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
 
 PG_DIR="${PUSHLINE_PG_DIR:-/var/lib/pushline-ci/postgres}"
 PG_USER_NAME="pushline"
@@ -29,19 +31,7 @@ find_bindir() {
 BINDIR="$(find_bindir)"
 if [[ -z "$BINDIR" ]]; then
   log "no PostgreSQL server found: installing Debian's postgresql package"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  # policy-rc.d refuses service starts during the install: the package's own `main` cluster
-  # stays down (we run our own cluster below) on machines with or without an init system.
-  policy=/usr/sbin/policy-rc.d
-  created_policy=0
-  if [[ ! -e "$policy" ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod +x "$policy"
-    created_policy=1
-  fi
-  apt-get install -y -qq postgresql >&2 || { [[ $created_policy == 1 ]] && rm -f "$policy"; exit 1; }
-  if [[ $created_policy == 1 ]]; then rm -f "$policy"; fi
+  apt_install_quietly postgresql
   BINDIR="$(find_bindir)"
   [[ -n "$BINDIR" ]] || { log "postgresql installed but no server binaries in /usr/lib/postgresql/*/bin"; exit 1; }
 fi
