@@ -14,22 +14,27 @@ import { H2_PROTOCOLS, startH2Server } from '../helpers.js';
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 const CHUNKS = 320;
 
+/** Writes the 20 MB as fast as the client reads it, then ends the response. */
+function writeLongBody(out: NodeJS.WritableStream): void {
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < CHUNKS) {
+      sent++;
+      if (!out.write(CHUNK)) {
+        out.once('drain', pump);
+        return;
+      }
+    }
+    out.end();
+  };
+  pump();
+}
+
 for (const protocol of H2_PROTOCOLS) {
   test(`an oversized response body is cut at maxResponseBodyBytes (${protocol})`, async (t) => {
     const server = await startH2Server((stream) => {
       stream.respond({ ':status': 201 });
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < CHUNKS) {
-          sent++;
-          if (!stream.write(CHUNK)) {
-            stream.once('drain', pump);
-            return;
-          }
-        }
-        stream.end();
-      };
-      pump();
+      writeLongBody(stream);
     });
     t.after(() => server.close());
     const pool = createPool({
@@ -51,18 +56,7 @@ for (const protocol of H2_PROTOCOLS) {
 test('an oversized response body is cut at maxResponseBodyBytes (http1), and the default keeps 16 KiB', async (t) => {
   const server = http.createServer((_request, response) => {
     response.writeHead(201);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < CHUNKS) {
-        sent++;
-        if (!response.write(CHUNK)) {
-          response.once('drain', pump);
-          return;
-        }
-      }
-      response.end();
-    };
-    pump();
+    writeLongBody(response);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
