@@ -47,6 +47,8 @@ export class H2Connection implements Retirable {
   active = 0;
   /** The server's SETTINGS_MAX_CONCURRENT_STREAMS (capped by the pool option); 0 until it arrives. */
   maxStreams = 0;
+  /** The server's SETTINGS_MAX_HEADER_LIST_SIZE (2^32-1 when it set none). */
+  peerMaxHeaderList = 2 ** 32 - 1;
   everReady = false;
   /** Last-stream-id of a GOAWAY received, -1 when none: higher streams were not processed. */
   goawayLastStreamId = -1;

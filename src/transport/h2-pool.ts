@@ -25,6 +25,8 @@ const UNLIMITED = 2 ** 32 - 1;
 export class H2Pool extends BasePool implements H2ConnectionOwner {
   private readonly connections: H2Connection[] = [];
   private readonly context: SecureContext | undefined;
+  /** `:authority` of every request: host[:port]. */
+  private readonly authority: string;
   private nextConnectionId = 1;
   /** Consecutive failed connects; a ready session resets it. */
   private failures = 0;
@@ -38,6 +40,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
   constructor(options: ResolvedOptions, firstSocket?: Socket) {
     super(options);
     this.context = options.target.secure ? secureContext(options) : undefined;
+    this.authority = new URL(options.target.origin).host;
     if (firstSocket !== undefined) this.open(firstSocket);
   }
 
@@ -59,6 +62,9 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
         if (connection.hasRoom && (best === null || connection.active < best.active)) best = connection;
       }
       if (best === null) return false;
+      if (best.peerMaxHeaderList < UNLIMITED && this.overPeerHeaderList(request, best.peerMaxHeaderList)) {
+        return true;
+      }
       try {
         best.openStream(request);
         return true;
@@ -69,6 +75,30 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
         best.state = 'draining';
       }
     }
+  }
+
+  /**
+   * The server's SETTINGS_MAX_HEADER_LIST_SIZE is advisory (RFC 9113 §6.5.2), but a server that
+   * sets it refuses requests over it: fail such a request here, clearly and without sending it,
+   * rather than let it be refused as an unexplained stream error. Checked only when a server
+   * set the limit, so the usual request costs nothing.
+   */
+  private overPeerHeaderList(request: PendingRequest, limit: number): boolean {
+    // RFC 9113 §6.5.2: name + value + 32 per field, the pseudo-header fields included.
+    let size = 4 * 32 + ':method'.length + request.method.length + ':path'.length + request.path.length;
+    size += ':scheme'.length + 5 + ':authority'.length + this.authority.length;
+    const headers = request.headers;
+    if (headers !== undefined) for (const name in headers) size += name.length + headers[name]!.length + 32;
+    if (size <= limit) return false;
+    this.fail(
+      request,
+      new PushError(
+        'bad-request',
+        `${this.origin} accepts request headers of at most ${limit} bytes (SETTINGS_MAX_HEADER_LIST_SIZE); this request's are ${size}: not sent`,
+        { reason: 'header-list-too-large', retryable: false },
+      ),
+    );
+    return true;
   }
 
   protected wrote(request: PendingRequest): boolean {
@@ -155,7 +185,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     if (this.options.protocol === 'h2-wire') {
       // Opt-in: pushline's own HTTP/2 framing on the same socket (src/transport/wire/).
       const session = new WireSession(socket, {
-        authority: new URL(this.origin).host,
+        authority: this.authority,
         scheme: this.options.target.secure ? 'https' : 'http',
         handlers: WIRE_HANDLERS,
         maxHeaderListSize: this.options.maxHeaderListSize,
@@ -199,6 +229,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
 
   onSettings(connection: H2Connection, settings: Settings): void {
     const max = Math.min(settings.maxConcurrentStreams ?? UNLIMITED, this.options.maxStreamsPerConnection);
+    connection.peerMaxHeaderList = settings.maxHeaderListSize ?? UNLIMITED;
     const changed = max !== connection.maxStreams;
     connection.maxStreams = max;
     if (connection.state === 'connecting') {
