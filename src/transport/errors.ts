@@ -79,6 +79,16 @@ export function connectError(error: unknown, origin: string): PushError {
   if (error instanceof PushError) return error;
   const code = errorCode(error);
   const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') {
+    // The server's TLS refused every protocol we offered (RFC 7301 §3.2 alert 120): an HTTP/1.1-only
+    // server asked for h2. Retrying cannot help; the endpoint is wrong. Same reason as the
+    // handshake that completes on another protocol (connect.ts), so callers treat both alike.
+    return new PushError(
+      'config',
+      `${origin} does not speak the HTTP version asked for (its TLS refused our ALPN protocols): check the endpoint`,
+      { reason: 'ALPN', cause: error },
+    );
+  }
   if (isTlsConfigError(code)) {
     return new PushError('config', `TLS with ${origin} failed: ${message}`, { reason: code, cause: error });
   }

@@ -111,6 +111,18 @@ describe('HTTP/1.1 and ALPN auto', () => {
     pool.destroy();
   });
 
+  for (const protocol of ['h2', 'h2-wire'] as const) {
+    test(`protocol '${protocol}' to an HTTP/1.1-only server is a config error naming the endpoint, not retried`, async () => {
+      const pool = createPool({ origin: h1.origin, tls: { ca: h1.ca }, protocol });
+      const error = await rejection(pool.request({ path: '/push', body: 'x' }));
+      pool.destroy();
+      assert.equal(error.code, 'config', error.message);
+      assert.equal(error.reason, 'ALPN');
+      assert.equal(error.retryable, false);
+      assert.match(error.message, /does not speak the HTTP version asked for .*check the endpoint/);
+    });
+  }
+
   test("protocol 'auto' picks HTTP/1.1 when the server offers no h2", async () => {
     const events: TransportEvent[] = [];
     const pool = createPool({
