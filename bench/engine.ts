@@ -18,6 +18,7 @@ const instant: Provider = {
   platforms: ['android'],
   prepare: () => ({ send: () => SENT }),
   close: async () => {},
+  destroy: async () => {},
 };
 
 function* generate(n: number): Generator<Device> {

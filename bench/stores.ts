@@ -65,6 +65,7 @@ async function run(store: Store, devices: number, target: string): Promise<RunRe
     platforms: ['ios', 'android', 'huawei'],
     prepare: () => ({ send: () => SENT }),
     close: async () => {},
+    destroy: async () => {},
   };
   const query = `SELECT id, platform, token, user_id FROM ${store === 'sqlite' ? 'devices' : TABLE}`;
   const source: AsyncIterable<Device> =

@@ -94,6 +94,7 @@ export class PushClient {
   private readonly base: EngineSettings;
   private readonly active = new Set<DeliveryRun<Device>>();
   private closing: Promise<void> | undefined;
+  private destroying: Promise<void> | undefined;
 
   constructor(options: PushClientOptions) {
     if (!options || typeof options !== 'object') {
@@ -153,11 +154,32 @@ export class PushClient {
     return this.closing;
   }
 
-  /** Aborts every send now (each unanswered device gets `aborted`) and drops connections. */
-  destroy(): void {
+  /**
+   * Aborts every send now (each unanswered device gets `aborted`) and destroys every provider
+   * (see {@link Provider.destroy}); resolves when all of them hold no connection, timer or
+   * worker any more. Every provider's destroy runs to the end even when another's fails; then
+   * the promise rejects with an `AggregateError` of those failures. Calling it again returns
+   * the same promise.
+   */
+  destroy(): Promise<void> {
+    if (this.destroying !== undefined) return this.destroying;
     this.closing ??= Promise.resolve();
     for (const run of this.active) run.abort('the client was destroyed');
-    for (const provider of this.router.providers) provider.destroy?.();
+    const destroyed = this.router.providers.map((provider) => {
+      // A destroy that throws instead of rejecting must not stop the others.
+      try {
+        return provider.destroy();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    });
+    this.destroying = Promise.allSettled(destroyed).then((results) => {
+      const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+      if (errors.length > 0) {
+        throw new AggregateError(errors, `${errors.length} provider(s) failed to destroy`);
+      }
+    });
+    return this.destroying;
   }
 
   private start<D extends Device>(

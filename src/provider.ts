@@ -97,6 +97,10 @@ export interface Provider {
   readonly dryRun?: DryRun;
   /** Finishes in-flight requests, then releases connections and timers. */
   close(): Promise<void>;
-  /** Drops everything now. */
-  destroy?(): void;
+  /**
+   * Drops everything now: fails every request in flight (`closed`) and resolves when the
+   * provider holds no connection, timer or worker any more (sockets closed, workers exited).
+   * Calling it again returns a promise that settles the same way.
+   */
+  destroy(): Promise<void>;
 }

@@ -14,7 +14,7 @@ export async function closeClient(client: PushClient, graceMs = 5000): Promise<v
   });
   try {
     const outcome = await Promise.race([client.close().then(() => 'closed' as const), expired]);
-    if (outcome === 'expired') client.destroy();
+    if (outcome === 'expired') await client.destroy();
   } finally {
     clearTimeout(timer);
   }

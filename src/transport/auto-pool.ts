@@ -118,9 +118,9 @@ export class AutoPool implements Pool {
     return this.inner?.close() ?? Promise.resolve();
   }
 
-  destroy(): void {
+  destroy(): Promise<void> {
     this.state = 'closed';
     this.probe?.abort(new PushError('closed', `pool for ${this.origin} was destroyed`, { retryable: false }));
-    this.inner?.destroy();
+    return this.inner?.destroy() ?? Promise.resolve();
   }
 }

@@ -29,6 +29,7 @@ export abstract class BasePool implements Pool, AbortTarget {
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly sweepEveryMs: number;
   private closing: Promise<void> | null = null;
+  private destroying: Promise<void> | null = null;
   private resolveClosing: (() => void) | null = null;
 
   constructor(options: ResolvedOptions) {
@@ -46,8 +47,8 @@ export abstract class BasePool implements Pool, AbortTarget {
   protected abstract cancel(request: PendingRequest): void;
   /** Closes every connection gracefully; resolves when they are all gone. */
   protected abstract closeConnections(): Promise<void>;
-  /** Drops every connection now. */
-  protected abstract destroyConnections(): void;
+  /** Drops every connection now; resolves (never rejects) when their sockets have closed. */
+  protected abstract destroyConnections(): Promise<void>;
   protected abstract connectionCount(): number;
   /**
    * Whether any byte of an in-flight request (one with a carrier) was handed to its socket:
@@ -183,7 +184,8 @@ export abstract class BasePool implements Pool, AbortTarget {
     return this.closing;
   }
 
-  destroy(): void {
+  destroy(): Promise<void> {
+    if (this.destroying !== null) return this.destroying;
     this.state = 'closed';
     this.stopSweeping();
     const error = new PushError('closed', `pool for ${this.origin} was destroyed`, { retryable: false });
@@ -197,9 +199,10 @@ export abstract class BasePool implements Pool, AbortTarget {
       );
       next = this.timeline.head;
     }
-    this.destroyConnections();
+    this.destroying = this.destroyConnections();
     // A close() still draining is over now.
     this.resolveClosed();
+    return this.destroying;
   }
 
   private settle(request: PendingRequest): boolean {

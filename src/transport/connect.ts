@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import net, { type OnReadOpts, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { PushError } from '../errors.js';
 import { connectError } from './errors.js';
@@ -93,29 +94,33 @@ export async function connectSocket(
         options.lookup === undefined
           ? target
           : { ...target, host: await resolveWith(options.lookup, target.host, signal) };
-      raw = await openTunnel(options.proxy, via, signal);
+      raw = watchClose(await openTunnel(options.proxy, via, signal));
     }
     // `onread` only works on a socket Node opens itself: not on TLS layered over a tunnel.
     const direct = onread !== undefined && raw === undefined;
     if (!target.secure) {
       if (raw === undefined) {
-        raw = net.connect({
-          host: target.host,
-          port: target.port,
-          ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
-          ...(direct ? { onread } : {}),
-        });
+        raw = watchClose(
+          net.connect({
+            host: target.host,
+            port: target.port,
+            ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+            ...(direct ? { onread } : {}),
+          }),
+        );
         await once(raw, 'connect', { signal });
       }
       return { socket: raw, protocol: 'h2c', direct };
     }
-    const secure = tls.connect({
-      ...tlsConnectOptions(options),
-      secureContext: context,
-      ALPNProtocols: [...alpn],
-      ...(raw === undefined ? {} : { socket: raw }),
-      ...(direct ? { onread } : {}),
-    });
+    const secure = watchClose(
+      tls.connect({
+        ...tlsConnectOptions(options),
+        secureContext: context,
+        ALPNProtocols: [...alpn],
+        ...(raw === undefined ? {} : { socket: raw }),
+        ...(direct ? { onread } : {}),
+      }),
+    );
     socket = secure;
     await once(secure, 'secureConnect', { signal });
     const chosen = secure.alpnProtocol;
@@ -136,4 +141,23 @@ export async function connectSocket(
     if (signal.aborted) throw signal.reason;
     throw connectError(error, target.origin);
   }
+}
+
+/**
+ * Each socket connectSocket opened → settles on its 'close' event. Watched from creation:
+ * `socket.closed` turns true as soon as destroy() is called, before the descriptor is released.
+ */
+const closeEvents = new WeakMap<Duplex, Promise<void>>();
+
+function watchClose<S extends Duplex>(socket: S): S {
+  closeEvents.set(socket, new Promise<void>((resolve) => socket.once('close', () => resolve())));
+  return socket;
+}
+
+/**
+ * Resolves (never rejects) once every socket has emitted 'close': `destroy()` only starts the
+ * close, and whoever awaits a pool's destroy wants the file descriptors released.
+ */
+export async function socketsClosed(sockets: readonly Duplex[]): Promise<void> {
+  await Promise.all(sockets.map((socket) => closeEvents.get(socket)));
 }

@@ -61,6 +61,8 @@ export class H2Connection implements Retirable {
   /** The pool's `maxHeaderListSize`, held to on node:http2 responses (the wire session holds its own). */
   readonly maxHeaderListSize: number;
   private connectTimer: NodeJS.Timeout | null;
+  /** The session's socket once attached: destroy() waits for it to close. */
+  socket: Duplex | null = null;
   private readonly pingAnswered = (error: Error | null): void => {
     if (error === null) {
       this.pingSentAt = 0;
@@ -79,6 +81,7 @@ export class H2Connection implements Retirable {
   /** Wraps a connected socket in an HTTP/2 session. */
   attach(session: ClientHttp2Session | WireSession, socket: Duplex): void {
     this.session = session;
+    this.socket = socket;
     const events: EventEmitter = session;
     // A TLS 1.3 alert after the handshake (client certificate refused) kills the socket under a
     // session that then never emits 'close': watch the socket too, and report it once.

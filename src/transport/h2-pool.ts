@@ -5,10 +5,11 @@
  */
 import http2, { type Settings } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { PushError } from '../errors.js';
 import { BasePool } from './base-pool.js';
-import { connectSocket, secureContext } from './connect.js';
+import { connectSocket, secureContext, socketsClosed } from './connect.js';
 import { connectError, errorCode, h2ErrorName, lostError } from './errors.js';
 import { H2Connection, type H2ConnectionOwner, type H2Stream, WIRE_HANDLERS } from './h2-connection.js';
 import { backoffDelay, emit, type ResolvedOptions } from './options.js';
@@ -478,14 +479,17 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     return done;
   }
 
-  protected destroyConnections(): void {
+  protected destroyConnections(): Promise<void> {
     this.clearBackoff();
+    const sockets: Duplex[] = [];
     for (const connection of [...this.connections]) {
       connection.clearConnectTimer();
       connection.connecting.abort(new PushError('closed', 'pool destroyed'));
       connection.session?.destroy();
+      if (connection.socket !== null) sockets.push(connection.socket);
       this.remove(connection);
     }
+    return socketsClosed(sockets);
   }
 
   private clearBackoff(): void {

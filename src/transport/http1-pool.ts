@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { PushError } from '../errors.js';
 import { BasePool } from './base-pool.js';
-import { connectSocket, secureContext } from './connect.js';
+import { connectSocket, secureContext, socketsClosed } from './connect.js';
 import { errorCode, lostError } from './errors.js';
 import { emit, type ResolvedOptions } from './options.js';
 import { type PendingRequest, PooledResponse, type Retirable } from './pending.js';
@@ -173,8 +173,12 @@ export class Http1Pool extends BasePool {
     return Promise.resolve();
   }
 
-  protected destroyConnections(): void {
+  protected destroyConnections(): Promise<void> {
+    const sockets: Duplex[] = [];
+    for (const list of Object.values(this.agent.sockets)) sockets.push(...(list ?? []));
+    for (const list of Object.values(this.agent.freeSockets)) sockets.push(...(list ?? []));
     this.agent.destroy();
+    return socketsClosed(sockets);
   }
 }
 

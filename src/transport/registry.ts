@@ -28,6 +28,8 @@ export class PoolRegistry {
   private readonly pools = new Map<string, Entry>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Pools closed for idleness or room whose connections may still be closing. */
+  private readonly retiring = new Set<Pool>();
 
   constructor(defaults: PoolRegistryOptions = {}) {
     const { idleCloseMs, maxPools, ...poolDefaults } = defaults;
@@ -76,12 +78,23 @@ export class PoolRegistry {
     await Promise.all(pools.map((pool) => pool.close()));
   }
 
-  /** Destroys every pool now (see `Pool.destroy`). */
-  destroy(): void {
+  /**
+   * Destroys every pool now (see `Pool.destroy`); resolves (never rejects) when their sockets
+   * have closed, including those of pools the idle timer was still closing.
+   */
+  async destroy(): Promise<void> {
     this.closed = true;
     this.stopTimer();
-    for (const entry of this.pools.values()) entry.pool.destroy();
+    const pools = [...this.pools.values()].map((entry) => entry.pool);
     this.pools.clear();
+    pools.push(...this.retiring);
+    this.retiring.clear();
+    await Promise.all(pools.map((pool) => pool.destroy()));
+  }
+
+  private retire(pool: Pool): void {
+    this.retiring.add(pool);
+    void pool.close().then(() => this.retiring.delete(pool));
   }
 
   /** Closes the pool idle longest, or refuses `origin` when every pool is busy. */
@@ -101,7 +114,7 @@ export class PoolRegistry {
       );
     }
     this.pools.delete(oldest[0]);
-    void oldest[1].pool.close();
+    this.retire(oldest[1].pool);
   }
 
   private sweep(): void {
@@ -114,7 +127,7 @@ export class PoolRegistry {
       }
       if (now - lastUse(entry) >= this.idleCloseMs) {
         this.pools.delete(origin);
-        void entry.pool.close();
+        this.retire(entry.pool);
       }
     }
     if (this.pools.size === 0) this.stopTimer();

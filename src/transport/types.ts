@@ -176,6 +176,10 @@ export interface Pool {
   readonly stats: PoolStats;
   /** Stops taking requests, lets in-flight and queued ones finish, then closes every connection. */
   close(): Promise<void>;
-  /** Fails every queued and in-flight request with `closed` and drops every connection now. */
-  destroy(): void;
+  /**
+   * Fails every queued and in-flight request with `closed` and drops every connection now.
+   * The promise (which never rejects; callers need not await it) resolves once the sockets
+   * of those connections have closed.
+   */
+  destroy(): Promise<void>;
 }

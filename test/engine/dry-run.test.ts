@@ -39,6 +39,7 @@ function counting(answer: () => Outcome, withDryRun: boolean) {
         }
       : {}),
     close: async () => {},
+    destroy: async () => {},
   };
   return { provider, calls };
 }

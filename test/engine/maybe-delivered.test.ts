@@ -54,6 +54,8 @@ class StepProvider implements Provider {
   }
 
   async close(): Promise<void> {}
+
+  async destroy(): Promise<void> {}
 }
 
 function outcome(step: Exclude<Step, 'hang'>): Outcome {

@@ -43,6 +43,8 @@ export class TokenProvider implements Provider {
   }
 
   async close(): Promise<void> {}
+
+  async destroy(): Promise<void> {}
 }
 
 /** Token for row i of the test tables: every 7th is dead. */

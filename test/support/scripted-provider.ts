@@ -169,6 +169,10 @@ export class ScriptedProvider implements Provider {
   async close(): Promise<void> {
     this.closed = true;
   }
+
+  async destroy(): Promise<void> {
+    this.closed = true;
+  }
 }
 
 /** Devices 0..n-1 with the given script for each. */

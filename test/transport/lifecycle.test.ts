@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createPool, PoolRegistry } from '../../src/transport/index.js';
@@ -82,6 +83,33 @@ for (const protocol of H2_PROTOCOLS) {
       registry.destroy();
       assert.equal(registry.size, 0);
       await slow.close();
+    });
+
+    test('PoolRegistry.destroy() resolves once every socket of its pools has closed', async () => {
+      // Client sockets (TLS ones connect through net.Socket#connect) and their 'close' events:
+      // `socket.closed` turns true at destroy(), before the socket is released.
+      let opened = 0;
+      let closed = 0;
+      const connect = net.Socket.prototype.connect;
+      net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+        opened++;
+        this.once('close', () => closed++);
+        return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
+      } as typeof connect;
+      const registry = new PoolRegistry({ protocol, tls: { ca: server.ca } });
+      try {
+        const pools = [
+          registry.get(server.origin),
+          registry.get(server.origin.replace('127.0.0.1', 'localhost')),
+        ];
+        await Promise.all(pools.map((pool) => pool.request({ path: '/', body: 'x' })));
+      } finally {
+        net.Socket.prototype.connect = connect;
+      }
+      await registry.destroy();
+      assert.equal(opened, 2, 'one connection per pool');
+      assert.equal(closed, opened, 'every socket closed when destroy() resolves');
+      await registry.destroy();
     });
 
     test('close() on an unused pool resolves at once; destroy() twice is harmless', async () => {

@@ -49,8 +49,8 @@ export interface ApnsProvider extends Provider {
   readonly certificateExpiresAt: Date | undefined;
   /** Local: APNs has no validate-only request. */
   readonly dryRun: DryRun;
-  /** Drops every connection now; in-flight sends fail with `closed`. */
-  destroy(): void;
+  /** Drops every connection now (in-flight sends fail with `closed`); resolves when their sockets have closed. */
+  destroy(): Promise<void>;
 }
 
 /**
@@ -161,8 +161,8 @@ class Apns implements ApnsProvider {
     if (this.#ownsPool) await this.#pool.close();
   }
 
-  destroy(): void {
-    if (this.#ownsPool) this.#pool.destroy();
+  async destroy(): Promise<void> {
+    if (this.#ownsPool) await this.#pool.destroy();
   }
 
   /** Warns (at most once a day) while the certificate is within 30 days of expiry. */

@@ -17,7 +17,8 @@ import { type FcmOptions, type ResolvedFcmOptions, resolveFcmOptions } from './o
 export interface PoolSource {
   get(origin: string): Pick<Pool, 'request'>;
   close(): Promise<void>;
-  destroy(): void;
+  /** Resolves once the connections are gone (a fake may return nothing). */
+  destroy(): void | Promise<void>;
 }
 
 /** The FCM provider, with its token source exposed for inspection. */
@@ -247,8 +248,8 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
     close(): Promise<void> {
       return pools.close();
     },
-    destroy(): void {
-      pools.destroy();
+    async destroy(): Promise<void> {
+      await pools.destroy();
     },
   };
 }

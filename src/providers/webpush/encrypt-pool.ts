@@ -111,6 +111,7 @@ export class EncryptionPool {
   /** Set when a worker could not start: encrypt inline from then on. */
   #inline = false;
   #closed = false;
+  #terminated: Promise<void> | undefined;
 
   constructor(options: EncryptionPoolOptions) {
     if (!Number.isInteger(options.threads) || options.threads < 1) {
@@ -375,14 +376,17 @@ export class EncryptionPool {
 
   /** Stops the workers; messages not encrypted yet fail with `closed`. */
   close(): Promise<void> {
-    this.destroy();
-    return Promise.resolve();
+    return this.destroy();
   }
 
-  /** Stops the workers now; messages not encrypted yet fail with `closed`. */
-  destroy(): void {
-    if (this.#closed) return;
+  /**
+   * Stops the workers now; messages not encrypted yet fail with `closed`. Resolves (never
+   * rejects) when every worker has exited.
+   */
+  destroy(): Promise<void> {
+    if (this.#terminated !== undefined) return this.#terminated;
     this.#closed = true;
+    const exits: Promise<unknown>[] = [];
     const closed = () => new PushError('closed', 'webpush: the provider is closed', { retryable: false });
     const pending = [...this.#ready.splice(0)];
     if (this.#open !== undefined) pending.push(this.#open);
@@ -391,9 +395,11 @@ export class EncryptionPool {
       if (slot === undefined) continue;
       pending.push(...slot.inFlight.values());
       slot.inFlight.clear();
-      void slot.worker.terminate();
+      exits.push(slot.worker.terminate().catch(() => undefined));
     }
     this.#slots.fill(undefined);
     for (const batch of pending) for (const job of batch.jobs) job.reject(closed());
+    this.#terminated = Promise.all(exits).then(() => undefined);
+    return this.#terminated;
   }
 }

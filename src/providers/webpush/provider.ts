@@ -338,13 +338,12 @@ class WebPushProvider implements Provider {
     try {
       await this.#pools.close();
     } finally {
-      this.#encryption?.destroy();
+      await this.#encryption?.destroy();
     }
   }
 
-  destroy(): void {
-    this.#encryption?.destroy();
-    this.#pools.destroy();
+  async destroy(): Promise<void> {
+    await Promise.all([this.#encryption?.destroy(), this.#pools.destroy()]);
   }
 }
 
