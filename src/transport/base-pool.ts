@@ -4,6 +4,7 @@
  * close (drain) / destroy (abort) life cycle. Subclasses supply connections and streams.
  */
 import { PushError } from '../errors.js';
+import { publishRequestEnd, requestEndWatched } from './diagnostics.js';
 import { lostError } from './errors.js';
 import { emit, type ResolvedOptions } from './options.js';
 import { type AbortTarget, PendingRequest, SignalWatch, Timeline, WaitQueue } from './pending.js';
@@ -128,11 +129,20 @@ export abstract class BasePool implements Pool, AbortTarget {
   }
 
   protected succeed(request: PendingRequest, response: TransportResponse): void {
-    if (this.settle(request)) request.resolve(response);
+    if (!this.settle(request)) return;
+    if (requestEndWatched()) this.publishEnd(request, { status: response.status });
+    request.resolve(response);
   }
 
   protected fail(request: PendingRequest, error: PushError): void {
-    if (this.settle(request)) request.reject(error);
+    if (!this.settle(request)) return;
+    if (requestEndWatched()) this.publishEnd(request, { error: error.code });
+    request.reject(error);
+  }
+
+  private publishEnd(request: PendingRequest, outcome: { status: number } | { error: string }): void {
+    const startedAt = request.deadline - this.options.timeoutMs;
+    publishRequestEnd({ origin: this.origin, ...outcome, durationMs: Date.now() - startedAt });
   }
 
   /** Fails every waiting request with `error` (the origin cannot be reached now). */

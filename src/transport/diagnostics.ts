@@ -16,6 +16,7 @@
  * | `pushline:pool:ping-timeout` | a PING went unanswered: the connection is replaced |
  * | `pushline:pool:settings` | the server's SETTINGS_MAX_CONCURRENT_STREAMS changed |
  * | `pushline:pool:resend` | a request the server provably did not process is sent again |
+ * | `pushline:request:end` | a request settled: its status or error code, and how long it took |
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { TransportEvent } from './types.js';
@@ -36,4 +37,26 @@ const CHANNELS: Record<TransportEventType, diagnostics.Channel> = {
 export function publish(event: TransportEvent): void {
   const channel = CHANNELS[event.type];
   if (channel.hasSubscribers) channel.publish(event);
+}
+
+/** What `pushline:request:end` carries: one message per request the pool settles. */
+export interface RequestEndEvent {
+  origin: string;
+  /** The response's HTTP status, when a response came. */
+  status?: number;
+  /** The PushError code, when the request failed (`timeout`, `unavailable`, `aborted`, …). */
+  error?: string;
+  /** From `request()` to the outcome, queueing and transparent re-sends included. */
+  durationMs: number;
+}
+
+const requestEnd = diagnostics.channel('pushline:request:end');
+
+/** True when someone listens for request ends: check it before building the message. */
+export function requestEndWatched(): boolean {
+  return requestEnd.hasSubscribers;
+}
+
+export function publishRequestEnd(event: RequestEndEvent): void {
+  requestEnd.publish(event);
 }

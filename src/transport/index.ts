@@ -3,6 +3,7 @@
  * See `types.ts` for the contract.
  */
 export { createPool } from './create-pool.js';
+export type { RequestEndEvent } from './diagnostics.js';
 export { type Http2Client, http2Protocol } from './http2-client.js';
 export { PoolRegistry } from './registry.js';
 export type {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import http2 from 'node:http2';
 import { test } from 'node:test';
-import { createPool, type TransportEvent } from '../../src/transport/index.js';
+import { createPool, type RequestEndEvent, type TransportEvent } from '../../src/transport/index.js';
 import { echo, H2_PROTOCOLS, startH2Server, until } from './helpers.js';
 
 const NAMES = ['connect', 'connect-error', 'disconnect', 'goaway', 'ping-timeout', 'settings', 'resend'];
@@ -69,4 +69,33 @@ test('connect errors are published with the delay before the next attempt', asyn
   assert.ok(failure !== undefined && failure.type === 'connect-error');
   assert.equal(failure.code, 'ECONNREFUSED');
   assert.ok(failure.retryInMs >= 0);
+});
+
+test('every settled request is published on pushline:request:end with its status or error and duration', async (t) => {
+  const server = await startH2Server((stream, body, headers) => {
+    if (body.toString() === 'hold') return; // never answered: the request times out
+    echo(stream, body, headers);
+  });
+  t.after(() => server.close());
+  const ends: RequestEndEvent[] = [];
+  const listener = (message: unknown): void => {
+    const event = message as RequestEndEvent;
+    if (event.origin === server.origin) ends.push(event);
+  };
+  diagnostics.subscribe('pushline:request:end', listener);
+  t.after(() => diagnostics.unsubscribe('pushline:request:end', listener));
+  const pool = createPool({
+    origin: server.origin,
+    protocol: 'h2-wire',
+    tls: { ca: server.ca },
+    timeoutMs: 300,
+  });
+  t.after(() => pool.destroy());
+  await pool.request({ path: '/', body: 'a' });
+  await assert.rejects(pool.request({ path: '/', body: 'hold' }), { code: 'timeout' });
+  assert.equal(ends.length, 2);
+  assert.equal(ends[0]!.status, 200);
+  assert.equal(ends[0]!.error, undefined);
+  assert.equal(ends[1]!.error, 'timeout');
+  assert.ok(ends[1]!.durationMs >= 300 && ends[1]!.durationMs < 5000, `${ends[1]!.durationMs} ms`);
 });
