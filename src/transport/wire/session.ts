@@ -19,7 +19,6 @@ import { connectionError, sessionUnusable, WireError } from './errors.js';
 import {
   CANCEL,
   DATA,
-  DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_WINDOW,
   FLAG_END_STREAM,
   FLAG_PADDED,
@@ -27,22 +26,16 @@ import {
   FRAME_HEADER_LENGTH,
   FRAME_SIZE_ERROR,
   INTERNAL_ERROR,
-  MAX_FRAME_SIZE_LIMIT,
   MAX_WINDOW,
   NO_ERROR,
   PROTOCOL_ERROR,
   REFUSED_STREAM,
-  SETTINGS_ENABLE_PUSH,
-  SETTINGS_HEADER_TABLE_SIZE,
-  SETTINGS_INITIAL_WINDOW_SIZE,
-  SETTINGS_MAX_CONCURRENT_STREAMS,
-  SETTINGS_MAX_FRAME_SIZE,
-  SETTINGS_MAX_HEADER_LIST_SIZE,
   STREAM_CLOSED,
   writeFrameHeader,
 } from './frames.js';
 import { FrameReader, type FrameSink } from './reader.js';
 import { RequestHeaders } from './request-headers.js';
+import { applySettings, defaultSettings, type WireSettings } from './settings.js';
 import { WireStream } from './stream.js';
 import { StreamTable } from './stream-table.js';
 import { FrameWriter } from './writer.js';
@@ -55,6 +48,8 @@ export interface WireStreamHandlers {
   error(stream: WireStream, error: Error): void;
   close(stream: WireStream): void;
 }
+
+export type { WireSettings } from './settings.js';
 
 export interface WireSessionOptions {
   /** `:authority` of every request (host[:port]). */
@@ -83,16 +78,6 @@ export interface WireSessionOptions {
   reader?: DirectReader;
 }
 
-/** The server's settings (RFC 9113 §6.5.2), shaped like node's `Settings`. */
-export interface WireSettings {
-  headerTableSize: number;
-  enablePush: boolean;
-  maxConcurrentStreams: number;
-  initialWindowSize: number;
-  maxFrameSize: number;
-  maxHeaderListSize: number;
-}
-
 type PingCallback = (error: Error | null, duration: number, payload: Buffer) => void;
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -111,14 +96,7 @@ export class WireSession extends EventEmitter implements FrameSink {
   private readonly requestHeaders: RequestHeaders;
   private readonly streams = new StreamTable();
   private nextStreamId = 1;
-  private readonly settings: WireSettings = {
-    headerTableSize: 4096,
-    enablePush: true,
-    maxConcurrentStreams: 2 ** 32 - 1,
-    initialWindowSize: DEFAULT_WINDOW,
-    maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
-    maxHeaderListSize: 2 ** 32 - 1,
-  };
+  private readonly settings: WireSettings = defaultSettings();
   private goawayReceived = false;
   private goawaySent = false;
   /** Connection-level send window (the server's credit to us). */
@@ -467,44 +445,7 @@ export class WireSession extends EventEmitter implements FrameSink {
 
   /** @internal */
   onSettings(buf: Buffer, start: number, end: number): void {
-    const settings = this.settings;
-    let windowDelta = 0;
-    for (let p = start; p < end; p += 6) {
-      const key = buf.readUInt16BE(p);
-      const value = buf.readUInt32BE(p + 2);
-      switch (key) {
-        case SETTINGS_HEADER_TABLE_SIZE:
-          settings.headerTableSize = value;
-          this.requestHeaders.setMaxTableSize(value);
-          break;
-        case SETTINGS_ENABLE_PUSH:
-          // §6.5.2: a client MUST treat a server's ENABLE_PUSH other than 0 as a PROTOCOL_ERROR.
-          if (value !== 0) throw connectionError(PROTOCOL_ERROR, `server sent SETTINGS_ENABLE_PUSH ${value}`);
-          settings.enablePush = false;
-          break;
-        case SETTINGS_MAX_CONCURRENT_STREAMS:
-          settings.maxConcurrentStreams = value;
-          break;
-        case SETTINGS_INITIAL_WINDOW_SIZE:
-          if (value > MAX_WINDOW)
-            throw connectionError(FLOW_CONTROL_ERROR, 'SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1');
-          windowDelta += value - settings.initialWindowSize;
-          settings.initialWindowSize = value;
-          break;
-        case SETTINGS_MAX_FRAME_SIZE:
-          if (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_FRAME_SIZE_LIMIT) {
-            throw connectionError(PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
-          }
-          settings.maxFrameSize = value;
-          break;
-        case SETTINGS_MAX_HEADER_LIST_SIZE:
-          settings.maxHeaderListSize = value;
-          break;
-        default:
-          // Unknown settings are ignored (§6.5.2).
-          break;
-      }
-    }
+    const windowDelta = applySettings(this.settings, this.requestHeaders, buf, start, end);
     if (windowDelta !== 0) {
       // §6.9.2: the change applies to every open stream's window.
       for (const stream of this.streams.values()) {
