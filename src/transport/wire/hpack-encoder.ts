@@ -11,6 +11,42 @@ import { STATIC_COUNT, STATIC_FIELD_INDEX, STATIC_NAME_INDEX } from './static-ta
 
 const ENTRY_OVERHEAD = 32;
 
+/** Bytes taken by a §5.1 integer of `value` with an N-bit prefix. */
+export function integerLength(value: number, prefixBits: number): number {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) return 1;
+  let n = 2;
+  for (let rest = value - max; rest >= 128; rest = Math.floor(rest / 128)) n++;
+  return n;
+}
+
+/**
+ * Writes a §5.1 integer at `p` (`first` holds the pattern bits above the N-bit prefix) and
+ * returns where it ends: the one integer coder, for {@link ByteWriter} and for blocks written
+ * straight into an output slab.
+ */
+export function writeInteger(
+  buf: Buffer,
+  p: number,
+  value: number,
+  prefixBits: number,
+  first: number,
+): number {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) {
+    buf[p++] = first | value;
+    return p;
+  }
+  buf[p++] = first | max;
+  let rest = value - max;
+  while (rest >= 128) {
+    buf[p++] = (rest % 128) + 128;
+    rest = Math.floor(rest / 128);
+  }
+  buf[p++] = rest;
+  return p;
+}
+
 /** Growable byte output for header blocks. */
 export class ByteWriter {
   buf: Buffer;
@@ -34,18 +70,8 @@ export class ByteWriter {
 
   /** §5.1 integer: `first` holds the pattern bits above the N-bit prefix. */
   integer(value: number, prefixBits: number, first: number): void {
-    const max = (1 << prefixBits) - 1;
-    if (value < max) {
-      this.byte(first | value);
-      return;
-    }
-    this.byte(first | max);
-    let rest = value - max;
-    while (rest >= 128) {
-      this.byte((rest % 128) + 128);
-      rest = Math.floor(rest / 128);
-    }
-    this.byte(rest);
+    this.reserve(integerLength(value, prefixBits));
+    this.length = writeInteger(this.buf, this.length, value, prefixBits, first);
   }
 
   /** §5.2 raw string literal (H = 0). */

@@ -1,5 +1,16 @@
 /** One request/response exchange on a {@link WireSession}. */
-import type { WireSession } from './session.js';
+
+/**
+ * What a stream needs of its session (and what the pool reads through `stream.session`): an
+ * interface, so stream.ts does not import session.ts (which imports it).
+ */
+export interface WireStreamSession {
+  readonly destroyed: boolean;
+  /** True once any byte of `stream`'s request was handed to the socket. */
+  wrote(stream: WireStream): boolean;
+  /** RST_STREAM for a stream we give up on; its close handler runs on the next tick. */
+  resetStream(stream: WireStream, code: number): void;
+}
 
 /**
  * The members mirror the subset of node's `ClientHttp2Stream` the pool reads (`id`,
@@ -8,7 +19,7 @@ import type { WireSession } from './session.js';
  */
 export class WireStream {
   readonly id: number;
-  readonly session: WireSession;
+  readonly session: WireStreamSession;
   /** The RST_STREAM code that ended the stream (0 for a normal end); undefined while open. */
   rstCode: number | undefined = undefined;
   closed = false;
@@ -25,7 +36,7 @@ export class WireStream {
   /** Received DATA bytes not yet credited back with WINDOW_UPDATE. */
   unacked = 0;
 
-  constructor(session: WireSession, id: number, sendWindow: number) {
+  constructor(session: WireStreamSession, id: number, sendWindow: number) {
     this.session = session;
     this.id = id;
     this.sendWindow = sendWindow;

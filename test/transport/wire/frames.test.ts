@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { WireError } from '../../../src/transport/wire/errors.js';
 import * as F from '../../../src/transport/wire/frames.js';
 import { HpackDecoder } from '../../../src/transport/wire/hpack-decoder.js';
 import { ByteWriter, HpackEncoder } from '../../../src/transport/wire/hpack-encoder.js';
@@ -307,6 +308,10 @@ describe('WireSession frame handling (hand-written server)', () => {
     const r = await done;
     assert.equal(r.rstCode, F.REFUSED_STREAM);
     assert.match(String(r.error), /REFUSED_STREAM/);
+    // One error type, carrying the HTTP/2 code beside node:http2's code string.
+    assert.ok(r.error instanceof WireError);
+    assert.equal(r.error.code, 'ERR_HTTP2_STREAM_ERROR');
+    assert.equal(r.error.h2Code, F.REFUSED_STREAM);
     await peer.until(() => peer.framesOf(F.PING).length === 1);
     const pong = peer.framesOf(F.PING)[0]!;
     assert.equal(pong.flags, F.FLAG_ACK);
@@ -328,7 +333,10 @@ describe('WireSession frame handling (hand-written server)', () => {
     assert.equal(last, 1);
     assert.equal(data.toString(), '{"reason":"Shutdown"}');
     assert.equal((await b.done).rstCode, F.REFUSED_STREAM);
-    assert.throws(() => request('/c'), /closing/);
+    assert.throws(
+      () => request('/c'),
+      (e) => e instanceof WireError && e.code === 'ERR_HTTP2_INVALID_SESSION' && /closing/.test(e.message),
+    );
     // Stream 1 may still finish; then the session closes.
     const closed = once(session, 'close');
     peer.send(frame(F.HEADERS, F.FLAG_END_HEADERS | F.FLAG_END_STREAM, 1, peer.block([[':status', '200']])));
@@ -378,6 +386,11 @@ describe('WireSession frame handling (hand-written server)', () => {
       const goaway = peer.framesOf(F.GOAWAY)[0];
       assert.ok(goaway !== undefined, 'GOAWAY sent');
       assert.equal(goaway.payload.readUInt32BE(4), code);
+      // The streams and the session fail with the same error, naming the code sent.
+      assert.ok(r.error instanceof WireError);
+      assert.equal(r.error.code, 'ERR_HTTP2_SESSION_ERROR');
+      assert.equal(r.error.h2Code, code);
+      assert.equal(errors[0], r.error);
     });
   }
 });
