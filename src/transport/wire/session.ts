@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
-import { h2ErrorName } from '../errors.js';
 import type { DirectReader } from './direct-reader.js';
 import {
   CANCEL,
@@ -34,6 +33,7 @@ import {
   FRAME_SIZE_ERROR,
   GOAWAY,
   HEADERS,
+  h2ErrorName,
   INTERNAL_ERROR,
   MAX_FRAME_SIZE_LIMIT,
   MAX_WINDOW,
