@@ -2,12 +2,13 @@
  * `protocol: 'auto'`: the first connect offers ALPN ['h2', 'http/1.1'] and the server's
  * choice decides, for the pool's lifetime, which pool serves the origin. The probing socket
  * becomes the first HTTP/2 session when h2 wins. Cleartext origins have no ALPN: h2c is assumed.
- * `auto-wire`: the same, with HTTP/2 spoken by the wire client (src/transport/wire/).
+ * Which HTTP/2 client speaks h2 (`auto`: node:http2, `auto-wire`: the wire client) is given.
  */
 import type { Socket } from 'node:net';
 import { PushError } from '../errors.js';
 import type { BasePool } from './base-pool.js';
 import { connectSocket, secureContext } from './connect.js';
+import type { H2Client } from './h2-client.js';
 import { H2Pool } from './h2-pool.js';
 import { Http1Pool } from './http1-pool.js';
 import type { ResolvedOptions } from './options.js';
@@ -16,19 +17,19 @@ import type { Pool, PoolStats, TransportRequest, TransportResponse } from './typ
 export class AutoPool implements Pool {
   readonly origin: string;
   private readonly options: ResolvedOptions;
-  /** The options of the HTTP/2 pool, when h2 is chosen: its client per `auto` / `auto-wire`. */
-  private readonly h2Options: ResolvedOptions;
+  /** The HTTP/2 client of the pool, when h2 is chosen. */
+  private readonly client: H2Client;
   private inner: BasePool | null = null;
   private probing: Promise<BasePool> | null = null;
   private probe: AbortController | null = null;
   private waiters = 0;
   private state: 'open' | 'closed' = 'open';
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, client: H2Client) {
     this.options = options;
     this.origin = options.target.origin;
-    this.h2Options = { ...options, protocol: options.protocol === 'auto-wire' ? 'h2-wire' : 'h2' };
-    if (!options.target.secure) this.inner = new H2Pool(this.h2Options);
+    this.client = client;
+    if (!options.target.secure) this.inner = new H2Pool(options, client);
   }
 
   /** The protocol chosen so far (`undefined` before the first connect). */
@@ -93,7 +94,7 @@ export class AutoPool implements Pool {
           throw new PushError('closed', `pool for ${this.origin} is closed`, { retryable: false });
         }
         if (protocol === 'h2') {
-          this.inner = new H2Pool(this.h2Options, socket as Socket);
+          this.inner = new H2Pool(this.options, this.client, socket as Socket);
         } else {
           // The Agent opens its own sockets; this one has done its job of asking.
           socket.destroy();

@@ -4,28 +4,9 @@
  * NGHTTP2_ENHANCE_YOUR_CALM.
  */
 import { PushError } from '../errors.js';
+import { h2ErrorName } from './wire/frames.js';
 
-/** HTTP/2 error codes (RFC 9113 §7) by number, in nghttp2's spelling as Node reports them. */
-const H2_ERROR_NAMES: readonly string[] = [
-  'NGHTTP2_NO_ERROR',
-  'NGHTTP2_PROTOCOL_ERROR',
-  'NGHTTP2_INTERNAL_ERROR',
-  'NGHTTP2_FLOW_CONTROL_ERROR',
-  'NGHTTP2_SETTINGS_TIMEOUT',
-  'NGHTTP2_STREAM_CLOSED',
-  'NGHTTP2_FRAME_SIZE_ERROR',
-  'NGHTTP2_REFUSED_STREAM',
-  'NGHTTP2_CANCEL',
-  'NGHTTP2_COMPRESSION_ERROR',
-  'NGHTTP2_CONNECT_ERROR',
-  'NGHTTP2_ENHANCE_YOUR_CALM',
-  'NGHTTP2_INADEQUATE_SECURITY',
-  'NGHTTP2_HTTP_1_1_REQUIRED',
-];
-
-export function h2ErrorName(code: number): string {
-  return H2_ERROR_NAMES[code] ?? `NGHTTP2_ERROR_${code}`;
-}
+export { h2ErrorName };
 
 /**
  * OpenSSL / Node codes meaning "this peer's certificate is not acceptable" (or ours is not

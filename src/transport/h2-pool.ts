@@ -3,7 +3,6 @@
  * Each request goes on the least-loaded session with a free stream slot under the server's
  * SETTINGS_MAX_CONCURRENT_STREAMS (followed as it changes), else waits in the FIFO.
  */
-import http2, { type Settings } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
@@ -11,20 +10,26 @@ import { PushError } from '../errors.js';
 import { BasePool } from './base-pool.js';
 import { connectSocket, secureContext, socketsClosed } from './connect.js';
 import { connectError, errorCode, h2ErrorName, lostError } from './errors.js';
-import { H2Connection, type H2ConnectionOwner, type H2Stream, WIRE_HANDLERS } from './h2-connection.js';
+import {
+  CANCEL,
+  type H2Client,
+  type H2Reader,
+  type H2Settings,
+  type H2Stream,
+  REFUSED_STREAM,
+} from './h2-client.js';
+import { H2Connection, type H2ConnectionOwner, STREAM_HANDLERS } from './h2-connection.js';
 import { backoffDelay, emit, type ResolvedOptions } from './options.js';
 import { type PendingRequest, PooledResponse } from './pending.js';
 import type { GoawayInfo, PoolStats } from './types.js';
-import { DirectReader } from './wire/direct-reader.js';
-import { WireSession } from './wire/session.js';
-import { WireStream } from './wire/stream.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 /** RFC 9113 §6.5.2: no SETTINGS_MAX_CONCURRENT_STREAMS means no limit. */
 const UNLIMITED = 2 ** 32 - 1;
 
 export class H2Pool extends BasePool implements H2ConnectionOwner {
   private readonly connections: H2Connection[] = [];
+  /** The HTTP/2 client that turns a connected socket into a session (h2-client.ts). */
+  private readonly client: H2Client;
   private readonly context: SecureContext | undefined;
   /** `:authority` of every request: host[:port]. */
   private readonly authority: string;
@@ -38,8 +43,9 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
   private lastGoaway: GoawayInfo | undefined;
   private allClosed: (() => void) | null = null;
 
-  constructor(options: ResolvedOptions, firstSocket?: Socket) {
+  constructor(options: ResolvedOptions, client: H2Client, firstSocket?: Socket) {
     super(options);
+    this.client = client;
     this.context = options.target.secure ? secureContext(options) : undefined;
     this.authority = new URL(options.target.origin).host;
     if (firstSocket !== undefined) this.open(firstSocket);
@@ -103,24 +109,15 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
   }
 
   protected wrote(request: PendingRequest): boolean {
-    const stream = request.carrier as H2Stream;
-    if (stream instanceof WireStream) {
-      const session = stream.session;
-      if (session.wrote(stream)) return true;
-      // Its HEADERS are still queued in the session and go out at the next flush, even if the
-      // stream is cancelled meanwhile — unless the session dies first: lost, or being destroyed
-      // by the pool in this very turn. Then they never leave.
-      return !session.destroyed && this.state !== 'closed';
-    }
-    // node:http2 gives a stream its id when nghttp2 takes the request, which then writes it in
-    // the same turn: no id means it never left. (Less precise than the wire client; errs to maybe.)
-    return stream.id !== undefined;
+    const written = (request.connection as H2Connection).session!.wrote(request.carrier as H2Stream);
+    // Queued HEADERS go out at the next flush unless the session dies first: lost, or being
+    // destroyed by the pool in this very turn. Then they never leave.
+    return written === 'sent' || (written === 'queued' && this.state !== 'closed');
   }
 
   protected cancel(request: PendingRequest): void {
-    const stream = request.carrier as H2Stream;
     // RST_STREAM(CANCEL) tells the server to stop; the slot frees when the stream closes.
-    if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    (request.connection as H2Connection).session!.cancel(request.carrier as H2Stream);
     // A request given up on (timeout, abort) may be the sign of a dead connection that no event
     // reported: node:http2 keeps a session whose peer vanished, or that it ended itself with a
     // GOAWAY (a frame over SETTINGS_MAX_FRAME_SIZE), open and its streams silent. A PING tells:
@@ -158,48 +155,34 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
   // ---- connection life cycle ---------------------------------------------------------------
 
   private open(socket?: Socket): void {
-    const connection = new H2Connection(
-      this,
-      this.nextConnectionId++,
-      this.options.connectTimeoutMs,
-      this.options.maxHeaderListSize,
-    );
+    const connection = new H2Connection(this, this.nextConnectionId++, this.options.connectTimeoutMs);
     this.connections.push(connection);
     this.startHealthChecks();
     if (socket !== undefined) {
       this.attach(connection, socket);
       return;
     }
-    // The wire client reads straight into a buffer of its own (see wire/direct-reader.ts).
-    const reader = this.options.protocol === 'h2-wire' ? new DirectReader() : undefined;
+    // A client may read straight into a buffer of its own (the wire client: wire/direct-reader.ts).
+    const reader = this.client.createReader?.();
     connectSocket(this.options, this.context, ['h2'], connection.connecting.signal, reader?.onread).then(
       (connected) => this.attach(connection, connected.socket, connected.direct ? reader : undefined),
       (error: unknown) => this.connectFailed(connection, error),
     );
   }
 
-  private attach(connection: H2Connection, socket: Socket, reader?: DirectReader): void {
+  private attach(connection: H2Connection, socket: Socket, reader?: H2Reader): void {
     if (connection.state !== 'connecting') {
       socket.destroy();
       return;
     }
-    if (this.options.protocol === 'h2-wire') {
-      // Opt-in: pushline's own HTTP/2 framing on the same socket (src/transport/wire/).
-      const session = new WireSession(socket, {
-        authority: this.authority,
-        scheme: this.options.target.secure ? 'https' : 'http',
-        handlers: WIRE_HANDLERS,
-        maxHeaderListSize: this.options.maxHeaderListSize,
-        ...(reader === undefined ? {} : { reader }),
-      });
-      connection.attach(session, socket);
-      return;
-    }
-    const session = http2.connect(this.origin, {
-      createConnection: () => socket,
-      settings: { enablePush: false, maxHeaderListSize: this.options.maxHeaderListSize },
-      // node's own cap on response fields (default 128) would refuse honest answers first.
-      maxHeaderListPairs: 2000,
+    const session = this.client.connect(socket, {
+      origin: this.origin,
+      authority: this.authority,
+      scheme: this.options.target.secure ? 'https' : 'http',
+      maxHeaderListSize: this.options.maxHeaderListSize,
+      handlers: STREAM_HANDLERS,
+      events: connection.events,
+      ...(reader === undefined ? {} : { reader }),
     });
     connection.attach(session, socket);
   }
@@ -228,7 +211,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     this.pump();
   }
 
-  onSettings(connection: H2Connection, settings: Settings): void {
+  onSettings(connection: H2Connection, settings: H2Settings): void {
     const max = Math.min(settings.maxConcurrentStreams ?? UNLIMITED, this.options.maxStreamsPerConnection);
     connection.peerMaxHeaderList = settings.maxHeaderListSize ?? UNLIMITED;
     const changed = max !== connection.maxStreams;
@@ -335,9 +318,9 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     const id = stream.id;
     const aboveGoaway =
       connection.goawayLastStreamId >= 0 && (id === undefined || id > connection.goawayLastStreamId);
-    if (rstCode === NGHTTP2_REFUSED_STREAM || aboveGoaway) {
+    if (rstCode === REFUSED_STREAM || aboveGoaway) {
       if (this.state !== 'closed') {
-        this.resend(request, aboveGoaway ? 'goaway' : h2ErrorName(NGHTTP2_REFUSED_STREAM));
+        this.resend(request, aboveGoaway ? 'goaway' : h2ErrorName(REFUSED_STREAM));
         return;
       }
     }
@@ -351,7 +334,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     } else if (connection.lastError !== null) {
       reason = errorCode(connection.lastError);
     } else {
-      reason = h2ErrorName(rstCode ?? NGHTTP2_CANCEL);
+      reason = h2ErrorName(rstCode ?? CANCEL);
     }
     // Not refused: the server may have processed it (a GOAWAY's last-stream-id covers it, or the
     // connection died with it in flight). Only a stream whose bytes never left is surely not.

@@ -37,6 +37,28 @@ export const CANCEL = 0x8;
 export const COMPRESSION_ERROR = 0x9;
 export const ENHANCE_YOUR_CALM = 0xb;
 
+/** HTTP/2 error codes (RFC 9113 §7) by number, in nghttp2's spelling as Node reports them. */
+const H2_ERROR_NAMES: readonly string[] = [
+  'NGHTTP2_NO_ERROR',
+  'NGHTTP2_PROTOCOL_ERROR',
+  'NGHTTP2_INTERNAL_ERROR',
+  'NGHTTP2_FLOW_CONTROL_ERROR',
+  'NGHTTP2_SETTINGS_TIMEOUT',
+  'NGHTTP2_STREAM_CLOSED',
+  'NGHTTP2_FRAME_SIZE_ERROR',
+  'NGHTTP2_REFUSED_STREAM',
+  'NGHTTP2_CANCEL',
+  'NGHTTP2_COMPRESSION_ERROR',
+  'NGHTTP2_CONNECT_ERROR',
+  'NGHTTP2_ENHANCE_YOUR_CALM',
+  'NGHTTP2_INADEQUATE_SECURITY',
+  'NGHTTP2_HTTP_1_1_REQUIRED',
+];
+
+export function h2ErrorName(code: number): string {
+  return H2_ERROR_NAMES[code] ?? `NGHTTP2_ERROR_${code}`;
+}
+
 /** RFC 9113 §6.5.2 defaults. */
 export const DEFAULT_WINDOW = 65_535;
 export const DEFAULT_MAX_FRAME_SIZE = 16_384;
@@ -61,15 +83,4 @@ export function writeFrameHeader(
   buf[offset + 3] = type;
   buf[offset + 4] = flags;
   buf.writeUInt32BE(streamId & 0x7fffffff, offset + 5);
-}
-
-/** A connection error: the session ends with GOAWAY(code) and this message. */
-export class ConnectionError extends Error {
-  readonly h2Code: number;
-  readonly code = 'ERR_HTTP2_SESSION_ERROR';
-
-  constructor(h2Code: number, message: string) {
-    super(message);
-    this.h2Code = h2Code;
-  }
 }

@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
-import { h2ErrorName } from '../errors.js';
 import type { DirectReader } from './direct-reader.js';
 import { connectionError, sessionUnusable, WireError } from './errors.js';
 import {
@@ -25,6 +24,7 @@ import {
   FLOW_CONTROL_ERROR,
   FRAME_HEADER_LENGTH,
   FRAME_SIZE_ERROR,
+  h2ErrorName,
   INTERNAL_ERROR,
   MAX_WINDOW,
   NO_ERROR,
