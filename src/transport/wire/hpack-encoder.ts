@@ -109,6 +109,8 @@ export class HpackEncoder {
    * (the peer must see the table shrink to it, evicting what we evicted), then the final size.
    */
   private pendingUpdate = -1;
+  /** The table size the peer last saw signalled (4096, the initial one, until an update). */
+  private signalled = 4096;
 
   /** The peer's SETTINGS_HEADER_TABLE_SIZE changed: use at most that (and at most 4096). */
   setMaxSize(peerLimit: number): void {
@@ -122,12 +124,16 @@ export class HpackEncoder {
 
   /** Call first in each header block: writes the pending dynamic table size update(s). */
   beginBlock(out: ByteWriter): void {
-    if (this.pendingUpdate !== -1) {
-      if (this.pendingUpdate < this.maxSize) out.integer(this.pendingUpdate, 5, 0x20);
-      out.integer(this.maxSize, 5, 0x20);
-      this.pendingUpdate = -1;
-      this.epoch++;
-    }
+    const smallest = this.pendingUpdate;
+    if (smallest === -1) return;
+    this.pendingUpdate = -1;
+    // Only a dip below both the size the peer knows and the final size evicted entries the peer
+    // must evict too; a size that ends where the peer knows it, never lower, needs no update.
+    const dipped = smallest < this.maxSize && smallest < this.signalled;
+    if (dipped) out.integer(smallest, 5, 0x20);
+    if (dipped || this.maxSize !== this.signalled) out.integer(this.maxSize, 5, 0x20);
+    this.signalled = this.maxSize;
+    this.epoch++;
   }
 
   /** True when the next block must start with a size update (cached blocks cannot be reused). */
