@@ -157,6 +157,12 @@ function countLines(paths: string[]): Map<string, number> {
   return counts;
 }
 
+/** For servers that echo a POST's body: a small request to `/r/<i>` answered with its own body. */
+const echoSmall = (i: number): { request: TransportRequest; expect: Buffer } => {
+  const body = Buffer.from(`small ${i}`);
+  return { request: { method: 'POST', path: `/r/${i}`, body }, expect: body };
+};
+
 const echoRoundTrip = async (pool: Pool, name: string, body: Buffer): Promise<Buffer> => {
   const response = await pool.request({ method: 'POST', path: `/big/${name}`, body });
   if (response.status !== 200) throw new Error(`POST /big/${name}: status ${response.status}`);
@@ -196,10 +202,7 @@ async function startNghttpd(binary: string, dir: string, options: ServerOptions)
     origin: `https://127.0.0.1:${port}`,
     port,
     ca: tls.ca.certPem,
-    small: (i) => {
-      const body = Buffer.from(`small ${i}`);
-      return { request: { method: 'POST', path: `/r/${i}`, body }, expect: body };
-    },
+    small: echoSmall,
     roundTrip: echoRoundTrip,
     async counts() {
       return countLines([...log.matchAll(/recv \(stream_id=\d+\) :path: (\S+)/g)].map((m) => m[1]!));
@@ -336,10 +339,7 @@ async function startGo(binary: string, dir: string, options: ServerOptions): Pro
     origin,
     port,
     ca: tls.ca.certPem,
-    small: (i) => {
-      const body = Buffer.from(`small ${i}`);
-      return { request: { method: 'POST', path: `/r/${i}`, body }, expect: body };
-    },
+    small: echoSmall,
     roundTrip: echoRoundTrip,
     async counts() {
       return new Map(Object.entries(JSON.parse(await control('GET', '/_counts')) as Record<string, number>));
