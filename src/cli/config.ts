@@ -45,7 +45,6 @@ export const CONFIG_HELP = `Config file (--config FILE, JSON; relative paths are
                    "fcm": { "serviceAccountFile": "service-account.json" },
                    "webpush": { "subject": "mailto:ops@example.com", "publicKey": "B…",
                                 "privateKeyEnv": "VAPID_PRIVATE_KEY" } } }
-  A secret is given in one of its forms: the value, the name of a variable holding it, or a file.
 
 ${configReference(CONFIG_SCHEMA)}`;
 

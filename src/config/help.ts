@@ -63,6 +63,9 @@ export function configReference(root: Section<SectionFields, unknown>): string {
     columns(`  ${variable}`, fields),
   );
   return [
+    '  Secrets are given in one form: the value (key), the name of a variable holding it (keyEnv)',
+    "  or a file's path (keyFile); a path that holds a key instead is refused, without echoing it.",
+    '',
     ...lines,
     '',
     'Environment variables (override the file, field by field; values are never printed):',
@@ -93,18 +96,14 @@ function kindOf(field: Field): string {
       return field.default === undefined
         ? field.values.join('|')
         : `${field.values.join('|')}, default ${field.default}`;
-    case 'strings':
-      return field.values === undefined ? 'list of text' : `list of ${field.values.join('|')}`;
+    case 'strings': {
+      const items = field.values === undefined ? 'list of text' : `list of ${field.values.join('|')}`;
+      return field.env === undefined ? items : `${items}, comma-separated in the variable`;
+    }
     case 'file':
       return "a file's path";
-    case 'secret': {
-      const forms = [
-        field.inline === undefined ? undefined : `${field.inline}: the value`,
-        field.fromEnv === undefined ? undefined : `${field.fromEnv}: a variable's name`,
-        field.file === undefined ? undefined : `${field.file}: a file's path`,
-      ].filter((form) => form !== undefined);
-      return forms.length === 0 ? 'secret' : `secret, one of ${forms.join(', ')}`;
-    }
+    case 'secret':
+      return field.binary === true ? 'secret, binary' : 'secret';
     default:
       return field.kind;
   }

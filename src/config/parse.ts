@@ -322,7 +322,7 @@ function checkEnum(field: Extract<Field, { kind: 'enum' }>, value: string, where
 }
 
 function checkStrings(field: Extract<Field, { kind: 'strings' }>, value: string[], where: string): string[] {
-  if (value.length === 0 && field.allowEmpty !== true) throw new ConfigError(`${where} must not be empty`);
+  if (value.length === 0 && field.nonEmpty === true) throw new ConfigError(`${where} must not be empty`);
   if (value.some((item) => item === ''))
     throw new ConfigError(`${where} must be a list of non-empty strings`);
   if (field.values !== undefined) {
@@ -440,7 +440,7 @@ function parseList(
   if (!Array.isArray(raw)) {
     throw new ConfigError(`${structure(context)}: ${dotted(path)} must be a list`, { path: dotted(path) });
   }
-  if (raw.length === 0 && field.allowEmpty !== true) {
+  if (raw.length === 0 && field.nonEmpty === true) {
     throw new ConfigError(`${structure(context)}: ${dotted(path)} must not be empty`, { path: dotted(path) });
   }
   const inner = { ...context, overrides: false };

@@ -99,6 +99,7 @@ export const FCM_SECTION = section(
     }),
     platforms: strings({
       help: 'platforms this provider serves (default: android)',
+      nonEmpty: true,
       values: ['ios', 'android', 'web', 'huawei'],
     }),
     endpoint: string({

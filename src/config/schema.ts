@@ -72,8 +72,8 @@ export interface StringListField<T = string[] | undefined> extends Declared<T> {
   readonly kind: 'strings';
   /** When given, every item must be one of these. */
   readonly values?: readonly string[];
-  /** Allow `[]`. Default false: an empty list is more often a mistake than a wish. */
-  readonly allowEmpty?: boolean;
+  /** Refuse `[]` (where an empty list cannot mean anything). Default false. */
+  readonly nonEmpty?: boolean;
 }
 
 /** A path in the file (or `env`), read relative to the config file; the value is the file's text. */
@@ -140,8 +140,8 @@ export interface MapField<S extends Section = Section, T = Record<string, Presen
 export interface ListField<S extends Section = Section, T = Present<S>[] | undefined> extends Declared<T> {
   readonly kind: 'list';
   readonly of: S;
-  /** Allow `[]`. Default false. */
-  readonly allowEmpty?: boolean;
+  /** Refuse `[]`. Default false. */
+  readonly nonEmpty?: boolean;
 }
 
 export type Field =

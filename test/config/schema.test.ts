@@ -271,7 +271,7 @@ describe('refusals name the field', () => {
         /encryptionThreads in '.*' must be a whole number ≥ 0/,
       ],
       [{ webpush: { ...webpush, allowHosts: 'localhost' } }, /allowHosts in '.*' must be a list of strings/],
-      [{ webpush: { ...webpush, allowHosts: [] } }, /allowHosts in '.*' must not be empty/],
+      [{ fcm: { serviceAccountFile: 'sa.json', platforms: [] } }, /platforms in '.*' must not be empty/],
       [
         { fcm: { serviceAccountFile: 'sa.json', platforms: ['android', 'tv'] } },
         /platforms in '.*' must list only ios/,
@@ -283,6 +283,10 @@ describe('refusals name the field', () => {
       [{ webpush: { ...webpush, originCircuit: 3 } }, /providers\.webpush\.originCircuit must be an object/],
       [{ apns: [] }, /: providers\.apns must be an object/],
     ];
+    assert.deepEqual(
+      load({ providers: { webpush: { ...webpush, allowHosts: [] } } }).providers.webpush!.allowHosts,
+      [],
+    );
     for (const [providers, pattern] of cases) {
       assert.match(configError(() => load({ providers })).message, pattern);
     }
