@@ -1,8 +1,24 @@
 /**
  * The whole config file, `pushline.json`: one declaration that `pushline send` and the server
  * both parse (a section one of them does not use is still validated, never refused), so one
- * file serves both. Parts of pushline add their sections here, one line each, declared in a
- * file of their own (see README, "Credentials: config file and environment").
+ * file serves both. Another part of pushline adds a section by declaring it in a file of its
+ * own under `src/config/` and naming it here, one line each:
+ *
+ *   // src/config/server.ts
+ *   export const SERVER_SECTION = section({
+ *     port: integer({ help: 'port to listen on', max: 65535, default: 8080, env: 'PUSHLINE_PORT' }),
+ *     apiKeys: listOf(section({
+ *       id: string({ help: 'name of the key, in logs', required: true }),
+ *       hash: secret({ help: 'SHA-256 of the key', inline: 'hash', fromEnv: 'hashEnv', required: true }),
+ *       permissions: strings({ help: 'what it may do', values: ['send', 'read'], required: true }),
+ *     }, { help: 'one API key' }), { help: 'API keys' }),
+ *   }, { help: 'pushline serve', presence: 'always' });
+ *
+ *   // here: CONFIG_SCHEMA = section({ providers, apps, client, server: SERVER_SECTION }, …)
+ *   //       APP_SECTION  = section({ ...PROVIDER_SECTIONS, webhook: WEBHOOK_SECTION }, …)
+ *
+ * and gets parsing, variables, errors naming `server.apiKeys[1].permissions`, `--help` and
+ * its output type (`PushlineConfig['server']`) from that declaration alone.
  */
 import { PROVIDER_SECTIONS } from './providers.js';
 import { integer, mapOf, oneOf, type Present, section } from './schema.js';

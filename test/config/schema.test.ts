@@ -4,7 +4,7 @@
  * another part of pushline, and the help derived from the declarations.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -489,6 +489,14 @@ describe('help', () => {
     for (const key of keys)
       assert.match(help, new RegExp(`(^|[\\s|])${key}([\\s|]|$)`, 'm'), `${key} is not in the help`);
     for (const variable of variables) assert.ok(help.includes(variable), `${variable} is not in the help`);
+  });
+
+  test("the README's credentials section names every variable", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('### Credentials: config file and environment');
+    const text = readme.slice(start, readme.indexOf('\n### ', start + 1));
+    for (const variable of walk(CONFIG_SCHEMA).variables)
+      assert.ok(text.includes(`\`${variable}\``), variable);
   });
 
   test('a field declared without help is refused', () => {
