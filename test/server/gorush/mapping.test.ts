@@ -448,6 +448,11 @@ describe('gorush iOS rules', () => {
     });
     // A sound object without a name goes as gorush sends it.
     assert.deepEqual(ios({ message: 'x', sound: { critical: 1 } }).payload.aps['sound'], { critical: 1 });
+    // critical 0 is left out (omitempty): not a critical alert.
+    assert.deepEqual(ios({ message: 'x', sound: { name: 'soft.caf', volume: 0.5 } }).payload.aps['sound'], {
+      name: 'soft.caf',
+      volume: 0.5,
+    });
   });
 
   it('headers: priority, expiration, collapse id, push type', () => {

@@ -1,0 +1,754 @@
+/**
+ * gorush's routes on a Fastify instance with a fake Dispatcher: what a gorush client sends,
+ * what it gets back (bytes), what is submitted, sync mode, the 400s, and the counters.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import fastify from 'fastify';
+import type { Device } from '../../../src/device.js';
+import type {
+  Dispatcher,
+  FeedbackQuery,
+  FeedbackRecord,
+  SendCounts,
+  SendSpec,
+  SendStatus,
+} from '../../../src/queue/dispatch.js';
+import type { GorushApp } from '../../../src/server/gorush/mapping.js';
+import { GORUSH_METRICS } from '../../../src/server/gorush/metrics-names.js';
+import { type GorushDeps, type GorushSettings, gorushRoutes } from '../../../src/server/gorush/routes.js';
+import { GorushStats, stopGoStats } from '../../../src/server/gorush/stats.js';
+
+/** Tokens starting with `dead` are invalid, `fail` fail; the rest are sent. */
+function outcome(device: Device): FeedbackRecord {
+  const token = String(device.token);
+  if (token.startsWith('dead')) {
+    return {
+      device,
+      status: 'invalid-token',
+      attempts: 1,
+      error: { code: 'invalid-token', message: 'APNs says the token is dead', reason: 'BadDeviceToken' },
+    };
+  }
+  if (token.startsWith('fail')) {
+    return {
+      device,
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'unavailable', message: 'connection reset' },
+    };
+  }
+  return { device, status: 'sent', attempts: 1 };
+}
+
+class FakeDispatcher implements Dispatcher {
+  readonly specs: SendSpec[] = [];
+  readonly #records = new Map<string, FeedbackRecord[]>();
+  /** Sends settle when this resolves. */
+  gate: Promise<void> = Promise.resolve();
+  /** submit() rejects with this when set. */
+  refuse: Error | undefined;
+  /** The state sends settle in. */
+  finalState: SendStatus['state'] = 'done';
+
+  #status(spec: SendSpec, state: SendStatus['state']): SendStatus {
+    const records = this.#records.get(spec.id) ?? [];
+    const counts: SendCounts = {
+      total: records.length,
+      sent: records.filter((r) => r.status === 'sent').length,
+      validated: 0,
+      invalidToken: records.filter((r) => r.status === 'invalid-token').length,
+      failed: records.filter((r) => r.status === 'failed').length,
+      errors: {},
+      providers: {},
+      retries: 0,
+      maybeDelivered: 0,
+      maybeDuplicates: 0,
+    };
+    return { id: spec.id, app: spec.app, state, accepted: records.length, counts, createdAt: spec.createdAt };
+  }
+
+  async submit(spec: SendSpec): Promise<SendStatus> {
+    if (this.refuse) throw this.refuse;
+    assert.equal(spec.devices.kind, 'inline');
+    this.specs.push(spec);
+    this.#records.set(
+      spec.id,
+      (spec.devices as { devices: Device[] }).devices.map((d) => outcome(d)),
+    );
+    return this.#status(spec, 'running');
+  }
+
+  async status(id: string): Promise<SendStatus | undefined> {
+    const spec = this.specs.find((s) => s.id === id);
+    return spec && this.#status(spec, 'running');
+  }
+
+  async settled(id: string): Promise<SendStatus> {
+    await this.gate;
+    const spec = this.specs.find((s) => s.id === id);
+    assert.ok(spec, `unknown send ${id}`);
+    return this.#status(spec, this.finalState);
+  }
+
+  async *feedback(id: string, query?: FeedbackQuery): AsyncIterable<FeedbackRecord> {
+    await this.gate;
+    for (const record of this.#records.get(id) ?? []) {
+      if (!query?.status || query.status.includes(record.status)) yield record;
+    }
+  }
+
+  async abort(): Promise<boolean> {
+    return false;
+  }
+
+  async close(): Promise<void> {}
+}
+
+const APPS: GorushApp[] = [
+  {
+    name: 'main',
+    platforms: ['ios', 'android', 'huawei'],
+    apnsTopics: ['com.example.app'],
+    apnsProduction: true,
+  },
+  { name: 'sandbox', platforms: ['ios'], apnsTopics: ['com.example.app'], apnsProduction: false },
+];
+
+async function setup(
+  t: TestContext,
+  options: { settings?: Partial<GorushSettings>; deps?: Partial<GorushDeps> } = {},
+) {
+  const dispatcher = new FakeDispatcher();
+  const stats = new GorushStats();
+  let n = 0;
+  const app = fastify();
+  t.after(() => app.close());
+  t.after(() => stopGoStats());
+  await app.register(gorushRoutes, {
+    dispatcher,
+    directory: { apps: APPS, defaultApp: 'main' },
+    settings: { sync: false, maxNotification: 100, maskTokens: true, ...options.settings },
+    stats,
+    newId: () => `send-${++n}`,
+    version: '1.0.0-test',
+    ...options.deps,
+  });
+  const push = (payload: unknown, query = '') =>
+    app.inject({ method: 'POST', url: `/api/push${query}`, payload: payload as object });
+  return { app, dispatcher, stats, push };
+}
+
+const DEVICES = (spec: SendSpec) => (spec.devices as { devices: Device[] }).devices.map((d) => d.token);
+
+/** Every `POST /api/push` example of gorush's README, with the counts gorush answers. */
+const README_EXAMPLES: Array<{ name: string; body: unknown; counts: number; devices: string[][] }> = [
+  {
+    name: 'Quick Start',
+    body: {
+      notifications: [
+        {
+          tokens: ['your_device_token'],
+          platform: 2,
+          title: 'Hello World',
+          message: 'Your first notification!',
+        },
+      ],
+    },
+    counts: 1,
+    devices: [['your_device_token']],
+  },
+  {
+    name: 'REST API Usage',
+    body: {
+      notifications: [
+        {
+          tokens: ['device_token_1', 'device_token_2'],
+          platform: 2,
+          title: 'Hello World',
+          message: 'This is a test notification',
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['device_token_1', 'device_token_2']],
+  },
+  {
+    name: 'iOS (APNS) API',
+    body: {
+      notifications: [
+        { tokens: ['ios_device_token'], platform: 1, title: 'Hello iOS', message: 'Hello World iOS!' },
+      ],
+    },
+    counts: 1,
+    devices: [['ios_device_token']],
+  },
+  {
+    name: 'Android (FCM) API',
+    body: {
+      notifications: [
+        {
+          tokens: ['android_device_token'],
+          platform: 2,
+          title: 'Hello Android',
+          message: 'Hello World Android!',
+        },
+      ],
+    },
+    counts: 1,
+    devices: [['android_device_token']],
+  },
+  {
+    name: 'Huawei (HMS) API',
+    body: {
+      notifications: [
+        {
+          tokens: ['huawei_device_token'],
+          platform: 3,
+          title: 'Hello Huawei',
+          message: 'Hello World Huawei!',
+        },
+      ],
+    },
+    counts: 1,
+    devices: [['huawei_device_token']],
+  },
+  {
+    name: 'iOS with Custom Sound',
+    body: {
+      notifications: [
+        {
+          tokens: ['ios_device_token'],
+          platform: 1,
+          title: 'Important Alert',
+          message: 'Critical notification',
+          apns: { payload: { aps: { sound: { name: 'custom.wav', critical: 1, volume: 0.8 } } } },
+        },
+      ],
+    },
+    counts: 1,
+    devices: [['ios_device_token']],
+  },
+  {
+    name: 'Multiple Platforms',
+    body: {
+      notifications: [
+        { tokens: ['ios_token'], platform: 1, message: 'Hello iOS!' },
+        { tokens: ['android_token'], platform: 2, message: 'Hello Android!' },
+      ],
+    },
+    counts: 2,
+    devices: [['ios_token'], ['android_token']],
+  },
+  {
+    name: 'iOS Example: normal',
+    body: { notifications: [{ tokens: ['token_a', 'token_b'], platform: 1, message: 'Hello World iOS!' }] },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'iOS Example: badge and alert',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 1,
+          badge: 5,
+          alert: { title: 'Game Request', body: 'Bob wants to play poker', 'action-loc-key': 'PLAY' },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'iOS Example: critical sound',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 1,
+          message: 'You got your emails.',
+          badge: 9,
+          sound: { critical: 1, name: 'default', volume: 1.0 },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'iOS Example: data',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 1,
+          message: 'Hello World iOS!',
+          data: { key1: 'welcome', key2: 2 },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'iOS Example: production and development',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 1,
+          production: true,
+          message: 'Hello World iOS Production!',
+        },
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 1,
+          development: true,
+          message: 'Hello World iOS Sandbox!',
+        },
+      ],
+    },
+    counts: 4,
+    devices: [
+      ['token_a', 'token_b'],
+      ['token_a', 'token_b'],
+    ],
+  },
+  {
+    name: 'iOS Example: Live Activity push-to-start',
+    body: {
+      notifications: [
+        {
+          tokens: ['push_to_start_token'],
+          platform: 1,
+          push_type: 'liveactivity',
+          topic: 'com.example.app.push-type.liveactivity',
+          event: 'start',
+          timestamp: 1685952000,
+          'content-state': { homeScore: 0, awayScore: 0, minute: 1, period: '1H' },
+          'attributes-type': 'FootballMatchAttributes',
+          attributes: { homeTeam: 'Team 1', awayTeam: 'Team 2', league: 'Premier League' },
+          alert: { title: 'Team 1 vs Team 2', body: 'Kick-off! The match has started.' },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['push_to_start_token']],
+  },
+  {
+    name: 'Android Example: normal',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 2,
+          message: 'Hello World Android!',
+          title: 'You got message',
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'Android Example: fcm_options',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 2,
+          message: 'Hello World Android!',
+          title: 'You got message',
+          fcm_options: { analytics_label: 'example' },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'Android Example: notification payload',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 2,
+          message: 'Hello World Android!',
+          title: 'You got message',
+          notification: { icon: 'myicon', color: '#112244' },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'Android Example: data',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 2,
+          message: 'Hello World Android!',
+          title: 'You got message',
+          data: { Nick: 'Mario', body: 'great match!', Room: 'PortugalVSDenmark' },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'Android Example: topic',
+    body: {
+      notifications: [
+        { topic: 'highScores', platform: 2, message: 'This is a Firebase Cloud Messaging Topic Message' },
+      ],
+    },
+    counts: 1,
+    devices: [['highScores']],
+  },
+  {
+    name: 'Huawei Example: normal',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 3,
+          message: 'Hello World Huawei!',
+          title: 'You got message',
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'Huawei Example: notification payload',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 3,
+          message: 'Hello World Huawei!',
+          title: 'You got message',
+          huawei_notification: { icon: 'myicon', color: '#112244' },
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'Huawei Example: huawei_data',
+    body: {
+      notifications: [
+        {
+          tokens: ['token_a', 'token_b'],
+          platform: 3,
+          huawei_data: "{'title' : 'Mario','message' : 'great match!', 'Room' : 'PortugalVSDenmark'}",
+        },
+      ],
+    },
+    counts: 2,
+    devices: [['token_a', 'token_b']],
+  },
+  {
+    name: 'Huawei Example: topic',
+    body: {
+      notifications: [
+        {
+          topic: 'foo-bar',
+          platform: 3,
+          message: 'This is a Huawei Mobile Services Topic Message',
+          title: 'You got message',
+        },
+      ],
+    },
+    counts: 1,
+    devices: [['foo-bar']],
+  },
+];
+
+describe('POST /api/push: every example of gorush README', () => {
+  for (const example of README_EXAMPLES) {
+    it(example.name, async (t) => {
+      const { push, dispatcher } = await setup(t);
+      const res = await push(example.body);
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(res.body, `{"counts":${example.counts},"logs":[],"success":"ok"}`);
+      assert.deepEqual(dispatcher.specs.map(DEVICES), example.devices);
+    });
+  }
+
+  it('production / development go to the apps of those environments', async (t) => {
+    const { push, dispatcher } = await setup(t);
+    const example = README_EXAMPLES.find((e) => e.name === 'iOS Example: production and development')!;
+    await push(example.body);
+    assert.deepEqual(
+      dispatcher.specs.map((s) => s.app),
+      ['main', 'sandbox'],
+    );
+  });
+
+  it('accepts the body whatever the Content-Type (curl -d without -H), as gin does', async (t) => {
+    const { app } = await setup(t);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/push',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: JSON.stringify({ notifications: [{ tokens: ['a'], platform: 2, message: 'm' }] }),
+    });
+    assert.equal(res.body, '{"counts":1,"logs":[],"success":"ok"}');
+  });
+
+  it('answers X-GORUSH-VERSION', async (t) => {
+    const { push } = await setup(t);
+    const res = await push({ notifications: [{ tokens: ['a'], platform: 2 }] });
+    assert.equal(res.headers['x-gorush-version'], '1.0.0-test');
+  });
+});
+
+describe("POST /api/push: gorush's three 400s", () => {
+  const MISSING = '{"code":400,"message":"Missing notifications field."}';
+
+  it('no body, not JSON, no notifications, a wrong type: "Missing notifications field."', async (t) => {
+    const { app, push, dispatcher } = await setup(t);
+    const none = await app.inject({ method: 'POST', url: '/api/push' });
+    assert.equal(none.statusCode, 400);
+    assert.equal(none.body, MISSING);
+    const notJson = await app.inject({
+      method: 'POST',
+      url: '/api/push',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"notifications": [',
+    });
+    assert.equal(notJson.body, MISSING);
+    assert.equal((await push({})).body, MISSING);
+    const wrongType = await push({ notifications: [{ tokens: ['a'], platform: 1, mutable_content: 1 }] });
+    assert.equal(wrongType.statusCode, 400);
+    assert.equal(wrongType.body, MISSING);
+    assert.match(String(wrongType.headers['x-pushline-problem']), /mutable_content/);
+    assert.equal(dispatcher.specs.length, 0);
+  });
+
+  it('an empty list: "Notifications field is empty."', async (t) => {
+    const { push } = await setup(t);
+    const res = await push({ notifications: [] });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.body, '{"code":400,"message":"Notifications field is empty."}');
+  });
+
+  it('more than max_notification: "Number of notifications(N) over limit(M)", nothing sent', async (t) => {
+    const { push, dispatcher } = await setup(t, { settings: { maxNotification: 2 } });
+    const one = { tokens: ['a'], platform: 2, message: 'm' };
+    assert.equal((await push({ notifications: [one, one] })).statusCode, 200);
+    const res = await push({ notifications: [one, one, one] });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.body, '{"code":400,"message":"Number of notifications(3) over limit(2)"}');
+    assert.equal(dispatcher.specs.length, 2);
+  });
+});
+
+describe('POST /api/push: sync mode and logs', () => {
+  const TOKEN_DEAD = 'dead-0123456789-abcdefghij';
+  const BODY = {
+    notifications: [
+      { notif_id: 'n-ios', tokens: ['ok-ios', TOKEN_DEAD], platform: 1, message: 'Hello World iOS!' },
+      { tokens: ['fail-android-1234567890'], platform: 2, message: 'Hello World Android!' },
+    ],
+  };
+
+  it('?sync=true waits and returns the failures only, tokens masked, as gorush log entries', async (t) => {
+    const { push } = await setup(t);
+    const res = await push(BODY, '?sync=true');
+    assert.equal(res.statusCode, 200);
+    assert.equal(
+      res.body,
+      '{"counts":3,"logs":[' +
+        '{"notif_id":"n-ios","type":"failed-push","platform":"ios","token":"**********56789-**********","message":"Hello World iOS!","error":"BadDeviceToken"},' +
+        '{"type":"failed-push","platform":"android","token":"**********id-**********","message":"Hello World Android!","error":"connection reset"}' +
+        '],"success":"ok"}',
+    );
+  });
+
+  it('sync from the settings; masking off shows tokens', async (t) => {
+    const { push } = await setup(t, { settings: { sync: true, maskTokens: false } });
+    const res = await push(BODY);
+    const logs = (JSON.parse(res.body) as { logs: Array<{ token: string }> }).logs;
+    assert.deepEqual(
+      logs.map((l) => l.token),
+      [TOKEN_DEAD, 'fail-android-1234567890'],
+    );
+    // ?sync=false overrides the setting.
+    assert.equal((await push(BODY, '?sync=false')).body, '{"counts":3,"logs":[],"success":"ok"}');
+  });
+
+  it('async answers before any send settles', async (t) => {
+    const { push, dispatcher } = await setup(t);
+    let release!: () => void;
+    dispatcher.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    t.after(() => release());
+    const res = await push(BODY);
+    assert.equal(res.body, '{"counts":3,"logs":[],"success":"ok"}');
+    assert.equal(dispatcher.specs.length, 2);
+  });
+
+  it('a notification gorush would fail in its worker: counted, not sent, failed per target in sync logs', async (t) => {
+    const { push, dispatcher } = await setup(t);
+    const res = await push(
+      { notifications: [{ tokens: ['t1'], topic: 'com.unknown', platform: 1, message: 'm' }] },
+      '?sync=true',
+    );
+    const body = JSON.parse(res.body) as { counts: number; logs: Array<{ error: string; token: string }> };
+    assert.equal(body.counts, 2);
+    assert.equal(body.logs.length, 2);
+    assert.match(body.logs[0]!.error, /APNs topic 'com.unknown'/);
+    assert.equal(dispatcher.specs.length, 0);
+  });
+
+  it('a send the dispatcher refuses fails each device with its reason, in async mode too', async (t) => {
+    const { push, dispatcher, app } = await setup(t);
+    dispatcher.refuse = new Error('the queue is unavailable');
+    const res = await push({ notifications: [{ tokens: ['a', 'b'], platform: 2, message: 'm' }] });
+    const body = JSON.parse(res.body) as { counts: number; logs: Array<{ error: string }> };
+    assert.equal(body.counts, 2);
+    assert.deepEqual(
+      body.logs.map((l) => l.error),
+      ['the queue is unavailable', 'the queue is unavailable'],
+    );
+    const stats = JSON.parse((await app.inject({ url: '/api/stat/app' })).body);
+    assert.deepEqual(stats.android, { push_success: 0, push_error: 2 });
+    assert.equal(stats.failure_tasks, 1);
+  });
+
+  it('an unknown platform is neither sent nor counted', async (t) => {
+    const { push, dispatcher } = await setup(t);
+    const res = await push({
+      notifications: [
+        { tokens: ['a'], platform: 7 },
+        { tokens: ['b'], platform: 2 },
+      ],
+    });
+    assert.equal(res.body, '{"counts":1,"logs":[],"success":"ok"}');
+    assert.equal(dispatcher.specs.length, 1);
+  });
+});
+
+describe('POST /api/push: the server hooks', () => {
+  it('authorize sees every app before anything is submitted, and can refuse the request', async (t) => {
+    const seen: string[][] = [];
+    const { push, dispatcher } = await setup(t, {
+      deps: {
+        authorize: (_request, apps) => {
+          seen.push([...apps]);
+          if (apps.includes('sandbox'))
+            throw Object.assign(new Error('this key may not send to sandbox'), { statusCode: 403 });
+        },
+        submittedBy: () => 'key-1',
+      },
+    });
+    assert.equal(
+      (await push({ notifications: [{ tokens: ['a'], platform: 1, message: 'm' }] })).statusCode,
+      200,
+    );
+    assert.equal(dispatcher.specs[0]!.submittedBy, 'key-1');
+    const refused = await push({
+      notifications: [{ tokens: ['a'], platform: 1, development: true, message: 'm' }],
+    });
+    assert.equal(refused.statusCode, 403);
+    assert.deepEqual(seen, [['main'], ['sandbox']]);
+    assert.equal(dispatcher.specs.length, 1);
+  });
+
+  it("the request's own default app (its key's) is used", async (t) => {
+    const { push, dispatcher } = await setup(t, { deps: { defaultAppFor: () => 'sandbox' } });
+    await push({ notifications: [{ tokens: ['a'], platform: 1, message: 'm' }] });
+    assert.equal(dispatcher.specs[0]!.app, 'sandbox');
+  });
+});
+
+describe('GET /api/stat/app and /api/stat/go', () => {
+  it('counts per device on every platform, Huawei included; tasks per notification', async (t) => {
+    const { push, app, stats } = await setup(t);
+    await push(
+      {
+        notifications: [
+          { tokens: ['ok1', 'dead1'], platform: 1, message: 'm' },
+          { tokens: ['ok2', 'fail2', 'ok3'], platform: 2, message: 'm' },
+          { tokens: ['ok4', 'dead4', 'ok5'], platform: 3, message: 'm' },
+          { platform: 2, message: 'no token' },
+        ],
+      },
+      '?sync=true',
+    );
+    const res = await app.inject({ url: '/api/stat/app' });
+    assert.equal(res.statusCode, 200);
+    assert.equal(
+      res.body,
+      '{"version":"1.0.0-test","busy_workers":0,"success_tasks":3,"failure_tasks":1,"submitted_tasks":4,"total_count":8,' +
+        '"ios":{"push_success":1,"push_error":1},"android":{"push_success":2,"push_error":1},"huawei":{"push_success":2,"push_error":1}}',
+    );
+    // The gorush metrics read the same counters.
+    const snapshot = stats.app('x');
+    const values = Object.fromEntries(GORUSH_METRICS.map((m) => [m.name, m.value(snapshot)]));
+    assert.equal(values['gorush_total_push_count'], 8);
+    assert.equal(values['gorush_huawei_fail'], 1);
+    assert.equal(values['gorush_android_success'], 2);
+    assert.equal(values['gorush_submitted_tasks'], 4);
+  });
+
+  it('busy_workers counts notifications whose sends have not settled', async (t) => {
+    const { push, app, dispatcher } = await setup(t);
+    let release!: () => void;
+    dispatcher.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    t.after(() => release());
+    await push({
+      notifications: [
+        { tokens: ['a'], platform: 2 },
+        { tokens: ['b'], platform: 1 },
+      ],
+    });
+    assert.equal(JSON.parse((await app.inject({ url: '/api/stat/app' })).body).busy_workers, 2);
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = JSON.parse((await app.inject({ url: '/api/stat/app' })).body);
+    assert.equal(after.busy_workers, 0);
+    assert.equal(after.success_tasks, 2);
+  });
+
+  it('a send that ends other than done (aborted, failed) makes its task a failure', async (t) => {
+    const { push, app, dispatcher } = await setup(t);
+    dispatcher.finalState = 'aborted';
+    await push({ notifications: [{ tokens: ['a'], platform: 2 }] }, '?sync=true');
+    const stats = JSON.parse((await app.inject({ url: '/api/stat/app' })).body);
+    assert.equal(stats.failure_tasks, 1);
+    assert.equal(stats.success_tasks, 0);
+  });
+
+  it('/api/stat/go answers the runtime figures under gorush handler keys', async (t) => {
+    const { app } = await setup(t);
+    const body = JSON.parse((await app.inject({ url: '/api/stat/go' })).body);
+    assert.equal(body.go_version, process.version);
+    assert.equal(body.runtime, 'node');
+    for (const key of [
+      'time',
+      'go_os',
+      'go_arch',
+      'cpu_num',
+      'goroutine_num',
+      'heap_alloc',
+      'gc_num',
+      'gc_pause',
+    ]) {
+      assert.ok(key in body, key);
+    }
+  });
+});
