@@ -653,16 +653,17 @@ export function androidNotification(n: GorushPushNotification): Notification | s
 // ------------------------------------------------------------------------------------- Huawei
 
 /**
- * The `hms` override block as this mapping writes it: HMS's own `message` field names (v1
- * `messages:send`), merged by the HMS provider over what it builds from the common fields.
- * Typed loosely here so that this layer does not depend on the HMS provider's types.
+ * The `hms` override block as this mapping writes it, in Push Kit's own field names, the shape
+ * of the HMS provider's `HmsOverrides` (`android` merged over what it builds, `notification`
+ * one level deeper; `topic` / `condition` make a topic message). Typed loosely here so that
+ * this layer does not depend on the HMS provider's types.
  */
 export interface GorushHmsBlock {
-  /** `message.data`: gorush's `huawei_data`, a string sent as it is. */
-  data?: string;
-  /** `message.android`, as gorush builds it. */
+  /**
+   * `message.android`, as gorush builds it. gorush's `huawei_data` (a string, sent as it is)
+   * is its `data`, which Push Kit uses in place of `message.data` on Android devices.
+   */
   android: Json;
-  /** `message.topic` / `message.condition` (a topic message; the send's one device stands for it). */
   topic?: string;
   condition?: string;
 }
@@ -762,8 +763,7 @@ export function huaweiBlock(n: GorushPushNotification): GorushHmsBlock {
   else if (notification !== undefined) notification['default_sound'] = true;
   if (notification !== undefined) android['notification'] = notification;
 
-  const block: GorushHmsBlock = { android };
   const data = nonEmpty(n.huawei_data);
-  if (data !== undefined) block.data = data;
-  return block;
+  if (data !== undefined) android['data'] = data;
+  return { android };
 }

@@ -400,14 +400,13 @@ describe('gorush README examples, Huawei (the hms block as gorush builds message
     });
   });
 
-  it('huawei_data: a string sent as it is, a data message', () => {
+  it('huawei_data: a string sent as it is (android.data, which replaces message.data on Android), a data message', () => {
     const data = "{'title' : 'Mario','message' : 'great match!', 'Room' : 'PortugalVSDenmark'}";
     const [n] = decode({
       notifications: [{ tokens: ['token_a', 'token_b'], platform: 3, huawei_data: data }],
     });
     assert.deepEqual((sends(mapGorushNotification(n!, settings))[0]!.notification as { hms?: unknown }).hms, {
-      android: { urgency: 'NORMAL', ttl: '86400s' },
-      data,
+      android: { urgency: 'NORMAL', ttl: '86400s', data },
     });
   });
 
