@@ -47,9 +47,17 @@ export interface GorushApp {
 
 export interface GorushMappingSettings {
   apps: readonly GorushApp[];
-  /** The app a request goes to when nothing in it names one (the API key's default app, else the config's). */
-  defaultApp: string;
+  /**
+   * The app a request goes to when nothing in it names one (the API key's default app, else
+   * the config's only app). Undefined with several apps and no default: a notification that
+   * needs it fails with {@link NO_DEFAULT_APP}.
+   */
+  defaultApp: string | undefined;
 }
+
+/** Why a notification that names no app cannot be sent on a server of several apps. */
+export const NO_DEFAULT_APP =
+  "no app to send to: this server has several apps and this API key has no default app (apiKeys.<id>.defaultApp); iOS requests can name theirs by 'topic'";
 
 /** One pushline send made from a gorush notification. */
 export interface MappedSend {
@@ -114,11 +122,26 @@ export function mapGorushNotification(
 
 function appServing(
   settings: GorushMappingSettings,
-  name: string,
+  name: string | undefined,
   platform: Platform,
 ): GorushApp | undefined {
   const app = settings.apps.find((a) => a.name === name);
   return app?.platforms.includes(platform) ? app : undefined;
+}
+
+/**
+ * The default app lacks the platform: gorush drops a notification of a disabled platform. No
+ * default app at all is a configuration the request cannot fix: said per notification.
+ */
+function noApp(
+  settings: GorushMappingSettings,
+  platform: GorushPlatform,
+  counts: number,
+  targets: string[],
+): MappedNotification {
+  if (settings.defaultApp === undefined)
+    return { kind: 'rejected', platform, counts, error: NO_DEFAULT_APP, targets };
+  return ignoredPlatform(settings.defaultApp, platform);
 }
 
 function ignoredPlatform(app: string, platform: GorushPlatform): MappedNotification {
@@ -163,7 +186,10 @@ function selectIosApp(
   let candidates: GorushApp[];
   if (topic === undefined) {
     const app = appServing(settings, settings.defaultApp, 'ios');
-    if (app === undefined) return { ignored: ignoredPlatform(settings.defaultApp, 'ios') };
+    if (app === undefined) {
+      if (settings.defaultApp === undefined) return { error: NO_DEFAULT_APP };
+      return { ignored: ignoredPlatform(settings.defaultApp, 'ios') };
+    }
     // Without a topic: the default app, or an app with the same bundle id in the other environment.
     const topics = app.apnsTopics ?? [];
     candidates = [
@@ -524,8 +550,6 @@ function mapAndroid(
   settings: GorushMappingSettings,
   counts: number,
 ): MappedNotification {
-  const app = appServing(settings, settings.defaultApp, 'android');
-  if (app === undefined) return ignoredPlatform(settings.defaultApp, 'android');
   // CheckMessage appends `to` to the tokens (after counting).
   const tokens = [...(n.tokens ?? []), ...(nonEmpty(n.to) !== undefined ? [n.to!] : [])];
   const topic = nonEmpty(n.topic);
@@ -535,6 +559,8 @@ function mapAndroid(
     ...(topic !== undefined ? [topic] : []),
     ...(condition !== undefined ? [condition] : []),
   ];
+  const app = appServing(settings, settings.defaultApp, 'android');
+  if (app === undefined) return noApp(settings, 'android', counts, targets);
   if (tokens.length === 0 && topic === undefined && condition === undefined) {
     return { kind: 'rejected', platform: 'android', counts, error: NO_TOKEN, targets };
   }
@@ -685,8 +711,6 @@ function mapHuawei(
   settings: GorushMappingSettings,
   counts: number,
 ): MappedNotification {
-  const app = appServing(settings, settings.defaultApp, 'huawei');
-  if (app === undefined) return ignoredPlatform(settings.defaultApp, 'huawei');
   const tokens = [...(n.tokens ?? []), ...(nonEmpty(n.to) !== undefined ? [n.to!] : [])];
   const topic = nonEmpty(n.topic);
   const condition = nonEmpty(n.condition);
@@ -695,6 +719,8 @@ function mapHuawei(
     ...(topic !== undefined ? [topic] : []),
     ...(condition !== undefined ? [condition] : []),
   ];
+  const app = appServing(settings, settings.defaultApp, 'huawei');
+  if (app === undefined) return noApp(settings, 'huawei', counts, targets);
   const kinds =
     (tokens.length > 0 ? 1 : 0) + (topic !== undefined ? 1 : 0) + (condition !== undefined ? 1 : 0);
   if (kinds === 0) return { kind: 'rejected', platform: 'huawei', counts, error: NO_TOKEN, targets };

@@ -8,7 +8,7 @@
  * JSON, as gin's `ShouldBindWith(binding.JSON)` does) applies to these routes only.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Device } from '../../device.js';
+import type { Device, Platform } from '../../device.js';
 import type { Dispatcher, SendSpec, SendStatus } from '../../queue/dispatch.js';
 import { type GorushApp, type GorushPlatform, type MappedSend, mapGorushNotification } from './mapping.js';
 import { decodePushBody, type GorushPushNotification, pushBodySchema } from './request.js';
@@ -31,8 +31,27 @@ import { type GorushStats, goStats } from './stats.js';
 /** The apps gorush requests can reach. */
 export interface GorushDirectory {
   apps: readonly GorushApp[];
-  /** The config's default app (`server.defaultApp`, or the only app). */
-  defaultApp: string;
+  /** The app of requests whose key has no default app: the config's only app; undefined with several. */
+  defaultApp: string | undefined;
+}
+
+/**
+ * The directory from the server's apps map (`apps.<name>`: the platforms it has providers
+ * for, its APNs topics and, when known, its APNs environment).
+ */
+export function gorushDirectory(
+  apps: Readonly<
+    Record<
+      string,
+      { platforms: readonly Platform[]; apnsTopics?: readonly string[]; apnsProduction?: boolean }
+    >
+  >,
+): GorushDirectory {
+  const names = Object.keys(apps);
+  return {
+    apps: names.map((name) => ({ name, ...apps[name]! })),
+    defaultApp: names.length === 1 ? names[0] : undefined,
+  };
 }
 
 /** gorush's `core.*` / `log.*` knobs that change the API's behaviour. */

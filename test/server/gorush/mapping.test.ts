@@ -17,6 +17,7 @@ import {
   type MappedNotification,
   type MappedSend,
   mapGorushNotification,
+  NO_DEFAULT_APP,
 } from '../../../src/server/gorush/mapping.js';
 import { decodePushBody, type GorushPushNotification } from '../../../src/server/gorush/request.js';
 
@@ -726,6 +727,21 @@ describe('gorush Huawei rules and platforms', () => {
     const iosOnly: GorushMappingSettings = { defaultApp: 'a', apps: [{ name: 'a', platforms: ['ios'] }] };
     assert.equal(mapGorushNotification({ platform: 2, tokens: ['x'] }, iosOnly).kind, 'ignored');
     assert.equal(mapGorushNotification({ platform: 3, tokens: ['x'] }, iosOnly).kind, 'ignored');
+  });
+
+  it('several apps and no default: a notification that names no app fails clearly; an iOS topic still selects one', () => {
+    const noDefault: GorushMappingSettings = { ...settings, defaultApp: undefined };
+    for (const platform of [1, 2, 3]) {
+      const m = mapGorushNotification({ platform, tokens: ['x'], message: 'm' }, noDefault);
+      assert.equal(m.kind, 'rejected', `platform ${platform}`);
+      assert.equal((m as { error: string }).error, NO_DEFAULT_APP);
+      assert.equal((m as { counts: number }).counts, 1);
+    }
+    const byTopic = mapGorushNotification(
+      { platform: 1, tokens: ['x'], topic: 'com.example.other' },
+      noDefault,
+    );
+    assert.equal(sends(byTopic)[0]!.app, 'other');
   });
 
   it('the mapping is pure: the same input maps to equal output, and the input is untouched', () => {

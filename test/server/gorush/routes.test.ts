@@ -16,7 +16,12 @@ import type {
 } from '../../../src/queue/dispatch.js';
 import type { GorushApp } from '../../../src/server/gorush/mapping.js';
 import { GORUSH_METRICS } from '../../../src/server/gorush/metrics-names.js';
-import { type GorushDeps, type GorushSettings, gorushRoutes } from '../../../src/server/gorush/routes.js';
+import {
+  type GorushDeps,
+  type GorushSettings,
+  gorushDirectory,
+  gorushRoutes,
+} from '../../../src/server/gorush/routes.js';
 import { GorushStats, stopGoStats } from '../../../src/server/gorush/stats.js';
 
 /** Tokens starting with `dead` are invalid, `fail` fail; the rest are sent. */
@@ -670,6 +675,25 @@ describe('POST /api/push: the server hooks', () => {
     const { push, dispatcher } = await setup(t, { deps: { defaultAppFor: () => 'sandbox' } });
     await push({ notifications: [{ tokens: ['a'], platform: 1, message: 'm' }] });
     assert.equal(dispatcher.specs[0]!.app, 'sandbox');
+  });
+});
+
+describe('gorushDirectory', () => {
+  it("makes the directory from the server's apps map; the only app is the default", () => {
+    const one = gorushDirectory({ a: { platforms: ['ios'], apnsTopics: ['com.a'] } });
+    assert.deepEqual(one, {
+      apps: [{ name: 'a', platforms: ['ios'], apnsTopics: ['com.a'] }],
+      defaultApp: 'a',
+    });
+    const two = gorushDirectory({
+      a: { platforms: ['ios'] },
+      b: { platforms: ['android'], apnsProduction: true },
+    });
+    assert.equal(two.defaultApp, undefined);
+    assert.deepEqual(
+      two.apps.map((a) => a.name),
+      ['a', 'b'],
+    );
   });
 });
 
