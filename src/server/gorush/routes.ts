@@ -307,10 +307,16 @@ async function runTask(
   await settled;
   const logs = [...refused];
   for (const id of accepted) {
-    for await (const record of deps.dispatcher.feedback(id, FAILURES)) {
-      logs.push(
-        failedEntry({ ...context, token: recordToken(record), error: errorText(record) }, logSettings),
-      );
+    try {
+      for await (const record of deps.dispatcher.feedback(id, FAILURES)) {
+        logs.push(
+          failedEntry({ ...context, token: recordToken(record), error: errorText(record) }, logSettings),
+        );
+      }
+    } catch (err) {
+      // The sends ran; only their record is unreadable. Answer with what was read, as gorush
+      // answers with the entries its workers managed to append.
+      request.log.error({ send: id, err }, 'gorush sync logs: the feedback of a send could not be read');
     }
   }
   return logs;

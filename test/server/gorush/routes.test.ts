@@ -53,6 +53,8 @@ class FakeDispatcher implements Dispatcher {
   gate: Promise<void> = Promise.resolve();
   /** submit() rejects with this when set. */
   refuse: Error | undefined;
+  /** feedback() throws this after its first record when set. */
+  feedbackBreaks: Error | undefined;
   /** The state sends settle in. */
   finalState: SendStatus['state'] = 'done';
 
@@ -100,6 +102,7 @@ class FakeDispatcher implements Dispatcher {
     await this.gate;
     for (const record of this.#records.get(id) ?? []) {
       if (!query?.status || query.status.includes(record.status)) yield record;
+      if (this.feedbackBreaks) throw this.feedbackBreaks;
     }
   }
 
@@ -630,6 +633,14 @@ describe('POST /api/push: sync mode and logs', () => {
     const stats = JSON.parse((await app.inject({ url: '/api/stat/app' })).body);
     assert.deepEqual(stats.android, { push_success: 0, push_error: 2 });
     assert.equal(stats.failure_tasks, 1);
+  });
+
+  it('a feedback stream that breaks: the answer keeps what was read', async (t) => {
+    const { push, dispatcher } = await setup(t);
+    dispatcher.feedbackBreaks = new Error('redis connection lost');
+    const res = await push({ notifications: [{ tokens: ['dead-1', 'dead-2'], platform: 2 }] }, '?sync=true');
+    assert.equal(res.statusCode, 200);
+    assert.equal((JSON.parse(res.body) as { logs: unknown[] }).logs.length, 1);
   });
 
   it('an unknown platform is neither sent nor counted', async (t) => {
