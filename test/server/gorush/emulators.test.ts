@@ -1,16 +1,15 @@
 /**
  * gorush's README examples end to end: the gorush routes, a minimal in-test Dispatcher that
- * runs each send on a real `PushClient`, and pushline's strict APNs and FCM emulators. What
- * the emulators accepted is compared with what gorush's builders send for the same request,
- * and sync mode answers the emulators' real refusals in gorush's log entries.
+ * runs each send on a real `PushClient`, and pushline's strict APNs and FCM emulators (they
+ * refuse what Apple and Google refuse). What the emulators accepted is compared with what
+ * gorush's builders send for the same request (readme-examples.ts), and sync mode answers the
+ * emulators' real refusals as gorush's log entries.
  *
- * (The real in-process dispatcher and `pushline serve` are built elsewhere; the test against
- * a spawned server belongs with them. This one proves the mapping is accepted by providers
- * that reject what Apple and Google reject.)
+ * The real in-process dispatcher and `pushline serve` are built elsewhere; the test against a
+ * spawned server can reuse readme-examples.ts as it is.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { describe, it, type TestContext } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import fastify from 'fastify';
 import { PushClient } from '../../../src/client.js';
 import type { Device } from '../../../src/device.js';
@@ -26,6 +25,7 @@ import type {
 } from '../../../src/queue/dispatch.js';
 import { gorushRoutes } from '../../../src/server/gorush/routes.js';
 import { GorushStats, stopGoStats } from '../../../src/server/gorush/stats.js';
+import { apnsToken, README_EXAMPLES } from './readme-examples.js';
 
 /** Runs each send on the app's PushClient and records its feedback: just enough of a Dispatcher. */
 class ClientDispatcher implements Dispatcher {
@@ -95,25 +95,34 @@ class ClientDispatcher implements Dispatcher {
   async close() {}
 }
 
-/** A well-formed APNs device token (64 hex digits) standing for a README token name. */
-const hex = (name: string) => createHash('sha256').update(name).digest('hex');
+const DEAD_APNS = apnsToken('dead');
+const DEAD_FCM = 'android-dead-token-0123456789';
 
-async function setup(t: TestContext, scenarios: { apnsBad?: string[]; fcmDead?: string[] } = {}) {
+/** The emulators and the client, started once for the file (the slow part); each test gets its own server. */
+interface Providers {
+  apnsEmu: Awaited<ReturnType<typeof startApnsEmulator>>;
+  fcmEmu: Awaited<ReturnType<typeof startFcmEmulator>>;
+  client: PushClient;
+}
+
+async function startProviders(): Promise<Providers> {
   const apnsEmu = await startApnsEmulator({
     topic: 'com.example.app',
-    scenarios: { badTokens: scenarios.apnsBad ?? [] },
+    scenarios: { badTokens: [DEAD_APNS] },
   });
-  t.after(() => apnsEmu.close());
-  const fcmEmu = await startFcmEmulator({ unregisteredTokens: scenarios.fcmDead ?? [] });
-  t.after(() => fcmEmu.close());
+  const fcmEmu = await startFcmEmulator({ unregisteredTokens: [DEAD_FCM] });
   const client = new PushClient({ providers: [apns(apnsEmu.providerOptions), fcm(fcmEmu.providerOptions)] });
-  t.after(() => client.close());
+  return { apnsEmu, fcmEmu, client };
+}
+
+async function setup(t: TestContext, providers: Providers) {
+  providers.apnsEmu.reset();
+  providers.fcmEmu.reset();
   const app = fastify();
   t.after(() => app.close());
-  t.after(() => stopGoStats());
   let n = 0;
   await app.register(gorushRoutes, {
-    dispatcher: new ClientDispatcher({ main: client }),
+    dispatcher: new ClientDispatcher({ main: providers.client }),
     directory: {
       apps: [{ name: 'main', platforms: ['ios', 'android'], apnsTopics: ['com.example.app'] }],
       defaultApp: 'main',
@@ -127,160 +136,67 @@ async function setup(t: TestContext, scenarios: { apnsBad?: string[]; fcmDead?: 
     const res = await app.inject({ method: 'POST', url: '/api/push', payload: body as object });
     return JSON.parse(res.body) as { counts: number; logs: Array<Record<string, string>>; success: string };
   };
-  return { apnsEmu, fcmEmu, push, app };
+  return { apnsEmu: providers.apnsEmu, fcmEmu: providers.fcmEmu, push, app };
 }
 
 describe("gorush README examples delivered to pushline's emulators", () => {
-  it('iOS: the payloads apns2 builds for the README requests are what APNs receives', async (t) => {
-    const { apnsEmu, push } = await setup(t);
-    const a = hex('token_a');
-    const cases: Array<{
-      request: Record<string, unknown>;
-      payload: Record<string, unknown>;
-      pushType?: string;
-    }> = [
-      {
-        request: { title: 'Hello iOS', message: 'Hello World iOS!' },
-        payload: { aps: { alert: { title: 'Hello iOS', body: 'Hello World iOS!' } } },
-      },
-      { request: { message: 'Hello World iOS!' }, payload: { aps: { alert: 'Hello World iOS!' } } },
-      {
-        request: {
-          badge: 5,
-          alert: { title: 'Game Request', body: 'Bob wants to play poker', 'action-loc-key': 'PLAY' },
-        },
-        payload: {
-          aps: {
-            alert: { title: 'Game Request', body: 'Bob wants to play poker', 'action-loc-key': 'PLAY' },
-            badge: 5,
-          },
-        },
-      },
-      {
-        request: {
-          message: 'You got your emails.',
-          badge: 9,
-          sound: { critical: 1, name: 'default', volume: 1.0 },
-        },
-        payload: {
-          aps: {
-            alert: 'You got your emails.',
-            badge: 9,
-            sound: { critical: 1, name: 'default', volume: 1 },
-          },
-        },
-      },
-      {
-        request: { message: 'Hello World iOS!', data: { key1: 'welcome', key2: 2 } },
-        payload: { aps: { alert: 'Hello World iOS!' }, key1: 'welcome', key2: 2 },
-      },
-      {
-        request: {
-          push_type: 'liveactivity',
-          topic: 'com.example.app.push-type.liveactivity',
-          event: 'start',
-          timestamp: 1685952000,
-          'content-state': { homeScore: 0, awayScore: 0, minute: 1, period: '1H' },
-          'attributes-type': 'FootballMatchAttributes',
-          attributes: { homeTeam: 'Team 1', awayTeam: 'Team 2', league: 'Premier League' },
-          alert: { title: 'Team 1 vs Team 2', body: 'Kick-off! The match has started.' },
-        },
-        payload: {
-          aps: {
-            alert: { title: 'Team 1 vs Team 2', body: 'Kick-off! The match has started.' },
-            timestamp: 1685952000,
-            event: 'start',
-            'content-state': { homeScore: 0, awayScore: 0, minute: 1, period: '1H' },
-            'attributes-type': 'FootballMatchAttributes',
-            attributes: { homeTeam: 'Team 1', awayTeam: 'Team 2', league: 'Premier League' },
-          },
-        },
-        pushType: 'liveactivity',
-      },
-    ];
-    for (const [i, c] of cases.entries()) {
-      const body = await push({ notifications: [{ tokens: [a], platform: 1, ...c.request }] });
-      assert.deepEqual(body.logs, [], `case ${i}: ${JSON.stringify(body.logs)}`);
-      const received = apnsEmu.notifications.at(-1)!;
-      assert.equal(apnsEmu.notifications.length, i + 1, `case ${i} was not accepted`);
-      assert.equal(received.token, a);
-      assert.deepEqual(received.payload, c.payload, `case ${i}`);
-      assert.equal(received.pushType, c.pushType ?? 'alert');
-    }
+  let providers: Providers;
+  before(async () => {
+    providers = await startProviders();
+  });
+  after(async () => {
+    await providers.client.close();
+    await Promise.all([providers.apnsEmu.close(), providers.fcmEmu.close()]);
+    stopGoStats();
   });
 
-  it('Android: the v1 messages firebase-admin-go builds for the README requests are what FCM receives', async (t) => {
-    const { fcmEmu, push } = await setup(t);
-    const cases: Array<{ request: Record<string, unknown>; message: Record<string, unknown> }> = [
-      {
-        request: { tokens: ['token_a'], title: 'You got message', message: 'Hello World Android!' },
-        message: {
-          notification: { title: 'You got message', body: 'Hello World Android!' },
-          token: 'token_a',
-        },
-      },
-      {
-        request: {
-          tokens: ['token_a'],
-          message: 'Hello World Android!',
-          title: 'You got message',
-          fcm_options: { analytics_label: 'example' },
-        },
-        message: {
-          notification: { title: 'You got message', body: 'Hello World Android!' },
-          fcm_options: { analytics_label: 'example' },
-          token: 'token_a',
-        },
-      },
-      {
-        request: {
-          tokens: ['token_a'],
-          message: 'Hello World Android!',
-          title: 'You got message',
-          notification: { icon: 'myicon', color: '#112244' },
-        },
-        message: {
-          notification: { title: 'You got message', body: 'Hello World Android!' },
-          token: 'token_a',
-        },
-      },
-      {
-        request: {
-          tokens: ['token_a'],
-          message: 'Hello World Android!',
-          title: 'You got message',
-          data: { Nick: 'Mario', body: 'great match!', Room: 'PortugalVSDenmark' },
-        },
-        message: {
-          data: { Nick: 'Mario', body: 'great match!', Room: 'PortugalVSDenmark' },
-          notification: { title: 'You got message', body: 'Hello World Android!' },
-          token: 'token_a',
-        },
-      },
-      {
-        request: { topic: 'highScores', message: 'This is a Firebase Cloud Messaging Topic Message' },
-        message: {
-          notification: { body: 'This is a Firebase Cloud Messaging Topic Message' },
-          topic: 'highScores',
-        },
-      },
-    ];
-    for (const [i, c] of cases.entries()) {
-      const body = await push({ notifications: [{ platform: 2, ...c.request }] });
-      assert.deepEqual(body.logs, [], `case ${i}: ${JSON.stringify(body.logs)}`);
-      assert.equal(fcmEmu.messages.length, i + 1, `case ${i} was not accepted`);
-      assert.deepEqual(fcmEmu.messages.at(-1)!.message, c.message, `case ${i}`);
-    }
-  });
+  // Every README example whose sends go to APNs or FCM (HMS: its emulator arrives with the HMS provider).
+  for (const example of README_EXAMPLES.filter((e) => e.delivered.every((d) => !d.hms))) {
+    it(example.name, async (t) => {
+      const { apnsEmu, fcmEmu, push } = await setup(t, providers);
+      // README tokens are not APNs tokens: iOS ones become 64 hex digits.
+      const notifications = example.body.notifications.map((n) =>
+        n['platform'] === 1 ? { ...n, tokens: (n['tokens'] as string[]).map(apnsToken) } : n,
+      );
+      const body = await push({ notifications });
+      assert.equal(body.counts, example.counts);
+      assert.deepEqual(body.logs, [], JSON.stringify(body.logs));
+      const apnsReceived = [...apnsEmu.notifications];
+      const fcmReceived = [...fcmEmu.messages];
+      for (const [i, expected] of example.delivered.entries()) {
+        const tokens = example.devices[i]!;
+        if (expected.apns) {
+          const got = apnsReceived.splice(0, tokens.length);
+          assert.deepEqual(
+            got.map((r) => r.token),
+            tokens.map(apnsToken),
+          );
+          for (const r of got) {
+            assert.deepEqual(r.payload, expected.apns);
+            assert.equal(r.pushType, expected.apnsPushType ?? 'alert');
+          }
+        }
+        if (expected.fcm) {
+          const got = fcmReceived.splice(0, tokens.length);
+          assert.equal(got.length, tokens.length);
+          for (const [k, r] of got.entries()) {
+            const target = expected.fcmTopic ? { topic: expected.fcmTopic } : { token: tokens[k] };
+            assert.deepEqual(r.message, { ...expected.fcm, ...target });
+          }
+        }
+      }
+      assert.equal(apnsReceived.length + fcmReceived.length, 0, 'nothing else was delivered');
+    });
+  }
 
   it("sync mode: the providers' refusals as gorush's failure entries, successes left out", async (t) => {
-    const dead = hex('dead');
-    const { push, app } = await setup(t, { apnsBad: [dead], fcmDead: ['android-dead-token-0123456789'] });
+    const dead = DEAD_APNS;
+    const { push, app } = await setup(t, providers);
     const body = await push({
       notifications: [
-        { notif_id: 'ios-1', tokens: [hex('ok'), dead], platform: 1, message: 'Hello World iOS!' },
+        { notif_id: 'ios-1', tokens: [apnsToken('ok'), dead], platform: 1, message: 'Hello World iOS!' },
         {
-          tokens: ['android-ok', 'android-dead-token-0123456789'],
+          tokens: ['android-ok', DEAD_FCM],
           platform: 2,
           message: 'Hello World Android!',
         },
