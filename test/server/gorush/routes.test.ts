@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import swagger from '@fastify/swagger';
 import fastify from 'fastify';
 import type { Device } from '../../../src/device.js';
 import type {
@@ -362,6 +363,34 @@ describe('POST /api/push: the server hooks', () => {
     const { push, dispatcher } = await setup(t, { deps: { defaultAppFor: () => 'sandbox' } });
     await push({ notifications: [{ tokens: ['a'], platform: 1, message: 'm' }] });
     assert.equal(dispatcher.specs[0]!.app, 'sandbox');
+  });
+});
+
+describe('OpenAPI', () => {
+  it('the routes document themselves under @fastify/swagger (OpenAPI 3.0: nullable fields)', async (t) => {
+    const app = fastify();
+    t.after(() => app.close());
+    await app.register(swagger, { openapi: { info: { title: 't', version: '1' } } });
+    await app.register(gorushRoutes, {
+      dispatcher: new FakeDispatcher(),
+      directory: { apps: APPS, defaultApp: 'main' },
+      settings: { sync: false, maxNotification: 100, maskTokens: true },
+      stats: new GorushStats(),
+      newId: () => 'x',
+      version: 'v',
+    });
+    await app.ready();
+    const doc = app.swagger() as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >;
+    };
+    assert.ok(doc.paths['/api/stat/app']?.['get']);
+    assert.ok(doc.paths['/api/stat/go']?.['get']);
+    const body = JSON.stringify(doc.paths['/api/push']?.['post']?.requestBody);
+    assert.match(body, /"thread-id":\{"type":"string","nullable":true\}/);
+    assert.match(body, /"notifications"/);
   });
 });
 
