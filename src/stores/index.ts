@@ -21,3 +21,19 @@ export { type PostgresFeedbackSinkOptions, postgresFeedbackSink } from './postgr
 export { type PostgresDevicesOptions, postgresDevices } from './postgres-source.js';
 export { type SqliteFeedbackSinkOptions, sqliteFeedbackSink } from './sqlite-sink.js';
 export { type SqliteDevicesOptions, sqliteDevices } from './sqlite-source.js';
+export {
+  DEFAULT_WEBHOOK_TOLERANCE_SEC,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+  type WebhookHeaders,
+  webhookSignature,
+  webhookSignatureHeader,
+} from './webhook-signature.js';
+export {
+  type WebhookDeliveryEvent,
+  type WebhookFailedBatch,
+  type WebhookRetryOptions,
+  type WebhookSink,
+  type WebhookSinkOptions,
+  webhookSink,
+} from './webhook-sink.js';
