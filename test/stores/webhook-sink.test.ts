@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
@@ -92,7 +93,7 @@ const feedbackOf = (i: number, status: FeedbackStatus): Feedback => {
 const dead = (i: number) => feedbackOf(i, 'invalid-token');
 const fast = { baseDelayMs: 1, maxDelayMs: 5 };
 
-describe('webhookSink', () => {
+describe('webhookSink', { timeout: 20_000 }, () => {
   test('POSTs signed JSON arrays of records, batched by size, with send id and app', async (t) => {
     const hook = await receiver(t);
     const sink = webhookSink({ url: hook.url, secret: SECRET, batchSize: 3, batchDelayMs: 60_000 });
@@ -368,6 +369,10 @@ describe('webhookSink', () => {
   test('destroy() stops retrying and reports what it drops', async (t) => {
     const hook = await receiver(t, () => 500);
     const dropped: number[] = [];
+    let sleeping!: () => void;
+    const retryScheduled = new Promise<void>((resolve) => {
+      sleeping = resolve;
+    });
     const sink = webhookSink({
       url: hook.url,
       secret: SECRET,
@@ -375,9 +380,10 @@ describe('webhookSink', () => {
       concurrency: 1,
       retry: { attempts: 1000, baseDelayMs: 60_000, maxDelayMs: 60_000, maxElapsedMs: 3_600_000 },
       onError: (_error, batch) => dropped.push(batch.records),
+      onDelivery: (event) => event.outcome === 'retry' && sleeping(),
     });
     for (let i = 0; i < 3; i++) await sink.write(dead(i));
-    await hook.until(1); // the first batch is now sleeping before its retry
+    await retryScheduled; // the first batch now waits a minute before its retry
     await sink.destroy();
     assert.deepEqual(dropped, [1, 1, 1]);
     assert.equal(sink.undelivered, 3);
@@ -392,6 +398,11 @@ describe('verifyWebhookSignature', () => {
   const signed = (secret = SECRET, timestamp = ts) => ({
     [WEBHOOK_HEADERS.timestamp]: timestamp,
     [WEBHOOK_HEADERS.signature]: webhookSignatureHeader(secret, timestamp, body),
+  });
+
+  test('the signature is HMAC-SHA256 over timestamp + "." + body, hex, after sha256=', () => {
+    const expected = createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex');
+    assert.equal(signed()[WEBHOOK_HEADERS.signature], `sha256=${expected}`);
   });
 
   test('accepts the right secret, body and time; refuses any change', () => {
