@@ -15,6 +15,7 @@ export {
   type NdjsonFeedbackWriterOptions,
   ndjsonFeedbackWriter,
 } from './ndjson-writer.js';
+export { openFeedbackSink, SUPPORTED_SINKS } from './open-sink.js';
 export { type OpenDeviceSourceOptions, openDeviceSource, SUPPORTED_SOURCES } from './open-source.js';
 export type { PostgresTarget } from './postgres-connection.js';
 export { type PostgresFeedbackSinkOptions, postgresFeedbackSink } from './postgres-sink.js';

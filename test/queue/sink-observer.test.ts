@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { PushError } from '../../src/errors.js';
 import type { Feedback, FeedbackStatus } from '../../src/feedback.js';
 import type { FeedbackObserver, SendSpec } from '../../src/queue/dispatch.js';
 import { forApp, sinkObserver } from '../../src/queue/sink-observer.js';
-import { StoreError, sqliteFeedbackSink } from '../../src/stores/index.js';
+import { openFeedbackSink, StoreError, sqliteFeedbackSink } from '../../src/stores/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pushline-sink-observer-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,6 +123,52 @@ describe('sinkObserver', () => {
     assert.equal(observer.sink, undefined);
     assert.ok(sink);
     assert.deepEqual(ids(path), [1, 2]);
+  });
+});
+
+describe('openFeedbackSink', () => {
+  test('opens a sqlite: spec (as sinkObserver factories do); refuses what is no database, unechoed', async () => {
+    const path = makeDb(3);
+    const sink = openFeedbackSink(`sqlite:${path}`, { table: 'devices', keyColumn: 'id', mode: 'delete' });
+    await sink.write(feedbackOf(1, 'invalid-token'));
+    await sink.close();
+    assert.deepEqual(ids(path), [0, 2]);
+    for (const spec of ['devices.ndjson', 'mysql://root:hunter2-password@db/x', '']) {
+      assert.throws(
+        () => openFeedbackSink(spec, { table: 'devices', keyColumn: 'id', mode: 'delete' }),
+        (error: StoreError) =>
+          error.code === 'store-config' &&
+          /database only/.test(error.message) &&
+          !error.message.includes('hunter2'),
+      );
+    }
+  });
+});
+
+describe('sinkObserver on PostgreSQL', {
+  skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set',
+}, () => {
+  test('a postgres:// spec through openFeedbackSink: dead tokens deleted', async (t) => {
+    const url = process.env.DATABASE_URL!;
+    const table = `pushline_sink_observer_${process.pid}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    t.after(async () => {
+      await admin.query(`DROP TABLE IF EXISTS ${table}`);
+      await admin.end();
+    });
+    await admin.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, token text)`);
+    await admin.query(`INSERT INTO ${table} SELECT i, 'tok-' || i FROM generate_series(0, 4) AS i`);
+    const observer = sinkObserver(() => openFeedbackSink(url, { table, keyColumn: 'id', mode: 'delete' }));
+    await observer.ready();
+    await observer.observe(send(), feedbackOf(1, 'invalid-token'));
+    await observer.observe(send(), feedbackOf(3, 'invalid-token'));
+    await observer.close!();
+    const { rows } = await admin.query(`SELECT id FROM ${table} ORDER BY id`);
+    assert.deepEqual(
+      rows.map((row) => Number(row.id)),
+      [0, 2, 4],
+    );
   });
 });
 
