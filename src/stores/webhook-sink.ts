@@ -302,7 +302,20 @@ class Webhook implements WebhookSink {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.flush().finally(() => this.clearTimer());
+    this.closing ??= (async () => {
+      // New feedback is refused from now on, but a writer that was waiting for room adds its
+      // record when a batch completes: flush again until nothing is left.
+      let failure: unknown;
+      do {
+        try {
+          await this.flush();
+        } catch (error) {
+          failure = error;
+        }
+      } while (this.buffer.length > 0 || this.outstanding.size > 0);
+      this.clearTimer();
+      if (failure) throw failure;
+    })();
     return this.closing;
   }
 
@@ -452,12 +465,21 @@ class Webhook implements WebhookSink {
     batch: Batch,
   ): Promise<{ ok: true; status: number } | { ok: false; status?: number; problem: string }> {
     const timestamp = Math.floor(Date.now() / 1000);
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+    // One controller per try, aborted by its timeout or by destroy(). (Not AbortSignal.any on
+    // the sink's long-lived signal: every try would stay registered on it.)
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onStop = () => controller.abort();
+    this.stop.signal.addEventListener('abort', onStop, { once: true });
     try {
       const response = await fetch(this.url, {
         method: 'POST',
         redirect: 'manual',
-        signal: AbortSignal.any([timeout, this.stop.signal]),
+        signal: controller.signal,
         headers: {
           ...this.extraHeaders,
           'content-type': 'application/json',
@@ -479,9 +501,12 @@ class Webhook implements WebhookSink {
       if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
       return { ok: false, status: response.status, problem: `HTTP ${response.status}` };
     } catch (error) {
-      if (timeout.aborted) return { ok: false, problem: `no answer within ${this.timeoutMs} ms` };
+      if (timedOut) return { ok: false, problem: `no answer within ${this.timeoutMs} ms` };
       if (this.stop.signal.aborted) return { ok: false, problem: 'aborted by destroy()' };
       return { ok: false, problem: this.scrub(describe(error)) };
+    } finally {
+      clearTimeout(timer);
+      this.stop.signal.removeEventListener('abort', onStop);
     }
   }
 

@@ -261,6 +261,26 @@ describe('webhookSink', { timeout: 20_000 }, () => {
     assert.equal(sink.delivered, 11);
   });
 
+  test('close() while a writer waits for room: its record is delivered too', async (t) => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const hook = await receiver(t, async () => {
+      await gate;
+      return 200;
+    });
+    const sink = webhookSink({ url: hook.url, secret: SECRET, batchSize: 5, maxPending: 10, concurrency: 1 });
+    for (let i = 0; i < 10; i++) sink.observe(SEND, dead(i));
+    const waiting = sink.observe(SEND, dead(10));
+    const closing = sink.close();
+    release();
+    await waiting;
+    await closing;
+    assert.equal(sink.delivered, 11);
+    assert.equal(hook.received.flatMap((r) => r.records).length, 11);
+  });
+
   test('sends only the statuses asked for: invalid-token and failed by default', async (t) => {
     const hook = await receiver(t);
     const all: FeedbackStatus[] = ['sent', 'validated', 'invalid-token', 'failed'];
