@@ -23,11 +23,13 @@
  * {@link MetricsOptions.origins} or a built-in list, everything else is `other`.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { PLATFORMS } from '../device.js';
 import type { Feedback, FeedbackStatus } from '../feedback.js';
 import type { FeedbackObserver, SendSpec, SendState } from '../queue/dispatch.js';
 import type { WebhookDeliveryEvent } from '../stores/webhook-sink.js';
 import type { RequestEndEvent } from '../transport/diagnostics.js';
+import { Tally, TallyHistogram } from './metrics-tally.js';
 
 /** A gauge's value: a number set now, or a function read at each scrape (may be async). */
 export type GaugeValue = number | (() => number | Promise<number>);
@@ -126,6 +128,46 @@ function settableGauge(registry: Registry, name: string, help: string, labelName
   };
 }
 
+/** A prom-client counter whose values are copied in from our own tallies at each scrape. */
+function counterFrom(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+  read: () => Iterable<{ labels: Readonly<Record<string, string>>; value: number }>,
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [...labelNames],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, value } of read()) if (value > 0) this.inc(labels, value);
+    },
+  });
+}
+
+/** Per app and provider: the counts that are not per status. */
+interface ProviderTotals {
+  retries: number;
+  maybeDelivered: number;
+  maybeDuplicates: number;
+}
+
+/** gorush's counters, counted here (`gorush: 'feedback'`). */
+interface GorushCounts {
+  total: number;
+  ios: [number, number];
+  android: [number, number];
+  huawei: [number, number];
+  submitted: number;
+  succeeded: number;
+  failed: number;
+}
+
+const PLATFORM_LABEL: ReadonlySet<string> = new Set(PLATFORMS);
+
 export class ServerMetrics implements FeedbackObserver {
   /** The registry holding every metric here (not prom-client's global one). */
   readonly registry = new Registry();
@@ -133,30 +175,26 @@ export class ServerMetrics implements FeedbackObserver {
   readonly contentType: string;
 
   private readonly origins: Map<string, string>;
-  private readonly pushes: Counter<'app' | 'provider' | 'platform' | 'status' | 'code'>;
-  private readonly retries: Counter<'app' | 'provider'>;
-  private readonly maybeDelivered: Counter<'app' | 'provider'>;
-  private readonly maybeDuplicates: Counter<'app' | 'provider'>;
-  private readonly requestDuration: Histogram<'provider'>;
-  private readonly requests: Counter<'provider' | 'outcome'>;
-  private readonly sendsSubmitted: Counter<'app'>;
-  private readonly sendsSettled: Counter<'app' | 'state'>;
-  private readonly webhookTries: Counter<'app' | 'outcome'>;
-  private readonly webhookRecords: Counter<'app' | 'outcome'>;
-  private readonly webhookDuration: Histogram<'app'>;
-  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  private readonly httpDuration: Histogram<'method' | 'route'>;
+  /** Devices by app, provider, platform, status, code. */
+  private readonly pushes = new Tally<number>(['app', 'provider', 'platform', 'status', 'code'], () => 0);
+  private readonly perProvider = new Tally<ProviderTotals>(['app', 'provider'], () => ({
+    retries: 0,
+    maybeDelivered: 0,
+    maybeDuplicates: 0,
+  }));
+  private readonly requests = new Tally<number>(['provider', 'outcome'], () => 0);
+  private readonly requestDuration: TallyHistogram;
+  private readonly sendsSubmitted = new Tally<number>(['app'], () => 0);
+  private readonly sendsSettled = new Tally<number>(['app', 'state'], () => 0);
+  private readonly webhookTries = new Tally<number>(['app', 'outcome'], () => 0);
+  private readonly webhookRecords = new Tally<number>(['app', 'outcome'], () => 0);
+  private readonly webhookDuration: TallyHistogram;
+  private readonly httpRequests = new Tally<number>(['method', 'route', 'status'], () => 0);
+  private readonly httpDuration: TallyHistogram;
   private readonly queueDepthGauge: (value: GaugeValue, labels?: Record<string, string>) => void;
   private readonly inFlightGauge: (value: GaugeValue, labels?: Record<string, string>) => void;
-  private readonly gorush:
-    | {
-        total: Counter;
-        byPlatform: Record<keyof typeof GORUSH_PLATFORMS, [Counter, Counter]>;
-        submitted: Counter;
-        succeeded: Counter;
-        failed: Counter;
-      }
-    | undefined;
+  /** Counted here only with `gorush: 'feedback'`. */
+  private readonly gorush: GorushCounts | undefined;
   private busySends = 0;
   private readonly onRequestEnd = (message: unknown) => this.requestEnded(message as RequestEndEvent);
 
@@ -166,87 +204,101 @@ export class ServerMetrics implements FeedbackObserver {
     this.origins = new Map(Object.entries(options.origins ?? {}));
     const buckets = [...(options.latencyBuckets ?? DEFAULT_BUCKETS)];
     const registers = [registry];
-    this.pushes = new Counter({
-      name: 'pushline_pushes_total',
-      help: 'Devices with a final feedback, by app, provider, platform, status and error code (absent on success)',
-      labelNames: ['app', 'provider', 'platform', 'status', 'code'],
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'pushline_push_retries_total',
-      help: 'Requests made again after a retryable failure (attempts beyond the first), by app and provider',
-      labelNames: ['app', 'provider'],
-      registers,
-    });
-    this.maybeDelivered = new Counter({
-      name: 'pushline_pushes_maybe_delivered_total',
-      help: 'Devices not sent whose push may nevertheless have been delivered (a request got no answer)',
-      labelNames: ['app', 'provider'],
-      registers,
-    });
-    this.maybeDuplicates = new Counter({
-      name: 'pushline_pushes_maybe_duplicate_total',
-      help: 'Devices sent after an attempt that may have been delivered too: possible duplicates',
-      labelNames: ['app', 'provider'],
-      registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'pushline_provider_request_duration_seconds',
-      help: 'Requests to push services, from request() to the outcome (queueing and transparent re-sends included)',
-      labelNames: ['provider'],
+    const count = (tally: Tally<number>) => () => tally.series;
+    const field = (key: keyof ProviderTotals) => () =>
+      this.perProvider.series.map(({ labels, value }) => ({ labels, value: value[key] }));
+
+    counterFrom(
+      registry,
+      'pushline_pushes_total',
+      'Devices with a final feedback, by app, provider, platform, status and error code (absent on success)',
+      ['app', 'provider', 'platform', 'status', 'code'],
+      count(this.pushes),
+    );
+    counterFrom(
+      registry,
+      'pushline_push_retries_total',
+      'Requests made again after a retryable failure (attempts beyond the first), by app and provider',
+      ['app', 'provider'],
+      field('retries'),
+    );
+    counterFrom(
+      registry,
+      'pushline_pushes_maybe_delivered_total',
+      'Devices not sent whose push may nevertheless have been delivered (a request got no answer)',
+      ['app', 'provider'],
+      field('maybeDelivered'),
+    );
+    counterFrom(
+      registry,
+      'pushline_pushes_maybe_duplicate_total',
+      'Devices sent after an attempt that may have been delivered too: possible duplicates',
+      ['app', 'provider'],
+      field('maybeDuplicates'),
+    );
+    this.requestDuration = new TallyHistogram(
+      registry,
+      'pushline_provider_request_duration_seconds',
+      'Requests to push services, from request() to the outcome (queueing and transparent re-sends included)',
+      ['provider'],
       buckets,
-      registers,
-    });
-    this.requests = new Counter({
-      name: 'pushline_provider_requests_total',
-      help: "Requests to push services by outcome: the response's HTTP status, or the error code of a request without one",
-      labelNames: ['provider', 'outcome'],
-      registers,
-    });
-    this.sendsSubmitted = new Counter({
-      name: 'pushline_sends_submitted_total',
-      help: 'Sends accepted, by app',
-      labelNames: ['app'],
-      registers,
-    });
-    this.sendsSettled = new Counter({
-      name: 'pushline_sends_settled_total',
-      help: 'Sends finished, by app and final state (done, aborted, failed)',
-      labelNames: ['app', 'state'],
-      registers,
-    });
-    this.webhookTries = new Counter({
-      name: 'pushline_webhook_deliveries_total',
-      help: 'Webhook POSTs, by app and outcome (delivered; retry: failed, tried again; failed: failed, batch given up)',
-      labelNames: ['app', 'outcome'],
-      registers,
-    });
-    this.webhookRecords = new Counter({
-      name: 'pushline_webhook_records_total',
-      help: 'Feedback records by app and fate: delivered to the webhook, or given up after its retries',
-      labelNames: ['app', 'outcome'],
-      registers,
-    });
-    this.webhookDuration = new Histogram({
-      name: 'pushline_webhook_request_duration_seconds',
-      help: 'Webhook POSTs, from sending to the complete answer (or the failure)',
-      labelNames: ['app'],
+    );
+    counterFrom(
+      registry,
+      'pushline_provider_requests_total',
+      "Requests to push services by outcome: the response's HTTP status, or the error code of a request without one",
+      ['provider', 'outcome'],
+      count(this.requests),
+    );
+    counterFrom(
+      registry,
+      'pushline_sends_submitted_total',
+      'Sends accepted, by app',
+      ['app'],
+      count(this.sendsSubmitted),
+    );
+    counterFrom(
+      registry,
+      'pushline_sends_settled_total',
+      'Sends finished, by app and final state (done, aborted, failed)',
+      ['app', 'state'],
+      count(this.sendsSettled),
+    );
+    counterFrom(
+      registry,
+      'pushline_webhook_deliveries_total',
+      'Webhook POSTs, by app and outcome (delivered; retry: failed, tried again; failed: failed, batch given up)',
+      ['app', 'outcome'],
+      count(this.webhookTries),
+    );
+    counterFrom(
+      registry,
+      'pushline_webhook_records_total',
+      'Feedback records by app and fate: delivered to the webhook, or given up after its retries',
+      ['app', 'outcome'],
+      count(this.webhookRecords),
+    );
+    this.webhookDuration = new TallyHistogram(
+      registry,
+      'pushline_webhook_request_duration_seconds',
+      'Webhook POSTs, from sending to the complete answer (or the failure)',
+      ['app'],
       buckets,
-      registers,
-    });
-    this.httpRequests = new Counter({
-      name: 'pushline_http_requests_total',
-      help: "Requests to the server's HTTP API, by method, route pattern and status",
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: 'pushline_http_request_duration_seconds',
-      help: "Requests to the server's HTTP API, by method and route pattern",
-      labelNames: ['method', 'route'],
+    );
+    counterFrom(
+      registry,
+      'pushline_http_requests_total',
+      "Requests to the server's HTTP API, by method, route pattern and status",
+      ['method', 'route', 'status'],
+      count(this.httpRequests),
+    );
+    this.httpDuration = new TallyHistogram(
+      registry,
+      'pushline_http_request_duration_seconds',
+      "Requests to the server's HTTP API, by method and route pattern",
+      ['method', 'route'],
       buckets,
-      registers,
-    });
+    );
     this.queueDepthGauge = settableGauge(
       registry,
       'pushline_queue_depth',
@@ -275,34 +327,39 @@ export class ServerMetrics implements FeedbackObserver {
   /** Counts one final feedback (the {@link FeedbackObserver} side; never waits, never throws). */
   observe(send: Pick<SendSpec, 'app'>, feedback: Feedback): void {
     const provider = feedback.provider ?? 'none';
-    const platform = typeof feedback.device?.platform === 'string' ? feedback.device.platform : 'unknown';
-    const labels: Record<string, string> = { app: send.app, provider, platform, status: feedback.status };
-    if (feedback.error?.code) labels['code'] = feedback.error.code;
-    this.pushes.inc(labels);
-    if (feedback.attempts > 1) this.retries.inc({ app: send.app, provider }, feedback.attempts - 1);
-    if (feedback.maybeDelivered) this.maybeDelivered.inc({ app: send.app, provider });
-    if (feedback.maybeDuplicate) this.maybeDuplicates.inc({ app: send.app, provider });
+    const raw = feedback.device?.platform;
+    // The platform comes from the caller's data: only the four known ones become label values.
+    const platform = typeof raw === 'string' && PLATFORM_LABEL.has(raw) ? raw : 'unknown';
+    this.pushes.at(send.app, provider, platform, feedback.status, feedback.error?.code).value++;
+    if (feedback.attempts > 1 || feedback.maybeDelivered || feedback.maybeDuplicate) {
+      const totals = this.perProvider.at(send.app, provider).value;
+      if (feedback.attempts > 1) totals.retries += feedback.attempts - 1;
+      if (feedback.maybeDelivered) totals.maybeDelivered++;
+      if (feedback.maybeDuplicate) totals.maybeDuplicates++;
+    }
     const gorush = this.gorush;
     if (gorush) {
-      gorush.total.inc();
-      const counters = gorush.byPlatform[platform as keyof typeof GORUSH_PLATFORMS];
-      if (counters) counters[SUCCESS.has(feedback.status) ? 0 : 1].inc();
+      gorush.total++;
+      if (platform === 'ios' || platform === 'android' || platform === 'huawei') {
+        gorush[platform][SUCCESS.has(feedback.status) ? 0 : 1]++;
+      }
     }
   }
 
   /** A send was accepted (gorush: a task submitted, a worker busy). */
   sendAccepted(send: Pick<SendSpec, 'app'>): void {
-    this.sendsSubmitted.inc({ app: send.app });
+    this.sendsSubmitted.at(send.app).value++;
     this.busySends++;
-    this.gorush?.submitted.inc();
+    if (this.gorush) this.gorush.submitted++;
   }
 
   /** A send settled (gorush: a task succeeded when `done`, failed otherwise). */
   sendSettled(send: { app: string; state: SendState }): void {
-    this.sendsSettled.inc({ app: send.app, state: send.state });
+    this.sendsSettled.at(send.app, send.state).value++;
     this.busySends = Math.max(0, this.busySends - 1);
-    if (send.state === 'done') this.gorush?.succeeded.inc();
-    else this.gorush?.failed.inc();
+    if (!this.gorush) return;
+    if (send.state === 'done') this.gorush.succeeded++;
+    else this.gorush.failed++;
   }
 
   /** Sends or jobs waiting to run: a number now, or a function read at each scrape. */
@@ -318,16 +375,15 @@ export class ServerMetrics implements FeedbackObserver {
   /** One HTTP API request (call from Fastify's `onResponse` with `request.routeOptions.url`). */
   httpRequest(sample: HttpRequestSample): void {
     const route = sample.route || 'unmatched';
-    this.httpRequests.inc({ method: sample.method, route, status: String(sample.statusCode) });
-    this.httpDuration.observe({ method: sample.method, route }, sample.durationMs / 1000);
+    this.httpRequests.at(sample.method, route, String(sample.statusCode)).value++;
+    this.httpDuration.observe(sample.durationMs / 1000, sample.method, route);
   }
 
   /** One webhook try (pass as the sink's `onDelivery`: `(e) => metrics.webhookDelivery(app, e)`). */
   webhookDelivery(app: string, event: WebhookDeliveryEvent): void {
-    this.webhookTries.inc({ app, outcome: event.outcome });
-    this.webhookDuration.observe({ app }, event.durationMs / 1000);
-    if (event.outcome === 'delivered') this.webhookRecords.inc({ app, outcome: 'delivered' }, event.records);
-    else if (event.outcome === 'failed') this.webhookRecords.inc({ app, outcome: 'failed' }, event.records);
+    this.webhookTries.at(app, event.outcome).value++;
+    this.webhookDuration.observe(event.durationMs / 1000, app);
+    if (event.outcome !== 'retry') this.webhookRecords.at(app, event.outcome).value += event.records;
   }
 
   /** The exposition text for `GET /metrics` (with {@link contentType}). */
@@ -359,9 +415,14 @@ export class ServerMetrics implements FeedbackObserver {
   private requestEnded(event: RequestEndEvent): void {
     // A subscriber that throws surfaces as an uncaught exception: take nothing for granted.
     if (!event || typeof event.origin !== 'string') return;
-    const provider = this.providerOf(event.origin);
+    let provider = this.providerByOrigin.get(event.origin);
+    if (provider === undefined) {
+      provider = this.providerOf(event.origin);
+      // Origins are few (one pool each); the cache is bounded all the same.
+      if (this.providerByOrigin.size < 1000) this.providerByOrigin.set(event.origin, provider);
+    }
     if (Number.isFinite(event.durationMs) && event.durationMs >= 0) {
-      this.requestDuration.observe({ provider }, event.durationMs / 1000);
+      this.requestDuration.observe(event.durationMs / 1000, provider);
     }
     const outcome =
       typeof event.status === 'number'
@@ -369,63 +430,61 @@ export class ServerMetrics implements FeedbackObserver {
         : typeof event.error === 'string'
           ? event.error
           : 'unknown';
-    this.requests.inc({ provider, outcome });
+    this.requests.at(provider, outcome).value++;
   }
 
-  private registerGorush(mode: NonNullable<MetricsOptions['gorush']>): ServerMetrics['gorush'] {
+  private readonly providerByOrigin = new Map<string, string>();
+
+  private registerGorush(mode: NonNullable<MetricsOptions['gorush']>): GorushCounts | undefined {
     if (mode === false) return undefined;
     const registers = [this.registry];
-    if (mode !== 'feedback') {
-      for (const metric of mode.metrics) {
-        const read = () => metric.value(mode.stats());
-        if (metric.type === 'gauge') {
-          new Gauge({
-            name: metric.name,
-            help: metric.help,
-            registers,
-            collect() {
-              this.set(read());
-            },
-          });
-        } else {
-          new Counter({
-            name: metric.name,
-            help: metric.help,
-            registers,
-            collect() {
-              this.reset();
-              this.inc(Math.max(0, read()));
-            },
-          });
-        }
+    const define = (name: string, help: string, type: 'counter' | 'gauge', read: () => number) => {
+      if (type === 'gauge') {
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(read());
+          },
+        });
+      } else {
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(Math.max(0, read()));
+          },
+        });
       }
+    };
+    if (mode !== 'feedback') {
+      for (const metric of mode.metrics)
+        define(metric.name, metric.help, metric.type, () => metric.value(mode.stats()));
       return undefined;
     }
-    const counter = (name: string, help: string) => new Counter({ name, help, registers });
-    const byPlatform = {} as Record<keyof typeof GORUSH_PLATFORMS, [Counter, Counter]>;
-    const total = counter('gorush_total_push_count', 'Number of push count');
-    for (const [platform, [success, error, successHelp, errorHelp]] of Object.entries(GORUSH_PLATFORMS)) {
-      byPlatform[platform as keyof typeof GORUSH_PLATFORMS] = [
-        counter(success, successHelp),
-        counter(error, errorHelp),
-      ];
-    }
-    const busy = () => this.busySends;
-    new Gauge({
-      name: 'gorush_busy_workers',
-      help: 'Length of busy workers',
-      registers,
-      collect() {
-        this.set(busy());
-      },
-    });
-    return {
-      total,
-      byPlatform,
-      succeeded: counter('gorush_success_tasks', 'Length of Success Tasks'),
-      failed: counter('gorush_failure_tasks', 'Length of Failure Tasks'),
-      submitted: counter('gorush_submitted_tasks', 'Length of Submitted Tasks'),
+    const counts: GorushCounts = {
+      total: 0,
+      ios: [0, 0],
+      android: [0, 0],
+      huawei: [0, 0],
+      submitted: 0,
+      succeeded: 0,
+      failed: 0,
     };
+    define('gorush_total_push_count', 'Number of push count', 'counter', () => counts.total);
+    for (const [platform, [success, error, successHelp, errorHelp]] of Object.entries(GORUSH_PLATFORMS)) {
+      const pair = counts[platform as keyof typeof GORUSH_PLATFORMS];
+      define(success, successHelp, 'counter', () => pair[0]);
+      define(error, errorHelp, 'counter', () => pair[1]);
+    }
+    define('gorush_busy_workers', 'Length of busy workers', 'gauge', () => this.busySends);
+    define('gorush_success_tasks', 'Length of Success Tasks', 'counter', () => counts.succeeded);
+    define('gorush_failure_tasks', 'Length of Failure Tasks', 'counter', () => counts.failed);
+    define('gorush_submitted_tasks', 'Length of Submitted Tasks', 'counter', () => counts.submitted);
+    return counts;
   }
 }
 
