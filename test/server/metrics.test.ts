@@ -83,8 +83,28 @@ describe('ServerMetrics', () => {
       attempts: 0,
       error: new PushError('no-provider', 'x'),
     });
+    // The platform is the caller's data: a made-up one must not become a label value.
+    for (const platform of ['evil-1', 'evil-2']) {
+      metrics.observe(news, {
+        device: { platform: platform as Platform, token: 't' },
+        status: 'failed',
+        attempts: 0,
+        error: new PushError('invalid-device', 'x'),
+      });
+    }
     const { samples, types } = await scrape(metrics);
     const pushes = 'pushline_pushes_total';
+    assert.equal(
+      value(samples, pushes, {
+        app: 'news',
+        provider: 'none',
+        platform: 'unknown',
+        status: 'failed',
+        code: 'invalid-device',
+      }),
+      2,
+    );
+    assert.ok(!samples.some((s) => s.labels['platform']?.startsWith('evil')));
     assert.equal(types.get(pushes), 'counter');
     assert.equal(
       value(samples, pushes, { app: 'shop', provider: 'apns', platform: 'ios', status: 'sent' }),
@@ -122,7 +142,7 @@ describe('ServerMetrics', () => {
     );
     assert.equal(
       samples.filter((s) => s.name === pushes).reduce((sum, s) => sum + s.value, 0),
-      12,
+      14,
       'every feedback counted once',
     );
     assert.equal(value(samples, 'pushline_push_retries_total', { app: 'news', provider: 'fcm' }), 2 * 3 + 1);
