@@ -205,7 +205,7 @@ class Webhook implements WebhookSink {
     } catch {
       throw new StoreError(
         'store-config',
-        `webhookSink: url is not a URL: ${JSON.stringify(maskUrl(String(options.url)))}`,
+        'webhookSink: url is not a URL, e.g. https://hooks.example.com/pushline (the value is not shown: it may be a secret pasted in the wrong field)',
       );
     }
     this.name = `webhook ${maskUrl(url.href)}`;

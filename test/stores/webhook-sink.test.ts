@@ -171,18 +171,18 @@ describe('webhookSink', { timeout: 20_000 }, () => {
     const sink = webhookSink({
       url: hook.url,
       secret: SECRET,
-      timeoutMs: 100,
+      timeoutMs: 300,
       retry: fast,
       onDelivery: (event) => events.push(event),
     });
     await sink.write(dead(1));
     await sink.close();
     assert.equal(sink.delivered, 1);
-    assert.deepEqual(
-      events.map((e) => e.outcome),
-      ['retry', 'delivered'],
-    );
-    assert.match(events[0]!.problem!, /no answer within 100 ms/);
+    // The first try hangs; on a loaded machine a later one may time out too before one gets through.
+    assert.equal(events.at(-1)!.outcome, 'delivered');
+    assert.ok(events.slice(0, -1).every((e) => e.outcome === 'retry'));
+    assert.ok(events.length >= 2);
+    assert.match(events[0]!.problem!, /no answer within 300 ms/);
   });
 
   test('gives a batch up after its tries: onError once, counted, never thrown into the send', async (t) => {
@@ -350,6 +350,8 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       () => webhookSink({ url: hook.url, secret: [SECRET, 'short-secret'] }),
       () => webhookSink({ url: hook.url, secret: SECRET, headers: { 'x-token': `${token}\r\nx: y` } }),
       () => webhookSink({ url: 'https://user:pa55word-long-enough@example.com/hook', secret: SECRET }),
+      // The secret pasted where the URL belongs.
+      () => webhookSink({ url: SECRET, secret: SECRET }),
     ]) {
       assert.throws(attempt, (error: StoreError) => {
         assert.equal(error.code, 'store-config');
@@ -365,7 +367,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
     });
     await unreachable.write(dead(1));
     await unreachable.close().catch((error: Error) => texts.push(error.message));
-    assert.ok(texts.length >= 8);
+    assert.ok(texts.length >= 9);
     for (const text of texts) {
       for (const secret of [SECRET, 'second-secret-for-rotation-xyz', 'short-secret', token, 'pa55word']) {
         assert.ok(!text.includes(secret), `${JSON.stringify(text)} shows a secret`);
