@@ -197,25 +197,33 @@ describe('ServerMetrics', () => {
 
   test("gorush's metrics read from another source's counters, or left out", async (t) => {
     const stats = { total_count: 7, busy_workers: 2 };
+    // Shaped like the gorush routes' GORUSH_METRICS: typed on their own stats object.
+    interface Stats {
+      total_count: number;
+      busy_workers: number;
+    }
+    const definitions: ReadonlyArray<{
+      name: string;
+      help: string;
+      type: 'counter' | 'gauge';
+      value(stats: Stats): number;
+    }> = [
+      {
+        name: 'gorush_total_push_count',
+        help: 'Number of push count',
+        type: 'counter',
+        value: (s) => s.total_count,
+      },
+      {
+        name: 'gorush_busy_workers',
+        help: 'Length of busy workers',
+        type: 'gauge',
+        value: (s) => s.busy_workers,
+      },
+    ];
     const fromRoutes = createMetrics({
       processMetrics: false,
-      gorush: {
-        stats: () => stats,
-        metrics: [
-          {
-            name: 'gorush_total_push_count',
-            help: 'Number of push count',
-            type: 'counter',
-            value: (s) => (s as typeof stats).total_count,
-          },
-          {
-            name: 'gorush_busy_workers',
-            help: 'Length of busy workers',
-            type: 'gauge',
-            value: (s) => (s as typeof stats).busy_workers,
-          },
-        ],
-      },
+      gorush: { stats: () => stats, metrics: definitions },
     });
     const none = createMetrics({ processMetrics: false, gorush: false });
     t.after(() => Promise.all([fromRoutes.close(), none.close()]));
