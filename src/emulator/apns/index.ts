@@ -28,9 +28,9 @@ import { type ApnsScenarios, CompiledScenarios, type TokenClass } from './scenar
 
 export type { ApnsKeyOptions, ApnsSigningKey, KeyEnvironment } from './credentials.js';
 export type { AcceptedNotification, ApnsEmulatorStats } from './inspection.js';
-export { APNS_REASONS, type ApnsReason } from './reasons.js';
-export { PUSH_TYPES, type PushType, TOPIC_SUFFIX } from './request-rules.js';
+export { APNS_REASONS, type ApnsReason } from './responses.js';
 export { type ApnsScenarios, type TokenClass, type TokenSelector, tokenFraction } from './scenarios.js';
+export { PUSH_TYPES, type PushType, TOPIC_SUFFIX } from './validate.js';
 
 export interface ApnsEmulatorOptions {
   /** `'token'` (default): JWT provider tokens. `'certificate'`: TLS client certificates from the emulator's CA. */

@@ -3,7 +3,7 @@
  * 5xx bursts and flaky tokens, latency. Deterministic (per token, by attempt number), so a
  * test knows exactly which devices end how.
  */
-import { type RpcError, rpcError } from './rpc-status.js';
+import { type RpcError, rpcError } from './responses.js';
 
 /**
  * Scenarios; every field can be set at start and changed at run time with `setScenarios`

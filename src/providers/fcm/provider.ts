@@ -9,9 +9,9 @@ import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../..
 import { PoolRegistry } from '../../transport/index.js';
 import type { Pool, TransportRequest } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
-import { isUnauthenticated, outcomeFromResponse, parseErrorBody } from './errors.js';
 import { buildMessage, MAX_MESSAGE_BYTES, MAX_TOPIC_MESSAGE_BYTES, MessageTemplate } from './message.js';
 import { type FcmOptions, type ResolvedFcmOptions, resolveFcmOptions } from './options.js';
+import { isUnauthenticated, outcomeFromResponse, parseErrorBody } from './responses.js';
 
 /** Where the provider gets its connections: the transport's PoolRegistry, or a fake in tests. */
 export interface PoolSource {

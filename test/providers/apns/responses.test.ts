@@ -7,7 +7,7 @@ import {
   parseErrorBody,
   parseRetryAfter,
   REASONS,
-} from '../../../src/providers/apns/reasons.js';
+} from '../../../src/providers/apns/responses.js';
 
 function respond(status: number, body?: unknown, headers: Record<string, string> = {}) {
   return interpretResponse(

@@ -15,11 +15,11 @@ import type { Pool, TransportResponse } from '../../transport/types.js';
 import { expiryWarning } from './certificate-auth.js';
 import { apnsError, badRequest, PROVIDER_NAME } from './errors.js';
 import { buildHeaders, inferPushType } from './headers.js';
+import { buildPayload, encodePayload } from './message.js';
 import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
 import { resolveApnsOptions } from './options.js';
-import { buildPayload, encodePayload } from './payload.js';
-import type { Interpretation } from './reasons.js';
-import { interpretResponse } from './reasons.js';
+import type { Interpretation } from './responses.js';
+import { interpretResponse } from './responses.js';
 import type { ProviderToken } from './token-auth.js';
 import { ProviderTokenCache } from './token-auth.js';
 
@@ -32,8 +32,8 @@ export type {
   ApnsPushType,
   ApnsSound,
 } from './overrides.js';
-export type { ApnsReason } from './reasons.js';
-export { REASONS as APNS_REASONS } from './reasons.js';
+export type { ApnsReason } from './responses.js';
+export { REASONS as APNS_REASONS } from './responses.js';
 
 /** Warning code for a certificate expiring within 30 days. */
 export const CERT_EXPIRING_WARNING = 'PUSHLINE_APNS_CERT_EXPIRING';

@@ -5,7 +5,7 @@ import {
   outcomeFromResponse,
   parseErrorBody,
   retryAfterMs,
-} from '../../../src/providers/fcm/errors.js';
+} from '../../../src/providers/fcm/responses.js';
 
 const FCM_ERROR = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
 
