@@ -21,7 +21,7 @@ export {
   type ApnsPushType,
   type ApnsSound,
   apns,
-} from './providers/apns/provider.js';
+} from './providers/apns/index.js';
 export {
   type FcmAndroidConfig,
   type FcmAndroidNotification,

@@ -11,7 +11,7 @@ import type { Platform } from '../device.js';
 import type { ApnsOptions } from '../providers/apns/options.js';
 import type { FcmOptions } from '../providers/fcm/options.js';
 import { isInlineJson, type ServiceAccount } from '../providers/fcm/service-account.js';
-import type { WebPushOptions } from '../providers/webpush/provider.js';
+import type { WebPushOptions } from '../providers/webpush/index.js';
 import { jsonSyntaxProblem, secretDescription } from '../redact.js';
 import { CliError, EXIT } from './exit-codes.js';
 

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PushClient } from '../client.js';
-import { apns } from '../providers/apns/provider.js';
+import { apns } from '../providers/apns/index.js';
 import { fcm } from '../providers/fcm/index.js';
 import { webPush } from '../providers/webpush/index.js';
 import { sqliteFeedbackSink } from '../stores/sqlite-sink.js';

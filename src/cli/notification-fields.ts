@@ -8,7 +8,7 @@
  * `Notification` or to an override block cannot be forgotten here.
  */
 import type { Localization, Notification } from '../notification.js';
-import type { ApnsOverrides } from '../providers/apns/provider.js';
+import type { ApnsOverrides } from '../providers/apns/index.js';
 import type { FcmOverrides } from '../providers/fcm/index.js';
 import type { WebPushOverrides } from '../providers/webpush/index.js';
 

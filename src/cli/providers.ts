@@ -7,7 +7,7 @@
 import type { Emulator } from '../emulator/index.js';
 import { PushError } from '../errors.js';
 import type { Provider } from '../provider.js';
-import { apns } from '../providers/apns/provider.js';
+import { apns } from '../providers/apns/index.js';
 import { fcm } from '../providers/fcm/index.js';
 import { webPush } from '../providers/webpush/index.js';
 import type { ProviderConfig } from './config.js';

@@ -4,16 +4,19 @@
  *
  * Per send, `prepare` validates the notification and builds the headers and the payload
  * bytes once; per device, `send` checks the token, adds the shared provider token (token
- * auth) and maps Apple's answer through the reasons table.
+ * auth) and maps Apple's answer through the table in `responses.ts`. The folder's files:
+ * README.md, "Anatomy of a provider".
  */
 import type { Device } from '../../device.js';
-import { type PushError, toPushError } from '../../errors.js';
+import type { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import { createPool } from '../../transport/index.js';
 import type { Pool, TransportResponse } from '../../transport/types.js';
 import { expiryWarning } from './certificate-auth.js';
-import { apnsError, badRequest, PROVIDER_NAME } from './errors.js';
+import { deviceToken } from './device-token.js';
+import { ApnsDryRun, localDryRun } from './dry-run.js';
+import { badRequest, certificateExpired, failed, PROVIDER_NAME } from './errors.js';
 import { buildHeaders, inferPushType } from './headers.js';
 import { buildPayload, encodePayload } from './message.js';
 import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
@@ -22,18 +25,6 @@ import type { Interpretation } from './responses.js';
 import { interpretResponse } from './responses.js';
 import type { ProviderToken } from './token-auth.js';
 import { ProviderTokenCache } from './token-auth.js';
-
-export type { ApnsOptions } from './options.js';
-export type {
-  ApnsAlert,
-  ApnsInterruptionLevel,
-  ApnsLiveActivity,
-  ApnsOverrides,
-  ApnsPushType,
-  ApnsSound,
-} from './overrides.js';
-export type { ApnsReason } from './responses.js';
-export { REASONS as APNS_REASONS } from './responses.js';
 
 /** Warning code for a certificate expiring within 30 days. */
 export const CERT_EXPIRING_WARNING = 'PUSHLINE_APNS_CERT_EXPIRING';
@@ -78,19 +69,11 @@ class Apns implements ApnsProvider {
   readonly #tokens: ProviderTokenCache | undefined;
   #lastExpiryCheckMs = Number.NEGATIVE_INFINITY;
 
-  /**
-   * APNs has no validate-only mode, so a dry run is local: the notification is encoded as for
-   * a send (payload size, headers), and each device gets the checks a send makes before its
-   * request (token format, a signed provider token or an unexpired certificate). No request.
-   */
-  readonly dryRun: DryRun = {
-    mode: 'local',
-    checks: 'token format, payload and headers, provider token (JWT) or certificate',
-    prepare: (notification) => {
-      this.#encode(notification);
-      return new ApnsDryRun(this.#tokens, this.#expiredCertificate());
-    },
-  };
+  /** Local (dry-run.ts): every check a send makes before its request, and no request. */
+  readonly dryRun: DryRun = localDryRun((notification) => {
+    this.#encode(notification);
+    return new ApnsDryRun(this.#tokens, this.#expiredCertificate());
+  });
 
   constructor(options: ResolvedApnsOptions) {
     this.#options = options;
@@ -154,7 +137,7 @@ class Apns implements ApnsProvider {
   #expiredCertificate(): PushError | undefined {
     const expiresAt = this.certificateExpiresAt;
     if (expiresAt === undefined || expiresAt.getTime() > this.#options.clock()) return undefined;
-    return apnsError('auth', `the client certificate expired at ${expiresAt.toISOString()}`);
+    return certificateExpired(expiresAt);
   }
 
   async close(): Promise<void> {
@@ -303,89 +286,4 @@ class PreparedApnsSend implements PreparedSend {
     }
     return this.#authorized.headers;
   }
-}
-
-/**
- * One notification checked for any number of devices in a dry run. It holds no pool: it has
- * no way to send anything.
- */
-class ApnsDryRun implements PreparedSend {
-  readonly #tokens: ProviderTokenCache | undefined;
-  readonly #expiredCertificate: PushError | undefined;
-
-  constructor(tokens: ProviderTokenCache | undefined, expiredCertificate: PushError | undefined) {
-    this.#tokens = tokens;
-    this.#expiredCertificate = expiredCertificate;
-  }
-
-  send(device: Device): Promise<Outcome> {
-    const token = deviceToken(device);
-    if (typeof token !== 'string') return Promise.resolve(token);
-    if (this.#expiredCertificate !== undefined) {
-      return Promise.resolve({ ok: false, error: this.#expiredCertificate, requested: false });
-    }
-    const tokens = this.#tokens;
-    if (tokens === undefined || tokens.usable() !== undefined) return Promise.resolve(CHECKED_LOCALLY);
-    // A provider token could not be signed so far: try once more, as a send would.
-    return tokens.get().then(
-      () => CHECKED_LOCALLY,
-      (thrown: unknown) => ({ ...failed(thrown), requested: false }),
-    );
-  }
-}
-
-const CHECKED_LOCALLY: Outcome = Object.freeze({ ok: true, requested: false });
-
-/** Transport errors are PushErrors already (timeout, unavailable, aborted, closed) and pass through. */
-function failed(thrown: unknown): Outcome {
-  return { ok: false, error: toPushError(thrown) };
-}
-
-/**
- * The device's token, lowercased for the path, or the outcome for a token APNs would refuse
- * (`BadDeviceToken`), decided without a request. Apple's tokens are hex; their length is not
- * fixed, so only evenness (whole bytes) is checked.
- */
-export function deviceToken(device: Device): string | Outcome {
-  const token: unknown = device?.token;
-  let problem: string | undefined;
-  if (typeof token !== 'string') {
-    problem =
-      token !== null && typeof token === 'object' && 'endpoint' in token
-        ? 'the device token is a Web Push subscription, not an APNs device token (is the platform right?)'
-        : `the device token must be a hex string; got ${token === null ? 'null' : typeof token}`;
-  } else if (token === '') {
-    problem = 'the device token is empty';
-  } else {
-    const hex = hexCase(token);
-    if (hex === NOT_HEX) {
-      problem = 'the device token is not hexadecimal (APNs device tokens are hex strings)';
-    } else if (token.length % 2 !== 0) {
-      problem = `the device token has an odd number of hex digits (${token.length}), so it is not whole bytes`;
-    } else {
-      return hex === UPPER ? token.toLowerCase() : token;
-    }
-  }
-  return {
-    ok: false,
-    error: apnsError('invalid-token', problem, { reason: 'BadDeviceToken', retryable: false }),
-    requested: false,
-  };
-}
-
-const LOWER = 0;
-const UPPER = 1;
-const NOT_HEX = 2;
-
-/** One pass over a token: hex or not, and whether lowercasing would change it (it rarely does). */
-function hexCase(token: string): number {
-  let upper = false;
-  for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue; // 0-9 a-f
-    if (c >= 65 && c <= 70)
-      upper = true; // A-F
-    else return NOT_HEX;
-  }
-  return upper ? UPPER : LOWER;
 }

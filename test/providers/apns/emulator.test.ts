@@ -8,8 +8,8 @@ import type { Device } from '../../../src/device.js';
 import type { ApnsEmulator } from '../../../src/emulator/apns/index.js';
 import { startApnsEmulator } from '../../../src/emulator/apns/index.js';
 import type { Outcome, PreparedSend, SendContext } from '../../../src/provider.js';
-import type { ApnsOptions } from '../../../src/providers/apns/provider.js';
-import { apns } from '../../../src/providers/apns/provider.js';
+import type { ApnsOptions } from '../../../src/providers/apns/index.js';
+import { apns } from '../../../src/providers/apns/index.js';
 
 const MIN = 60_000;
 

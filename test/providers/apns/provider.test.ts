@@ -6,8 +6,8 @@ import type { Device } from '../../../src/device.js';
 import { issueCertificate, toPkcs12 } from '../../../src/emulator/tls.js';
 import { PushError } from '../../../src/errors.js';
 import type { Outcome, SendContext } from '../../../src/provider.js';
-import type { ApnsProvider } from '../../../src/providers/apns/provider.js';
-import { apns, CERT_EXPIRING_WARNING } from '../../../src/providers/apns/provider.js';
+import type { ApnsProvider } from '../../../src/providers/apns/index.js';
+import { apns, CERT_EXPIRING_WARNING } from '../../../src/providers/apns/index.js';
 import type { LocalApns } from './local-server.js';
 import { okReply, startLocalApns } from './local-server.js';
 

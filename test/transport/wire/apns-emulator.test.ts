@@ -9,8 +9,8 @@ import type { Device } from '../../../src/device.js';
 import type { ApnsEmulator } from '../../../src/emulator/apns/index.js';
 import { startApnsEmulator } from '../../../src/emulator/apns/index.js';
 import { PushClient } from '../../../src/index.js';
-import type { ApnsOptions } from '../../../src/providers/apns/provider.js';
-import { apns } from '../../../src/providers/apns/provider.js';
+import type { ApnsOptions } from '../../../src/providers/apns/index.js';
+import { apns } from '../../../src/providers/apns/index.js';
 import { createPool } from '../../../src/transport/index.js';
 import type { TransportEvent } from '../../../src/transport/types.js';
 
