@@ -20,6 +20,7 @@
 import type { IncomingHttpHeaders } from 'node:http2';
 import { PushError, type PushErrorCode } from '../../errors.js';
 import type { Outcome } from '../../provider.js';
+import { parseRetryAfter } from '../../transport/retry-after.js';
 
 interface Rule {
   code: PushErrorCode;
@@ -133,16 +134,6 @@ export function blamesToken(error: FcmErrorBody | undefined): boolean {
   return /registration token/i.test(error?.message ?? '');
 }
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
-  const raw = headers['retry-after'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined || value === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** True for the answer that means "get a new access token": HTTP 401 with status UNAUTHENTICATED. */
 export function isUnauthenticated(status: number, error: FcmErrorBody | undefined): boolean {
   return (
@@ -200,7 +191,7 @@ export function outcomeFromResponse(
         ? ' (give the service account the "Firebase Cloud Messaging API Admin" role, and check projectId)'
         : '');
   const retryable = rule.retryable ?? false;
-  const after = retryable ? retryAfterMs(headers) : undefined;
+  const after = retryable ? parseRetryAfter(headers['retry-after']) : undefined;
   return {
     ok: false,
     httpStatus: status,
