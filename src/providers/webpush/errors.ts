@@ -47,6 +47,11 @@ export function withProvider(thrown: unknown, provider: string): PushError {
   return internalError(`webpush transport: ${String(thrown)}`, provider, thrown);
 }
 
+/** A message still waiting for encryption when the provider closes: not retryable, the provider is gone. */
+export function providerClosed(): PushError {
+  return new PushError('closed', 'webpush: the provider is closed', { retryable: false });
+}
+
 /** A bug: something the send path threw that it should not have. */
 export function internalError(message: string, provider: string, cause: unknown): PushError {
   return new PushError('internal', message, { provider, cause });
