@@ -154,10 +154,10 @@ describe('maybe-delivered attempts in the engine', () => {
       () => client.send({}, [], { delivery: 'exactly-once' as never }),
       /at-least-once' or 'at-most-once/,
     );
-    assert.throws(
-      () => new PushClient({ providers: [new StepProvider()], delivery: 'sometimes' as never }),
-      RangeError,
-    );
+    assert.throws(() => new PushClient({ providers: [new StepProvider()], delivery: 'sometimes' as never }), {
+      name: 'PushError',
+      code: 'config',
+    });
     await client.close();
   });
 
