@@ -358,7 +358,7 @@ describe('sqliteFeedbackSink', () => {
       })(),
       /reading through this same connection/,
     );
-    await assert.rejects(sink.close());
+    await assert.rejects(sink.close(), /reading through this same connection/);
     db.close();
   });
 });
