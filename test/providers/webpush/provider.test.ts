@@ -45,6 +45,7 @@ for (const [mode, encryptionThreads] of [
 
     it('sends to every push service: 201 → sent with the Location, and the browser decrypts the JSON', async () => {
       const subscriptions = emulator.origins.map((_, origin) => emulator.subscribe({ origin }));
+      assert.equal(subscriptions.length, 3, 'one subscription on each of the three push services');
       for (const [i, subscription] of subscriptions.entries()) {
         const token = i === 1 ? JSON.stringify(subscription) : subscription;
         const outcome = await prepared.send!(web(token), ctx());
