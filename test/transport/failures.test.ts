@@ -283,7 +283,10 @@ for (const protocol of H2_PROTOCOLS) {
       t.after(() => pool.destroy());
       await pool.request({ path: '/', body: 'a' });
       const sessions = new Set(echoServer.sessions);
-      await delay(120);
+      // Count the PINGs the server gets: without one, "again after a PING" would test nothing.
+      let pings = 0;
+      for (const session of sessions) session.on('ping', () => pings++);
+      await until(() => pings >= 2);
       await pool.request({ path: '/', body: 'b' });
       assert.deepEqual(new Set(echoServer.sessions), sessions);
       await pool.close();

@@ -230,7 +230,8 @@ for (const [mode, encryptionThreads] of [
       const controller = new AbortController();
       controller.abort();
       const outcome = await prepared.send!(web(subscription), { signal: controller.signal, attempt: 1 });
-      assert.equal(outcome.ok, false);
+      assert.ok(!outcome.ok);
+      assert.equal(outcome.error.code, 'aborted', outcome.error.message);
     });
   });
 }
