@@ -154,10 +154,13 @@ describe('maybe-delivered attempts in the engine', () => {
       () => client.send({}, [], { delivery: 'exactly-once' as never }),
       /at-least-once' or 'at-most-once/,
     );
-    assert.throws(() => new PushClient({ providers: [new StepProvider()], delivery: 'sometimes' as never }), {
-      name: 'PushError',
-      code: 'config',
-    });
+    assert.throws(
+      () => new PushClient({ providers: [new StepProvider()], delivery: 'sometimes' as never }),
+      (error: unknown) =>
+        error instanceof PushError &&
+        error.code === 'config' &&
+        /at-least-once' or 'at-most-once', got "sometimes"/.test(error.message),
+    );
     await client.close();
   });
 
