@@ -123,7 +123,7 @@ export class FeedbackSpool {
             partial = partial ? Buffer.concat([partial, rest]) : rest;
           }
         }
-        if (position >= stopAt || this.deleted || (this.finished && position >= this.size)) break;
+        if (position >= stopAt || (this.finished && position >= this.size)) break;
         if (position >= this.size) await this.changed();
       }
     } finally {

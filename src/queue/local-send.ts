@@ -60,6 +60,9 @@ export class LocalSend {
   /** Its feedback loop is over: the state is decided. */
   private ending = false;
   private finalCounts: SendStatus['counts'] | undefined;
+  /** Feedback recorded (spooled and observed). */
+  private recorded = 0;
+  private onRecorded: (() => void) | undefined;
   /** Observers that failed in this send (each is reported once per send). */
   private readonly failedObservers = new Set<FeedbackObserver>();
 
@@ -188,20 +191,46 @@ export class LocalSend {
     let failure: { error: unknown } | undefined;
     try {
       for await (const feedback of delivery) {
+        // Abandoned at shutdown (spool ended, observers closed): a device its stuck read gave up since is not recorded.
+        if (this.ending) continue;
         const writing = this.writeLine(feedback);
         if (writing) await writing;
         const observing = this.observe(feedback);
         if (observing) await observing;
+        this.recorded++;
+        this.wakeRecorded();
       }
     } catch (error) {
       failure = { error };
     }
+    if (this.ending) return; // abandoned
     this.finalCounts = sendCounts(delivery.summary);
     if (this.abortReason !== undefined) await this.finish('aborted');
     else if (failure) {
       this.error = errorOf(failure.error);
       await this.finish('failed');
     } else await this.finish('done');
+  }
+
+  /**
+   * Shutdown, last stage, after `abort`: settles once every device read has its feedback
+   * recorded, without waiting for a read that does not let go (a stalled request body, a stuck
+   * query: the engine ends a delivery only once its pending read returns).
+   */
+  async abandon(): Promise<void> {
+    while (!this.ending && this.recorded < this.accepted) {
+      await new Promise<void>((resolve) => {
+        this.onRecorded = resolve;
+      });
+    }
+    if (!this.ending) await this.finish('aborted');
+    await this.settledStatus;
+  }
+
+  private wakeRecorded(): void {
+    const wake = this.onRecorded;
+    this.onRecorded = undefined;
+    wake?.();
   }
 
   private writeLine(feedback: Feedback): Promise<void> | undefined {
@@ -237,9 +266,11 @@ export class LocalSend {
 
   /** Ends the spool, flushes the observers, then settles: the final status comes last. */
   private async finish(state: 'done' | 'aborted' | 'failed'): Promise<void> {
+    if (this.ending) return;
     this.ending = true;
+    this.wakeRecorded();
     this.readDone();
-    this.finalCounts ??= emptyCounts();
+    this.finalCounts ??= this.delivery ? sendCounts(this.delivery.summary) : emptyCounts();
     await this.spool.end();
     for (const observer of this.host.observers) {
       try {

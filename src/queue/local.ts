@@ -406,7 +406,7 @@ export class LocalDispatcher implements Dispatcher {
     await Promise.race([allSettled, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     for (const send of running) send.abort(`the ${graceMs} ms shutdown grace period ran out`);
-    await allSettled;
+    await Promise.all([...queued, ...running].map((send) => send.abandon()));
     for (const observer of this.host.observers) {
       try {
         await observer.flush?.();

@@ -232,6 +232,7 @@ describe('LocalDispatcher', () => {
 
   test('feedback: read from the start while running (early, late, slow readers) and after', async (t) => {
     const source = gatedSource(100, 250);
+    t.after(source.release);
     const { dispatcher } = setup(t, { sources: () => source.devices() });
     const submitted = spec({ kind: 'source', database: 'main', query: 'SELECT …' });
     const accepted = await dispatcher.submit(submitted);
@@ -246,10 +247,9 @@ describe('LocalDispatcher', () => {
     // What is recorded now, and no more: the send is held at 100 devices.
     const now = await collect(dispatcher.feedback(submitted.id, { follow: false }));
     assert.equal(now.length, 100);
-    const late = readUntil(dispatcher.feedback(submitted.id), 100);
-    await late.enough; // it waits live for more …
-    assert.equal(late.seen.length, 100, 'a late reader gets everything from the first record');
-    source.release(); // … which comes now.
+    // A reader that comes late, while the send runs: it too gets everything from the first record.
+    const late = readUntil(dispatcher.feedback(submitted.id), 250);
+    source.release();
 
     // The slow reader took one record and then nothing: the send still settles.
     const final = await dispatcher.settled(submitted.id);
@@ -468,6 +468,28 @@ describe('LocalDispatcher', () => {
     assert.equal(final.counts.total, final.accepted);
     assert.equal(final.counts.errors.aborted, final.accepted, 'each in-flight device is recorded aborted');
     assert.equal(observed, final.accepted);
+  });
+
+  test('close: a source stuck in a read does not hold the shutdown; what it gave is recorded', {
+    timeout: 30_000,
+  }, async (t) => {
+    let observed = 0;
+    const source = gatedSource(30, 1_000_000); // stops answering after 30 devices
+    t.after(source.release);
+    const { dispatcher } = setup(
+      t,
+      { sources: () => source.devices(), observers: [{ observe: () => void observed++ }] },
+      { window: 20 },
+    );
+    const stuck = spec({ kind: 'source', database: 'main', query: 'q' });
+    await dispatcher.submit(stuck);
+    await readUntil(dispatcher.feedback(stuck.id), 30).enough;
+    await dispatcher.close(50);
+    const final = (await dispatcher.status(stuck.id))!;
+    assert.equal(final.state, 'aborted');
+    assert.equal(final.accepted, 30);
+    assert.equal(final.counts.total, 30);
+    assert.equal(observed, 30);
   });
 
   test('a source that fails mid-way: the send is failed, with its code and no secret', async (t) => {
