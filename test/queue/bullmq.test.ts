@@ -1,0 +1,178 @@
+/**
+ * The BullMQ dispatcher and worker in one process, against a private redis-server and the
+ * APNs emulator: chunking, counts, feedback, re-runs skipping recorded devices, abort, Redis
+ * down → `unavailable`, and an idle period followed by new work.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { PushClient } from '../../src/client.js';
+import type { Device } from '../../src/device.js';
+import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { PushError } from '../../src/errors.js';
+import { apns } from '../../src/providers/apns/index.js';
+import { BullMQDispatcher } from '../../src/queue/bullmq.js';
+import type { FeedbackRecord, SendSpec } from '../../src/queue/dispatch.js';
+import { deviceField, sendKeys } from '../../src/queue/redis-keys.js';
+import { type PushlineWorker, startWorker } from '../../src/queue/worker.js';
+import { type RedisServer, redisUnavailable, startRedis } from './redis-server.js';
+
+const skip = redisUnavailable();
+
+const token = (i: number, salt = 0) => (salt * 1e9 + i).toString(16).padStart(64, 'a');
+const devices = (n: number, salt = 0): Device[] =>
+  Array.from({ length: n }, (_, i) => ({ platform: 'ios', token: token(i, salt), id: i }));
+
+function spec(input: SendSpec['devices'], extra: Partial<SendSpec> = {}): SendSpec {
+  return {
+    id: randomUUID(),
+    app: 'default',
+    notification: { title: 'Hello', body: 'from the queue' },
+    devices: input,
+    createdAt: new Date().toISOString(),
+    ...extra,
+  };
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+let redis: RedisServer;
+let emulator: Emulator;
+let client: PushClient;
+
+before(async () => {
+  if (skip) return;
+  redis = await startRedis();
+  emulator = await startEmulator({ fcm: false, webpush: false });
+  client = new PushClient({ providers: [apns(emulator.apns.providerOptions)] });
+});
+
+after(async () => {
+  if (skip) return;
+  await client?.destroy();
+  await emulator?.close();
+  await redis?.close();
+});
+
+function setup(t: import('node:test').TestContext, workerOptions: { concurrency?: number } = {}) {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const dispatcher = new BullMQDispatcher({ redis: redis.url, prefix, chunkSize: 100 });
+  let worker: PushlineWorker | undefined;
+  const start = () => {
+    worker = startWorker({ redis: redis.url, prefix, clients: () => client, ...workerOptions });
+    return worker;
+  };
+  t.after(async () => {
+    await worker?.close(1000);
+    await dispatcher.close(0);
+  });
+  return { prefix, dispatcher, start };
+}
+
+test('an inline send is split into chunks; every device gets exactly one feedback', { skip }, async (t) => {
+  const { dispatcher, start } = setup(t);
+  start();
+  const send = spec({ kind: 'inline', devices: devices(1050) });
+  const accepted = await dispatcher.submit(send);
+  assert.equal(accepted.accepted, 1050);
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.state, 'done');
+  assert.equal(final.counts.total, 1050);
+  assert.equal(final.counts.sent, 1050);
+  assert.equal(final.counts.providers.apns?.sent, 1050);
+  const feedback = await collect(dispatcher.feedback(send.id, { follow: false }));
+  assert.equal(feedback.length, 1050);
+  assert.equal(new Set(feedback.map((record) => record.device.id)).size, 1050);
+  assert.ok(feedback.every((record) => record.status === 'sent' && record.provider === 'apns'));
+});
+
+test('a streamed send is enqueued as it is read and followed live', { skip }, async (t) => {
+  const { dispatcher, start } = setup(t);
+  start();
+  async function* stream() {
+    for (const device of devices(730, 1)) yield device;
+  }
+  const send = spec({ kind: 'stream', devices: stream() });
+  const following = collect(dispatcher.feedback(send.id));
+  const accepted = await dispatcher.submit(send);
+  assert.equal(accepted.accepted, 730);
+  const records: FeedbackRecord[] = await following;
+  assert.equal(records.length, 730);
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.counts.sent, 730);
+});
+
+test('a re-run chunk skips recorded devices and flags the ones that were in flight', { skip }, async (t) => {
+  const { dispatcher, prefix, start } = setup(t);
+  const send = spec({ kind: 'inline', devices: devices(10, 2) });
+  // Before any worker runs: pretend an earlier run recorded device 0 and had 1 and 2 in flight.
+  const direct = new Redis(redis.url);
+  t.after(() => direct.disconnect());
+  await dispatcher.submit(send);
+  const keys = sendKeys(prefix, send.id);
+  await direct.hset(keys.out, deviceField(0, 0), 'd', deviceField(0, 1), 'f', deviceField(0, 2), 'f');
+  start();
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.counts.total, 9, 'device 0 had an outcome: not sent again');
+  assert.equal(final.counts.maybeDuplicates, 2);
+  const feedback = await collect(dispatcher.feedback(send.id, { follow: false }));
+  const flagged = feedback.filter((record) => record.maybeDuplicate).map((record) => record.device.id);
+  assert.deepEqual(flagged.sort(), [1, 2]);
+  assert.equal(emulator.apns.attempts(token(0, 2)), 0);
+});
+
+test('abort: devices not sent get an aborted feedback, the send ends aborted', { skip }, async (t) => {
+  const { dispatcher, start } = setup(t);
+  const send = spec({ kind: 'inline', devices: devices(300, 3) });
+  await dispatcher.submit(send);
+  assert.equal(await dispatcher.abort(send.id, 'changed my mind'), true);
+  start();
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.state, 'aborted');
+  assert.equal(final.counts.total, 300);
+  assert.equal(final.counts.errors.aborted, 300);
+  assert.equal(await dispatcher.abort(send.id), false, 'a finished send cannot be aborted');
+});
+
+test('an idle period followed by new work is processed', { skip }, async (t) => {
+  const { dispatcher, start } = setup(t);
+  start();
+  const first = spec({ kind: 'inline', devices: devices(5, 4) });
+  await dispatcher.submit(first);
+  assert.equal((await dispatcher.settled(first.id)).counts.sent, 5);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const second = spec({ kind: 'inline', devices: devices(5, 5) });
+  await dispatcher.submit(second);
+  assert.equal((await dispatcher.settled(second.id)).counts.sent, 5);
+});
+
+test('status and feedback are served by another dispatcher on the same Redis', { skip }, async (t) => {
+  const { dispatcher, prefix, start } = setup(t);
+  start();
+  const other = new BullMQDispatcher({ redis: redis.url, prefix });
+  t.after(() => other.close(0));
+  const send = spec({ kind: 'inline', devices: devices(20, 6) });
+  await dispatcher.submit(send);
+  const final = await other.settled(send.id);
+  assert.equal(final.counts.sent, 20);
+  assert.equal((await collect(other.feedback(send.id))).length, 20);
+  assert.equal(await other.status('no-such-send'), undefined);
+});
+
+test('Redis down: submit and status reject with unavailable, healthy() is false', { skip }, async (t) => {
+  const dispatcher = new BullMQDispatcher({ redis: 'redis://127.0.0.1:1', chunkSize: 10 });
+  t.after(() => dispatcher.close(0));
+  assert.equal(await dispatcher.healthy(), false);
+  await assert.rejects(dispatcher.submit(spec({ kind: 'inline', devices: devices(3) })), (error: unknown) => {
+    assert.ok(error instanceof PushError);
+    assert.equal(error.code, 'unavailable');
+    assert.match(error.message, /nothing was accepted/);
+    return true;
+  });
+  await assert.rejects(dispatcher.status('x'), { code: 'unavailable' });
+});
