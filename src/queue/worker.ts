@@ -34,6 +34,7 @@ import {
   recordOutcomes,
   withOutcomeScripts,
 } from './outcomes.js';
+import { type RateLimits, SharedRateLimiter } from './rate-limit.js';
 import { connectRedis } from './redis-connection.js';
 import { CHUNK_QUEUE, chunkJobId, deviceField, type SendKeys, sendKeys } from './redis-keys.js';
 
@@ -63,6 +64,8 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   /** How often stalled jobs are looked for, ms. Default 30,000. */
   stalledIntervalMs?: number;
+  /** Pushes per second per app and provider, shared by every worker on this Redis (`redis.rateLimits`). */
+  rateLimits?: RateLimits;
   log?: (message: string) => void;
 }
 
@@ -101,6 +104,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
   };
   const redis = withOutcomeScripts(connectRedis(options.redis, 'patient', onError));
   const bullConnection = connectRedis(options.redis, 'patient', onError);
+  const limiter = options.rateLimits ? new SharedRateLimiter(redis, prefix, options.rateLimits) : undefined;
   const running = new Set<Running>();
   const specs = new Map<string, SendSpec>();
   let closing = false;
@@ -198,6 +202,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
         for (const i of batch) {
           if (run.handingBack) return;
           const device = devices[i]!;
+          await limiter?.take(spec.app, device.platform);
           indexOf.set(device, i);
           yield device;
         }
