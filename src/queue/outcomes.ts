@@ -73,7 +73,18 @@ end
 return 1
 `;
 
+// KEYS: the chunk job's BullMQ lock, out. ARGV: the worker's job token, then fields. Marks the
+// devices in flight only while this worker still holds the job: a worker that lost its lock
+// (Redis restarted, a long pause) and whose marks arrive late must not send devices that the
+// worker now holding the job already read as unmarked. Returns 0 when the lock is lost.
+const MARK = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 2, #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], 'f') end
+return 1
+`;
+
 interface OutcomeCommands {
+  pushlineMark(lock: string, out: string, token: string, ...fields: string[]): Promise<number>;
   pushlineRecord(out: string, counts: string, feedback: string, ...args: string[]): Promise<number[]>;
   pushlineFinish(...keysAndArgs: string[]): Promise<number>;
   pushlineStart(meta: string, now: string): Promise<number>;
@@ -86,6 +97,7 @@ export function withOutcomeScripts(redis: Redis): Redis & OutcomeCommands {
     redis.defineCommand('pushlineRecord', { numberOfKeys: 3, lua: RECORD });
     redis.defineCommand('pushlineFinish', { numberOfKeys: 6, lua: FINISH });
     redis.defineCommand('pushlineStart', { numberOfKeys: 1, lua: START });
+    redis.defineCommand('pushlineMark', { numberOfKeys: 2, lua: MARK });
   }
   return withScripts as Redis & OutcomeCommands;
 }
@@ -146,6 +158,20 @@ export async function finishChunk(
     String(retentionSeconds),
   );
   return finished === 1;
+}
+
+/**
+ * Marks devices in flight, fenced by the chunk job's lock (see MARK). False when this worker no
+ * longer holds the job: it must send nothing more of it.
+ */
+export async function markInFlight(
+  redis: Redis & OutcomeCommands,
+  lockKey: string,
+  token: string,
+  keys: SendKeys,
+  fields: readonly string[],
+): Promise<boolean> {
+  return (await redis.pushlineMark(lockKey, keys.out, token, ...fields)) === 1;
 }
 
 /** Marks a queued send running. */

@@ -29,6 +29,7 @@ import { type KeyRangeReader, readKeyRange } from './key-ranges.js';
 import {
   abandoned,
   finishChunk,
+  markInFlight,
   markStarted,
   type Outcome,
   recordOutcomes,
@@ -190,15 +191,20 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
     }
 
     const run: Running = { handingBack: false };
+    const lockKey = `${prefix}:${CHUNK_QUEUE}:${job.id}:lock`;
+    let lostLock = false;
     const indexOf = new Map<Device, number>();
     async function* source(): AsyncGenerator<Device> {
       for (let start = 0; start < todo.length; start += markBatch) {
         if (run.handingBack) return;
         const batch = todo.slice(start, start + markBatch);
         // Marked before they are handed over: a re-run after a crash knows which to flag.
-        const marking = redis.multi();
-        for (const i of batch) marking.hsetnx(keys.out, deviceField(data.chunk, i), 'f');
-        await marking.exec();
+        const fields = batch.map((i) => deviceField(data.chunk, i));
+        if (!(await markInFlight(redis, lockKey, token ?? '', keys, fields))) {
+          lostLock = true;
+          run.handingBack = true;
+          return;
+        }
         for (const i of batch) {
           if (run.handingBack) return;
           const device = devices[i]!;
@@ -253,6 +259,9 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
       running.delete(run);
     }
     if (failure !== undefined) throw failure;
+    // Another worker holds this chunk now (it took it over): it goes on from the records.
+    if (lostLock)
+      throw new PushError('unavailable', `lost the lock of chunk ${job.id}: another worker took it over`);
     if (run.handingBack) {
       // Everything handed over is recorded; the rest goes back to the queue for another worker.
       return release(job, token, 0);
