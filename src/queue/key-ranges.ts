@@ -53,3 +53,27 @@ export async function readKeyRange(
   }
   return rows.length < size ? { devices } : { devices, last };
 }
+
+/** A reader on a SQLite file (opened read-only) or an open better-sqlite3 database. */
+export async function sqliteKeyRanges(
+  target: string | import('better-sqlite3').Database,
+): Promise<KeyRangeReader> {
+  const { default: Database } = await import('better-sqlite3');
+  const db =
+    typeof target === 'string' ? new Database(target, { readonly: true, fileMustExist: true }) : target;
+  db.defaultSafeIntegers(false);
+  return {
+    placeholder: () => '?',
+    query: async (sql, params) => db.prepare(sql).all(...params) as Record<string, unknown>[],
+  };
+}
+
+/** A reader on PostgreSQL: a `pg.Pool` (or a URL, for which one small pool is made). */
+export async function postgresKeyRanges(target: string | import('pg').Pool): Promise<KeyRangeReader> {
+  const { default: pg } = await import('pg');
+  const pool = typeof target === 'string' ? new pg.Pool({ connectionString: target, max: 2 }) : target;
+  return {
+    placeholder: (n) => `$${n}`,
+    query: async (sql, params) => (await pool.query(sql, [...params])).rows as Record<string, unknown>[],
+  };
+}

@@ -176,3 +176,88 @@ test('Redis down: submit and status reject with unavailable, healthy() is false'
   });
   await assert.rejects(dispatcher.status('x'), { code: 'unavailable' });
 });
+
+test('a source send: workers read key ranges themselves, one page at a time, every row once', {
+  skip,
+}, async (t) => {
+  const { default: Database } = await import('better-sqlite3');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'pushline-keys-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'devices.db');
+  const db = new Database(file);
+  db.exec('CREATE TABLE devices (id INTEGER PRIMARY KEY, platform TEXT, token TEXT, active INTEGER)');
+  const insert = db.prepare('INSERT INTO devices VALUES (?, ?, ?, ?)');
+  // Sparse keys (every third id), and rows the query filters out.
+  for (let i = 0; i < 750; i++) insert.run(i * 3 + 1, 'ios', token(i, 7), i % 5 === 0 ? 0 : 1);
+  db.close();
+  const expected = 750 - 150;
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const dispatcher = new BullMQDispatcher({ redis: redis.url, prefix });
+  const { sqliteKeyRanges } = await import('../../src/queue/key-ranges.js');
+  const reader = await sqliteKeyRanges(file);
+  const worker = startWorker({
+    redis: redis.url,
+    prefix,
+    clients: () => client,
+    chunkSize: 100,
+    sources: (name) => (name === 'main' ? reader : undefined),
+  });
+  t.after(async () => {
+    await worker.close(1000);
+    await dispatcher.close(0);
+  });
+  const send = spec({
+    kind: 'source',
+    database: 'main',
+    query: 'SELECT id, platform, token FROM devices WHERE active = 1',
+    keyColumn: 'id',
+  });
+  await dispatcher.submit(send);
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.state, 'done');
+  assert.equal(final.accepted, expected);
+  assert.equal(final.counts.sent, expected);
+  const ids = (await collect(dispatcher.feedback(send.id))).map((record) => record.device.id as number);
+  assert.equal(new Set(ids).size, expected);
+  assert.ok(ids.every((id) => (id - 1) % 3 === 0 && ((id - 1) / 3) % 5 !== 0));
+});
+
+test('rate limits hold across workers: a shared token bucket per app and provider', { skip }, async (t) => {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const dispatcher = new BullMQDispatcher({ redis: redis.url, prefix, chunkSize: 10 });
+  const rateLimits = { default: { apns: 20 } };
+  const workers = [1, 2].map(() =>
+    startWorker({ redis: redis.url, prefix, clients: () => client, concurrency: 2, rateLimits }),
+  );
+  t.after(async () => {
+    for (const worker of workers) await worker.close(1000);
+    await dispatcher.close(0);
+  });
+  const send = spec({ kind: 'inline', devices: devices(100, 8) });
+  const started = Date.now();
+  await dispatcher.submit(send);
+  const final = await dispatcher.settled(send.id);
+  const elapsed = Date.now() - started;
+  assert.equal(final.counts.sent, 100);
+  // 20/s with a burst of one second's worth: 100 pushes take at least 4 s whatever the worker count
+  // (a lower bound only: a slow machine makes it longer, never shorter; unlimited, they take < 1 s).
+  assert.ok(elapsed >= 3800, `100 pushes at 20/s took only ${elapsed} ms`);
+});
+
+test("start-up check: warns unless Redis's maxmemory-policy is noeviction", { skip }, async (t) => {
+  const lru = await startRedis(['--maxmemory-policy', 'allkeys-lru']);
+  t.after(() => lru.close());
+  const logged: string[] = [];
+  const dispatcher = new BullMQDispatcher({ redis: lru.url, log: (line) => logged.push(line) });
+  t.after(() => dispatcher.close(0));
+  const warnings = await dispatcher.check();
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /maxmemory-policy is 'allkeys-lru'.*noeviction/);
+  assert.deepEqual(logged, warnings);
+  const fine = new BullMQDispatcher({ redis: redis.url, log: (line) => logged.push(line) });
+  t.after(() => fine.close(0));
+  assert.deepEqual(await fine.check(), []);
+});
