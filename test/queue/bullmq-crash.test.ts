@@ -174,3 +174,23 @@ test('Redis restarted mid-send: the workers pause, resume, and every device has 
   });
   for (const worker of workers) assert.equal((await worker.stop('SIGTERM')).code, 0, worker.log);
 });
+
+test('a worker stopped with SIGTERM mid-send finishes what it handed over and hands the rest back: nothing sent twice', {
+  skip,
+  timeout: 30 * 60_000,
+}, async (t) => {
+  const config = workerConfig(emulator, join(dir, 'term'), WINDOW, 'crash3');
+  const flags = ['--concurrency', String(CONCURRENCY), '--takeover-after', '3000', '--grace-period', '30000'];
+  const workers: WorkerProcess[] = [];
+  t.after(async () => {
+    for (const worker of workers) await worker.stop('SIGKILL');
+  });
+  for (let i = 0; i < 3; i++) workers.push(await startWorkerProcess(redis.url, config, flags));
+  const { duplicates } = await crashRun(3, IN_FLIGHT_LIMIT, async () => {
+    const stopped = await workers[0]!.stop('SIGTERM');
+    assert.equal(stopped.code, 0, workers[0]!.log);
+    assert.match(workers[0]!.log, /handing the rest back/);
+  });
+  assert.equal(duplicates, 0, 'a graceful stop sends nothing twice');
+  for (const worker of workers.slice(1)) assert.equal((await worker.stop('SIGTERM')).code, 0, worker.log);
+});
