@@ -257,7 +257,15 @@ export class BullMQDispatcher implements Dispatcher {
     accepted: number,
     error: unknown,
   ): Promise<PushError> {
-    const cause = error instanceof PushError ? error : unavailable(this.url, error);
+    // Our Redis calls throw PushErrors (`call`); anything else came from the devices' stream itself
+    // (the request body cut short, a malformed upload): the client's problem, not Redis's.
+    const cause =
+      error instanceof PushError
+        ? error
+        : new PushError(
+            'bad-request',
+            `reading the devices failed: ${(error as Error)?.message ?? String(error)}`,
+          );
     const sentMaybe =
       spec.devices.kind === 'stream' && chunks > 0
         ? ` ${accepted} devices were enqueued before it failed and may have been sent; the rest are aborted.`

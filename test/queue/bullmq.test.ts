@@ -13,7 +13,7 @@ import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { PushError } from '../../src/errors.js';
 import { apns } from '../../src/providers/apns/index.js';
 import { BullMQDispatcher } from '../../src/queue/bullmq.js';
-import type { FeedbackRecord, SendSpec } from '../../src/queue/dispatch.js';
+import type { FeedbackObserver, FeedbackRecord, SendSpec } from '../../src/queue/dispatch.js';
 import { deviceField, sendKeys } from '../../src/queue/redis-keys.js';
 import { type PushlineWorker, startWorker } from '../../src/queue/worker.js';
 import { type RedisServer, redisUnavailable, startRedis } from './redis-server.js';
@@ -59,7 +59,10 @@ after(async () => {
   await redis?.close();
 });
 
-function setup(t: import('node:test').TestContext, workerOptions: { concurrency?: number } = {}) {
+function setup(
+  t: import('node:test').TestContext,
+  workerOptions: { concurrency?: number; observers?: FeedbackObserver[] } = {},
+) {
   const prefix = `t${randomUUID().slice(0, 8)}`;
   const dispatcher = new BullMQDispatcher({ redis: redis.url, prefix, chunkSize: 100 });
   let worker: PushlineWorker | undefined;
@@ -75,7 +78,10 @@ function setup(t: import('node:test').TestContext, workerOptions: { concurrency?
 }
 
 test('an inline send is split into chunks; every device gets exactly one feedback', { skip }, async (t) => {
-  const { dispatcher, start } = setup(t);
+  const observed: unknown[] = [];
+  const { dispatcher, start } = setup(t, {
+    observers: [{ observe: (_send, feedback) => void observed.push(feedback.device.id) }],
+  });
   start();
   const send = spec({ kind: 'inline', devices: devices(1050) });
   const accepted = await dispatcher.submit(send);
@@ -89,6 +95,8 @@ test('an inline send is split into chunks; every device gets exactly one feedbac
   assert.equal(feedback.length, 1050);
   assert.equal(new Set(feedback.map((record) => record.device.id)).size, 1050);
   assert.ok(feedback.every((record) => record.status === 'sent' && record.provider === 'apns'));
+  assert.equal(observed.length, 1050, 'the observers see each recorded feedback once');
+  assert.equal(new Set(observed).size, 1050);
 });
 
 test('a streamed send is enqueued as it is read and followed live', { skip }, async (t) => {
@@ -260,4 +268,32 @@ test("start-up check: warns unless Redis's maxmemory-policy is noeviction", { sk
   const fine = new BullMQDispatcher({ redis: redis.url, log: (line) => logged.push(line) });
   t.after(() => fine.close(0));
   assert.deepEqual(await fine.check(), []);
+});
+
+test('a stream that fails midway: submit rejects, the send is failed, its enqueued chunks are aborted unsent', {
+  skip,
+}, async (t) => {
+  const { dispatcher, start } = setup(t);
+  async function* broken(): AsyncGenerator<Device> {
+    yield* devices(250, 9);
+    throw new Error('the request body was cut short');
+  }
+  const send = spec({ kind: 'stream', devices: broken() });
+  await assert.rejects(dispatcher.submit(send), (error: unknown) => {
+    assert.ok(error instanceof PushError);
+    assert.equal(error.code, 'bad-request');
+    assert.match(
+      error.message,
+      /cut short.*200 devices were enqueued before it failed and may have been sent/,
+    );
+    return true;
+  });
+  // The workers start only now: the enqueued chunks are recorded as aborted, never sent.
+  start();
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.state, 'failed');
+  assert.equal(final.counts.errors.aborted, 200);
+  assert.equal(final.counts.sent, 0);
+  assert.match(final.error?.message ?? '', /could not be fully accepted/);
+  for (let i = 0; i < 250; i++) assert.equal(emulator.apns.attempts(token(i, 9)), 0);
 });
