@@ -71,6 +71,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
     chunkSize: config.redis?.chunkSize ?? 1000,
     retentionSeconds: config.redis?.retention ?? 604_800,
     ...(config.redis?.rateLimits ? { rateLimits: config.redis.rateLimits } : {}),
+    ...(config.redis?.concurrencyLimits ? { concurrencyLimits: config.redis.concurrencyLimits } : {}),
     ...(takeover === undefined ? {} : { lockDurationMs: takeover, stalledIntervalMs: takeover }),
     log,
   });

@@ -16,6 +16,17 @@ export const RATE_LIMIT_SECTION = section(
   { help: "one app's rate limits" },
 );
 
+/** Devices in a provider's hands at once per provider of one app, shared by every worker. */
+export const CONCURRENCY_LIMIT_SECTION = section(
+  {
+    apns: integer({ help: 'APNs devices in flight at once, all workers together' }),
+    fcm: integer({ help: 'FCM devices in flight at once, all workers together' }),
+    webpush: integer({ help: 'Web Push devices in flight at once, all workers together' }),
+    hms: integer({ help: 'HMS devices in flight at once, all workers together' }),
+  },
+  { help: "one app's concurrency limits" },
+);
+
 export const REDIS_SECTION = section(
   {
     url: secret({
@@ -39,6 +50,9 @@ export const REDIS_SECTION = section(
     }),
     rateLimits: mapOf(RATE_LIMIT_SECTION, {
       help: 'per app (by name; "default" for providers), pushes per second per provider across all workers',
+    }),
+    concurrencyLimits: mapOf(CONCURRENCY_LIMIT_SECTION, {
+      help: 'per app (by name; "default" for providers), devices in flight per provider across all workers',
     }),
   },
   { help: 'the Redis queue (pushline serve --redis, pushline worker)' },

@@ -30,7 +30,7 @@ import type {
   SendState,
   SendStatus,
 } from './dispatch.js';
-import { finishChunk, statusFrom, withOutcomeScripts } from './outcomes.js';
+import { ABANDONED_AFTER_MS, finishChunk, statusFrom, withOutcomeScripts } from './outcomes.js';
 import { connectRedis, evictionWarning, unavailable, whenReady } from './redis-connection.js';
 import { CHUNK_QUEUE, chunkJobId, sendKeys } from './redis-keys.js';
 
@@ -192,6 +192,11 @@ export class BullMQDispatcher implements Dispatcher {
 
     let chunks = 0;
     let accepted = 0;
+    // While this process is still enqueueing (a slow upload may take minutes between chunks), it
+    // says so: a send whose `inputAt` goes stale is taken as abandoned (see `abandoned`).
+    const heartbeat = setInterval(() => {
+      this.redis.hset(keys.meta, 'inputAt', Date.now()).catch(() => undefined);
+    }, ABANDONED_AFTER_MS / 6);
     try {
       if (devices.kind === 'inline') {
         const jobs: { name: string; data: ChunkJob; opts: { jobId: string } }[] = [];
@@ -223,7 +228,10 @@ export class BullMQDispatcher implements Dispatcher {
         // A source send: the first key range; the workers chain the rest and complete the input.
         const data: ChunkJob = { kind: 'keys', send: spec.id, chunk: 0, after: null };
         await this.call(() => this.queue.add('chunk', data, { jobId: chunkJobId(spec.id, 0) }));
-        await this.call(() => this.redis.hset(keys.meta, 'chunks', 1, 'inputAt', Date.now()));
+        // The chain of key ranges is in the queue now, durably: never "abandoned" while it waits.
+        await this.call(() =>
+          this.redis.multi().hset(keys.meta, 'chunks', 1).hdel(keys.meta, 'inputAt').exec(),
+        );
         return (await this.status(spec.id))!;
       }
       await this.call(() =>
@@ -243,6 +251,8 @@ export class BullMQDispatcher implements Dispatcher {
       await this.call(() => finishChunk(withOutcomeScripts(this.redis), keys, undefined, this.retention));
     } catch (error) {
       throw await this.failSubmission(spec, chunks, accepted, error);
+    } finally {
+      clearInterval(heartbeat);
     }
     return (await this.status(spec.id))!;
   }

@@ -27,8 +27,10 @@ if taken > 0 then return { taken, 0 } end
 return { 0, math.ceil((1 - tokens) * 1000 / rate) }
 `;
 
-/** Which provider sends a platform's devices (the names of `redis.rateLimits.<app>`). */
-const PROVIDER_OF: Record<Platform, 'apns' | 'fcm' | 'webpush' | 'hms'> = {
+export type ProviderName = 'apns' | 'fcm' | 'webpush' | 'hms';
+
+/** Which provider sends a platform's devices (the names used by the limits' config). */
+export const PROVIDER_OF: Record<Platform, ProviderName> = {
   ios: 'apns',
   android: 'fcm',
   web: 'webpush',

@@ -24,6 +24,7 @@ import { PushError } from '../errors.js';
 import type { Feedback } from '../feedback.js';
 import { CHUNK_JOB_OPTIONS, type StoredSpec } from './bullmq.js';
 import type { ChunkJob, KeysChunk } from './chunks.js';
+import { type ConcurrencyLimits, SharedConcurrencyLimiter } from './concurrency-limit.js';
 import type { FeedbackObserver, SendSpec } from './dispatch.js';
 import { type KeyRangeReader, readKeyRange } from './key-ranges.js';
 import {
@@ -67,6 +68,8 @@ export interface WorkerOptions {
   stalledIntervalMs?: number;
   /** Pushes per second per app and provider, shared by every worker on this Redis (`redis.rateLimits`). */
   rateLimits?: RateLimits;
+  /** Devices in a provider's hands at once per app and provider, across every worker (`redis.concurrencyLimits`). */
+  concurrencyLimits?: ConcurrencyLimits;
   log?: (message: string) => void;
 }
 
@@ -106,6 +109,9 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
   const redis = withOutcomeScripts(connectRedis(options.redis, 'patient', onError));
   const bullConnection = connectRedis(options.redis, 'patient', onError);
   const limiter = options.rateLimits ? new SharedRateLimiter(redis, prefix, options.rateLimits) : undefined;
+  const concurrencyLimiter = options.concurrencyLimits
+    ? new SharedConcurrencyLimiter(redis, prefix, options.concurrencyLimits)
+    : undefined;
   const running = new Set<Running>();
   const specs = new Map<string, SendSpec>();
   let closing = false;
@@ -194,6 +200,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
     const lockKey = `${prefix}:${CHUNK_QUEUE}:${job.id}:lock`;
     let lostLock = false;
     const indexOf = new Map<Device, number>();
+    const permits = new Map<number, { bucket: string; id: string }>();
     async function* source(): AsyncGenerator<Device> {
       for (let start = 0; start < todo.length; start += markBatch) {
         if (run.handingBack) return;
@@ -209,6 +216,8 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
           if (run.handingBack) return;
           const device = devices[i]!;
           await limiter?.take(spec.app, device.platform);
+          const permit = await concurrencyLimiter?.acquire(spec.app, device.platform);
+          if (permit !== undefined) permits.set(i, permit);
           indexOf.set(device, i);
           yield device;
         }
@@ -237,6 +246,8 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
       for await (const feedback of delivery) {
         const i = indexOf.get(feedback.device);
         if (i === undefined) continue;
+        concurrencyLimiter?.release(permits.get(i));
+        permits.delete(i);
         // Our own shutdown cut it short: unrecorded, so the next run sends it again (flagged).
         if (feedback.error?.code === 'aborted' && run.handingBack && !abortedBySend) continue;
         if (failure !== undefined) continue;
@@ -295,7 +306,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
     if (page.last !== undefined) {
       const next: KeysChunk = { kind: 'keys', send: data.send, chunk: data.chunk + 1, after: page.last };
       await queue().add('chunk', next, { jobId: chunkJobId(data.send, data.chunk + 1) });
-      await redis.hset(keys.meta, 'chunks', data.chunk + 2, 'inputAt', Date.now());
+      await redis.hset(keys.meta, 'chunks', data.chunk + 2);
     } else {
       await redis.hset(keys.meta, 'chunks', data.chunk + 1, 'inputDone', 1);
     }
@@ -347,6 +358,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
         } finally {
           clearTimeout(timer);
         }
+        concurrencyLimiter?.close();
         for (const observer of options.observers ?? []) await observer.flush?.();
         await chunkQueue?.close();
         redis.disconnect();

@@ -297,3 +297,37 @@ test('a stream that fails midway: submit rejects, the send is failed, its enqueu
   assert.match(final.error?.message ?? '', /could not be fully accepted/);
   for (let i = 0; i < 250; i++) assert.equal(emulator.apns.attempts(token(i, 9)), 0);
 });
+
+test('concurrency limits hold across workers: permits leased in Redis per app and provider', {
+  skip,
+}, async (t) => {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const dispatcher = new BullMQDispatcher({ redis: redis.url, prefix, chunkSize: 10 });
+  const concurrencyLimits = { default: { apns: 4 } };
+  emulator.apns.setScenarios({ latencyMs: 100 });
+  const workers = [1, 2].map(() =>
+    startWorker({ redis: redis.url, prefix, clients: () => client, concurrency: 2, concurrencyLimits }),
+  );
+  t.after(async () => {
+    emulator.apns.setScenarios({ latencyMs: undefined });
+    for (const worker of workers) await worker.close(1000);
+    await dispatcher.close(0);
+  });
+  const send = spec({ kind: 'inline', devices: devices(40, 10) });
+  await dispatcher.submit(send);
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.counts.sent, 40);
+  // The emulator answers each request 100 ms after taking it. Were 5 ever in flight at once, two
+  // answers 4 apart would come less than 100 ms apart; with at most 4, never.
+  const ours = new Set(devices(40, 10).map((device) => device.token));
+  const answered = emulator.apns.notifications
+    .filter((notification) => ours.has(notification.token))
+    .map((notification) => notification.receivedAt)
+    .sort((a, b) => a - b);
+  assert.equal(answered.length, 40);
+  const gaps = answered.slice(4).map((at, i) => at - answered[i]!);
+  assert.ok(
+    Math.min(...gaps) >= 95,
+    `5 devices in flight at once: answers 4 apart only ${Math.min(...gaps)} ms apart`,
+  );
+});
