@@ -26,7 +26,7 @@ import { CHUNK_JOB_OPTIONS, type StoredSpec } from './bullmq.js';
 import type { ChunkJob, KeysChunk } from './chunks.js';
 import { type ConcurrencyLimits, SharedConcurrencyLimiter } from './concurrency-limit.js';
 import type { FeedbackObserver, SendSpec } from './dispatch.js';
-import { type KeyRangeReader, readKeyRange } from './key-ranges.js';
+import { type KeyRangePage, type KeyRangeReader, readKeyRange } from './key-ranges.js';
 import {
   abandoned,
   finishChunk,
@@ -147,7 +147,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
     const devices =
       data.kind === 'devices'
         ? data.devices
-        : await keyRange(data, spec as unknown as StoredSpec, keys, stopped);
+        : await keyRange(job, data, spec as unknown as StoredSpec, keys, stopped);
     const states =
       devices.length > 0
         ? await redis.hmget(keys.out, ...devices.map((_, i) => deviceField(data.chunk, i)))
@@ -283,34 +283,68 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
 
   /** The devices of a key range: as first read (kept in `pages`), or read now and the next range enqueued. */
   const keyRange = async (
+    job: Job<ChunkJob>,
     data: KeysChunk,
     spec: StoredSpec,
     keys: SendKeys,
     stopped: boolean,
   ): Promise<Device[]> => {
-    const kept = await redis.hget(keys.pages, String(data.chunk));
-    if (kept !== null) return JSON.parse(kept) as Device[];
-    if (stopped) {
-      await redis.hset(keys.meta, 'inputDone', 1, 'chunks', data.chunk + 1);
-      return [];
+    const field = String(data.chunk);
+    const kept = await redis.hget(keys.pages, field);
+    let page: KeyRangePage;
+    if (kept !== null) page = JSON.parse(kept) as KeyRangePage;
+    else {
+      if (stopped) {
+        await redis.hset(keys.meta, 'inputDone', 1, 'chunks', data.chunk + 1);
+        return [];
+      }
+      if (spec.devices.kind !== 'source') {
+        throw new PushError('internal', `send ${data.send} is not a source send`);
+      }
+      const reader = options.sources?.(spec.devices.database);
+      if (reader === undefined) {
+        await failSend(keys, data.chunk, `no worker has a database named '${spec.devices.database}'`);
+        return [];
+      }
+      let read: KeyRangePage;
+      try {
+        read = await readKeyRange(reader, spec.devices, data.after, options.chunkSize ?? 1000);
+      } catch (error) {
+        // A database that keeps refusing the query (a syntax error, a missing column) fails the send;
+        // a passing outage is retried by BullMQ first.
+        if (job.attemptsMade < 2) throw error;
+        await failSend(keys, data.chunk, `the source query failed: ${(error as Error).message}`);
+        return [];
+      }
+      if ((await redis.hsetnx(keys.pages, field, JSON.stringify(read))) === 1) {
+        await redis.hincrby(keys.meta, 'accepted', read.devices.length);
+      }
+      page = JSON.parse((await redis.hget(keys.pages, field))!) as KeyRangePage;
     }
-    if (spec.devices.kind !== 'source')
-      throw new PushError('internal', `send ${data.send} is not a source send`);
-    const reader = options.sources?.(spec.devices.database);
-    if (reader === undefined) {
-      throw new PushError('config', `this worker has no database named '${spec.devices.database}'`);
-    }
-    const page = await readKeyRange(reader, spec.devices, data.after, options.chunkSize ?? 1000);
-    await redis.hsetnx(keys.pages, String(data.chunk), JSON.stringify(page.devices));
-    await redis.hincrby(keys.meta, 'accepted', page.devices.length);
+    // The next range, idempotently: a re-run after a crash between these steps redoes them (the job
+    // id makes a second add of a waiting job a no-op; a chunk run twice skips its recorded devices).
     if (page.last !== undefined) {
-      const next: KeysChunk = { kind: 'keys', send: data.send, chunk: data.chunk + 1, after: page.last };
-      await queue().add('chunk', next, { jobId: chunkJobId(data.send, data.chunk + 1) });
-      await redis.hset(keys.meta, 'chunks', data.chunk + 2);
+      if (Number(await redis.hget(keys.meta, 'chunks')) < data.chunk + 2) {
+        const next: KeysChunk = { kind: 'keys', send: data.send, chunk: data.chunk + 1, after: page.last };
+        await queue().add('chunk', next, { jobId: chunkJobId(data.send, data.chunk + 1) });
+        await redis.hset(keys.meta, 'chunks', data.chunk + 2);
+      }
     } else {
       await redis.hset(keys.meta, 'chunks', data.chunk + 1, 'inputDone', 1);
     }
-    return JSON.parse((await redis.hget(keys.pages, String(data.chunk)))!) as Device[];
+    return page.devices;
+  };
+
+  /** Ends a source send's chain with an error: its state becomes `failed` once its chunks are done. */
+  const failSend = async (keys: SendKeys, chunk: number, message: string): Promise<void> => {
+    log(message);
+    await redis.hset(keys.meta, {
+      failError: JSON.stringify({ code: 'config', message }),
+      abortRequested: 1,
+      abortReason: message,
+      inputDone: 1,
+      chunks: chunk + 1,
+    });
   };
 
   let chunkQueue: Queue | undefined;

@@ -331,3 +331,18 @@ test('concurrency limits hold across workers: permits leased in Redis per app an
     `5 devices in flight at once: answers 4 apart only ${Math.min(...gaps)} ms apart`,
   );
 });
+
+test('a source send naming a database no worker has fails, it does not hang', { skip }, async (t) => {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const dispatcher = new BullMQDispatcher({ redis: redis.url, prefix });
+  const worker = startWorker({ redis: redis.url, prefix, clients: () => client, log: () => undefined });
+  t.after(async () => {
+    await worker.close(1000);
+    await dispatcher.close(0);
+  });
+  const send = spec({ kind: 'source', database: 'nowhere', query: 'SELECT 1', keyColumn: 'id' });
+  await dispatcher.submit(send);
+  const final = await dispatcher.settled(send.id);
+  assert.equal(final.state, 'failed');
+  assert.match(final.error?.message ?? '', /no worker has a database named 'nowhere'/);
+});
