@@ -7,6 +7,7 @@ import { CONFIG_SCHEMA, ConfigError, loadConfig, type PushlineConfig } from '../
 import { PushError } from '../errors.js';
 import { appClients } from '../queue/app-clients.js';
 import { connectRedis, evictionWarning, maskRedisUrl } from '../queue/redis-connection.js';
+import { queueOptions } from '../queue/redis-options.js';
 import { startWorker } from '../queue/worker.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -40,13 +41,14 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
     if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config, { cause: error });
     throw error;
   }
-  const url = flags.redis ?? config.redis?.url?.reveal().toString();
-  if (url === undefined || url === '') {
+  const queue = queueOptions(config, flags.redis);
+  if (queue === undefined) {
     throw new CliError(
       'no Redis to take work from: give --redis redis://host:port, set PUSHLINE_REDIS_URL, or redis.url in --config',
       EXIT.usage,
     );
   }
+  const url = queue.worker.redis;
   let clients: ReturnType<typeof appClients>;
   try {
     clients = appClients(config);
@@ -64,14 +66,9 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   if (warning) log(warning);
 
   const worker = startWorker({
-    redis: url,
-    prefix: config.redis?.prefix ?? 'pushline',
+    ...queue.worker,
     clients: (app) => clients.get(app),
-    concurrency: concurrency ?? config.redis?.concurrency ?? 2,
-    chunkSize: config.redis?.chunkSize ?? 1000,
-    retentionSeconds: config.redis?.retention ?? 604_800,
-    ...(config.redis?.rateLimits ? { rateLimits: config.redis.rateLimits } : {}),
-    ...(config.redis?.concurrencyLimits ? { concurrencyLimits: config.redis.concurrencyLimits } : {}),
+    ...(concurrency === undefined ? {} : { concurrency }),
     ...(takeover === undefined ? {} : { lockDurationMs: takeover, stalledIntervalMs: takeover }),
     log,
   });
