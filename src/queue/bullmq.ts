@@ -17,7 +17,7 @@
  *   enqueues the next (see `KeysChunk`), so no process reads every row and several workers
  *   send different ranges at once.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PushError } from '../errors.js';
@@ -45,6 +45,8 @@ export interface BullMQDispatcherOptions {
   retentionSeconds?: number;
   /** The apps workers serve; a send naming another is refused (`config`). Default: any. */
   apps?: readonly string[];
+  /** How long an `Idempotency-Key` is remembered, seconds. Default 24 h. */
+  idempotencySeconds?: number;
   /** Where warnings go (Redis unreachable, eviction policy). Default: stderr. */
   log?: (message: string) => void;
 }
@@ -73,6 +75,12 @@ const ABORT = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'done' or state == 'aborted' or state == 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'abortRequested', 1, 'abortReason', ARGV[1])
+return 1
+`;
+
+// KEYS: an idempotency key. ARGV: the send id that claimed it. Frees it if still that send's.
+const RELEASE_KEY = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
@@ -167,10 +175,38 @@ export class BullMQDispatcher implements Dispatcher {
     }
   }
 
-  async submit(spec: SendSpec): Promise<SendStatus> {
+  /**
+   * With `spec.idempotencyKey` already seen (for the same `submittedBy`, within
+   * `idempotencySeconds`) by any dispatcher on this Redis, resolves with the first send's status
+   * and sends nothing (a duplicate's devices are not read). A submission that fails frees its key.
+   */
+  async submit(spec: SendSpec & { idempotencyKey?: string }): Promise<SendStatus> {
     if (this.options.apps && !this.options.apps.includes(spec.app)) {
       throw new PushError('config', `no app named '${spec.app}' is configured`);
     }
+    if (typeof spec.idempotencyKey !== 'string') return this.accept(spec);
+    const digest = createHash('sha256')
+      .update(`${spec.submittedBy ?? ''}\n${spec.idempotencyKey}`)
+      .digest('hex');
+    const key = `${this.prefix}:idempotency:${digest}`;
+    const ttl = this.options.idempotencySeconds ?? 86_400;
+    const claimed = await this.call(() => this.redis.set(key, spec.id, 'EX', ttl, 'NX'));
+    if (claimed === null) {
+      const first = await this.call(() => this.redis.get(key));
+      const status = first === null ? undefined : await this.status(first);
+      if (status !== undefined) return status;
+      throw new PushError('bad-request', 'this Idempotency-Key was used by a send that is no longer known');
+    }
+    try {
+      return await this.accept(spec);
+    } catch (error) {
+      // Nothing was accepted: the key is free for a retry.
+      await this.redis.eval(RELEASE_KEY, 1, key, spec.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async accept(spec: SendSpec): Promise<SendStatus> {
     const keys = sendKeys(this.prefix, spec.id);
     const { devices, ...rest } = spec;
     const stored: StoredSpec = {
@@ -312,7 +348,7 @@ export class BullMQDispatcher implements Dispatcher {
   async settled(id: string): Promise<SendStatus> {
     for (;;) {
       const status = await this.status(id);
-      if (status === undefined) throw new PushError('bad-request', `no send with id '${id}'`);
+      if (status === undefined) throw unknownSend(id);
       if (TERMINAL.has(status.state)) return status;
       await sleep(POLL_MS);
     }
@@ -320,6 +356,7 @@ export class BullMQDispatcher implements Dispatcher {
 
   async *feedback(id: string, query: FeedbackQuery = {}): AsyncIterable<FeedbackRecord> {
     const keys = sendKeys(this.prefix, id);
+    if ((await this.status(id)) === undefined) throw unknownSend(id);
     const follow = query.follow ?? true;
     const wanted = query.status ? new Set(query.status) : undefined;
     let after = '-';
@@ -360,6 +397,10 @@ export class BullMQDispatcher implements Dispatcher {
     await this.queue.close().catch(() => undefined);
     this.redis.disconnect();
   }
+}
+
+function unknownSend(id: string): PushError {
+  return new PushError('bad-request', `no send '${id}' (unknown, or forgotten after its retention time)`);
 }
 
 /** Builds a dispatcher and runs its start-up checks (warnings are logged, never thrown). */

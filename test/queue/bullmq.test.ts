@@ -102,14 +102,18 @@ test('an inline send is split into chunks; every device gets exactly one feedbac
 test('a streamed send is enqueued as it is read and followed live', { skip }, async (t) => {
   const { dispatcher, start } = setup(t);
   start();
+  let following: Promise<FeedbackRecord[]> | undefined;
   async function* stream() {
-    for (const device of devices(730, 1)) yield device;
+    for (const device of devices(730, 1)) {
+      // The send exists once its devices are read: follow its feedback from then on.
+      following ??= collect(dispatcher.feedback(send.id));
+      yield device;
+    }
   }
   const send = spec({ kind: 'stream', devices: stream() });
-  const following = collect(dispatcher.feedback(send.id));
   const accepted = await dispatcher.submit(send);
   assert.equal(accepted.accepted, 730);
-  const records: FeedbackRecord[] = await following;
+  const records: FeedbackRecord[] = await following!;
   assert.equal(records.length, 730);
   const final = await dispatcher.settled(send.id);
   assert.equal(final.counts.sent, 730);
@@ -345,4 +349,44 @@ test('a source send naming a database no worker has fails, it does not hang', { 
   const final = await dispatcher.settled(send.id);
   assert.equal(final.state, 'failed');
   assert.match(final.error?.message ?? '', /no worker has a database named 'nowhere'/);
+});
+
+test('an Idempotency-Key already used answers with the first send, reads and sends nothing', {
+  skip,
+}, async (t) => {
+  const { dispatcher, prefix, start } = setup(t);
+  start();
+  const other = new BullMQDispatcher({ redis: redis.url, prefix });
+  t.after(() => other.close(0));
+  const first = {
+    ...spec({ kind: 'inline', devices: devices(5, 11) }),
+    idempotencyKey: 'k1',
+    submittedBy: 'key-a',
+  };
+  const accepted = await dispatcher.submit(first);
+  let read = 0;
+  async function* again(): AsyncGenerator<Device> {
+    for (const device of devices(5, 12)) {
+      read++;
+      yield device;
+    }
+  }
+  // Another serve instance, the same key and submitter: the first send, nothing read.
+  const repeat = await other.submit({
+    ...spec({ kind: 'stream', devices: again() }),
+    idempotencyKey: 'k1',
+    submittedBy: 'key-a',
+  });
+  assert.equal(repeat.id, accepted.id);
+  assert.equal(read, 0);
+  // The same key from another submitter is another send.
+  const third = await other.submit({
+    ...spec({ kind: 'inline', devices: devices(2, 13) }),
+    idempotencyKey: 'k1',
+    submittedBy: 'key-b',
+  });
+  assert.notEqual(third.id, accepted.id);
+  assert.equal((await dispatcher.settled(accepted.id)).counts.sent, 5);
+  assert.equal((await dispatcher.settled(third.id)).counts.sent, 2);
+  await assert.rejects(collect(dispatcher.feedback('no-such-send')), /no send 'no-such-send'/);
 });
