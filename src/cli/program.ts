@@ -11,6 +11,7 @@ import type { CliIO } from './io.js';
 import { reportError } from './report.js';
 import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
+import { addVapidCommand } from './vapid.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -189,6 +190,7 @@ Exit 0 when every check passes.`,
     )
     .action(async (flags) => finish(await runDemo(flags, io)));
 
+  addVapidCommand(program, io, finish);
   return program;
 }
 
