@@ -21,6 +21,13 @@ export type Personalise<D extends Device = Device> = (device: D) => Notification
 export const PREPARED_CACHE_LIMIT = 1000;
 
 /**
+ * After {@link PREPARED_CACHE_LIMIT} misses in a row (a notification per device: the cache
+ * only costs), one lookup in this many still goes through the cache, so repeats that come
+ * back are found again; the others are prepared directly.
+ */
+export const PREPARED_CACHE_PROBE = 64;
+
+/**
  * The notification for one device, or the `bad-request` PushError that fails that device
  * when the function throws or returns something that is not a notification object.
  */
@@ -60,7 +67,8 @@ export function personalised<D extends Device>(fn: Personalise<D>, device: D): N
  * so an invalid notification shared by many devices is checked once and fails each of them.
  *
  * LRU-ish and bounded: at most {@link PREPARED_CACHE_LIMIT} entries by identity and as many
- * by content; the least recently used goes first. A job keeps its own `PreparedSend`, so
+ * by content; the least recently used goes first. When nothing has repeated for as many
+ * lookups, most lookups skip the cache (see {@link PREPARED_CACHE_PROBE}). A job keeps its own `PreparedSend`, so
  * eviction never affects a device already queued or waiting for a retry.
  */
 export class PreparedCache {
@@ -68,6 +76,8 @@ export class PreparedCache {
   private readonly byContent = new Map<string, PreparedSend | PushError>();
   /** `prepare` calls made (cache misses), for tests and the benchmark. */
   prepares = 0;
+  /** Lookups in a row that found nothing. */
+  private misses = 0;
 
   constructor(private readonly prepare: (notification: Notification) => PreparedSend | PushError) {}
 
@@ -75,10 +85,17 @@ export class PreparedCache {
     const known = this.byIdentity.get(notification);
     if (known !== undefined) {
       if (this.byIdentity.size > 1) touch(this.byIdentity, notification, known);
+      this.misses = 0;
       return known;
     }
-    // An equal object built afresh for each device (one per locale, made in the function):
-    // its JSON is cheap next to an encoding. One that cannot be serialised is simply not cached.
+    // Nothing repeats: serialising and remembering would double the cost of each encoding.
+    if (this.misses >= PREPARED_CACHE_LIMIT && this.misses++ % PREPARED_CACHE_PROBE !== 0) {
+      this.prepares++;
+      return this.prepare(notification);
+    }
+    // An equal object built afresh for each device (one per locale, made in the function) is
+    // found by its JSON. That costs about what an APNs encoding does, so it pays only when
+    // notifications repeat (hence the probing above). One that cannot be serialised is not cached.
     let content: string | undefined;
     try {
       content = JSON.stringify(notification);
@@ -88,7 +105,9 @@ export class PreparedCache {
     let prepared = content === undefined ? undefined : this.byContent.get(content);
     if (prepared !== undefined) {
       touch(this.byContent, content!, prepared);
+      this.misses = 0;
     } else {
+      if (this.misses < PREPARED_CACHE_LIMIT) this.misses++;
       this.prepares++;
       prepared = this.prepare(notification);
       if (content !== undefined) remember(this.byContent, content, prepared);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startEmulator } from '../../src/emulator/index.js';
-import { PREPARED_CACHE_LIMIT, PreparedCache } from '../../src/engine/personalise.js';
+import { PREPARED_CACHE_LIMIT, PREPARED_CACHE_PROBE, PreparedCache } from '../../src/engine/personalise.js';
 import {
   apns,
   type Device,
@@ -204,6 +204,24 @@ describe('personalised sends in the engine', () => {
     cache.get(cyclic);
     cache.get(cyclic);
     assert.equal(prepares, PREPARED_CACHE_LIMIT + 3);
+  });
+
+  test('when nothing repeats the cache steps aside, and comes back when repeats do', () => {
+    let prepares = 0;
+    const cache = new PreparedCache(() => {
+      prepares++;
+      return { send: async () => ({ ok: true }) } satisfies PreparedSend;
+    });
+    for (let i = 0; i < 3 * PREPARED_CACHE_LIMIT; i++) cache.get({ title: `unique ${i}` });
+    assert.equal(prepares, 3 * PREPARED_CACHE_LIMIT);
+    assert.equal(cache.prepares, prepares);
+    // An equal notification again and again: remembered by one probe, found by the next,
+    // then cached again.
+    for (let i = 0; i < 500; i++) cache.get({ title: 'again' });
+    assert.ok(
+      prepares - 3 * PREPARED_CACHE_LIMIT <= 2 * PREPARED_CACHE_PROBE,
+      `${prepares - 3 * PREPARED_CACHE_LIMIT} encodings`,
+    );
   });
 
   test('a function that throws or returns no notification fails that device with bad-request, not the send', async () => {
