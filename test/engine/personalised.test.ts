@@ -317,6 +317,30 @@ describe('personalised sends in the engine', () => {
     await client.close();
   });
 
+  test('a dry run on a provider that cannot dry-run: its lane fails with config, the function is never called', async () => {
+    const provider = new ScriptedProvider();
+    const client = new PushClient({ providers: [provider] });
+    let calls = 0;
+    const feedback = await collect(
+      client.send(
+        () => {
+          calls++;
+          return { title: 'x' };
+        },
+        scriptedDevices(5),
+        { dryRun: true },
+      ),
+    );
+    assert.deepEqual(
+      feedback.map((fb) => [fb.status, fb.error?.code, fb.attempts]),
+      Array(5).fill(['failed', 'config', 0]),
+    );
+    assert.match(feedback[0]!.error!.message, /cannot dry-run/);
+    assert.equal(calls, 0);
+    assert.equal(provider.prepares, 0);
+    await client.close();
+  });
+
   test('a retry keeps the device its own notification; sessions take a function too', async () => {
     const provider = new ScriptedProvider();
     const client = new PushClient({ providers: [provider], retry: { baseDelayMs: 1, maxDelayMs: 2 } });
