@@ -7,6 +7,7 @@ import type { Device } from './device.js';
 import { type Delivery, DeliveryRun, type EngineSettings } from './engine/delivery.js';
 import { sessionDuplex } from './engine/duplex.js';
 import type { LaneOverflow } from './engine/lane-bounds.js';
+import type { Personalise } from './engine/personalise.js';
 import { PushSource } from './engine/push-source.js';
 import { type DeliverySemantics, deliverySemantics, type RetryOptions, retryPolicy } from './engine/retry.js';
 import { Router } from './engine/router.js';
@@ -117,9 +118,16 @@ export class PushClient {
    * Sends one notification to every device of `devices` (an Iterable, AsyncIterable or
    * object-mode Readable, read only as fast as the window allows). Never throws for a bad
    * device: each device gets exactly one feedback on the returned delivery.
+   *
+   * `notification` may be a function of the device (a personalised send): it is called once
+   * per device, and what it returns is encoded once per provider per distinct notification
+   * (the same object, or an equal one, reuses its encoding; up to 1,000 remembered per
+   * provider). Return shared objects for repeats (one per locale) to keep it cheap. A function
+   * that throws or returns no object fails that device (`bad-request`); a notification the
+   * provider rejects fails the devices that got it.
    */
   send<D extends Device>(
-    notification: Notification,
+    notification: Notification | Personalise<D>,
     devices: DeviceSource<D>,
     options: SendOptions = {},
   ): Delivery<D> {
@@ -127,13 +135,19 @@ export class PushClient {
   }
 
   /** A push-style send: `await session.push(device)` for each device, then `session.end()`. */
-  session<D extends Device = Device>(notification: Notification, options: SendOptions = {}): Session<D> {
+  session<D extends Device = Device>(
+    notification: Notification | Personalise<D>,
+    options: SendOptions = {},
+  ): Session<D> {
     const source = new PushSource<D>();
     return new SessionHandle(source, this.start(notification, source, options));
   }
 
   /** A send as an object-mode Duplex for `stream.pipeline()`: write devices, read feedback. */
-  stream<D extends Device = Device>(notification: Notification, options: SendOptions = {}): Duplex {
+  stream<D extends Device = Device>(
+    notification: Notification | Personalise<D>,
+    options: SendOptions = {},
+  ): Duplex {
     return sessionDuplex(this.session<D>(notification, options));
   }
 
@@ -183,14 +197,17 @@ export class PushClient {
   }
 
   private start<D extends Device>(
-    notification: Notification,
+    notification: Notification | Personalise<D>,
     source: DeviceSource<D> | PushSource<D>,
     options: SendOptions,
   ): DeliveryRun<D> {
     if (this.closing)
       throw new PushError('closed', 'this PushClient is closed; create a new one to send again');
-    if (!notification || typeof notification !== 'object') {
-      throw new PushError('bad-request', 'send(notification, devices): notification must be an object');
+    if (!notification || (typeof notification !== 'object' && typeof notification !== 'function')) {
+      throw new PushError(
+        'bad-request',
+        'send(notification, devices): notification must be an object or a function of the device',
+      );
     }
     const settings: EngineSettings = {
       window: positiveInteger('window', options.window, this.base.window),

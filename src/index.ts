@@ -1,6 +1,7 @@
 export { PushClient, type PushClientOptions, type SendOptions } from './client.js';
 export type { Device, Platform, WebPushSubscription } from './device.js';
 export type { Delivery } from './engine/delivery.js';
+export type { Personalise } from './engine/personalise.js';
 export type { DeliverySemantics, RetryOptions } from './engine/retry.js';
 export type { Session } from './engine/session.js';
 export type { DeviceSource } from './engine/source.js';

@@ -11,6 +11,7 @@ import type { CliIO } from './io.js';
 import { reportError } from './report.js';
 import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
+import { addVapidCommand } from './vapid.js';
 import { runWorker } from './worker.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -206,6 +207,7 @@ Exit 0 when every check passes.`,
     .option('--takeover-after <ms>', "how soon a dead worker's chunks are taken over (default: 30000)")
     .action(async (flags) => finish(await runWorker(flags, io)));
 
+  addVapidCommand(program, io, finish);
   return program;
 }
 

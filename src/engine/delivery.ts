@@ -21,11 +21,12 @@ import type { Device } from '../device.js';
 import { PushError } from '../errors.js';
 import type { Feedback, FeedbackStatus } from '../feedback.js';
 import type { Notification } from '../notification.js';
-import type { Outcome, PrepareOptions, Provider } from '../provider.js';
+import type { Outcome, PreparedSend, PrepareOptions, Provider } from '../provider.js';
 import { Channel } from './channel.js';
-import { prepareDryRun } from './dry-run.js';
+import { checkDryRun, prepareDryRun } from './dry-run.js';
 import { type Job, Lane, type LaneHost } from './lane.js';
 import { LaneBounds, type LaneOverflow } from './lane-bounds.js';
+import { type Personalise, PreparedCache, personalised } from './personalise.js';
 import { PushSource } from './push-source.js';
 import { type DeliverySemantics, mayResend, nextRetryDelay, type RetryPolicy } from './retry.js';
 import type { Router } from './router.js';
@@ -82,6 +83,8 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   private readonly counter = new SummaryCounter();
   private readonly channel: Channel<Feedback<D>>;
   private readonly lanes = new Map<Provider, Lane<D>>();
+  /** A personalised send's encodings, per lane (personalise.ts); empty for a shared one. */
+  private readonly caches = new Map<Lane<D>, PreparedCache>();
   private readonly bounds: LaneBounds<D>;
   private readonly waiting: TimerQueue<Job<D>>;
   private puller: Puller<D> | undefined;
@@ -106,7 +109,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
 
   constructor(
     private readonly router: Router,
-    private readonly notification: Notification,
+    private readonly notification: Notification | Personalise<D>,
     source: DeviceSource<D> | PushSource<D>,
     private readonly settings: EngineSettings,
     private readonly onFinished: (run: DeliveryRun<D>) => void,
@@ -310,34 +313,87 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       this.failDevice(device, this.bounds.overflowError(lane), 0, route.name);
       return;
     }
-    lane.enqueue({ device, lane, attempts: 0, unrequested: 0, waitedMs: 0 });
+    const job: Job<D> = { device, lane, attempts: 0, unrequested: 0, waitedMs: 0 };
+    if (typeof this.notification === 'function') {
+      const prepared = this.personalise(this.notification, device, lane);
+      if (prepared instanceof PushError) {
+        this.failDevice(device, prepared, 0, route.name);
+        return;
+      }
+      job.prepared = prepared;
+    }
+    lane.enqueue(job);
     if (!this.bounds.hasRoom(lane)) this.blockedLane = lane;
+  }
+
+  /**
+   * This device's encoding in a personalised send, or the error that fails it alone: the
+   * function threw or returned junk, or `prepare` rejected its notification. Only an error
+   * that would repeat for every notification (bad credentials: `stopsLane`) stops the lane.
+   */
+  private personalise(fn: Personalise<D>, device: D, lane: Lane<D>): PreparedSend | PushError {
+    const notification = personalised(fn, device);
+    if (notification instanceof PushError) return notification.with({ provider: lane.provider.name });
+    const prepared = this.caches.get(lane)!.get(notification);
+    if (prepared instanceof PushError && prepared.stopsLane) this.trip(lane, prepared);
+    return prepared;
   }
 
   private laneFor(provider: Provider): Lane<D> {
     let lane = this.lanes.get(provider);
     if (lane) return lane;
-    let prepared: ReturnType<Provider['prepare']> | undefined;
+    let prepared: PreparedSend | undefined;
     let failure: PushError | undefined;
+    const personalisedSend = typeof this.notification === 'function';
     try {
-      prepared = this.settings.dryRun
-        ? prepareDryRun(provider, this.notification)
-        : provider.prepare(this.notification, this.settings.prepare);
+      if (personalisedSend) {
+        // Encodings come per device; only a provider that cannot dry-run fails its lane now.
+        if (this.settings.dryRun) checkDryRun(provider);
+      } else {
+        prepared = this.prepareFor(provider, this.notification as Notification);
+      }
     } catch (thrown) {
-      failure =
-        thrown instanceof PushError
-          ? thrown
-          : new PushError('internal', `provider ${provider.name}: prepare() threw: ${String(thrown)}`, {
-              provider: provider.name,
-              cause: thrown,
-            });
+      failure = this.prepareError(provider, thrown);
     }
     const concurrency = Math.max(1, provider.concurrency ?? this.settings.window);
     lane = new Lane<D>(provider, prepared, concurrency, this);
     if (failure) lane.tripped = failure;
+    if (personalisedSend) {
+      const method = Math.max(1, provider.batchSize ?? 1) > 1 ? 'sendBatch' : 'send';
+      this.caches.set(
+        lane,
+        new PreparedCache((notification) => {
+          try {
+            const made = this.prepareFor(provider, notification);
+            if (made && typeof made[method] === 'function') return made;
+            return new PushError('internal', `provider ${provider.name}: prepare() returned no ${method}()`, {
+              provider: provider.name,
+            });
+          } catch (thrown) {
+            return this.prepareError(provider, thrown);
+          }
+        }),
+      );
+    }
     this.lanes.set(provider, lane);
     this.bounds.laneAdded();
     return lane;
+  }
+
+  /** The provider's encoding of a notification: its dry-run path in a dry run (dry-run.ts). */
+  private prepareFor(provider: Provider, notification: Notification): PreparedSend {
+    return this.settings.dryRun
+      ? prepareDryRun(provider, notification)
+      : provider.prepare(notification, this.settings.prepare);
+  }
+
+  private prepareError(provider: Provider, thrown: unknown): PushError {
+    return thrown instanceof PushError
+      ? thrown
+      : new PushError('internal', `provider ${provider.name}: prepare() threw: ${String(thrown)}`, {
+          provider: provider.name,
+          cause: thrown,
+        });
   }
 
   // ── outcomes ───────────────────────────────────────────────────────────────────────────

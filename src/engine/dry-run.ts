@@ -5,13 +5,18 @@
  */
 import { PushError } from '../errors.js';
 import type { Notification } from '../notification.js';
-import type { PreparedSend, Provider } from '../provider.js';
+import type { DryRun, PreparedSend, Provider } from '../provider.js';
 
 /**
  * The provider's dry-run sends for this notification. Throws a `config` PushError (which
  * fails every device of the lane without a request) when the provider cannot dry-run.
  */
 export function prepareDryRun(provider: Provider, notification: Notification): PreparedSend {
+  return checkDryRun(provider).prepare(notification);
+}
+
+/** The provider's dry-run path, or the `config` PushError saying it has none (thrown). */
+export function checkDryRun(provider: Provider): DryRun {
   const dryRun = provider.dryRun;
   if (dryRun === undefined || dryRun === null || typeof dryRun.prepare !== 'function') {
     throw new PushError(
@@ -20,5 +25,5 @@ export function prepareDryRun(provider: Provider, notification: Notification): P
       { provider: provider.name, reason: 'DryRunUnsupported' },
     );
   }
-  return dryRun.prepare(notification);
+  return dryRun;
 }

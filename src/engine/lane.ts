@@ -7,6 +7,7 @@ import type { Device } from '../device.js';
 import { PushError, toPushError } from '../errors.js';
 import type { Outcome, PreparedSend, Provider, SendContext } from '../provider.js';
 import { LaneHealth } from './lane-bounds.js';
+import { byPrepared } from './personalise.js';
 
 /** A device on its way: the engine's bookkeeping around the caller's object. */
 export interface Job<D extends Device> {
@@ -20,6 +21,8 @@ export interface Job<D extends Device> {
   waitedMs: number;
   /** Set once an attempt's request may have reached the provider without an answer. */
   maybeDelivered?: boolean;
+  /** A personalised send's encoding for this device (personalise.ts); else the lane's shared one. */
+  prepared?: PreparedSend;
 }
 
 export interface LaneHost<D extends Device> {
@@ -88,7 +91,8 @@ export class Lane<D extends Device> {
 
   /** Starts as many requests as the lane's limit allows. */
   dispatch(): void {
-    if (this.tripped || !this.prepared) return;
+    // A personalised lane has no shared `prepared`: each job carries its own.
+    if (this.tripped) return;
     while (this.inFlightRequests < this.concurrency && this.head < this.queue.length) {
       if (this.batchSize === 1) {
         this.sendOne(this.shift());
@@ -102,7 +106,7 @@ export class Lane<D extends Device> {
       }
       const batch: Job<D>[] = [];
       while (batch.length < this.batchSize && this.head < this.queue.length) batch.push(this.shift());
-      this.sendBatch(batch);
+      for (const group of byPrepared(batch)) this.sendBatch(group);
     }
   }
 
@@ -158,7 +162,7 @@ export class Lane<D extends Device> {
     this.inFlightRequests++;
     let promise: Promise<Outcome>;
     try {
-      promise = this.prepared!.send!(job.device, this.context(job.attempts));
+      promise = (job.prepared ?? this.prepared)!.send!(job.device, this.context(job.attempts));
     } catch (thrown) {
       promise = Promise.resolve(this.failure(thrown));
     }
@@ -181,7 +185,7 @@ export class Lane<D extends Device> {
     const attempt = Math.max(...jobs.map((job) => job.attempts));
     let promise: Promise<Outcome[]>;
     try {
-      promise = this.prepared!.sendBatch!(devices, this.context(attempt));
+      promise = (jobs[0]!.prepared ?? this.prepared)!.sendBatch!(devices, this.context(attempt));
     } catch (thrown) {
       promise = Promise.reject(thrown);
     }

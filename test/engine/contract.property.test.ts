@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { Feedback } from '../../src/index.js';
-import { PushClient } from '../../src/index.js';
+import { PushClient, PushError } from '../../src/index.js';
 import { type ScriptedDevice, ScriptedProvider, type Step } from '../support/scripted-provider.js';
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -386,5 +386,96 @@ test('one lane blocked forever, failing or slow in a mixed send: the other lane 
     // Each run waits for the health samples (200 ms apart); a failing run waits for its guard,
     // so shrinking is skipped.
     { numRuns: 25, endOnFailure: true },
+  );
+});
+
+test('personalised sends: exactly one feedback each, its own notification on every attempt, one encoding per distinct notification', async () => {
+  const kinds = ['shared-a', 'shared-b', 'equal', 'fresh', 'throw', 'junk', 'rejected'] as const;
+  type Kind = (typeof kinds)[number];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        devices: fc.array(
+          fc.record({
+            script: fc.array(fc.constantFrom<Step>('ok', 'ok', 'invalid', 'retry', 'bad'), {
+              minLength: 1,
+              maxLength: 3,
+            }),
+            kind: fc.constantFrom<Kind>(...kinds),
+            platform: fc.constantFrom<'ios' | 'android'>('ios', 'android'),
+          }),
+          { maxLength: 120 },
+        ),
+        window: fc.integer({ min: 1, max: 16 }),
+        batchSize: fc.constantFrom(1, 3, 7),
+        source: fc.constantFrom('sync', 'async', 'readable'),
+      }),
+      async (s) => {
+        const rejectNotification = (n: { title?: string }) =>
+          n.title === 'rejected' ? new PushError('payload-too-large', 'too big') : undefined;
+        const providers = [
+          new ScriptedProvider({
+            name: 'p-ios',
+            platforms: ['ios'],
+            batchSize: s.batchSize,
+            rejectNotification,
+          }),
+          new ScriptedProvider({ name: 'p-android', platforms: ['android'], rejectNotification }),
+        ];
+        const client = new PushClient({
+          providers,
+          window: s.window,
+          retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+        });
+        const shared = { a: { title: 'shared-a' }, b: { title: 'shared-b' } };
+        type D = ScriptedDevice & { kind: Kind };
+        const devices: D[] = s.devices.map((d, id) => ({ ...d, id, token: `t${id}` }));
+        const titleOf = (d: D) => (d.kind === 'fresh' ? `fresh-${d.id}` : d.kind);
+        const personalise = (d: D) => {
+          if (d.kind === 'shared-a') return shared.a;
+          if (d.kind === 'shared-b') return shared.b;
+          if (d.kind === 'throw') throw new Error('no data for this one');
+          if (d.kind === 'junk') return 7 as unknown as { title: string };
+          return { title: titleOf(d) };
+        };
+        const seen = new Map<number, Feedback<D>>();
+        for await (const fb of client.send(
+          personalise,
+          sourceOf(s.source, devices, () => {}),
+        )) {
+          assert.ok(!seen.has(fb.device.id), `device ${fb.device.id} got a second feedback`);
+          seen.set(fb.device.id, fb);
+        }
+        assert.equal(seen.size, devices.length, 'no device lost');
+        for (const device of devices) {
+          const fb = seen.get(device.id)!;
+          const sentWith = providers.flatMap((p) => p.sentWith.get(device.id) ?? []);
+          if (device.kind === 'throw' || device.kind === 'junk' || device.kind === 'rejected') {
+            const code = device.kind === 'rejected' ? 'payload-too-large' : 'bad-request';
+            assert.deepEqual(
+              { status: fb.status, code: fb.error?.code, attempts: fb.attempts },
+              { status: 'failed', code, attempts: 0 },
+            );
+            assert.equal(sentWith.length, 0);
+            continue;
+          }
+          const want = expectedFor(device.script, 2);
+          assert.deepEqual({ status: fb.status, code: fb.error?.code, attempts: fb.attempts }, want);
+          assert.equal(sentWith.length, fb.attempts);
+          for (const notification of sentWith) assert.equal(notification.title, titleOf(device));
+        }
+        for (const provider of providers) {
+          const mine = devices.filter((d) => provider.platforms.includes(d.platform as 'ios' | 'android'));
+          const distinct = new Set(mine.filter((d) => d.kind !== 'throw' && d.kind !== 'junk').map(titleOf));
+          assert.equal(
+            provider.prepares,
+            distinct.size,
+            `${provider.name} prepared once per distinct notification`,
+          );
+        }
+        await client.close();
+      },
+    ),
+    { numRuns: 80 },
   );
 });

@@ -4,6 +4,7 @@
  */
 import type { Device, Platform } from '../../src/device.js';
 import { PushError } from '../../src/errors.js';
+import type { Notification } from '../../src/notification.js';
 import type { Outcome, PreparedSend, Provider, SendContext } from '../../src/provider.js';
 
 /** What the provider does at one attempt. */
@@ -36,6 +37,8 @@ export interface ScriptedOptions {
   prepareError?: Error;
   /** Makes every sendBatch() reject with this. */
   batchFailure?: Error;
+  /** Makes prepare() throw what this returns for a notification (personalised sends). */
+  rejectNotification?: (notification: Notification) => Error | undefined;
 }
 
 export class ScriptedProvider implements Provider {
@@ -49,6 +52,8 @@ export class ScriptedProvider implements Provider {
   /** Timestamps (ms) of each attempt per device id. */
   readonly attemptTimes = new Map<number, number[]>();
   readonly batches: number[] = [];
+  /** The notification each attempt was sent with, per device id. */
+  readonly sentWith = new Map<number, Notification[]>();
   inFlight = 0;
   maxInFlight = 0;
   requests = 0;
@@ -64,10 +69,16 @@ export class ScriptedProvider implements Provider {
     this.batchSize = options.batchSize;
   }
 
-  prepare(): PreparedSend {
+  prepare(notification: Notification = {}): PreparedSend {
     this.prepares++;
     if (this.options.prepareError) throw this.options.prepareError;
-    const one = (device: Device, ctx: SendContext) => this.answer(device as ScriptedDevice, ctx);
+    const rejected = this.options.rejectNotification?.(notification);
+    if (rejected) throw rejected;
+    const one = (device: Device, ctx: SendContext) => {
+      const id = (device as ScriptedDevice).id;
+      this.sentWith.set(id, [...(this.sentWith.get(id) ?? []), notification]);
+      return this.answer(device as ScriptedDevice, ctx);
+    };
     if ((this.batchSize ?? 1) > 1) {
       return {
         // A device scripted to throw/reject fails alone (as an `internal` outcome); the
