@@ -25,6 +25,11 @@ export interface Job<D extends Device> {
 export interface LaneHost<D extends Device> {
   readonly signal: AbortSignal;
   complete(job: Job<D>, outcome: Outcome): void;
+  /**
+   * The outcomes of one batch request, in the order of `jobs`. Its devices to be retried go
+   * back as a group (see DeliveryRun.completeBatch), so a refused batch returns as one request.
+   */
+  completeBatch(jobs: readonly Job<D>[], outcomes: readonly Outcome[]): void;
   /** A request is about to go out again after a retryable failure. */
   countRetry(): void;
 }
@@ -41,6 +46,12 @@ export class Lane<D extends Device> {
   private head = 0;
   private inFlightRequests = 0;
   private readonly batchSize: number;
+  /**
+   * Devices this lane may hold queued or in flight: the send's `window`, and for a batching
+   * provider at least two full batches, so that one fills while the other is in flight (with
+   * one batch's worth, reading would stop for every request's round trip).
+   */
+  readonly window: number;
   private flushScheduled = false;
   /** Set while a scheduled flush runs: send a partial batch rather than wait for more. */
   private flushNow = false;
@@ -50,8 +61,10 @@ export class Lane<D extends Device> {
     private readonly prepared: PreparedSend | undefined,
     private readonly concurrency: number,
     private readonly host: LaneHost<D>,
+    window: number,
   ) {
-    this.batchSize = Math.max(1, provider.batchSize ?? 1);
+    this.batchSize = Math.max(1, Math.floor(provider.batchSize ?? 1) || 1);
+    this.window = this.batchSize > 1 ? Math.max(window, 2 * this.batchSize) : window;
     if (prepared && !(this.batchSize > 1 ? prepared.sendBatch : prepared.send)) {
       const method = this.batchSize > 1 ? 'sendBatch' : 'send';
       this.tripped = new PushError(
@@ -75,6 +88,12 @@ export class Lane<D extends Device> {
 
   enqueue(job: Job<D>): void {
     this.queue.push(job);
+    this.dispatch();
+  }
+
+  /** Queues several jobs (a batch's retries, due together), then dispatches once. */
+  enqueueAll(jobs: readonly Job<D>[]): void {
+    for (const job of jobs) this.queue.push(job);
     this.dispatch();
   }
 
@@ -195,15 +214,24 @@ export class Lane<D extends Device> {
             `provider ${this.provider.name}: sendBatch() gave ${got} outcomes for ${jobs.length} devices`,
             { provider: this.provider.name },
           );
-          for (const job of jobs) this.host.complete(job, { ok: false, error });
+          this.host.completeBatch(
+            jobs,
+            jobs.map(() => ({ ok: false, error })),
+          );
           return;
         }
-        for (let i = 0; i < jobs.length; i++) this.host.complete(jobs[i]!, this.checked(outcomes[i]));
+        this.host.completeBatch(
+          jobs,
+          outcomes.map((outcome) => this.checked(outcome)),
+        );
       },
       (thrown: unknown) => {
         this.inFlightRequests--;
         const outcome = this.failure(thrown);
-        for (const job of jobs) this.host.complete(job, outcome);
+        this.host.completeBatch(
+          jobs,
+          jobs.map(() => outcome),
+        );
       },
     );
   }
