@@ -7,6 +7,8 @@ import { describe, test } from 'node:test';
 import { PushClient } from '../../src/index.js';
 import { collect, ScriptedProvider, scriptedDevices } from '../support/scripted-provider.js';
 
+const brief = (fb: { status: string; attempts: number }) => `${fb.status}/${fb.attempts}`;
+
 describe('batched sends', () => {
   test('a batch refused as a whole is retried as one batch, not scattered over the backoff', async () => {
     const provider = new ScriptedProvider({ batchSize: 1000, concurrency: 1 });
@@ -22,7 +24,7 @@ describe('batched sends', () => {
       ),
     );
     assert.equal(feedback.length, 1000);
-    assert.ok(feedback.every((fb) => fb.status === 'sent' && fb.attempts === 2));
+    assert.deepEqual(feedback.filter((fb) => !(fb.status === 'sent' && fb.attempts === 2)).map(brief), []);
     assert.deepEqual(provider.batches, [1000, 1000]);
     await client.close();
   });
@@ -47,7 +49,7 @@ describe('batched sends', () => {
       ),
     );
     assert.equal(feedback.length, 100);
-    assert.ok(feedback.every((fb) => fb.status === 'sent'));
+    assert.deepEqual(feedback.filter((fb) => !(fb.status === 'sent')).map(brief), []);
     const twice = [...Array(100).keys()].filter((i) => i % 10 === 0);
     const once = [...Array(100).keys()].filter((i) => i % 10 !== 0 && i % 7 === 0);
     for (let i = 0; i < 100; i++) {

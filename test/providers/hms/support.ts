@@ -11,3 +11,12 @@ export function hmsToken(i: number, salt = 'hms'): string {
 export function huawei(i: number, salt?: string): Device & { id: number } {
   return { platform: 'huawei', token: hmsToken(i, salt), id: i };
 }
+
+/** A feedback in a few words, for assertion messages (no source-reading `assert.ok` on a falsy value). */
+export function brief(fb: {
+  status: string;
+  attempts: number;
+  error?: { code: string; message: string };
+}): string {
+  return `${fb.status}/${fb.attempts}${fb.error ? ` ${fb.error.code}: ${fb.error.message.slice(0, 120)}` : ''}`;
+}
