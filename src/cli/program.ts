@@ -173,6 +173,7 @@ Stops cleanly on SIGINT or SIGTERM (exit 0).`,
       '--web-share <fraction>',
       'share of web subscriptions (default: 0.1; Web Push encrypts per device)',
     )
+    .option('--huawei-share <fraction>', 'share of Huawei devices, sent through HMS (default: 0.1)')
     .option('--seed <n>', 'seed for the tokens and the dead Android share (default: 1)')
     .option('--json', 'print the result as one JSON object')
     .option('--no-progress', 'no progress display on stderr')
