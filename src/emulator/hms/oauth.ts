@@ -26,8 +26,9 @@ export class AccessTokens {
   readonly #expiry = new Map<string, number>();
 
   issue(lifetimeSeconds: number, now = Date.now()): string {
-    // Huawei's tokens are base64 with '/' and '+' (and come JSON-escaped as "\/").
-    const token = `CgB6e3x9${randomBytes(48).toString('base64')}`;
+    // Huawei's tokens are base64 with '/' and '+' (and come JSON-escaped as "\/"): always one '/' here.
+    const b64 = randomBytes(48).toString('base64');
+    const token = `CgB6e3x9${b64.slice(0, 24)}/${b64.slice(24)}`;
     this.#expiry.set(token, now + lifetimeSeconds * 1000);
     if (this.#expiry.size > 10_000) this.#prune(now);
     return token;
