@@ -52,6 +52,8 @@ export class Lane<D extends Device> {
    * one batch's worth, reading would stop for every request's round trip).
    */
   readonly window: number;
+  /** Whether requests go through `sendBatch`. */
+  private readonly batched: boolean;
   private flushScheduled = false;
   /** Set while a scheduled flush runs: send a partial batch rather than wait for more. */
   private flushNow = false;
@@ -65,8 +67,10 @@ export class Lane<D extends Device> {
   ) {
     this.batchSize = Math.max(1, Math.floor(provider.batchSize ?? 1) || 1);
     this.window = this.batchSize > 1 ? Math.max(window, 2 * this.batchSize) : window;
-    if (prepared && !(this.batchSize > 1 ? prepared.sendBatch : prepared.send)) {
-      const method = this.batchSize > 1 ? 'sendBatch' : 'send';
+    // A batching provider set to one device per request may offer only sendBatch: batches of one.
+    this.batched = this.batchSize > 1 || (prepared?.send === undefined && prepared?.sendBatch !== undefined);
+    if (prepared && !(this.batched ? prepared.sendBatch : prepared.send)) {
+      const method = this.batched ? 'sendBatch' : 'send';
       this.tripped = new PushError(
         'internal',
         `provider ${provider.name}: prepare() returned no ${method}()`,
@@ -109,7 +113,7 @@ export class Lane<D extends Device> {
   dispatch(): void {
     if (this.tripped || !this.prepared) return;
     while (this.inFlightRequests < this.concurrency && this.head < this.queue.length) {
-      if (this.batchSize === 1) {
+      if (!this.batched) {
         this.sendOne(this.shift());
         continue;
       }

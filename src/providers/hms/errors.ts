@@ -23,9 +23,36 @@ export function unusableToken(token: unknown, provider: string): PushError {
 }
 
 /**
- * 80300007 "all tokens invalid" before any device of this send was delivered: far more often a
- * wrong app id, package name or URL than a batch of dead tokens, so the lane stops and no
- * token is declared dead.
+ * Tokens answered 80300007 "all tokens invalid", with no device of the send delivered, from
+ * which the lane stops as misconfigured: a tenth of a full batch. One full batch is enough;
+ * a few lone tokens at the start of a trickling send are not.
+ */
+export const MISCONFIGURATION_EVIDENCE = 100;
+
+/**
+ * 80300007 before any device of this send was delivered, for too few tokens to tell dead
+ * tokens from a wrong app id: retryable, so the devices are tried again (and believed dead
+ * once the send has delivered something), never deleted on this answer alone.
+ */
+export function allInvalidUnconfirmed(
+  code: string,
+  said: string,
+  tokens: number,
+  httpStatus: number,
+  provider: string,
+): PushError {
+  return new PushError(
+    'unavailable',
+    `hms: Huawei answered ${code}${said ? ` "${said}"` : ''} (all ${tokens} tokens of the request invalid) before any device of this send was delivered: ` +
+      'too few tokens yet to tell dead tokens from a wrong app id, so none is reported dead; tried again later',
+    { provider, reason: `${code} unconfirmed`, httpStatus, retryable: true },
+  );
+}
+
+/**
+ * 80300007 "all tokens invalid" for {@link MISCONFIGURATION_EVIDENCE} tokens or more before any
+ * device of this send was delivered: far more often a wrong app id, package name or URL than
+ * that many dead tokens, so the lane stops and no token is declared dead.
  */
 export function allInvalidBeforeAnySuccess(
   code: string,
@@ -37,7 +64,7 @@ export function allInvalidBeforeAnySuccess(
 ): PushError {
   return new PushError(
     'config',
-    `hms: Huawei answered ${code}${said ? ` "${said}"` : ''} (all ${tokens} tokens invalid) before any device of this send was delivered. ` +
+    `hms: Huawei answered ${code}${said ? ` "${said}"` : ''} for ${tokens} tokens (all invalid) before any device of this send was delivered. ` +
       `That is what a wrong app id (${appId}), a package name that does not match AppGallery Connect or a wrong endpoint gives, ` +
       'so no token is reported dead: check the app id and client id, and that the tokens come from this app.',
     { provider, reason: `${code} before any success`, httpStatus },

@@ -11,7 +11,13 @@ import { PoolRegistry } from '../../transport/index.js';
 import type { Pool, TransportRequest, TransportResponse } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
 import { hmsDryRun } from './dry-run.js';
-import { allInvalidBeforeAnySuccess, MAX_TOKEN_LENGTH, unusableToken } from './errors.js';
+import {
+  allInvalidBeforeAnySuccess,
+  allInvalidUnconfirmed,
+  MAX_TOKEN_LENGTH,
+  MISCONFIGURATION_EVIDENCE,
+  unusableToken,
+} from './errors.js';
 import { buildMessage, MAX_MESSAGE_BYTES, MessageTemplate } from './message.js';
 import { type HmsOptions, type ResolvedHmsOptions, resolveHmsOptions } from './options.js';
 import { answerBatch, type BatchAnswer } from './responses.js';
@@ -159,6 +165,8 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
     }
     /** Set once any device of this send was delivered (or validated): 80300007 is believed from then on. */
     let anyDelivered = false;
+    /** Tokens answered 80300007 before any success: the evidence of a misconfiguration. */
+    let unconfirmed = 0;
 
     /** The answer as one outcome per target. */
     function outcomesOf(answer: Answer, targets: readonly string[]): Outcome[] {
@@ -173,18 +181,23 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
         return targets.map(() => ({ ok: false, error: answer.error, httpStatus: answer.error.httpStatus }));
       }
       if (answer.kind === 'all-invalid') {
-        if (!anyDelivered) {
-          const error = allInvalidBeforeAnySuccess(
-            answer.code,
-            answer.said,
-            targets.length,
-            resolved.appId,
-            answer.httpStatus,
-            provider,
-          );
-          return targets.map(() => ({ ok: false, error, httpStatus: answer.httpStatus }));
-        }
-        return answer.outcomes;
+        if (anyDelivered) return answer.outcomes;
+        unconfirmed += targets.length;
+        // Enough tokens refused with nothing delivered: a wrong app id, not dead tokens. Fewer
+        // (a lone dead token at the start of a trickling send) prove nothing either way: those
+        // devices are tried again later, when a success may have made 80300007 believable.
+        const error =
+          unconfirmed >= MISCONFIGURATION_EVIDENCE
+            ? allInvalidBeforeAnySuccess(
+                answer.code,
+                answer.said,
+                unconfirmed,
+                resolved.appId,
+                answer.httpStatus,
+                provider,
+              )
+            : allInvalidUnconfirmed(answer.code, answer.said, targets.length, answer.httpStatus, provider);
+        return targets.map(() => ({ ok: false, error, httpStatus: answer.httpStatus }));
       }
       if (answer.delivered) anyDelivered = true;
       if (!validateOnly) return answer.outcomes;

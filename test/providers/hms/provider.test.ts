@@ -115,9 +115,9 @@ describe('hms provider through the emulator', () => {
 
   it('80300007 before any success stops the lane as config and declares no token dead', async () => {
     emu.setScenarios({ misconfigured: true });
-    const devices = Array.from({ length: 50 }, (_, i) => huawei(i));
-    const { feedback } = await run(devices, alert, { batchSize: 10, concurrency: 1 });
-    assert.equal(feedback.length, 50);
+    const devices = Array.from({ length: 500 }, (_, i) => huawei(i));
+    const { feedback } = await run(devices, alert, { batchSize: 100, concurrency: 1 });
+    assert.equal(feedback.length, 500);
     assert.equal(feedback.filter((fb) => fb.status === 'invalid-token').length, 0);
     assert.deepEqual(
       feedback.filter((fb) => !(fb.status === 'failed' && fb.error?.code === 'config')).map(brief),
@@ -125,6 +125,30 @@ describe('hms provider through the emulator', () => {
     );
     assert.match(feedback[0]!.error!.message, /80300007.*before any device of this send was delivered/);
     assert.equal(emu.stats.sendRequests, 1, 'the lane stopped after the first answer');
+  });
+
+  it('80300007 for small batches before any success: held back, then stops the lane once 100 tokens are refused', async () => {
+    emu.setScenarios({ misconfigured: true });
+    const devices = Array.from({ length: 300 }, (_, i) => huawei(i));
+    const { feedback } = await run(devices, alert, { batchSize: 10, concurrency: 1 });
+    assert.equal(feedback.length, 300);
+    assert.equal(feedback.filter((fb) => fb.status === 'invalid-token').length, 0);
+    assert.ok(
+      feedback.some((fb) => fb.error?.code === 'config'),
+      'the lane stopped as misconfigured',
+    );
+    assert.ok(emu.stats.sendRequests <= 12, `${emu.stats.sendRequests} requests`);
+  });
+
+  it('a lone dead token first is not taken for a misconfiguration: retried, then invalid once a success came', async () => {
+    const devices = Array.from({ length: 3 }, (_, i) => huawei(i));
+    emu.setScenarios({ deadTokens: [devices[0]!.token as string] });
+    const { feedback } = await run(devices, alert, { batchSize: 1, concurrency: 1 });
+    const byId = new Map(feedback.map((fb) => [fb.device.id, fb]));
+    assert.equal(byId.get(0)!.status, 'invalid-token', brief(byId.get(0)!));
+    assert.equal(byId.get(0)!.attempts, 2);
+    assert.equal(byId.get(1)!.status, 'sent');
+    assert.equal(byId.get(2)!.status, 'sent');
   });
 
   it('80300007 after this send had a success: those tokens are invalid', async () => {
