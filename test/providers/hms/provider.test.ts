@@ -226,6 +226,38 @@ describe('hms provider through the emulator', () => {
     }
   });
 
+  it("transport 'node-http2' gives the same per-token outcomes", async () => {
+    const devices = Array.from({ length: 12 }, (_, i) => huawei(i));
+    emu.setScenarios({ deadTokens: [devices[4]!.token as string] });
+    const provider = hms({ ...emu.providerOptions, transport: 'node-http2', batchSize: 6 });
+    const client = new PushClient({ providers: [provider], retry: fast });
+    try {
+      const feedback = await collect(client.send(alert, devices));
+      const invalid = feedback.filter((fb) => fb.status === 'invalid-token').map((fb) => fb.device.id);
+      assert.deepEqual(invalid, [4]);
+      assert.equal(feedback.filter((fb) => fb.status === 'sent').length, 11);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a batch whose answer never comes: every device of it is marked maybe delivered, never re-sent at-most-once', async () => {
+    emu.setScenarios({ latencyMs: 1000 });
+    const provider = hms({ ...emu.providerOptions, timeoutMs: 200 });
+    const client = new PushClient({ providers: [provider], retry: fast, delivery: 'at-most-once' });
+    try {
+      const feedback = await collect(client.send(alert, [huawei(1), huawei(2)]));
+      assert.deepEqual(
+        feedback.map((fb) => `${fb.status} ${fb.error?.code} ${fb.maybeDelivered === true}`),
+        ['failed timeout true', 'failed timeout true'],
+      );
+      assert.equal(emu.stats.sendRequests, 1);
+    } finally {
+      emu.setScenarios({ latencyMs: 0 });
+      await client.close();
+    }
+  });
+
   it('a dry run asks Huawei to validate only: validated, nothing delivered', async () => {
     const devices = Array.from({ length: 5 }, (_, i) => huawei(i));
     const { feedback } = await run(devices, alert, { dryRun: true });
