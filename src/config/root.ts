@@ -21,6 +21,7 @@
  * its output type (`PushlineConfig['server']`) from that declaration alone.
  */
 import { PROVIDER_SECTIONS } from './providers.js';
+import { REDIS_SECTION } from './redis.js';
 import { integer, mapOf, oneOf, type Present, section } from './schema.js';
 
 /** `providers`: the credentials `pushline send` uses; the environment variables apply here. */
@@ -61,7 +62,7 @@ export const CLIENT_SECTION = section(
 
 /** The root of `pushline.json`. */
 export const CONFIG_SCHEMA = section(
-  { providers: PROVIDERS_SECTION, apps: APPS_MAP, client: CLIENT_SECTION },
+  { providers: PROVIDERS_SECTION, apps: APPS_MAP, client: CLIENT_SECTION, redis: REDIS_SECTION },
   { help: 'pushline.json', presence: 'always' },
 );
 

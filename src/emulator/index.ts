@@ -12,6 +12,8 @@
  * await client.close();
  * await emulator.close();
  */
+
+import { PushError } from '../errors.js';
 import { type ApnsEmulator, type ApnsEmulatorOptions, startApnsEmulator } from './apns/index.js';
 import { type FcmEmulator, type FcmEmulatorOptions, startFcmEmulator } from './fcm/index.js';
 import { type HmsEmulator, type HmsEmulatorOptions, startHmsEmulator } from './hms/index.js';
@@ -77,7 +79,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       options.hms === false ? undefined : track(startHmsEmulator(options.hms)),
     ]);
     const absent = (name: string) => () => {
-      throw new Error(`the ${name} emulator was not started (${name}: false)`);
+      throw new PushError(
+        'config',
+        `the ${name} emulator was not started (${name}: false): leave ${name} out to start it`,
+      );
     };
     return {
       get apns() {

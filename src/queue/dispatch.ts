@@ -47,6 +47,13 @@ export interface SendSpec {
   delivery?: 'at-least-once' | 'at-most-once';
   /** The API key's id that submitted it (for scoping reads), never the key itself. */
   submittedBy?: string;
+  /**
+   * The request's `Idempotency-Key`: a second submit with the same key (and the same
+   * `submittedBy`) within the dispatcher's key retention sends nothing and answers with the
+   * first send's status. Here, not in the server, so every `serve` instance behind one queue
+   * honours it.
+   */
+  idempotencyKey?: string;
   /** ISO 8601 time the server accepted it. */
   createdAt: string;
 }

@@ -25,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Feedback, FeedbackStatus } from '../feedback.js';
 import { cleartextProblem } from '../https-only.js';
 import { maskUrl } from '../redact.js';
+import { parseRetryAfter } from '../transport/retry-after.js';
 import { StoreError } from './errors.js';
 import type { FeedbackSink } from './feedback-sink.js';
 import { feedbackLine } from './ndjson-writer.js';
@@ -437,7 +438,7 @@ class Webhook implements WebhookSink {
         return;
       }
       problem = result.problem;
-      const delay = this.backoff(attempt);
+      const delay = result.retryAfterMs ?? this.backoff(attempt);
       const last =
         attempt >= this.attempts ||
         Date.now() - started + delay > this.maxElapsedMs ||
@@ -463,7 +464,9 @@ class Webhook implements WebhookSink {
 
   private async post(
     batch: Batch,
-  ): Promise<{ ok: true; status: number } | { ok: false; status?: number; problem: string }> {
+  ): Promise<
+    { ok: true; status: number } | { ok: false; status?: number; problem: string; retryAfterMs?: number }
+  > {
     const timestamp = Math.floor(Date.now() / 1000);
     // One controller per try, aborted by its timeout or by destroy(). (Not AbortSignal.any on
     // the sink's long-lived signal: every try would stay registered on it.)
@@ -499,7 +502,14 @@ class Webhook implements WebhookSink {
         }
       }
       if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
-      return { ok: false, status: response.status, problem: `HTTP ${response.status}` };
+      // A receiver that says when to come back (429, 503) is believed, within maxDelayMs.
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after') ?? undefined, Date.now());
+      return {
+        ok: false,
+        status: response.status,
+        problem: `HTTP ${response.status}`,
+        ...(retryAfterMs !== undefined ? { retryAfterMs: Math.min(retryAfterMs, this.maxDelayMs) } : {}),
+      };
     } catch (error) {
       if (timedOut) return { ok: false, problem: `no answer within ${this.timeoutMs} ms` };
       if (this.stop.signal.aborted) return { ok: false, problem: 'aborted by destroy()' };

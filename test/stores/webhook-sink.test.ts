@@ -165,6 +165,40 @@ describe('webhookSink', { timeout: 20_000 }, () => {
     assert.ok(events.filter((e) => e.outcome === 'retry').every((e) => e.httpStatus === 500));
   });
 
+  test('a 503 or 429 with Retry-After is retried when the receiver says, not on the backoff', async (t) => {
+    // Two receivers: one asks for 0 s against a backoff of ≥ 15 s, the other for 1 s against a
+    // backoff of ~1 ms. The gap between each one's two tries shows whose word was taken.
+    async function gapBetweenTries(status: number, retryAfter: string, retry: object): Promise<number> {
+      const times: number[] = [];
+      const server = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          times.push(Date.now());
+          if (times.length === 1) res.writeHead(status, { 'retry-after': retryAfter }).end();
+          else res.writeHead(200).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      t.after(() => new Promise((resolve) => server.close(resolve)));
+      const { port } = server.address() as AddressInfo;
+      const sink = webhookSink({ url: `http://127.0.0.1:${port}/hook`, secret: SECRET, batchSize: 1, retry });
+      await sink.observe(SEND, dead(0));
+      const closed = sink.close();
+      const late = new Promise<'late'>((resolve) => setTimeout(resolve, 12_000, 'late').unref());
+      assert.notEqual(await Promise.race([closed, late]), 'late', 'the second try came on the backoff');
+      assert.equal(times.length, 2);
+      return times[1]! - times[0]!;
+    }
+    const soon = await gapBetweenTries(503, '0', {
+      baseDelayMs: 30_000,
+      maxDelayMs: 60_000,
+      attempts: 3,
+    });
+    assert.ok(soon < 10_000, `Retry-After: 0 retried after ${soon} ms`);
+    const later = await gapBetweenTries(429, '1', { baseDelayMs: 1, maxDelayMs: 5_000, attempts: 3 });
+    assert.ok(later >= 900, `Retry-After: 1 retried after only ${later} ms`);
+  });
+
   test('a try with no answer within timeoutMs is retried', async (t) => {
     const hook = await receiver(t, (_req, _body, n) => (n === 0 ? 'hang' : 200));
     const events: WebhookDeliveryEvent[] = [];
