@@ -3,7 +3,7 @@
  * would a real one (tokens included) and delivers nothing; its successes are `validated`.
  */
 import type { Notification } from '../../notification.js';
-import type { DryRun, PreparedSend } from '../../provider.js';
+import type { DryRun, Outcome, PreparedSend } from '../../provider.js';
 
 export function hmsDryRun(prepareValidateOnly: (notification: Notification) => PreparedSend): DryRun {
   return {
@@ -11,4 +11,9 @@ export function hmsDryRun(prepareValidateOnly: (notification: Notification) => P
     checks: 'each batch by Huawei with validate_only (tokens, message, credentials)',
     prepare: prepareValidateOnly,
   };
+}
+
+/** Huawei accepted a `validate_only` request: checked, not delivered. */
+export function validated(outcome: Outcome): Outcome {
+  return outcome.ok ? { ...outcome, validated: true } : outcome;
 }

@@ -10,14 +10,9 @@ import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../..
 import { PoolRegistry } from '../../transport/index.js';
 import type { Pool, TransportRequest, TransportResponse } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
-import { hmsDryRun } from './dry-run.js';
-import {
-  allInvalidBeforeAnySuccess,
-  allInvalidUnconfirmed,
-  MAX_TOKEN_LENGTH,
-  MISCONFIGURATION_EVIDENCE,
-  unusableToken,
-} from './errors.js';
+import { deviceToken } from './device-token.js';
+import { hmsDryRun, validated } from './dry-run.js';
+import { allInvalidBeforeAnySuccess, allInvalidUnconfirmed, MISCONFIGURATION_EVIDENCE } from './errors.js';
 import { buildMessage, MAX_MESSAGE_BYTES, MessageTemplate } from './message.js';
 import { type HmsOptions, type ResolvedHmsOptions, resolveHmsOptions } from './options.js';
 import { answerBatch, type BatchAnswer } from './responses.js';
@@ -200,8 +195,7 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
         return targets.map(() => ({ ok: false, error, httpStatus: answer.httpStatus }));
       }
       if (answer.delivered) anyDelivered = true;
-      if (!validateOnly) return answer.outcomes;
-      return answer.outcomes.map((outcome) => (outcome.ok ? { ...outcome, validated: true } : outcome));
+      return validateOnly ? answer.outcomes.map(validated) : answer.outcomes;
     }
 
     if (target.kind !== 'token') {
@@ -230,9 +224,9 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
         const targets: string[] = [];
         const at: number[] = [];
         for (let i = 0; i < devices.length; i++) {
-          const token = devices[i]?.token;
-          if (typeof token !== 'string' || token.trim() === '' || token.length > MAX_TOKEN_LENGTH) {
-            outcomes[i] = unrequested({ ok: false, error: unusableToken(token, provider) });
+          const token = deviceToken(devices[i]!, provider);
+          if (typeof token !== 'string') {
+            outcomes[i] = token;
             continue;
           }
           targets.push(token);
