@@ -35,6 +35,15 @@ export {
   type ServiceAccount,
 } from './providers/fcm/index.js';
 export {
+  type HmsAndroidConfig,
+  type HmsAndroidNotification,
+  type HmsClickAction,
+  type HmsOptions,
+  type HmsOverrides,
+  type HmsProvider,
+  hms,
+} from './providers/hms/index.js';
+export {
   generateVapidKeys,
   type VapidKeys,
   type VapidOptions,

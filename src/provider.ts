@@ -69,7 +69,13 @@ export interface DryRun {
  */
 export interface PreparedSend {
   send?(device: Device, ctx: SendContext): Promise<Outcome>;
-  /** Outcomes in the same order as `devices`. */
+  /**
+   * Outcomes in the same order as `devices`, one per device — a device the service accepted is
+   * `ok` even when others of the same request failed. The engine retries only the devices whose
+   * own outcome is a retryable failure, so a device already delivered is never in a later batch;
+   * a batch's retries wait together (one backoff) and go back as one batch. `ctx.attempt` is the
+   * highest attempt number among the devices (a batch may mix first tries and retries).
+   */
   sendBatch?(devices: readonly Device[], ctx: SendContext): Promise<Outcome[]>;
 }
 
@@ -83,7 +89,11 @@ export interface Provider {
    * `app` set go only to the provider registered for that app.
    */
   readonly app?: string;
-  /** Most devices per request (`sendBatch`); 1 (the default) means one request per device. */
+  /**
+   * Most devices per request (`sendBatch`); 1 (the default) means one request per device. A
+   * batching provider's lane holds at least two full batches whatever the send's `window`, so
+   * one batch fills while another is in flight.
+   */
   readonly batchSize?: number;
   /** Requests this provider keeps in flight at once; the engine's per-lane limit. */
   readonly concurrency?: number;

@@ -13,12 +13,14 @@ import {
   ConfigError,
   configReference,
   fcmOptions,
+  hmsConfig,
   loadConfig,
   type PushlineConfig,
   webPushOptions,
 } from '../config/index.js';
 import type { ApnsOptions } from '../providers/apns/index.js';
 import type { FcmOptions } from '../providers/fcm/index.js';
+import type { HmsOptions } from '../providers/hms/index.js';
 import type { WebPushOptions } from '../providers/webpush/index.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -27,6 +29,7 @@ export interface ProviderConfig {
   apns?: ApnsOptions;
   fcm?: FcmOptions;
   webpush?: WebPushOptions;
+  hms?: HmsOptions;
 }
 
 /** What `pushline send` takes from the config: its providers and how its sends run. */
@@ -55,11 +58,12 @@ ${configReference(CONFIG_SCHEMA)}`;
 export function loadSendConfig(configPath: string | undefined, env: NodeJS.ProcessEnv): SendConfig {
   return asCliError(() => {
     const config: PushlineConfig = loadConfig(CONFIG_SCHEMA, configPath, env);
-    const { apns, fcm, webpush } = config.providers;
+    const { apns, fcm, webpush, hms } = config.providers;
     const providers: ProviderConfig = {};
     if (apns !== undefined) providers.apns = apnsOptions(apns);
     if (fcm !== undefined) providers.fcm = fcmOptions(fcm);
     if (webpush !== undefined) providers.webpush = webPushOptions(webpush);
+    if (hms !== undefined) providers.hms = hmsConfig(hms);
     return { providers, client: { ...config.client } };
   });
 }

@@ -1,12 +1,14 @@
 /**
- * The demo's SQLite database: N devices across iOS (APNs), Android (FCM) and web (Web Push
- * subscriptions issued by the emulator), with a realistic share of dead ones. Which are dead
+ * The demo's SQLite database: N devices across iOS (APNs), Android (FCM), Huawei (HMS) and web
+ * (Web Push subscriptions issued by the emulator), with a realistic share of dead ones. Which are dead
  * is decided here, by the emulators' own scenarios, and written to the `demo_dead` table so
  * anyone (the tests, a curious user with `sqlite3`) can check that exactly those rows go.
  *
  *   iOS      the APNs emulator's `unregistered: { rate }` scenario, a hash of the token
  *            (`classify(token)` says which) → 410 Unregistered
  *   Android  tokens picked by a seeded hash, given to the FCM emulator → 404 UNREGISTERED
+ *   Huawei   tokens picked by a seeded hash, given to the HMS emulator → listed in
+ *            `illegal_tokens` of a partial success (80100000)
  *   web      subscriptions picked by a hash and unsubscribed in the emulator → 410 Gone
  */
 import { createHash } from 'node:crypto';
@@ -18,15 +20,25 @@ import type { Emulator } from '../emulator/index.js';
 export interface DemoShares {
   /** Share of all devices that are web subscriptions. */
   web: number;
+  /** Share of all devices that are Huawei phones (HMS); the rest are iOS and Android, half each. */
+  huawei: number;
   /** Dead shares per platform. */
   deadIos: number;
   deadAndroid: number;
   deadWeb: number;
+  deadHuawei: number;
 }
 
-export const DEFAULT_SHARES: DemoShares = { web: 0.1, deadIos: 0.03, deadAndroid: 0.02, deadWeb: 0.02 };
+export const DEFAULT_SHARES: DemoShares = {
+  web: 0.1,
+  huawei: 0.1,
+  deadIos: 0.03,
+  deadAndroid: 0.02,
+  deadWeb: 0.02,
+  deadHuawei: 0.02,
+};
 
-export type PlatformCounts = Record<'ios' | 'android' | 'web', number>;
+export type PlatformCounts = Record<'ios' | 'android' | 'web' | 'huawei', number>;
 
 export interface DemoDatabase {
   devices: PlatformCounts;
@@ -64,17 +76,28 @@ export function createDemoDatabase(
       'INSERT INTO devices (id, user_id, platform, token, created_at) VALUES (?, ?, ?, ?, ?)',
     );
     const markDead = db.prepare('INSERT INTO demo_dead (id, platform, scenario) VALUES (?, ?, ?)');
-    const devices: PlatformCounts = { ios: 0, android: 0, web: 0 };
-    const dead: PlatformCounts = { ios: 0, android: 0, web: 0 };
+    const devices: PlatformCounts = { ios: 0, android: 0, web: 0, huawei: 0 };
+    const dead: PlatformCounts = { ios: 0, android: 0, web: 0, huawei: 0 };
     const fcmDead: string[] = [];
+    const hmsDead: string[] = [];
+    // Huawei's share is taken among the devices that are not web, so that it is of the total.
+    const huaweiShare = shares.web < 1 ? Math.min(1, shares.huawei / (1 - shares.web)) : 0;
     const created = new Date('2026-01-01T00:00:00Z').getTime();
     const fill = db.transaction(() => {
       let mobile = 0;
+      let other = 0;
       for (let i = 0; i < count; i++) {
         const id = i + 1;
-        // Web rows spread evenly through the table, so every provider is busy all along.
+        // Web and Huawei rows spread evenly through the table, so every provider is busy all along.
         const isWeb = Math.floor((i + 1) * shares.web) > Math.floor(i * shares.web);
-        const platform: Platform = isWeb ? 'web' : mobile++ % 2 === 0 ? 'ios' : 'android';
+        const isHuawei = !isWeb && Math.floor((other + 1) * huaweiShare) > Math.floor(other++ * huaweiShare);
+        const platform: Platform = isWeb
+          ? 'web'
+          : isHuawei
+            ? 'huawei'
+            : mobile++ % 2 === 0
+              ? 'ios'
+              : 'android';
         let token: string;
         let scenario: string | undefined;
         if (platform === 'ios') {
@@ -86,6 +109,12 @@ export function createDemoDatabase(
           if (tokenFraction(token, `demo-fcm-${seed}`) < shares.deadAndroid) {
             scenario = 'fcm 404 UNREGISTERED';
             fcmDead.push(token);
+          }
+        } else if (platform === 'huawei') {
+          token = `IQAAAACy0${digest(`${seed}:huawei:${id}`, 'sha512').toString('base64')}`;
+          if (tokenFraction(token, `demo-hms-${seed}`) < shares.deadHuawei) {
+            scenario = 'hms 80100000 illegal_tokens';
+            hmsDead.push(token);
           }
         } else {
           const subscription = emulator.webpush.subscribe();
@@ -111,6 +140,7 @@ export function createDemoDatabase(
     });
     fill();
     emulator.fcm.setScenarios({ unregisteredTokens: fcmDead });
+    emulator.hms.setScenarios({ deadTokens: hmsDead });
     return { devices, dead };
   } finally {
     db.close();
@@ -121,7 +151,7 @@ export function createDemoDatabase(
 export function countByPlatform(path: string): PlatformCounts {
   const db = new Database(path, { readonly: true });
   try {
-    const counts: PlatformCounts = { ios: 0, android: 0, web: 0 };
+    const counts: PlatformCounts = { ios: 0, android: 0, web: 0, huawei: 0 };
     const rows = db.prepare('SELECT platform, count(*) AS n FROM devices GROUP BY platform').all() as {
       platform: keyof PlatformCounts;
       n: number;

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { ApnsTokenProviderOptions } from '../emulator/apns/index.js';
-import { startEmulator } from '../emulator/index.js';
+import { type HmsEmulatorProviderOptions, startEmulator } from '../emulator/index.js';
 import type { ServiceAccount } from '../providers/fcm/service-account.js';
 import { createDemoDatabase, DEFAULT_SHARES, type DemoDatabase, type DemoShares } from './demo-db.js';
 
@@ -32,6 +32,7 @@ export interface DemoEmulatorsReady {
       allowHosts: string[];
       ca: string;
     };
+    hms: HmsEmulatorProviderOptions;
   };
   created: DemoDatabase;
 }
@@ -80,6 +81,7 @@ async function serve(input: DemoEmulatorsInput): Promise<void> {
     },
     fcm: { maxRecorded: 0 },
     webpush: { maxMessages: 0 },
+    hms: { maxRecorded: 0 },
   });
   const created = createDemoDatabase(input.dbPath, input.count, emulator, {
     shares: input.shares,
@@ -90,6 +92,7 @@ async function serve(input: DemoEmulatorsInput): Promise<void> {
       apns: emulator.apns.providerOptions as ApnsTokenProviderOptions,
       fcm: emulator.fcm.providerOptions,
       webpush: emulator.webpush.providerOptions,
+      hms: emulator.hms.providerOptions,
     },
     created,
   };

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { PushClient } from '../client.js';
 import { apns } from '../providers/apns/index.js';
 import { fcm } from '../providers/fcm/index.js';
+import { hms } from '../providers/hms/index.js';
 import { webPush } from '../providers/webpush/index.js';
 import { sqliteFeedbackSink } from '../stores/sqlite-sink.js';
 import { sqliteDevices } from '../stores/sqlite-source.js';
@@ -26,16 +27,18 @@ export interface DemoFlags {
   devicesCount?: string;
   db?: string;
   webShare?: string;
+  huaweiShare?: string;
   seed?: string;
   json?: boolean;
   progress?: boolean;
   progressInterval?: string;
 }
 
-const PLATFORMS = ['ios', 'android', 'web'] as const;
+const PLATFORMS = ['ios', 'android', 'huawei', 'web'] as const;
 const PROVIDER_OF: Record<(typeof PLATFORMS)[number], string> = {
   ios: 'APNs',
   android: 'FCM',
+  huawei: 'HMS',
   web: 'Web Push',
 };
 
@@ -60,6 +63,13 @@ function parseNumber(
 export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
   const count = Math.floor(parseNumber('--devices-count', flags.devicesCount, 100_000, 1, 10_000_000));
   const webShare = parseNumber('--web-share', flags.webShare, DEFAULT_SHARES.web, 0, 1);
+  const huaweiShare = parseNumber('--huawei-share', flags.huaweiShare, DEFAULT_SHARES.huawei, 0, 1);
+  if (webShare + huaweiShare > 1) {
+    throw new CliError(
+      `--web-share ${webShare} and --huawei-share ${huaweiShare} add up to more than 1`,
+      EXIT.usage,
+    );
+  }
   const seed = Math.floor(parseNumber('--seed', flags.seed, 1, 0, 2 ** 31));
   const progressSeconds = parseNumber('--progress-interval', flags.progressInterval, 5, 0.05, 3600);
   const say = (text: string) => {
@@ -76,15 +86,15 @@ export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
 
   const started = Date.now();
   say(
-    `pushline demo: ${formatCount(count)} devices in SQLite → APNs, FCM and Web Push emulators on 127.0.0.1`,
+    `pushline demo: ${formatCount(count)} devices in SQLite → APNs, FCM, HMS and Web Push emulators on 127.0.0.1`,
   );
-  const shares = { ...DEFAULT_SHARES, web: webShare };
+  const shares = { ...DEFAULT_SHARES, web: webShare, huawei: huaweiShare };
   let emulators: DemoEmulators | undefined;
   let client: PushClient | undefined;
   try {
     emulators = await startDemoEmulators({ dbPath, count, shares, seed });
     const { created, providerOptions } = emulators;
-    const deadTotal = created.dead.ios + created.dead.android + created.dead.web;
+    const deadTotal = created.dead.ios + created.dead.android + created.dead.web + created.dead.huawei;
     say(
       `  database   ${dbPath}${tempDir ? ' (temporary; keep one with --db FILE)' : ''}, made in ${formatDuration(Date.now() - started)}`,
     );
@@ -99,7 +109,12 @@ export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
     say('');
 
     client = new PushClient({
-      providers: [apns(providerOptions.apns), fcm(providerOptions.fcm), webPush(providerOptions.webpush)],
+      providers: [
+        apns(providerOptions.apns),
+        fcm(providerOptions.fcm),
+        webPush(providerOptions.webpush),
+        hms(providerOptions.hms),
+      ],
     });
     // The sink opens its own connection first: it switches the file to WAL so it can write
     // while the source's read cursor stays open.
@@ -137,7 +152,7 @@ export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
     const after = countByPlatform(dbPath);
     const removed = {} as PlatformCounts;
     for (const platform of PLATFORMS) removed[platform] = created.devices[platform] - after[platform];
-    const remaining = after.ios + after.android + after.web;
+    const remaining = after.ios + after.android + after.web + after.huawei;
     const sinkRemoved = result.applied?.removed ?? 0;
     const stillDead = deadStillPresent(dbPath);
     const checks = {
@@ -161,6 +176,7 @@ export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
           devices: count,
           database: tempDir ? null : dbPath,
           webShare,
+          huaweiShare,
           seed,
           created: created.devices,
           dead: created.dead,

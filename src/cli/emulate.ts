@@ -1,5 +1,5 @@
 /**
- * `pushline emulate`: the APNs, FCM and Web Push emulators in the foreground, with their
+ * `pushline emulate`: the APNs, FCM, Web Push and HMS emulators in the foreground, with their
  * credentials written to files and a ready config, until SIGINT or SIGTERM.
  */
 import { once } from 'node:events';
@@ -64,10 +64,11 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
     },
     fcm: latency > 0 ? { latencyMs: latency } : {},
     webpush: latency > 0 ? { latencyMs: latency } : {},
+    hms: latency > 0 ? { latencyMs: latency } : {},
   });
   try {
     const files = writeEmulatorFiles(emulator, dir, { subscriptions, tokens, unregisteredRate: rate });
-    const { apns, fcm, webpush } = emulator;
+    const { apns, fcm, webpush, hms } = emulator;
     const sendCommand = `pushline send --config ${files.configFile} --devices ${files.devicesFile} --title Hello --body 'from pushline' --out results.ndjson`;
     if (flags.json) {
       io.stdout.write(
@@ -85,6 +86,12 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
             vapidPublicKey: webpush.vapid.publicKey,
             subject: webpush.vapid.subject,
           },
+          hms: {
+            origin: hms.origin,
+            appId: hms.appId,
+            authEndpoint: hms.providerOptions.authEndpoint,
+            clientSecretFile: files.hmsClientSecretFile,
+          },
           caFiles: files.caFiles,
           configFile: files.configFile,
           devicesFile: files.devicesFile,
@@ -95,7 +102,7 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
       );
     } else {
       const lines = [
-        'pushline emulate: APNs, FCM and Web Push emulators on 127.0.0.1 (Ctrl-C to stop)',
+        'pushline emulate: APNs, FCM, Web Push and HMS emulators on 127.0.0.1 (Ctrl-C to stop)',
         '',
         `  APNs      ${apns.origin}   team ${apns.teamId} · key ${apns.keyId} · topic ${apns.topic}`,
         `            .p8 key          ${files.apnsKeyFile}`,
@@ -104,10 +111,12 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
         `  Web Push  ${webpush.origins.join(', ')}`,
         `            VAPID public key ${webpush.vapid.publicKey}`,
         `            VAPID subject    ${webpush.vapid.subject}  (private key in ${files.vapidPrivateKeyFile})`,
-        `  CAs       ${files.caFiles.apns}, ${files.caFiles.fcm}, ${files.caFiles.webpush}`,
+        `  HMS       ${hms.origin}   app ${hms.appId} (OAuth token endpoint ${hms.providerOptions.authEndpoint})`,
+        `            client secret    ${files.hmsClientSecretFile}`,
+        `  CAs       ${files.caFiles.apns}, ${files.caFiles.fcm}, ${files.caFiles.webpush}, ${files.caFiles.hms}`,
         '            (trust them: caFile in each provider section of the config)',
         `  config    ${files.configFile}`,
-        `  devices   ${files.devicesFile}  (${files.devices.ios} iOS, ${files.devices.android} Android, ${files.devices.web} web subscriptions; ${files.dead.length} dead)`,
+        `  devices   ${files.devicesFile}  (${files.devices.ios} iOS, ${files.devices.android} Android, ${files.devices.huawei} Huawei, ${files.devices.web} web subscriptions; ${files.dead.length} dead)`,
         `  scenarios unregistered rate ${rate} · latency ${latency} ms`,
         '',
         'Try, in another shell:',

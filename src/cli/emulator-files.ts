@@ -25,16 +25,18 @@ export interface EmulatorFiles {
    * Each emulator's CA certificate (they are separate CAs with the same name, so they are
    * kept in separate files: a bundle would make TLS check against the wrong one).
    */
-  caFiles: { apns: string; fcm: string; webpush: string };
+  caFiles: { apns: string; fcm: string; webpush: string; hms: string };
   /** The APNs signing key, named as Apple names it. */
   apnsKeyFile: string;
   serviceAccountFile: string;
   vapidPrivateKeyFile: string;
+  /** The HMS emulator's OAuth client secret. */
+  hmsClientSecretFile: string;
   /** A config file for `pushline send --config`. */
   configFile: string;
-  /** NDJSON devices: iOS and Android tokens and web subscriptions. */
+  /** NDJSON devices: iOS, Android and Huawei tokens and web subscriptions. */
   devicesFile: string;
-  devices: { ios: number; android: number; web: number };
+  devices: { ios: number; android: number; web: number; huawei: number };
   /** The devices the scenarios make dead (unregistered), by token or endpoint. */
   dead: string[];
 }
@@ -42,7 +44,7 @@ export interface EmulatorFiles {
 export interface EmulatorFilesOptions {
   /** Web subscriptions to issue. Default 3. */
   subscriptions?: number;
-  /** iOS and Android tokens to write, each. Default 2. */
+  /** iOS, Android and Huawei tokens to write, each. Default 2. */
   tokens?: number;
   /** Share of the written devices that are dead (APNs by the emulator's hash rule). Default 0. */
   unregisteredRate?: number;
@@ -148,22 +150,26 @@ export function writeEmulatorFiles(
   options: EmulatorFilesOptions = {},
 ): EmulatorFiles {
   checkDir(dir);
-  const { apns, fcm, webpush } = emulator;
+  const { apns, fcm, webpush, hms } = emulator;
   const rate = options.unregisteredRate ?? 0;
   const caFiles = {
     apns: join(dir, 'apns-ca.pem'),
     fcm: join(dir, 'fcm-ca.pem'),
     webpush: join(dir, 'webpush-ca.pem'),
+    hms: join(dir, 'hms-ca.pem'),
   };
   writePublic(caFiles.apns, apns.ca);
   writePublic(caFiles.fcm, fcm.ca);
   writePublic(caFiles.webpush, webpush.ca);
+  writePublic(caFiles.hms, hms.ca);
   const apnsKeyFile = join(dir, `AuthKey_${apns.keyId}.p8`);
   writeSecret(apnsKeyFile, apns.key);
   const serviceAccountFile = join(dir, 'service-account.json');
   writeSecret(serviceAccountFile, `${JSON.stringify(fcm.serviceAccount, null, 2)}\n`);
   const vapidPrivateKeyFile = join(dir, 'vapid-private-key.txt');
   writeSecret(vapidPrivateKeyFile, `${webpush.vapid.privateKey}\n`);
+  const hmsClientSecretFile = join(dir, 'hms-client-secret.txt');
+  writeSecret(hmsClientSecretFile, `${hms.clientSecret}\n`);
 
   const configFile = join(dir, 'pushline.json');
   const config = {
@@ -183,6 +189,13 @@ export function writeEmulatorFiles(
         privateKeyFile: 'vapid-private-key.txt',
         allowHosts: ['127.0.0.1'],
         caFile: 'webpush-ca.pem',
+      },
+      hms: {
+        appId: hms.appId,
+        clientSecretFile: 'hms-client-secret.txt',
+        endpoint: hms.origin,
+        authEndpoint: hms.providerOptions.authEndpoint,
+        caFile: 'hms-ca.pem',
       },
     },
   };
@@ -214,6 +227,15 @@ export function writeEmulatorFiles(
     }
     lines.push(JSON.stringify({ id: id++, platform: 'web', token: subscription }));
   }
+  // Huawei tokens: the same share dead, by position, given to the HMS emulator's list.
+  const hmsDead: string[] = [];
+  for (let i = 0; i < tokens; i++) {
+    const token = `IQAAAACy0${randomBytes(96).toString('base64')}`;
+    if (every > 0 && i % every === every - 1) hmsDead.push(token);
+    lines.push(JSON.stringify({ id: id++, platform: 'huawei', token }));
+  }
+  if (hmsDead.length > 0) hms.setScenarios({ deadTokens: hmsDead });
+  dead.push(...hmsDead);
   if (fcmDead.length > 0) fcm.setScenarios({ unregisteredTokens: fcmDead });
   dead.push(...fcmDead);
   const devicesFile = join(dir, 'devices.ndjson');
@@ -224,9 +246,10 @@ export function writeEmulatorFiles(
     apnsKeyFile,
     serviceAccountFile,
     vapidPrivateKeyFile,
+    hmsClientSecretFile,
     configFile,
     devicesFile,
-    devices: { ios: tokens, android: tokens, web: subscriptions },
+    devices: { ios: tokens, android: tokens, web: subscriptions, huawei: tokens },
     dead,
   };
 }

@@ -10,6 +10,7 @@
 import type { Localization, Notification } from '../notification.js';
 import type { ApnsOverrides } from '../providers/apns/index.js';
 import type { FcmOverrides } from '../providers/fcm/index.js';
+import type { HmsOverrides } from '../providers/hms/index.js';
 import type { WebPushOverrides } from '../providers/webpush/index.js';
 
 const NOTIFICATION = {
@@ -32,6 +33,7 @@ const NOTIFICATION = {
   apns: true,
   fcm: true,
   webpush: true,
+  hms: true,
 } satisfies Record<keyof Notification, true>;
 
 const LOCALIZATION = {
@@ -89,12 +91,21 @@ const WEBPUSH = {
   dir: true,
 } satisfies Record<keyof WebPushOverrides, true>;
 
+const HMS = {
+  topic: true,
+  condition: true,
+  data: true,
+  android: true,
+  notification: true,
+} satisfies Record<keyof HmsOverrides, true>;
+
 /** The blocks whose fields are checked, by the path they sit at. */
 const BLOCKS: ReadonlyArray<[path: string, fields: Record<string, true>]> = [
   ['localization', LOCALIZATION],
   ['apns', APNS],
   ['fcm', FCM],
   ['webpush', WEBPUSH],
+  ['hms', HMS],
 ];
 
 /** A field the notification does not know, with the closest known one when there is one. */

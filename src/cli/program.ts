@@ -140,14 +140,17 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
 
   program
     .command('emulate')
-    .description('run the APNs, FCM and Web Push emulators in the foreground until Ctrl-C')
+    .description('run the APNs, FCM, Web Push and HMS emulators in the foreground until Ctrl-C')
     .option(
       '--unregistered-rate <fraction>',
-      'share of the devices that are dead (0–1): APNs by token hash, FCM and web in the written devices file (default: 0)',
+      'share of the devices that are dead (0–1): APNs by token hash, FCM, HMS and web in the written devices file (default: 0)',
     )
     .option('--latency <ms>', 'delay before each answer, every emulator (default: 0)')
     .option('--subscriptions <n>', 'web subscriptions to issue into the devices file (default: 3)')
-    .option('--tokens <n>', 'iOS and Android tokens to write into the devices file, each (default: 2)')
+    .option(
+      '--tokens <n>',
+      'iOS, Android and Huawei tokens to write into the devices file, each (default: 2)',
+    )
     .option('--topic <bundle-id>', 'the APNs app topic (default: com.example.app)')
     .option(
       '--dir <path>',
@@ -157,8 +160,8 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     .addHelpText(
       'after',
       `
-Writes to the directory: apns-ca.pem, fcm-ca.pem, webpush-ca.pem (the CAs to trust), AuthKey_<keyId>.p8, service-account.json,
-vapid-private-key.txt, pushline.json (a config for pushline send --config) and devices.ndjson.
+Writes to the directory: apns-ca.pem, fcm-ca.pem, webpush-ca.pem, hms-ca.pem (the CAs to trust), AuthKey_<keyId>.p8,
+service-account.json, vapid-private-key.txt, hms-client-secret.txt, pushline.json (a config for pushline send --config) and devices.ndjson.
 Stops cleanly on SIGINT or SIGTERM (exit 0).`,
     )
     .action(async (flags) => finish(await runEmulate(flags, io)));
@@ -172,6 +175,7 @@ Stops cleanly on SIGINT or SIGTERM (exit 0).`,
       '--web-share <fraction>',
       'share of web subscriptions (default: 0.1; Web Push encrypts per device)',
     )
+    .option('--huawei-share <fraction>', 'share of Huawei devices, sent through HMS (default: 0.1)')
     .option('--seed <n>', 'seed for the tokens and the dead Android share (default: 1)')
     .option('--json', 'print the result as one JSON object')
     .option('--no-progress', 'no progress display on stderr')

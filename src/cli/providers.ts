@@ -9,6 +9,7 @@ import { PushError } from '../errors.js';
 import type { Provider } from '../provider.js';
 import { apns } from '../providers/apns/index.js';
 import { fcm } from '../providers/fcm/index.js';
+import { hms } from '../providers/hms/index.js';
 import { webPush } from '../providers/webpush/index.js';
 import type { ProviderConfig } from './config.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -38,20 +39,22 @@ export function providersFromConfig(config: ProviderConfig): Provider[] {
   if (config.apns) build('apns', () => apns(config.apns!), built);
   if (config.fcm) build('fcm', () => fcm(config.fcm!), built);
   if (config.webpush) build('webpush', () => webPush(config.webpush!), built);
+  if (config.hms) build('hms', () => hms(config.hms!), built);
   if (built.length === 0) {
     throw new CliError(
-      'no provider is configured: give --config FILE, set the PUSHLINE_APNS_* / GOOGLE_APPLICATION_CREDENTIALS / PUSHLINE_VAPID_* variables, or try --emulator (see pushline send --help)',
+      'no provider is configured: give --config FILE, set the PUSHLINE_APNS_* / GOOGLE_APPLICATION_CREDENTIALS / PUSHLINE_VAPID_* / PUSHLINE_HMS_* variables, or try --emulator (see pushline send --help)',
       EXIT.config,
     );
   }
   return built;
 }
 
-/** The three providers, pointed at a running emulator. */
+/** The four providers, pointed at a running emulator. */
 export function providersForEmulator(emulator: Emulator): Provider[] {
   return [
     apns(emulator.apns.providerOptions),
     fcm(emulator.fcm.providerOptions),
     webPush(emulator.webpush.providerOptions),
+    hms(emulator.hms.providerOptions),
   ];
 }

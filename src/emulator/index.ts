@@ -6,9 +6,9 @@
  * @example
  * const emulator = await startEmulator();
  * const client = new PushClient({
- *   providers: [apns(emulator.apns.providerOptions), fcm(emulator.fcm.providerOptions), webPush(emulator.webpush.providerOptions)],
+ *   providers: [apns(emulator.apns.providerOptions), fcm(emulator.fcm.providerOptions), webPush(emulator.webpush.providerOptions), hms(emulator.hms.providerOptions)],
  * });
- * // … send, then inspect emulator.apns.notifications, emulator.fcm.messages, emulator.webpush.messages()
+ * // … send, then inspect emulator.apns.notifications, emulator.fcm.messages, emulator.webpush.messages(), emulator.hms.deliveries(token)
  * await client.close();
  * await emulator.close();
  */
@@ -16,12 +16,22 @@
 import { PushError } from '../errors.js';
 import { type ApnsEmulator, type ApnsEmulatorOptions, startApnsEmulator } from './apns/index.js';
 import { type FcmEmulator, type FcmEmulatorOptions, startFcmEmulator } from './fcm/index.js';
+import { type HmsEmulator, type HmsEmulatorOptions, startHmsEmulator } from './hms/index.js';
 import { startWebPushEmulator, type WebPushEmulator, type WebPushEmulatorOptions } from './webpush/index.js';
 
 export type { ApnsEmulator, ApnsEmulatorOptions } from './apns/index.js';
 export { startApnsEmulator } from './apns/index.js';
 export type { FcmEmulator, FcmEmulatorOptions } from './fcm/index.js';
 export { startFcmEmulator } from './fcm/index.js';
+export type {
+  AcceptedHmsMessage,
+  HmsEmulator,
+  HmsEmulatorOptions,
+  HmsEmulatorProviderOptions,
+  HmsEmulatorStats,
+  HmsScenarios,
+} from './hms/index.js';
+export { isDeadToken, startHmsEmulator } from './hms/index.js';
 export { createCertificateAuthority, createServerTls, issueCertificate, toPkcs12 } from './tls.js';
 export type { WebPushEmulator, WebPushEmulatorOptions } from './webpush/index.js';
 export { startWebPushEmulator } from './webpush/index.js';
@@ -33,6 +43,8 @@ export interface EmulatorOptions {
   fcm?: FcmEmulatorOptions | false;
   /** Options for the Web Push emulator, or `false` not to start it. */
   webpush?: WebPushEmulatorOptions | false;
+  /** Options for the Huawei Push Kit emulator, or `false` not to start it. */
+  hms?: HmsEmulatorOptions | false;
 }
 
 export interface Emulator {
@@ -40,6 +52,7 @@ export interface Emulator {
   readonly apns: ApnsEmulator;
   readonly fcm: FcmEmulator;
   readonly webpush: WebPushEmulator;
+  readonly hms: HmsEmulator;
   /** Closes every emulator that was started. */
   close(): Promise<void>;
 }
@@ -59,10 +72,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     await Promise.all(started.map((emulator) => emulator.close()));
   };
   try {
-    const [apns, fcm, webpush] = await Promise.all([
+    const [apns, fcm, webpush, hms] = await Promise.all([
       options.apns === false ? undefined : track(startApnsEmulator(options.apns)),
       options.fcm === false ? undefined : track(startFcmEmulator(options.fcm)),
       options.webpush === false ? undefined : track(startWebPushEmulator(options.webpush)),
+      options.hms === false ? undefined : track(startHmsEmulator(options.hms)),
     ]);
     const absent = (name: string) => () => {
       throw new PushError(
@@ -79,6 +93,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       },
       get webpush() {
         return webpush ?? absent('webpush')();
+      },
+      get hms() {
+        return hms ?? absent('hms')();
       },
       close: closeAll,
     };

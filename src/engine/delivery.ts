@@ -86,7 +86,8 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   /** A personalised send's encodings, per lane (personalise.ts); empty for a shared one. */
   private readonly caches = new Map<Lane<D>, PreparedCache>();
   private readonly bounds: LaneBounds<D>;
-  private readonly waiting: TimerQueue<Job<D>>;
+  /** Devices waiting for their retry; a batch's retries wait as one entry. */
+  private readonly waiting: TimerQueue<Job<D> | Job<D>[]>;
   private puller: Puller<D> | undefined;
   /** Devices handed in without a final feedback yet. */
   private pending = 0;
@@ -119,7 +120,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       () => this.wake(),
       () => this.abort('the feedback loop was left early'),
     );
-    this.waiting = new TimerQueue<Job<D>>((job) => this.retryDue(job));
+    this.waiting = new TimerQueue<Job<D> | Job<D>[]>((due) => this.retryDue(due));
     this.bounds = new LaneBounds<D>(settings, this.lanes, () => this.wake());
     try {
       this.puller = source instanceof PushSource ? source : pullerFor(source);
@@ -356,7 +357,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       failure = this.prepareError(provider, thrown);
     }
     const concurrency = Math.max(1, provider.concurrency ?? this.settings.window);
-    lane = new Lane<D>(provider, prepared, concurrency, this);
+    lane = new Lane<D>(provider, prepared, concurrency, this, this.settings.window);
     if (failure) lane.tripped = failure;
     if (personalisedSend) {
       const method = Math.max(1, provider.batchSize ?? 1) > 1 ? 'sendBatch' : 'send';
@@ -403,6 +404,51 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   complete(job: Job<D>, outcome: Outcome): void {
+    const delay = this.handleOutcome(job, outcome, Math.random);
+    if (delay !== undefined) {
+      job.lane.waiting++;
+      this.waiting.schedule(job, delay);
+    }
+    job.lane.dispatch();
+    this.wake();
+  }
+
+  /**
+   * One batch request's outcomes. Its devices to be retried wait with ONE draw of jitter and go
+   * back together, so a batch refused as a whole (HMS 503) returns as one request, not as
+   * hundreds of small ones spread over the backoff (which a provider counting requests would
+   * throttle again). Only the devices whose own outcome was a retryable failure go back: a
+   * device the provider accepted is never in a retried batch.
+   */
+  completeBatch(jobs: readonly Job<D>[], outcomes: readonly Outcome[]): void {
+    const draw = Math.random();
+    const random = () => draw;
+    let groups: Map<number, Job<D>[]> | undefined;
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      const delay = this.handleOutcome(job, outcomes[i]!, random);
+      if (delay === undefined) continue;
+      groups ??= new Map();
+      const group = groups.get(delay);
+      if (group) group.push(job);
+      else groups.set(delay, [job]);
+    }
+    if (groups) {
+      for (const [delay, group] of groups) {
+        group[0]!.lane.waiting += group.length;
+        this.waiting.schedule(group.length === 1 ? group[0]! : group, delay);
+      }
+    }
+    const lane = jobs[0]?.lane;
+    lane?.dispatch();
+    this.wake();
+  }
+
+  /**
+   * Takes one device's outcome: emits its final feedback, or returns the delay before its
+   * retry (the caller schedules it). `random` is the jitter's source.
+   */
+  private handleOutcome(job: Job<D>, outcome: Outcome, random: () => number): number | undefined {
     const lane = job.lane;
     lane.release();
     lane.health.answered(outcome);
@@ -422,39 +468,36 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
         outcome.messageId,
         job.maybeDelivered === true,
       );
-    } else {
-      const error = outcome.error;
-      if (error.maybeDelivered) job.maybeDelivered = true;
-      if (error.stopsLane && !lane.tripped) this.trip(lane, error);
-      const resendable = mayResend(this.settings.delivery, error);
-      const delay =
-        this.aborted || this.closing || lane.tripped || !resendable
-          ? undefined
-          : nextRetryDelay(this.settings.retry, error, job.attempts, job.waitedMs);
-      if (delay === undefined) {
-        // A retryable failure cut short by an abort is reported as the abort, its cause kept.
-        let final = error;
-        if (this.aborted && error.retryable) {
-          final = new PushError('aborted', `${this.aborted.message} (last error: ${error.message})`, {
-            cause: error,
-            provider: lane.provider.name,
-          });
-        } else if (!resendable && error.retryable) {
-          // At-most-once: retrying could deliver it twice, so it is not retryable any more.
-          final = error.with({
-            message: `${error.message} (not re-sent: delivery is at-most-once)`,
-            retryable: false,
-          });
-        }
-        this.fail(job, final, outcome.httpStatus);
-      } else {
-        job.waitedMs += delay;
-        lane.waiting++;
-        this.waiting.schedule(job, delay);
-      }
+      return undefined;
     }
-    lane.dispatch();
-    this.wake();
+    const error = outcome.error;
+    if (error.maybeDelivered) job.maybeDelivered = true;
+    if (error.stopsLane && !lane.tripped) this.trip(lane, error);
+    const resendable = mayResend(this.settings.delivery, error);
+    const delay =
+      this.aborted || this.closing || lane.tripped || !resendable
+        ? undefined
+        : nextRetryDelay(this.settings.retry, error, job.attempts, job.waitedMs, random);
+    if (delay === undefined) {
+      // A retryable failure cut short by an abort is reported as the abort, its cause kept.
+      let final = error;
+      if (this.aborted && error.retryable) {
+        final = new PushError('aborted', `${this.aborted.message} (last error: ${error.message})`, {
+          cause: error,
+          provider: lane.provider.name,
+        });
+      } else if (!resendable && error.retryable) {
+        // At-most-once: retrying could deliver it twice, so it is not retryable any more.
+        final = error.with({
+          message: `${error.message} (not re-sent: delivery is at-most-once)`,
+          retryable: false,
+        });
+      }
+      this.fail(job, final, outcome.httpStatus);
+      return undefined;
+    }
+    job.waitedMs += delay;
+    return delay;
   }
 
   /** Stops a lane: what it still queues fails now with the same error, without a request. */
@@ -463,16 +506,19 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     for (const job of lane.takeQueued()) this.fail(job, error);
   }
 
-  private retryDue(job: Job<D>): void {
-    job.lane.waiting--;
-    if (job.lane.tripped) this.fail(job, job.lane.tripped);
-    else job.lane.enqueue(job);
+  /** A device's retry time has come, or a batch's (its devices go back together). */
+  private retryDue(due: Job<D> | Job<D>[]): void {
+    const jobs = Array.isArray(due) ? due : [due];
+    const lane = jobs[0]!.lane;
+    lane.waiting -= jobs.length;
+    if (lane.tripped) for (const job of jobs) this.fail(job, lane.tripped);
+    else lane.enqueueAll(jobs);
     this.wake();
   }
 
   /** Takes every device out of the retry queue (abort, close, finish). */
   private drainWaiting(): Job<D>[] {
-    const jobs = this.waiting.drain();
+    const jobs = this.waiting.drain().flat();
     for (const job of jobs) job.lane.waiting--;
     return jobs;
   }

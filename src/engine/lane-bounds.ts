@@ -187,10 +187,7 @@ export class LaneBounds<D extends Device> {
 
   /** Whether `lane` may take one more device within its bounds. */
   hasRoom(lane: Lane<D>): boolean {
-    return (
-      lane.queued + lane.inFlightDevices < this.settings.window &&
-      lane.waiting < this.settings.maxWaitingRetries
-    );
+    return lane.queued + lane.inFlightDevices < lane.window && lane.waiting < this.settings.maxWaitingRetries;
   }
 
   /**
@@ -202,7 +199,7 @@ export class LaneBounds<D extends Device> {
   overflows(lane: Lane<D>): boolean {
     const full =
       !this.hasRoom(lane) ||
-      (lane.health.failing && lane.queued + lane.inFlightDevices + lane.waiting >= this.settings.window);
+      (lane.health.failing && lane.queued + lane.inFlightDevices + lane.waiting >= lane.window);
     return full && this.mayReadPast(lane);
   }
 

@@ -28,6 +28,11 @@ export interface Job<D extends Device> {
 export interface LaneHost<D extends Device> {
   readonly signal: AbortSignal;
   complete(job: Job<D>, outcome: Outcome): void;
+  /**
+   * The outcomes of one batch request, in the order of `jobs`. Its devices to be retried go
+   * back as a group (see DeliveryRun.completeBatch), so a refused batch returns as one request.
+   */
+  completeBatch(jobs: readonly Job<D>[], outcomes: readonly Outcome[]): void;
   /** A request is about to go out again after a retryable failure. */
   countRetry(): void;
 }
@@ -44,6 +49,14 @@ export class Lane<D extends Device> {
   private head = 0;
   private inFlightRequests = 0;
   private readonly batchSize: number;
+  /**
+   * Devices this lane may hold queued or in flight: the send's `window`, and for a batching
+   * provider at least two full batches, so that one fills while the other is in flight (with
+   * one batch's worth, reading would stop for every request's round trip).
+   */
+  readonly window: number;
+  /** Whether requests go through `sendBatch`. */
+  private readonly batched: boolean;
   private flushScheduled = false;
   /** Set while a scheduled flush runs: send a partial batch rather than wait for more. */
   private flushNow = false;
@@ -53,10 +66,14 @@ export class Lane<D extends Device> {
     private readonly prepared: PreparedSend | undefined,
     private readonly concurrency: number,
     private readonly host: LaneHost<D>,
+    window: number,
   ) {
-    this.batchSize = Math.max(1, provider.batchSize ?? 1);
-    if (prepared && !(this.batchSize > 1 ? prepared.sendBatch : prepared.send)) {
-      const method = this.batchSize > 1 ? 'sendBatch' : 'send';
+    this.batchSize = Math.max(1, Math.floor(provider.batchSize ?? 1) || 1);
+    this.window = this.batchSize > 1 ? Math.max(window, 2 * this.batchSize) : window;
+    // A batching provider set to one device per request may offer only sendBatch: batches of one.
+    this.batched = this.batchSize > 1 || (prepared?.send === undefined && prepared?.sendBatch !== undefined);
+    if (prepared && !(this.batched ? prepared.sendBatch : prepared.send)) {
+      const method = this.batched ? 'sendBatch' : 'send';
       this.tripped = new PushError(
         'internal',
         `provider ${provider.name}: prepare() returned no ${method}()`,
@@ -81,6 +98,12 @@ export class Lane<D extends Device> {
     this.dispatch();
   }
 
+  /** Queues several jobs (a batch's retries, due together), then dispatches once. */
+  enqueueAll(jobs: readonly Job<D>[]): void {
+    for (const job of jobs) this.queue.push(job);
+    this.dispatch();
+  }
+
   /** Removes every queued (not yet sent) job, for abort and for a tripped circuit. */
   takeQueued(): Job<D>[] {
     const jobs = this.queue.slice(this.head);
@@ -94,7 +117,7 @@ export class Lane<D extends Device> {
     // A personalised lane has no shared `prepared`: each job carries its own.
     if (this.tripped) return;
     while (this.inFlightRequests < this.concurrency && this.head < this.queue.length) {
-      if (this.batchSize === 1) {
+      if (!this.batched) {
         this.sendOne(this.shift());
         continue;
       }
@@ -199,15 +222,24 @@ export class Lane<D extends Device> {
             `provider ${this.provider.name}: sendBatch() gave ${got} outcomes for ${jobs.length} devices`,
             { provider: this.provider.name },
           );
-          for (const job of jobs) this.host.complete(job, { ok: false, error });
+          this.host.completeBatch(
+            jobs,
+            jobs.map(() => ({ ok: false, error })),
+          );
           return;
         }
-        for (let i = 0; i < jobs.length; i++) this.host.complete(jobs[i]!, this.checked(outcomes[i]));
+        this.host.completeBatch(
+          jobs,
+          outcomes.map((outcome) => this.checked(outcome)),
+        );
       },
       (thrown: unknown) => {
         this.inFlightRequests--;
         const outcome = this.failure(thrown);
-        for (const job of jobs) this.host.complete(job, outcome);
+        this.host.completeBatch(
+          jobs,
+          jobs.map(() => outcome),
+        );
       },
     );
   }

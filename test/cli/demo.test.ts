@@ -36,7 +36,8 @@ describe('pushline demo', () => {
     const result = JSON.parse(run.stdout);
     assert.equal(result.passed, true);
     assert.equal(result.devices, 2000);
-    assert.deepEqual(result.created, { ios: 500, android: 500, web: 1000 });
+    // Huawei's 10% of the total is taken from the other half: 200 of its 1,000.
+    assert.deepEqual(result.created, { ios: 400, android: 400, web: 1000, huawei: 200 });
     assert.equal(result.summary.total, 2000);
     assert.equal(result.summary.failed, 0);
 
@@ -52,7 +53,7 @@ describe('pushline demo', () => {
         token: string;
       }[];
       // A realistic share died on every platform.
-      for (const platform of ['ios', 'android', 'web']) {
+      for (const platform of ['ios', 'android', 'web', 'huawei']) {
         assert.ok(
           dead.some((row) => row.platform === platform),
           `no dead ${platform} device`,
@@ -69,8 +70,9 @@ describe('pushline demo', () => {
       for (const row of remaining) {
         if (row.platform === 'ios') assert.ok(tokenFraction(row.token, 'unregistered') >= 0.03, row.token);
         if (row.platform === 'android') assert.ok(tokenFraction(row.token, 'demo-fcm-7') >= 0.02, row.token);
+        if (row.platform === 'huawei') assert.ok(tokenFraction(row.token, 'demo-hms-7') >= 0.02, row.token);
       }
-      const removedIos = 500 - remaining.filter((row) => row.platform === 'ios').length;
+      const removedIos = 400 - remaining.filter((row) => row.platform === 'ios').length;
       assert.equal(removedIos, result.removed.ios);
     } finally {
       sqlite.close();

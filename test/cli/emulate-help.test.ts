@@ -56,8 +56,10 @@ describe('pushline emulate', () => {
       ]) {
         assert.ok(existsSync(file), file);
       }
-      assert.deepEqual(info.devices, { ios: 6, android: 6, web: 6 });
-      assert.ok(info.dead.length >= 4, `dead: ${info.dead.length}`); // 2 Android + 2 web by position, iOS by hash
+      assert.deepEqual(info.devices, { ios: 6, android: 6, web: 6, huawei: 6 });
+      assert.ok(existsSync(info.hms.clientSecretFile), info.hms.clientSecretFile);
+      // 2 Android + 2 Huawei + 2 web by position, iOS by hash
+      assert.ok(info.dead.length >= 6, `dead: ${info.dead.length}`);
 
       const out = join(dir, 'emulate.ndjson');
       const run = await runCli([
@@ -68,13 +70,16 @@ describe('pushline emulate', () => {
         info.devicesFile,
         '--title',
         'Hello',
+        // Huawei refuses a notification without a body.
+        '--body',
+        'from pushline',
         '--out',
         out,
         '--json',
       ]);
       assert.equal(run.code, 0, run.stderr);
       const feedback = ndjson(readFileSync(out, 'utf8'));
-      assert.equal(feedback.length, 18);
+      assert.equal(feedback.length, 24);
       const dead = feedback
         .filter((line) => line.status === 'invalid-token')
         .map((line) =>

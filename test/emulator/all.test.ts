@@ -1,13 +1,13 @@
 /**
- * `startEmulator()` brings up every emulator, and one PushClient sends through all three
+ * `startEmulator()` brings up every emulator, and one PushClient sends through all four
  * providers at once: what the README's emulator example promises.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startEmulator } from '../../src/emulator/index.js';
-import { apns, type Device, fcm, PushClient, webPush } from '../../src/index.js';
+import { apns, type Device, fcm, hms, PushClient, webPush } from '../../src/index.js';
 
-test('one client, three providers, three emulators: every device answered, the dead ones invalid', async () => {
+test('one client, four providers, four emulators: every device answered, the dead ones invalid', async () => {
   const emulator = await startEmulator();
   try {
     const deadApns = 'dead'.padEnd(64, '0');
@@ -15,12 +15,14 @@ test('one client, three providers, three emulators: every device answered, the d
     emulator.fcm.setScenarios({ unregisteredTokens: ['fcm-dead'] });
     const goneWeb = emulator.webpush.subscribe();
     emulator.webpush.unsubscribe(goneWeb);
+    emulator.hms.setScenarios({ deadTokens: ['hms-dead'] });
 
     const client = new PushClient({
       providers: [
         apns({ ...emulator.apns.providerOptions, production: false }),
         fcm(emulator.fcm.providerOptions),
         webPush(emulator.webpush.providerOptions),
+        hms(emulator.hms.providerOptions),
       ],
     });
     const devices: Array<Device & { id: string }> = [
@@ -30,6 +32,8 @@ test('one client, three providers, three emulators: every device answered, the d
       { id: 'android-dead', platform: 'android', token: 'fcm-dead' },
       { id: 'web-ok', platform: 'web', token: emulator.webpush.subscribe() },
       { id: 'web-gone', platform: 'web', token: JSON.stringify(goneWeb) },
+      { id: 'huawei-ok', platform: 'huawei', token: 'hms-ok' },
+      { id: 'huawei-dead', platform: 'huawei', token: 'hms-dead' },
     ];
     const statuses: Record<string, string> = {};
     for await (const fb of client.send(
@@ -46,7 +50,10 @@ test('one client, three providers, three emulators: every device answered, the d
       'android-dead': 'fcm:invalid-token',
       'web-ok': 'webpush:sent',
       'web-gone': 'webpush:invalid-token',
+      'huawei-ok': 'hms:sent',
+      'huawei-dead': 'hms:invalid-token',
     });
+    assert.equal(emulator.hms.deliveries('hms-ok'), 1);
     assert.equal(emulator.apns.notifications.length, 1);
     assert.equal(emulator.fcm.messages.length, 1);
     const [received] = emulator.webpush.messages();

@@ -1,0 +1,76 @@
+/**
+ * The emulator's OAuth 2.0 token endpoint (`POST /oauth2/v3/token`), client-credentials grant
+ * only, checked the way Huawei's is: a form body, `grant_type=client_credentials`, the app's
+ * client id and secret. It answers `{access_token, expires_in, token_type: 'Bearer'}`, or
+ * Huawei's error shape `{"error":1101,"sub_error":…,"error_description":…}` with 400 (the status
+ * is unconfirmed, HMS.md §9). The secret the emulator makes holds `+`, `/`, `=` and `&`, so a
+ * client that does not form-encode it is refused, as it would be by Huawei.
+ */
+import { randomBytes } from 'node:crypto';
+
+export type TokenAnswer =
+  | { ok: true; body: { access_token: string; expires_in: number; token_type: 'Bearer' } }
+  | { ok: false; status: number; body: { error: number; sub_error: number; error_description: string } };
+
+function refuse(sub: number, description: string): TokenAnswer {
+  return { ok: false, status: 400, body: { error: 1101, sub_error: sub, error_description: description } };
+}
+
+/** A client secret of the kind that breaks clients that paste it into a form body raw. */
+export function makeClientSecret(): string {
+  return `${randomBytes(18).toString('base64')}+/&=%`;
+}
+
+/** Access tokens the emulator issued, with their expiry. */
+export class AccessTokens {
+  readonly #expiry = new Map<string, number>();
+
+  issue(lifetimeSeconds: number, now = Date.now()): string {
+    // Huawei's tokens are base64 with '/' and '+' (and come JSON-escaped as "\/"): always one '/' here.
+    const b64 = randomBytes(48).toString('base64');
+    const token = `CgB6e3x9${b64.slice(0, 24)}/${b64.slice(24)}`;
+    this.#expiry.set(token, now + lifetimeSeconds * 1000);
+    if (this.#expiry.size > 10_000) this.#prune(now);
+    return token;
+  }
+
+  /** 'valid', or why not. */
+  check(token: string, now = Date.now()): 'valid' | 'unknown' | 'expired' {
+    const at = this.#expiry.get(token);
+    if (at === undefined) return 'unknown';
+    return now < at ? 'valid' : 'expired';
+  }
+
+  /** Makes every issued token expired: the next sends get 80200003. */
+  expireAll(): void {
+    for (const token of this.#expiry.keys()) this.#expiry.set(token, 0);
+  }
+
+  /** Forgets every issued token: the next sends get 80200001. */
+  revokeAll(): void {
+    this.#expiry.clear();
+  }
+
+  #prune(now: number): void {
+    for (const [token, at] of this.#expiry) if (at <= now && at !== 0) this.#expiry.delete(token);
+  }
+}
+
+/** Checks a token request's form; issues a token on success. */
+export function answerTokenRequest(
+  form: URLSearchParams,
+  client: { id: string; secret: string },
+  tokens: AccessTokens,
+  lifetimeSeconds: number,
+): TokenAnswer {
+  if (form.get('grant_type') !== 'client_credentials') return refuse(20001, 'invalid grant_type');
+  const id = form.get('client_id');
+  const secret = form.get('client_secret');
+  if (!id || !secret) return refuse(20003, 'missing client_id or client_secret');
+  if (id !== client.id) return refuse(20152, 'invalid client');
+  if (secret !== client.secret) return refuse(12304, 'invalid client_secret');
+  return {
+    ok: true,
+    body: { access_token: tokens.issue(lifetimeSeconds), expires_in: lifetimeSeconds, token_type: 'Bearer' },
+  };
+}

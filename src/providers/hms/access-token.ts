@@ -1,0 +1,134 @@
+/**
+ * OAuth 2.0 access tokens for Push Kit, by the client-credentials grant: POST
+ * `grant_type=client_credentials&client_id=…&client_secret=…` — form-encoded with
+ * URLSearchParams, so a secret holding `&`, `=` or `+` arrives as it is (go-hms-push and the
+ * Java demo paste it in raw) — and cache the token until five minutes before `expires_in`
+ * runs out (as Huawei's Python demo does; at most a tenth of the lifetime for short test
+ * tokens). Huawei allows 1,000 tokens per 5 minutes per app, so this matters.
+ *
+ * Single-flight: however many batches wait, one token request is in flight at a time. A token
+ * the send API rejected (80200001/80200003) is dropped with `invalidate(token)`, which only
+ * drops it while it is still the cached one, so a burst of rejections leads to ONE new token.
+ */
+import type { Pool } from '../../transport/types.js';
+import { tokenEndpointUnavailable, tokenRefused } from './errors.js';
+
+const REFRESH_MARGIN_MS = 5 * 60_000;
+/** Huawei documents one hour. */
+const DEFAULT_LIFETIME_S = 3600;
+
+interface CachedToken {
+  value: string;
+  /** When to stop using it (epoch ms), already shortened by the refresh margin. */
+  refreshAt: number;
+}
+
+export interface AccessTokenSourceOptions {
+  clientId: string;
+  clientSecret: string;
+  /** The token URL. */
+  url: URL;
+  /** The pool for the token URL's origin. */
+  pool: Pick<Pool, 'request'>;
+  provider: string;
+  now?: () => number;
+}
+
+export class AccessTokenSource {
+  readonly #options: AccessTokenSourceOptions;
+  readonly #path: string;
+  readonly #now: () => number;
+  #cached: CachedToken | undefined;
+  #inFlight: Promise<string> | undefined;
+  #requests = 0;
+
+  constructor(options: AccessTokenSourceOptions) {
+    this.#options = options;
+    this.#path = options.url.pathname + options.url.search;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Token requests made so far (for tests and metrics). */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /** The cached token while it is valid, without waiting; otherwise undefined (then {@link get}). */
+  usable(): string | undefined {
+    const cached = this.#cached;
+    return cached && this.#now() < cached.refreshAt ? cached.value : undefined;
+  }
+
+  /** A valid access token: the cached one, the one being fetched, or a new one. Rejects with a PushError. */
+  get(): Promise<string> {
+    const usable = this.usable();
+    if (usable !== undefined) return Promise.resolve(usable);
+    if (!this.#inFlight) {
+      this.#inFlight = this.#fetch().finally(() => {
+        this.#inFlight = undefined;
+      });
+    }
+    return this.#inFlight;
+  }
+
+  /** Forgets `token` if it is still the cached one (the send API said it is no longer valid). */
+  invalidate(token: string): void {
+    if (this.#cached?.value === token) this.#cached = undefined;
+  }
+
+  async #fetch(): Promise<string> {
+    const { clientId, clientSecret, url, pool, provider } = this.#options;
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+    }).toString();
+    this.#requests++;
+    const res = await pool.request({
+      method: 'POST',
+      path: this.#path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body,
+    });
+    const text = res.body.toString('utf8');
+    let json: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
+    } catch {
+      // A proxy's HTML error page: reported below by status.
+    }
+    const token = json['access_token'];
+    if (res.status === 200 && typeof token === 'string' && token !== '') {
+      const seconds = json['expires_in'];
+      const lifetimeMs =
+        (typeof seconds === 'number' && seconds > 0
+          ? seconds
+          : typeof seconds === 'string' && Number(seconds) > 0
+            ? Number(seconds)
+            : DEFAULT_LIFETIME_S) * 1000;
+      const margin = Math.min(REFRESH_MARGIN_MS, lifetimeMs / 10);
+      this.#cached = { value: token, refreshAt: this.#now() + lifetimeMs - margin };
+      return token;
+    }
+    // Huawei's shape: {"error":1101,"sub_error":20152,"error_description":"invalid client"}.
+    const error = json['error'];
+    const sub = json['sub_error'];
+    const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
+    const code =
+      error === undefined ? undefined : `${String(error)}${sub === undefined ? '' : `/${String(sub)}`}`;
+    const said = code
+      ? `${code}${description ? `: ${description}` : ''}`
+      : text.slice(0, 200) || `HTTP ${res.status}`;
+    if (res.status >= 500 || res.status === 429 || (res.status === 200 && code === undefined)) {
+      throw tokenEndpointUnavailable(url, res.status, said, provider);
+    }
+    throw tokenRefused(
+      clientId,
+      res.status,
+      said,
+      code ? `oauth ${code}` : `oauth HTTP ${res.status}`,
+      provider,
+    );
+  }
+}
