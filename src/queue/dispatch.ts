@@ -47,6 +47,13 @@ export interface SendSpec {
   delivery?: 'at-least-once' | 'at-most-once';
   /** The API key's id that submitted it (for scoping reads), never the key itself. */
   submittedBy?: string;
+  /**
+   * The request's `Idempotency-Key`, when it had one (scoped to `submittedBy`). The server
+   * refuses a duplicate it has seen itself; a dispatcher shared by several server processes
+   * (Redis) refuses one seen by another: `submit` then resolves with the earlier send's
+   * status (its `id`, not this spec's) and sends nothing.
+   */
+  idempotencyKey?: string;
   /** ISO 8601 time the server accepted it. */
   createdAt: string;
 }
