@@ -251,11 +251,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // open (a follower of a send's feedback that does not read) are cut.
     const cut = setTimeout(() => app.server.closeAllConnections(), graceMs + 2000);
     cut.unref();
+    // Node closes the connections idle when the listener closes, not those that become idle
+    // afterwards (a feedback stream that ends with its send): those are reaped as they do.
+    let reaper: NodeJS.Timeout | undefined;
     try {
       await options.dispatcher.close(graceMs);
+      reaper = setInterval(() => app.server.closeIdleConnections(), 100);
       await app.close();
     } finally {
       clearTimeout(cut);
+      clearInterval(reaper);
     }
   });
 

@@ -33,6 +33,10 @@ interface Run {
   delivery: Delivery;
   state: SendState;
   accepted: number;
+  /** Devices the engine has read: an aborted inline send leaves the rest unread. */
+  read: number;
+  /** Of those, the ones given their `aborted` feedback here (counted in the status). */
+  unread: number;
   startedAt: string;
   finishedAt?: string;
   file: string;
@@ -68,6 +72,8 @@ export class InterimDispatcher implements Dispatcher {
       spec,
       state: 'running',
       accepted: 0,
+      read: 0,
+      unread: 0,
       startedAt: new Date().toISOString(),
       file,
       writer: createWriteStream(file),
@@ -78,6 +84,7 @@ export class InterimDispatcher implements Dispatcher {
       try {
         for await (const device of devices) {
           run.accepted++;
+          run.read++;
           yield device;
         }
       } finally {
@@ -86,7 +93,13 @@ export class InterimDispatcher implements Dispatcher {
     };
     // Inline devices are all accepted at once; a stream's as they are read.
     if (input.kind === 'inline') run.accepted = input.devices.length;
-    const devices = input.kind === 'inline' ? input.devices : counted(input.devices);
+    const inline = async function* (devices: Device[]) {
+      for (const device of devices) {
+        run.read++;
+        yield device;
+      }
+    };
+    const devices = input.kind === 'inline' ? inline(input.devices) : counted(input.devices);
     run.delivery = client.send(spec.notification, devices, {
       ...(spec.dryRun ? { dryRun: true } : {}),
       ...(spec.delivery ? { delivery: spec.delivery } : {}),
@@ -108,6 +121,23 @@ export class InterimDispatcher implements Dispatcher {
         this.wake(run);
       }
       await run.delivery.done.catch(() => undefined);
+      // Accepted devices the engine never read (an abort stops reading): each still gets its
+      // feedback, `aborted`.
+      const input = run.spec.devices;
+      if (input.kind === 'inline') {
+        for (const device of input.devices.slice(run.read)) {
+          const line = feedbackLine({
+            device,
+            status: 'failed',
+            attempts: 0,
+            error: new PushError('aborted', 'the send was aborted before this device was sent'),
+          });
+          if (!run.writer.write(line)) await once(run.writer, 'drain');
+          run.written += Buffer.byteLength(line);
+          run.unread++;
+        }
+        this.wake(run);
+      }
       if (run.state === 'running') run.state = 'done';
     } catch {
       run.state = 'failed';
@@ -142,12 +172,12 @@ export class InterimDispatcher implements Dispatcher {
       state: run.state,
       accepted: run.accepted,
       counts: {
-        total,
+        total: total + run.unread,
         sent,
         validated,
         invalidToken,
-        failed,
-        errors,
+        failed: failed + run.unread,
+        errors: run.unread > 0 ? { ...errors, aborted: (errors['aborted'] ?? 0) + run.unread } : errors,
         providers,
         retries,
         maybeDelivered,
@@ -197,6 +227,8 @@ export class InterimDispatcher implements Dispatcher {
           }
         }
         if (finished || !follow) return;
+        // Checked and registered in one synchronous step: a wake-up cannot fall in between.
+        if (run.written > offset || run.finishedAt !== undefined) continue;
         await new Promise<void>((resolve) => run.wakers.add(resolve));
       }
     } finally {
@@ -215,7 +247,9 @@ export class InterimDispatcher implements Dispatcher {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     const running = [...this.runs.values()].filter((run) => run.finishedAt === undefined);
-    for (const run of running) run.delivery.stop();
+    // A stream stops being read (what was not read was not accepted); inline devices were all
+    // accepted, so their send goes on.
+    for (const run of running) if (run.spec.devices.kind !== 'inline') run.delivery.stop();
     const all = Promise.all(running.map((run) => run.ended));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
