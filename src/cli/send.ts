@@ -11,7 +11,7 @@ import { redactText } from '../redact.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import { type NdjsonFeedbackWriter, ndjsonFeedbackWriter } from '../stores/ndjson-writer.js';
 import { closeClient } from './close-client.js';
-import { loadProviderConfig } from './config.js';
+import { loadSendConfig, type SendConfig } from './config.js';
 import { deliver } from './deliver.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { formatCount } from './format.js';
@@ -135,13 +135,18 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
 
   let emulator: Emulator | undefined;
   let providers: Provider[];
+  let clientConfig: SendConfig['client'] = {};
   if (flags.emulator) {
     emulator = await startEmulator({ apns: { record: false } });
     providers = providersForEmulator(emulator);
   } else {
-    providers = providersFromConfig(loadProviderConfig(flags.config, io.env));
+    const config = loadSendConfig(flags.config, io.env);
+    providers = providersFromConfig(config.providers);
+    clientConfig = config.client;
   }
+  // The config file's `client` section, then the flags over it.
   const client = new PushClient({
+    ...clientConfig,
     providers,
     ...(window ? { window: Math.floor(window) } : {}),
     ...(delivery ? { delivery } : {}),
