@@ -1,6 +1,8 @@
 /**
- * `pushline serve`: the push server. Reads the config (file + environment), builds one
- * `PushClient` per app, the dispatcher that runs sends in this process, and the HTTP server;
+ * `pushline serve`: the push server. Reads the config (file + environment: the `server`,
+ * `apiKeys`, `databases` and `apps` sections of the one schema, src/config/server.ts), builds
+ * one `PushClient` per app (`apps.<name>`, or the single app `default` from `providers` when
+ * there is no `apps`), the dispatcher that runs sends in this process, and the HTTP server;
  * listens until SIGTERM/SIGINT, then shuts down gracefully: new requests get 503, accepted
  * sends get `server.shutdownTimeoutMs` to finish (what is left is aborted, every device still
  * gets its feedback), and the process exits 0.
@@ -12,6 +14,15 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { PushClient } from '../client.js';
+import {
+  apnsOptions,
+  CONFIG_SCHEMA,
+  ConfigError,
+  fcmOptions,
+  loadConfig,
+  type PushlineConfig,
+  webPushOptions,
+} from '../config/index.js';
 import type { Platform } from '../device.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
 import type { Provider } from '../provider.js';
@@ -21,14 +32,13 @@ import { webPush } from '../providers/webpush/index.js';
 import { buildServer } from '../server/app.js';
 import { generateApiKey } from '../server/auth.js';
 import { InterimDispatcher } from '../server/interim-dispatcher.js';
-import { type ApiKeyOptions, type AppInfo, SERVER_DEFAULTS } from '../server/options.js';
+import { type ApiKeyOptions, type AppInfo, SERVER_DEFAULTS, type ServerSettings } from '../server/options.js';
 import { closeClient } from './close-client.js';
-import { loadProviderConfig } from './config.js';
+import type { ProviderConfig } from './config.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { providersFromConfig } from './providers.js';
 import { sanitize } from './sanitize.js';
-import { loadServeConfig } from './serve-config.js';
 
 export interface ServeFlags {
   config?: string;
@@ -66,10 +76,10 @@ function appInfo(providers: Provider[], topics: string[]): AppInfo {
   return { platforms: [...platforms], apnsTopics: topics };
 }
 
-function emulatorApps(emulator: Emulator, names: string[]): Record<string, BuiltApp> {
+function emulatorApps(emulator: Emulator, names: string[], topics: string[]): Record<string, BuiltApp> {
   const apps: Record<string, BuiltApp> = {};
-  for (const name of names) {
-    const topic = emulatorTopic(name);
+  for (const [index, name] of names.entries()) {
+    const topic = topics[index]!;
     const providers = [
       apns({ ...emulator.apns.providerOptions, topic }),
       fcm(emulator.fcm.providerOptions),
@@ -80,24 +90,81 @@ function emulatorApps(emulator: Emulator, names: string[]): Record<string, Built
   return apps;
 }
 
-/**
- * The apps' providers from the environment (the variables of `pushline send`): one app,
- * `default`. TODO(w21-config): per-app provider sections (`apps.<name>.apns|fcm|webpush|hms`)
- * from the config schema, one `PushClient` per app.
- */
-function environmentApps(names: string[], env: NodeJS.ProcessEnv): Record<string, BuiltApp> {
-  if (names.length > 0 && !(names.length === 1 && names[0] === 'default')) {
-    throw new CliError(
-      'per-app provider sections are not read yet: run with --emulator, or one app "default" configured by the PUSHLINE_* variables',
-      EXIT.config,
-    );
+type AppSection = NonNullable<PushlineConfig['apps']>[string];
+
+/** An app's providers from its sections (`apps.<name>`, or `providers` for the single app `default`). */
+function appFromSections(
+  name: string,
+  sections: Pick<AppSection, 'apns' | 'fcm' | 'webpush' | 'hms'>,
+): BuiltApp {
+  if (sections.hms !== undefined) {
+    // TODO(coordinator): hms(hmsConfig(sections.hms)) once src/providers/hms (w16-hms) is merged.
+    throw new CliError(`apps.${name}.hms: the HMS provider is not part of this build yet`, EXIT.config);
   }
-  const config = loadProviderConfig(undefined, env);
+  const config: ProviderConfig = {};
+  if (sections.apns !== undefined) config.apns = apnsOptions(sections.apns);
+  if (sections.fcm !== undefined) config.fcm = fcmOptions(sections.fcm);
+  if (sections.webpush !== undefined) config.webpush = webPushOptions(sections.webpush);
   const providers = providersFromConfig(config);
   const topic = config.apns?.topic;
-  return {
-    default: { client: new PushClient({ providers }), info: appInfo(providers, topic ? [topic] : []) },
-  };
+  return { client: new PushClient({ providers }), info: appInfo(providers, topic ? [topic] : []) };
+}
+
+/** What `pushline serve` takes from the config, mapped onto the server's options. */
+interface ServeConfig {
+  config: PushlineConfig;
+  settings: ServerSettings;
+  apiKeys: Record<string, ApiKeyOptions>;
+  /** App names: `apps`, or the single app `default` (from `providers`) when there is none. */
+  appNames: string[];
+}
+
+const NO_LIMIT = { max: Number.MAX_SAFE_INTEGER, timeWindowMs: 60_000 };
+
+function loadServeConfig(path: string | undefined, env: NodeJS.ProcessEnv): ServeConfig {
+  let config: PushlineConfig;
+  try {
+    config = loadConfig(CONFIG_SCHEMA, path, env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config);
+    throw error;
+  }
+  const { server } = config;
+  const settings: ServerSettings = { host: server.host, port: server.port };
+  if (server.tls !== undefined) settings.tls = { cert: server.tls.certFile, key: server.tls.key.reveal() };
+  if (server.public !== undefined) settings.public = server.public;
+  if (server.rateLimit !== undefined) {
+    settings.rateLimit = server.rateLimit.max === 0 ? false : { ...server.rateLimit };
+  }
+  if (server.bodyLimit !== undefined) settings.bodyLimit = server.bodyLimit;
+  if (server.maxInlineDevices !== undefined) settings.maxInlineDevices = server.maxInlineDevices;
+  if (server.shutdownTimeoutMs !== undefined) settings.shutdownTimeoutMs = server.shutdownTimeoutMs;
+  if (server.idempotencyTtlMs !== undefined) settings.idempotencyTtlMs = server.idempotencyTtlMs;
+
+  const apiKeys: Record<string, ApiKeyOptions> = {};
+  for (const [id, key] of Object.entries(config.apiKeys ?? {})) {
+    apiKeys[id] = {
+      hash: key.hash,
+      apps: key.apps,
+      permissions: key.permissions,
+      ...(key.defaultApp === undefined ? {} : { defaultApp: key.defaultApp }),
+      ...(key.rateLimit === undefined
+        ? {}
+        : { rateLimit: key.rateLimit.max === 0 ? NO_LIMIT : { ...key.rateLimit } }),
+    };
+  }
+  const apps = config.apps ?? {};
+  const databases = Object.keys(config.databases ?? {});
+  for (const [name, app] of Object.entries(apps)) {
+    if (app.deadTokens !== undefined && !databases.includes(app.deadTokens.database)) {
+      throw new CliError(
+        `apps.${name}.deadTokens.database names '${app.deadTokens.database}', which is not in databases (known: ${databases.join(', ') || 'none'})`,
+        EXIT.config,
+      );
+    }
+  }
+  const appNames = Object.keys(apps).length > 0 ? Object.keys(apps) : ['default'];
+  return { config, settings, apiKeys, appNames };
 }
 
 function latencyFlag(value: string | undefined): number {
@@ -122,26 +189,28 @@ function portFlag(value: string | undefined): number | undefined {
 }
 
 export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> {
-  const config = loadServeConfig(flags.config, io.env);
-  const settings = { ...config.server };
+  const { config, settings, apiKeys, appNames } = loadServeConfig(flags.config, io.env);
   if (flags.host !== undefined) settings.host = flags.host;
   const port = portFlag(flags.port);
   if (port !== undefined) settings.port = port;
   const latency = latencyFlag(flags.emulatorLatency);
-  const appNames = config.apps.length > 0 ? config.apps : ['default'];
 
   let emulator: Emulator | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    let apps: Record<string, BuiltApp>;
+    const apps: Record<string, BuiltApp> = {};
+    cleanups.push(async () => {
+      await Promise.all(Object.values(apps).map((app) => closeClient(app.client)));
+    });
     let madeKey: string | undefined;
-    const apiKeys: Record<string, ApiKeyOptions> = { ...config.apiKeys };
     if (flags.emulator) {
+      // Each app keeps its configured APNs topic (gorush requests choose their app by it).
+      const topics = appNames.map((name) => config.apps?.[name]?.apns?.topic ?? emulatorTopic(name));
       emulator = await startEmulator({
         apns: {
           teamId: EMULATOR_TEAM,
-          teams: { [EMULATOR_TEAM]: appNames.map(emulatorTopic) },
-          topic: emulatorTopic(appNames[0]!),
+          teams: { [EMULATOR_TEAM]: topics },
+          topic: topics[0]!,
           record: false,
           ...(latency > 0 ? { scenarios: { latencyMs: latency } } : {}),
         },
@@ -150,7 +219,7 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
       });
       const started = emulator;
       cleanups.push(() => started.close());
-      apps = emulatorApps(emulator, appNames);
+      Object.assign(apps, emulatorApps(emulator, appNames, topics));
       if (Object.keys(apiKeys).length === 0) {
         const made = generateApiKey();
         madeKey = made.key;
@@ -161,12 +230,12 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
           defaultApp: appNames[0]!,
         };
       }
+    } else if (config.apps !== undefined && Object.keys(config.apps).length > 0) {
+      for (const [name, sections] of Object.entries(config.apps))
+        apps[name] = appFromSections(name, sections);
     } else {
-      apps = environmentApps(config.apps, io.env);
+      apps['default'] = appFromSections('default', config.providers);
     }
-    cleanups.unshift(async () => {
-      await Promise.all(Object.values(apps).map((app) => closeClient(app.client)));
-    });
     if (Object.keys(apiKeys).length === 0) {
       io.stderr.write(
         'pushline serve: no API key in the config (apiKeys): every route but /healthz will answer 401; make one with pushline key\n',
@@ -175,31 +244,43 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
 
     // TODO(coordinator): replace with the in-process dispatcher of src/queue/local.ts (w14-local),
     // built from the same clients, with the feedback observers registered on it:
-    //   metrics (src/server/metrics.ts), each app's webhook (src/stores/webhook-sink.ts, apps.<name>.webhook)
-    //   and dead-token sink (apps.<name>.deadTokens), and the config's databases (for `source` sends).
+    //   - metrics (src/server/metrics.ts);
+    //   - each app's webhook (src/stores/webhook-sink.ts) from config.apps[name].webhook:
+    //     { url, secret: secret.reveal(), statuses, batchSize, batchDelayMs, timeoutMs, retry: { attempts } },
+    //     kept to its app's sends (queue/sink-observer.ts forApp);
+    //   - each app's dead-token sink from config.apps[name].deadTokens
+    //     ({ table, keyColumn, keyField, mode, markColumn } on config.databases[database].url.reveal()),
+    //     through queue/sink-observer.ts;
+    //   - the databases (config.databases, url.reveal()) for `source` sends.
     const dispatcher = new InterimDispatcher(
       Object.fromEntries(Object.entries(apps).map(([name, app]) => [name, app.client])),
     );
-    const app = await buildServer({
-      server: settings,
-      apiKeys,
-      apps: Object.fromEntries(Object.entries(apps).map(([name, built]) => [name, built.info])),
-      databases: config.databases,
-      dispatcher,
-      version: pushlineVersion(),
-      logger: { level: flags.logLevel ?? 'info', stream: io.stdout },
-    });
+    let app: Awaited<ReturnType<typeof buildServer>>;
+    try {
+      app = await buildServer({
+        server: settings,
+        apiKeys,
+        apps: Object.fromEntries(Object.entries(apps).map(([name, built]) => [name, built.info])),
+        databases: Object.keys(config.databases ?? {}),
+        dispatcher,
+        version: pushlineVersion(),
+        logger: { level: flags.logLevel ?? 'info', stream: io.stdout },
+      });
+    } catch (error) {
+      // An API key entry that does not fit (an app it names is not configured).
+      if (error instanceof Error && /^apiKeys\./.test(error.message))
+        throw new CliError(error.message, EXIT.config);
+      throw error;
+    }
     let shutDown = false;
     cleanups.unshift(async () => {
       if (!shutDown) await app.shutdown(0);
     });
-    await app.listen({
-      host: settings.host ?? SERVER_DEFAULTS.host,
-      port: settings.port ?? SERVER_DEFAULTS.port,
-    });
+    const host = settings.host ?? SERVER_DEFAULTS.host;
+    await app.listen({ host, port: settings.port ?? SERVER_DEFAULTS.port });
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address !== null ? address.port : settings.port;
-    const url = `${settings.tls ? 'https' : 'http'}://${settings.host ?? SERVER_DEFAULTS.host}:${boundPort}`;
+    const url = `${settings.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
     app.log.info({ url, apps: Object.keys(apps), emulator: flags.emulator === true }, 'listening');
     io.stderr.write(banner(url, Object.keys(apps), madeKey, flags.emulator === true));
 

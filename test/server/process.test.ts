@@ -104,6 +104,56 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
     for (const key of Object.values(KEY)) assert.ok(!server.stdout().includes(key));
   });
 
+  test('apps from the config: one APNs key serves two apps, each send goes out with its app’s topic', async (t) => {
+    const emulator = await startEmulator({
+      apns: {
+        teamId: 'TEAM000001',
+        topic: 'com.example.shop',
+        // The team owns both apps, as Apple's does for one developer account.
+        teams: { TEAM000001: ['com.example.shop', 'com.example.news'] },
+      },
+      fcm: false,
+      webpush: false,
+    });
+    t.after(() => emulator.close());
+    const env = apnsEnv(emulator);
+    const apnsFor = (topic: string) => ({
+      teamId: env['PUSHLINE_APNS_TEAM_ID'],
+      keyId: env['PUSHLINE_APNS_KEY_ID'],
+      keyFile: env['PUSHLINE_APNS_KEY_FILE'],
+      endpoint: env['PUSHLINE_APNS_ENDPOINT'],
+      caFile: env['PUSHLINE_CA_FILE'],
+      topic,
+    });
+    const config = writeConfig('apps.json', {
+      apps: { shop: { apns: apnsFor('com.example.shop') }, news: { apns: apnsFor('com.example.news') } },
+      apiKeys: { ops: { hash: hashApiKey(KEY.newsAll), apps: ['*'], permissions: ['send', 'read'] } },
+    });
+    const server = await startServe(['--config', config]);
+    t.after(() => server.kill());
+    for (const app of ['shop', 'news']) {
+      const created = await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
+        app,
+        notification: { title: app },
+        devices: [{ platform: 'ios', token: iosToken() }],
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.json));
+      const done = await settled(server.url, KEY.newsAll, created.json['id'] as string);
+      assert.equal((done['counts'] as { sent: number }).sent, 1, JSON.stringify(done));
+    }
+    assert.deepEqual(
+      emulator.apns.notifications.map((n) => n.topic),
+      ['com.example.shop', 'com.example.news'],
+    );
+    // Naming no app with several apps and no default app is a 400 naming the field.
+    const unnamed = await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
+      notification: { title: 'x' },
+      devices: [{ platform: 'ios', token: iosToken() }],
+    });
+    assert.equal(unnamed.status, 400);
+    assert.equal(unnamed.json['field'], 'body.app');
+  });
+
   test('Idempotency-Key: a retried request sends nothing twice', async (t) => {
     const emulator = await startEmulator({ fcm: false, webpush: false });
     t.after(() => emulator.close());
