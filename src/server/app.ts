@@ -231,11 +231,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   // ── Registration point: gorush's API (w14-gorush) ─────────────────────────────────────────
-  // TODO(coordinator): register `gorushRoutes` from './gorush/index.js' here, e.g.
-  //   await app.register(gorushRoutes, { dispatcher: options.dispatcher, apps: options.apps, … } satisfies GorushDeps);
-  // Its routes get auth from the hook above with no change: GET needs `read`, POST `send`
-  // (or `config.permission`); `resolveApp(request, name, options.apps)` from './auth.js'
-  // applies the key's app scope. The server's Ajv does not coerce types nor drop unknown fields.
+  // TODO(coordinator): register gorush's routes here (imports from './gorush/index.js'):
+  //   await app.register(gorushRoutes, {
+  //     dispatcher: options.dispatcher,
+  //     directory: gorushDirectory(options.apps),
+  //     settings: { sync: false, maxNotification: 100, maskTokens: true, bodyLimit: settings.bodyLimit },
+  //     stats: new GorushStats(…),
+  //     newId: randomUUID,
+  //     version: options.version,
+  //     defaultAppFor: (request) => request.apiKey?.defaultApp,
+  //     authorize: authorizeApps,                       // from './auth.js': 403 for an app the key lacks
+  //     submittedBy: (request) => request.apiKey?.id,
+  //   } satisfies GorushDeps);
+  // Auth needs nothing more: the hook above runs first on its routes too (GET needs `read`,
+  // POST `send`). The server's Ajv neither coerces types nor drops unknown fields.
 
   // ── Registration point: metrics (w14-observe) ─────────────────────────────────────────────
   // TODO(coordinator): add `GET /metrics` answering `metricsText()` from './metrics.js'

@@ -180,6 +180,20 @@ export function resolveApp(
   return app;
 }
 
+/**
+ * Refuses (403) a request that would act on an app its key may not use: for routes that act
+ * on several apps at once (gorush's `/api/push`, whose notifications choose their apps), as
+ * `GorushDeps.authorize`. A request on a public route (no key) is not refused here.
+ */
+export function authorizeApps(request: FastifyRequest, apps: readonly string[]): void {
+  const key = request.apiKey;
+  if (key === null) return;
+  const refused = apps.find((app) => !keyAllowsApp(key, app));
+  if (refused !== undefined) {
+    throw new HttpError(403, 'forbidden', `this API key may not use the app '${refused}'`);
+  }
+}
+
 /** The access a route needs (see {@link RouteAccess}). */
 export function routeAccess(request: FastifyRequest, publicRoutes: ReadonlySet<string>): RouteAccess {
   const url = request.routeOptions.url;

@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ApiKeyring, apiKeyProblem, generateApiKey, hashApiKey } from '../../src/server/auth.js';
+import {
+  ApiKeyring,
+  apiKeyProblem,
+  authorizeApps,
+  generateApiKey,
+  hashApiKey,
+} from '../../src/server/auth.js';
 import { API_KEYS, bearer, IOS_TOKEN, KEYS, testServer } from './support.js';
 
 const send = (app?: string) => ({
@@ -65,6 +71,17 @@ describe('keys', () => {
       () => new ApiKeyring({ ci: { hash: 'sha256:xyz', apps: ['shop'], permissions: ['send'] } }, apps),
     );
   });
+});
+
+test('authorizeApps refuses a request acting on any app its key lacks (gorush’s /api/push)', () => {
+  const ring = new ApiKeyring(API_KEYS, ['shop', 'news']);
+  const as = (key: string) => ({ apiKey: ring.identify(key) ?? null }) as Parameters<typeof authorizeApps>[0];
+  assert.doesNotThrow(() => authorizeApps(as(KEYS.shopSender), ['shop']));
+  assert.throws(() => authorizeApps(as(KEYS.shopSender), ['shop', 'news']), {
+    statusCode: 403,
+    code: 'forbidden',
+  });
+  assert.doesNotThrow(() => authorizeApps(as(KEYS.admin), ['shop', 'news']));
 });
 
 describe('routes need a key', () => {

@@ -4,9 +4,12 @@
  * (new requests 503, the dispatcher given the grace period).
  */
 import assert from 'node:assert/strict';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import pino from 'pino';
+import { createCertificateAuthority, issueCertificate } from '../../src/emulator/tls.js';
 import { logCensor, maskToken } from '../../src/server/mask.js';
 import { bearer, FakeDispatcher, IOS_TOKEN, KEYS, testServer } from './support.js';
 
@@ -200,5 +203,35 @@ describe('shutdown', () => {
     await stopping;
     assert.equal(dispatcher.closedWith, 1234);
     assert.equal((await following).body.trimEnd().split('\n').length, 1);
+  });
+});
+
+describe('TLS', () => {
+  test('with server.tls the listener speaks HTTPS only, with the given certificate', async (t) => {
+    const ca = createCertificateAuthority('pushline test CA');
+    const issued = issueCertificate(ca, {
+      commonName: '127.0.0.1',
+      altNames: ['127.0.0.1'],
+      usage: 'server',
+    });
+    const { app } = await testServer({ server: { tls: { cert: issued.certPem, key: issued.keyPem } } });
+    t.after(() => app.close());
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const status = await new Promise<number>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port, path: '/healthz', ca: ca.certPem }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+    assert.equal(status, 200);
+    // Plain HTTP on the same port gets no HTTP answer.
+    const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.status,
+      () => 'refused',
+    );
+    assert.equal(plain, 'refused');
   });
 });
