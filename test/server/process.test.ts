@@ -104,7 +104,7 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
     for (const key of Object.values(KEY)) assert.ok(!server.stdout().includes(key));
   });
 
-  test('apps from the config: one APNs key serves two apps, each send goes out with its app’s topic', async (t) => {
+  test('apps from the config: one APNs key serves two apps (each send with its topic); Web Push devices inline', async (t) => {
     const emulator = await startEmulator({
       apns: {
         teamId: 'TEAM000001',
@@ -113,10 +113,13 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
         teams: { TEAM000001: ['com.example.shop', 'com.example.news'] },
       },
       fcm: false,
-      webpush: false,
     });
     t.after(() => emulator.close());
     const env = apnsEnv(emulator);
+    const webCa = join(dir, 'webpush-ca.pem');
+    const vapidKey = join(dir, 'vapid-private-key.txt');
+    writeFileSync(webCa, String(emulator.webpush.providerOptions.ca));
+    writeFileSync(vapidKey, emulator.webpush.vapid.privateKey, { mode: 0o600 });
     const apnsFor = (topic: string) => ({
       teamId: env['PUSHLINE_APNS_TEAM_ID'],
       keyId: env['PUSHLINE_APNS_KEY_ID'],
@@ -126,7 +129,19 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
       topic,
     });
     const config = writeConfig('apps.json', {
-      apps: { shop: { apns: apnsFor('com.example.shop') }, news: { apns: apnsFor('com.example.news') } },
+      apps: {
+        shop: { apns: apnsFor('com.example.shop') },
+        news: {
+          apns: apnsFor('com.example.news'),
+          webpush: {
+            subject: emulator.webpush.vapid.subject,
+            publicKey: emulator.webpush.vapid.publicKey,
+            privateKeyFile: vapidKey,
+            allowHosts: ['127.0.0.1'],
+            caFile: webCa,
+          },
+        },
+      },
       apiKeys: { ops: { hash: hashApiKey(KEY.newsAll), apps: ['*'], permissions: ['send', 'read'] } },
     });
     const server = await startServe(['--config', config]);
@@ -145,6 +160,27 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
       emulator.apns.notifications.map((n) => n.topic),
       ['com.example.shop', 'com.example.news'],
     );
+    // Web Push devices go inline like any other: the subscription object is the token.
+    const subscription = emulator.webpush.subscribe();
+    const web = await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
+      app: 'news',
+      notification: { title: 'To the browser', body: 'from the server' },
+      devices: [{ platform: 'web', token: subscription, id: 'w1' }],
+    });
+    assert.equal(web.status, 202, JSON.stringify(web.json));
+    const webDone = await settled(server.url, KEY.newsAll, web.json['id'] as string);
+    assert.equal((webDone['counts'] as { sent: number }).sent, 1, JSON.stringify(webDone));
+    const received = emulator.webpush.messages();
+    assert.equal(received.length, 1);
+    assert.match(received[0]!.text, /To the browser/);
+    // A web device sent to an app without Web Push fails as no-provider, in its feedback.
+    const noWeb = await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
+      app: 'shop',
+      notification: { title: 'x' },
+      devices: [{ platform: 'web', token: emulator.webpush.subscribe() }],
+    });
+    const [line] = await feedbackLines(server.url, KEY.newsAll, noWeb.json['id'] as string);
+    assert.equal((line!['error'] as { code: string }).code, 'no-provider');
     // Naming no app with several apps and no default app is a 400 naming the field.
     const unnamed = await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
       notification: { title: 'x' },
