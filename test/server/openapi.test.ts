@@ -100,3 +100,22 @@ test('every registered route is in /openapi.json with its schemas', async (t) =>
     else assert.deepEqual(operation.security, [{ apiKey: [] }], `${method} ${url} declares its key`);
   }
 });
+
+test('a route the operator makes public is documented without a key', async (t) => {
+  const app = await buildServer({
+    server: { public: ['/version'] },
+    apiKeys: API_KEYS,
+    apps: APPS,
+    dispatcher: new FakeDispatcher(),
+    version: '1.2.3',
+    logger: false,
+  });
+  t.after(() => app.close());
+  const doc = (
+    await app.inject({ method: 'GET', url: '/openapi.json', headers: bearer(KEYS.admin) })
+  ).json() as {
+    paths: Record<string, Record<string, Operation>>;
+  };
+  assert.equal(doc.paths['/version']!['get']!.security, undefined);
+  assert.deepEqual(doc.paths['/openapi.json']!['get']!.security, [{ apiKey: [] }]);
+});
