@@ -247,6 +247,32 @@ async function visibleStatus(request: FastifyRequest, deps: SendsDeps, id: strin
 }
 
 async function createSend(request: FastifyRequest, reply: FastifyReply, deps: SendsDeps): Promise<unknown> {
+  if (request.mediaType !== NDJSON) return acceptSend(request, reply, deps);
+  let accepted = false;
+  try {
+    const answer = await acceptSend(request, reply, deps);
+    accepted = reply.statusCode === 202;
+    return answer;
+  } finally {
+    if (!accepted) discardBody(request, reply);
+  }
+}
+
+/**
+ * An NDJSON request answered without taking its devices (refused, or replayed): the rest of
+ * its body is read and dropped, so the client can finish sending and read the answer, and the
+ * connection is closed after it (an upload of millions of lines is not worth reading through
+ * on a kept-alive connection).
+ */
+function discardBody(request: FastifyRequest, reply: FastifyReply): void {
+  if (!reply.sent) reply.header('connection', 'close');
+  const body = request.raw;
+  if (body.readableEnded || body.destroyed) return;
+  body.on('data', () => undefined);
+  body.resume();
+}
+
+async function acceptSend(request: FastifyRequest, reply: FastifyReply, deps: SendsDeps): Promise<unknown> {
   const idempotencyKey = request.headers['idempotency-key'];
   if (
     idempotencyKey !== undefined &&
@@ -365,7 +391,6 @@ async function readNdjsonHead(
   }
   const head = first.value as Record<string, unknown>;
   if (typeof head['malformed'] === 'string' && head['platform'] === undefined && !('notification' in head)) {
-    await lines.return?.();
     throw new HttpError(
       400,
       'invalid-request',
@@ -374,7 +399,6 @@ async function readNdjsonHead(
     );
   }
   if (!('notification' in head) && 'platform' in head) {
-    await lines.return?.();
     throw new HttpError(
       400,
       'invalid-request',
@@ -384,7 +408,6 @@ async function readNdjsonHead(
   }
   const validate = request.compileValidationSchema(ndjsonHeaderSchema);
   if (!validate(head)) {
-    await lines.return?.();
     const { field, message } = validationField(validate.errors ?? [], 'body.line1');
     throw new HttpError(
       400,

@@ -258,6 +258,33 @@ describe('POST /v1/sends', () => {
       assert.equal(dispatcher.specs.length, 0);
     });
 
+    test('refused or replayed over a real connection: the answer arrives while the client still uploads', {
+      timeout: 30_000,
+    }, async (t) => {
+      const { app, dispatcher } = await testServer();
+      t.after(() => app.close());
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as { port: number };
+      // ~1.4 MB of devices after the first line: more than the socket buffers hold.
+      const devices = Array.from({ length: 20_000 }, (_, id) =>
+        JSON.stringify({ platform: 'ios', token: IOS_TOKEN, id }),
+      );
+      const post = (head: unknown) =>
+        fetch(`http://127.0.0.1:${port}/v1/sends`, {
+          method: 'POST',
+          headers: { ...ndjsonHeaders, 'idempotency-key': 'upload-1' },
+          body: `${JSON.stringify(head)}\n${devices.join('\n')}\n`,
+        }).then(async (response) => ({ status: response.status, body: await response.text() }));
+      const refused = await post({ app: 'nope', notification: { title: 'x' } });
+      assert.equal(refused.status, 404);
+      const first = await post({ notification: { title: 'x' } });
+      assert.equal(first.status, 202);
+      const replayed = await post({ notification: { title: 'x' } });
+      assert.equal(replayed.status, 200);
+      assert.equal(JSON.parse(replayed.body).id, JSON.parse(first.body).id);
+      assert.equal(dispatcher.specs.length, 1);
+    });
+
     test('the body limit does not apply to a stream (it is never held whole)', async (t) => {
       const { app, dispatcher } = await testServer({ server: { bodyLimit: 1000 } });
       t.after(() => app.close());
