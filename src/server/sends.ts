@@ -342,11 +342,20 @@ async function acceptSend(request: FastifyRequest, reply: FastifyReply, deps: Se
   }
   if (idempotencyKey !== undefined) deps.idempotency.accept(scope, idempotencyKey, status.id);
   request.log.info(
-    { sendId: status.id, app, accepted: status.accepted, input: devices.kind, dryRun: spec.dryRun === true },
+    {
+      sendId: status.id,
+      app,
+      accepted: devices.kind === 'inline' ? devices.devices.length : status.accepted,
+      input: devices.kind,
+      dryRun: spec.dryRun === true,
+    },
     'send accepted',
   );
   reply.code(202).header('location', `/v1/sends/${status.id}`);
-  return { id: status.id, status: status.state, accepted: status.accepted };
+  // Inline devices are all accepted once the send is (a dispatcher may count them as it reads them).
+  const accepted =
+    devices.kind === 'inline' ? Math.max(status.accepted, devices.devices.length) : status.accepted;
+  return { id: status.id, status: status.state, accepted };
 }
 
 function fromJsonBody(body: SendRequest): { send: SendRequest; devices: DeviceInput; print: string } {

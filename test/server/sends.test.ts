@@ -55,6 +55,19 @@ describe('POST /v1/sends', () => {
     assert.ok(!Number.isNaN(Date.parse(spec.createdAt)));
   });
 
+  test('inline devices are all accepted, even by a dispatcher that counts them as it reads them', async (t) => {
+    class Lazy extends FakeDispatcher {
+      override async submit(spec: SendSpec): Promise<SendStatus> {
+        return { ...(await super.submit(spec)), state: 'running', accepted: 0 };
+      }
+    }
+    const { app } = await testServer({ dispatcher: new Lazy() });
+    t.after(() => app.close());
+    const answer = await app.inject({ method: 'POST', url: '/v1/sends', headers: admin, payload: body() });
+    assert.equal(answer.statusCode, 202);
+    assert.equal(answer.json().accepted, 2);
+  });
+
   test('expiresAt arrives as ISO text and reaches the library as a Date', async (t) => {
     const { app, dispatcher } = await testServer();
     t.after(() => app.close());
