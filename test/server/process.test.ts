@@ -229,7 +229,7 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
 
     const DEVICES = 100_000;
     // ~600 bytes a device, 60 MB in all. Measured on 2 shared cores: streamed, the peak grows
-    // ~30 MiB; held whole (the body buffered before parsing), ~210 MiB.
+    // 25–45 MiB; held whole (the body buffered before parsing), ~210 MiB.
     const padding = 'x'.repeat(500);
     const token = iosToken();
     const body = Readable.from(
