@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the services the test suite needs (PostgreSQL), then prints the environment the tests
+# Starts the services the test suite needs (PostgreSQL, Redis), then prints the environment the tests
 # read, as `export NAME=value` lines on stdout (everything else goes to stderr):
 #
 #   bash .ci/services.sh /tmp/services.env && source /tmp/services.env
@@ -90,5 +90,37 @@ url="postgres://$PG_USER_NAME:$PG_PASSWORD@127.0.0.1:$port/$PG_DB"
 PGPASSWORD="$PG_PASSWORD" "$BINDIR/psql" "$url" -v ON_ERROR_STOP=1 -qAt -c 'SELECT 1' >/dev/null
 log "PostgreSQL ready: $url"
 exports="export DATABASE_URL=$url"
+
+# Redis for the BullMQ queue: Debian's redis-server, the project's own instance (not Debian's
+# service), on 127.0.0.1 in PUSHLINE_REDIS_DIR, with the settings the README asks for (AOF,
+# noeviction). The queue's crash tests start private ones too (they kill and restart them):
+# they need the binary, which this installs.
+REDIS_DIR="${PUSHLINE_REDIS_DIR:-/var/lib/pushline-ci/redis}"
+if ! command -v redis-server >/dev/null 2>&1; then
+  log "no redis-server found: installing Debian's redis-server package"
+  apt_install_quietly redis-server
+fi
+mkdir -p "$REDIS_DIR"
+REDIS_PORT_FILE="$REDIS_DIR/port"
+redis_running() {
+  [[ -f "$REDIS_DIR/redis.pid" && -f "$REDIS_PORT_FILE" ]] &&
+    kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null &&
+    [[ "$(redis-cli -h 127.0.0.1 -p "$(cat "$REDIS_PORT_FILE")" ping 2>/dev/null)" == "PONG" ]]
+}
+if ! redis_running; then
+  redis_port="${PUSHLINE_REDIS_PORT:-6390}"
+  while port_in_use "$redis_port"; do redis_port=$((redis_port + 1)); done
+  echo "$redis_port" >"$REDIS_PORT_FILE"
+  log "starting Redis on 127.0.0.1:$redis_port"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$REDIS_DIR" --daemonize yes \
+    --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+    --appendonly yes --save '' --maxmemory-policy noeviction >&2
+  for _ in $(seq 1 100); do redis_running && break; sleep 0.1; done
+  redis_running || { log "Redis did not start; its log:"; tail -n 30 "$REDIS_DIR/redis.log" >&2; exit 1; }
+fi
+redis_url="redis://127.0.0.1:$(cat "$REDIS_PORT_FILE")"
+log "Redis ready: $redis_url"
+exports="$exports
+export REDIS_URL=$redis_url"
 if [[ -n "${1:-}" ]]; then printf '%s\n' "$exports" >"$1"; fi
 echo "$exports"

@@ -12,6 +12,7 @@ import { reportError } from './report.js';
 import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
 import { runKey, runServe } from './serve.js';
+import { runWorker } from './worker.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -220,6 +221,22 @@ The demo checks that exactly those rows are deleted and that N − removed rows 
 Exit 0 when every check passes.`,
     )
     .action(async (flags) => finish(await runDemo(flags, io)));
+
+  program
+    .command('worker')
+    .description('process the sends queued on Redis by pushline serve --redis (run as many as needed)')
+    .option(
+      '--redis <url>',
+      'the queue, redis://host:port (default: PUSHLINE_REDIS_URL or redis.url of --config)',
+    )
+    .option('-c, --config <file>', "the apps' credentials (apps, or providers as the app 'default')")
+    .option('--concurrency <n>', 'chunk jobs run at once (default: redis.concurrency, 2)')
+    .option(
+      '--grace-period <ms>',
+      'on SIGTERM, how long requests in flight may take to finish (default: 30000)',
+    )
+    .option('--takeover-after <ms>', "how soon a dead worker's chunks are taken over (default: 30000)")
+    .action(async (flags) => finish(await runWorker(flags, io)));
 
   return program;
 }

@@ -83,6 +83,7 @@ export class DoneSet {
   private sealed = false;
 
   add(key: string): void {
+    // An invariant of this module (the resume reader seals the set before lookups), not input a user controls.
     if (this.sealed) throw new Error('DoneSet: add() after seal()');
     if (this.length === this.digests.length) {
       const grown = new BigUint64Array(this.digests.length * 2);

@@ -24,6 +24,7 @@ export {
   type WebPushSection,
   webPushOptions,
 } from './providers.js';
+export { CONCURRENCY_LIMIT_SECTION, RATE_LIMIT_SECTION, REDIS_SECTION } from './redis.js';
 export {
   APP_SECTION,
   APPS_MAP,

@@ -21,6 +21,7 @@
  * its output type (`PushlineConfig['server']`) from that declaration alone.
  */
 import { PROVIDER_SECTIONS } from './providers.js';
+import { REDIS_SECTION } from './redis.js';
 import { integer, mapOf, oneOf, type Present, section } from './schema.js';
 import { API_KEYS_MAP, DATABASES_MAP, SERVER_APP_FIELDS, SERVER_SECTION } from './server.js';
 
@@ -69,6 +70,7 @@ export const CONFIG_SCHEMA = section(
     providers: PROVIDERS_SECTION,
     apps: APPS_MAP,
     client: CLIENT_SECTION,
+    redis: REDIS_SECTION,
     server: SERVER_SECTION,
     apiKeys: API_KEYS_MAP,
     databases: DATABASES_MAP,

@@ -12,6 +12,8 @@
  * await client.close();
  * await emulator.close();
  */
+
+import { PushError } from '../errors.js';
 import { type ApnsEmulator, type ApnsEmulatorOptions, startApnsEmulator } from './apns/index.js';
 import { type FcmEmulator, type FcmEmulatorOptions, startFcmEmulator } from './fcm/index.js';
 import { startWebPushEmulator, type WebPushEmulator, type WebPushEmulatorOptions } from './webpush/index.js';
@@ -63,7 +65,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       options.webpush === false ? undefined : track(startWebPushEmulator(options.webpush)),
     ]);
     const absent = (name: string) => () => {
-      throw new Error(`the ${name} emulator was not started (${name}: false)`);
+      throw new PushError(
+        'config',
+        `the ${name} emulator was not started (${name}: false): leave ${name} out to start it`,
+      );
     };
     return {
       get apns() {

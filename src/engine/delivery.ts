@@ -158,7 +158,11 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Feedback<D>> {
-    if (this.iterated) throw new Error('pushline: a delivery can be iterated only once');
+    if (this.iterated)
+      throw new PushError(
+        'bad-request',
+        'pushline: a delivery can be iterated only once (read its feedback in one loop; `await delivery.done` gives the summary)',
+      );
     this.iterated = true;
     return this.channel;
   }

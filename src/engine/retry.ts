@@ -3,7 +3,7 @@
  * "Exponential Backoff and Jitter"): many devices failing together must not retry together,
  * or the provider sees the same burst again — FCM deny-lists senders that retry badly.
  */
-import type { PushError } from '../errors.js';
+import { PushError } from '../errors.js';
 
 export interface RetryOptions {
   /** Most requests per device, the first included. Default 5; 1 turns retries off. */
@@ -33,11 +33,18 @@ export function retryPolicy(...layers: Array<RetryOptions | undefined>): RetryPo
       const value = layer[key];
       if (value === undefined) continue;
       if (!Number.isFinite(value) || value < 0)
-        throw new RangeError(`retry.${key} must be a number ≥ 0, got ${value}`);
+        throw new PushError(
+          'config',
+          `retry.${key} must be a number ≥ 0, got ${value} (leave it out for the default, ${DEFAULT_RETRY[key]})`,
+        );
       policy[key] = value;
     }
   }
-  if (policy.maxAttempts < 1) throw new RangeError('retry.maxAttempts must be at least 1');
+  if (policy.maxAttempts < 1)
+    throw new PushError(
+      'config',
+      'retry.maxAttempts must be at least 1 (1 sends each device once, without retries)',
+    );
   return policy;
 }
 
@@ -87,7 +94,10 @@ export function deliverySemantics(value: DeliverySemantics | undefined): Deliver
   if (value === undefined || value === 'at-least-once' || value === 'at-most-once') {
     return value ?? 'at-least-once';
   }
-  throw new RangeError(`delivery must be 'at-least-once' or 'at-most-once', got ${JSON.stringify(value)}`);
+  throw new PushError(
+    'config',
+    `delivery must be 'at-least-once' or 'at-most-once', got ${JSON.stringify(value)} (leave it out for 'at-least-once')`,
+  );
 }
 
 /** Whether a failed attempt may be sent again at all under `semantics` (the retry budget aside). */

@@ -4,6 +4,7 @@
  * an async iterable or object-mode Readable (which is async-iterable) through its iterator.
  */
 import type { Readable } from 'node:stream';
+import { PushError } from '../errors.js';
 
 /** Anything pushline can pull devices from. */
 export type DeviceSource<D> = Iterable<D> | AsyncIterable<D> | Readable;
@@ -19,7 +20,7 @@ export interface Puller<D> {
 
 export function pullerFor<D>(source: DeviceSource<D>): Puller<D> {
   if (source == null || typeof source !== 'object') {
-    throw new TypeError('pushline: devices must be an Iterable, an AsyncIterable or an object-mode Readable');
+    throw notADeviceSource();
   }
   if (Symbol.asyncIterator in source) {
     const iterator = (source as AsyncIterable<D>)[Symbol.asyncIterator]();
@@ -39,5 +40,13 @@ export function pullerFor<D>(source: DeviceSource<D>): Puller<D> {
       },
     };
   }
-  throw new TypeError('pushline: devices must be an Iterable, an AsyncIterable or an object-mode Readable');
+  throw notADeviceSource();
+}
+
+/** What `send()` says when `devices` is not something it can read devices from. */
+function notADeviceSource(): PushError {
+  return new PushError(
+    'bad-request',
+    'pushline: devices must be an Iterable, an AsyncIterable or an object-mode Readable (an array, a generator, or a source such as fromNdjson())',
+  );
 }

@@ -48,10 +48,10 @@ export interface SendSpec {
   /** The API key's id that submitted it (for scoping reads), never the key itself. */
   submittedBy?: string;
   /**
-   * The request's `Idempotency-Key`, when it had one (scoped to `submittedBy`). The server
-   * refuses a duplicate it has seen itself; a dispatcher shared by several server processes
-   * (Redis) refuses one seen by another: `submit` then resolves with the earlier send's
-   * status (its `id`, not this spec's) and sends nothing.
+   * The request's `Idempotency-Key`: a second submit with the same key (and the same
+   * `submittedBy`) within the dispatcher's key retention sends nothing and answers with the
+   * first send's status. Here, not in the server, so every `serve` instance behind one queue
+   * honours it.
    */
   idempotencyKey?: string;
   /** ISO 8601 time the server accepted it. */

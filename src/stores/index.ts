@@ -15,9 +15,26 @@ export {
   type NdjsonFeedbackWriterOptions,
   ndjsonFeedbackWriter,
 } from './ndjson-writer.js';
+export { openFeedbackSink, SUPPORTED_SINKS } from './open-sink.js';
 export { type OpenDeviceSourceOptions, openDeviceSource, SUPPORTED_SOURCES } from './open-source.js';
 export type { PostgresTarget } from './postgres-connection.js';
 export { type PostgresFeedbackSinkOptions, postgresFeedbackSink } from './postgres-sink.js';
 export { type PostgresDevicesOptions, postgresDevices } from './postgres-source.js';
 export { type SqliteFeedbackSinkOptions, sqliteFeedbackSink } from './sqlite-sink.js';
 export { type SqliteDevicesOptions, sqliteDevices } from './sqlite-source.js';
+export {
+  DEFAULT_WEBHOOK_TOLERANCE_SEC,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+  type WebhookHeaders,
+  webhookSignature,
+  webhookSignatureHeader,
+} from './webhook-signature.js';
+export {
+  type WebhookDeliveryEvent,
+  type WebhookFailedBatch,
+  type WebhookRetryOptions,
+  type WebhookSink,
+  type WebhookSinkOptions,
+  webhookSink,
+} from './webhook-sink.js';

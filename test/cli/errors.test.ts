@@ -62,7 +62,9 @@ function assertOneError(run: CliRun, code: number, pattern: RegExp): void {
 const apnsSection = () => JSON.parse(readFileSync(files.configFile, 'utf8')).providers.apns;
 const send = ['send', '--title', 'Hi', '--no-progress'];
 
-describe('bad input', { concurrency: true }, () => {
+// At most four CLI children at once: each starts a Node process (~2 s of CPU), and a dozen at
+// once on a loaded 2-core machine ran into the 40 s kill with no output.
+describe('bad input', { concurrency: 4 }, () => {
   test('a missing key file: 78, names the file and the config field', async () => {
     const config = writeJson('missing-key.json', {
       providers: { apns: { ...apnsSection(), keyFile: 'nope/AuthKey.p8' } },

@@ -77,7 +77,7 @@ describe('unknown fields in --notification file.json', () => {
       }),
     });
     assert.equal(notification.body, 'World');
-    assert.ok(notification.expiresAt instanceof Date);
+    assert.deepEqual(notification.expiresAt, new Date('2030-01-01T00:00:00Z'));
   });
 
   test('closest(): case, _ and - ignored; swaps and typos within a third of the length', () => {

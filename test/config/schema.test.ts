@@ -247,7 +247,7 @@ describe('refusals name the field', () => {
     const top = configError(() => load({ provider: {} }));
     assert.match(
       top.message,
-      /has an unknown key 'provider'; known keys: providers, apps, client, server, apiKeys, databases; did you mean 'providers'\?/,
+      /has an unknown key 'provider'; known keys: providers, apps, client, redis, server, apiKeys, databases; did you mean 'providers'\?/,
     );
     const provider = configError(() => load({ providers: { apn: {} } }));
     assert.equal(provider.path, 'providers.apn');
@@ -487,7 +487,11 @@ describe('help', () => {
     const { keys, variables } = walk(CONFIG_SCHEMA);
     assert.ok(keys.size > 50 && variables.size >= 21, `${keys.size} keys, ${variables.size} variables`);
     for (const key of keys)
-      assert.match(help, new RegExp(`(^|[\\s|])${key}([\\s|]|$)`, 'm'), `${key} is not in the help`);
+      assert.match(
+        help,
+        new RegExp(`(^|[\\s|])${key}([\\s|]|\\.<name>|$)`, 'm'),
+        `${key} is not in the help`,
+      );
     for (const variable of variables) assert.ok(help.includes(variable), `${variable} is not in the help`);
   });
 

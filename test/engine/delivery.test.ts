@@ -394,6 +394,9 @@ describe('lanes and windows', () => {
     }
     const delivery = client.send({}, counted());
     await new Promise((resolve) => setTimeout(resolve, 50));
+    // Reading did start (a send that reads nothing until iterated would pass the bound alone),
+    // and stopped with the window and the unread feedback full.
+    assert.ok(pulled >= 10, `read only ${pulled} devices: the window of 10 was not even filled`);
     assert.ok(pulled <= 21, `read ${pulled} devices with nobody reading feedback; window 10`);
     const summary = await delivery.done; // awaiting done without iterating drains it
     assert.equal(summary.total, 10_000);

@@ -156,7 +156,10 @@ describe('maybe-delivered attempts in the engine', () => {
     );
     assert.throws(
       () => new PushClient({ providers: [new StepProvider()], delivery: 'sometimes' as never }),
-      RangeError,
+      (error: unknown) =>
+        error instanceof PushError &&
+        error.code === 'config' &&
+        /at-least-once' or 'at-most-once', got "sometimes"/.test(error.message),
     );
     await client.close();
   });

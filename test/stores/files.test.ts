@@ -230,8 +230,12 @@ describe('ndjsonFeedbackWriter', () => {
       buffered = slow.writableLength;
       maxBuffered = Math.max(maxBuffered, buffered);
     }
+    // The lines went to the stream as they came, not held back for close() (which would keep the
+    // stream's buffer empty and pass the bound below with nothing tested).
+    const beforeClose = received.length;
     await writer.close();
     // Each write() returned only once the stream was below its mark again: at most one line over it.
+    assert.equal(beforeClose, 50, 'every line reached the stream before close()');
     assert.ok(maxBuffered <= 64 + 200, `stream buffer reached ${maxBuffered} bytes`);
     assert.equal(slow.writableEnded, false, 'a stream we were given is left open');
     assert.equal(received.length, 50);

@@ -163,6 +163,8 @@ describe('PostgreSQL stores', { skip }, () => {
       assert.equal(typeof device.token, 'string');
       if (++seen === 150) break;
     }
+    // The consumer did stop early, mid-stream, in the second batch (not at a natural end).
+    assert.equal(seen, 150);
     assert.equal(pool.totalCount, pool.idleCount, 'the pooled client went back');
     // An open portal would still hold a lock on the table: dropping it must not wait.
     const client = await pool.connect();

@@ -154,6 +154,7 @@ describe('sqliteDevices', () => {
     for await (const _device of sqliteDevices(db, { query: 'SELECT id, platform, token FROM devices' })) {
       if (++seen === 5) break;
     }
+    assert.equal(seen, 5, 'stopped early, with rows left to read');
     // Would throw "This database connection is busy executing a query" with the cursor still open.
     assert.equal(db.prepare('DELETE FROM devices WHERE id = 0').run().changes, 1);
     db.close();
@@ -358,7 +359,7 @@ describe('sqliteFeedbackSink', () => {
       })(),
       /reading through this same connection/,
     );
-    await assert.rejects(sink.close());
+    await assert.rejects(sink.close(), /reading through this same connection/);
     db.close();
   });
 });

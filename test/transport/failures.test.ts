@@ -39,7 +39,7 @@ for (const protocol of H2_PROTOCOLS) {
     });
     after(() => echoServer.close());
 
-    test('GOAWAY: streams above last-stream-id are re-sent transparently, each processed exactly once', async () => {
+    test('GOAWAY: streams above last-stream-id are re-sent transparently, each processed exactly once', async (t) => {
       const { processed, mark } = countProcessed();
       const firstSession: ServerHttp2Stream[] = [];
       let goawaySent = false;
@@ -72,6 +72,7 @@ for (const protocol of H2_PROTOCOLS) {
         }
         session.close();
       });
+      t.after(() => server.close());
       const events: TransportEvent[] = [];
       const pool = createPool({
         origin: server.origin,
@@ -80,6 +81,7 @@ for (const protocol of H2_PROTOCOLS) {
         connections: 1,
         onEvent: (e) => events.push(e),
       });
+      t.after(() => pool.destroy());
       const bodies = ['r0', 'r1', 'r2', 'r3'];
       const responses = await Promise.all(bodies.map((body) => pool.request({ path: '/', body })));
       assert.deepEqual(
@@ -101,10 +103,9 @@ for (const protocol of H2_PROTOCOLS) {
         'a new connection took the re-sent streams',
       );
       await pool.close();
-      await server.close();
     });
 
-    test('GOAWAY with an error: in-flight streams at or below last-stream-id fail unavailable, higher are re-sent', async () => {
+    test('GOAWAY with an error: in-flight streams at or below last-stream-id fail unavailable, higher are re-sent', async (t) => {
       const { processed, mark } = countProcessed();
       const held: Array<{ stream: ServerHttp2Stream; body: Buffer }> = [];
       let goawaySent = false;
@@ -124,7 +125,9 @@ for (const protocol of H2_PROTOCOLS) {
           Buffer.from('{"reason":"TooManyRequests"}'),
         );
       });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      t.after(() => pool.destroy());
       const settled = await Promise.allSettled(
         ['a', 'b', 'c'].map((body) => pool.request({ path: '/', body })),
       );
@@ -138,10 +141,9 @@ for (const protocol of H2_PROTOCOLS) {
       assert.ok([...processed.values()].every((n) => n === 1));
       assert.equal(pool.stats.lastGoaway?.errorName, 'NGHTTP2_ENHANCE_YOUR_CALM');
       await pool.close();
-      await server.close();
     });
 
-    test('REFUSED_STREAM resets are re-sent without the caller seeing them', async () => {
+    test('REFUSED_STREAM resets are re-sent without the caller seeing them', async (t) => {
       const { processed, mark } = countProcessed();
       let refused = 0;
       const server = await startH2Server((stream, body) => {
@@ -153,26 +155,28 @@ for (const protocol of H2_PROTOCOLS) {
         mark(body);
         respond(stream, body);
       });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      t.after(() => pool.destroy());
       const response = await pool.request({ path: '/', body: 'once' });
       assert.equal(response.body.toString(), 'once');
       assert.equal(refused, 2);
       assert.deepEqual([...processed.entries()], [['once', 1]]);
       await pool.close();
-      await server.close();
     });
 
-    test('other stream resets fail the request with unavailable and the HTTP/2 code', async () => {
+    test('other stream resets fail the request with unavailable and the HTTP/2 code', async (t) => {
       const server = await startH2Server((stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      t.after(() => pool.destroy());
       const error = await rejection(pool.request({ path: '/' }));
       assert.equal(error.code, 'unavailable');
       assert.equal(error.reason, 'NGHTTP2_INTERNAL_ERROR');
       await pool.close();
-      await server.close();
     });
 
-    test('a connection killed mid-flight fails its requests unavailable; later requests reconnect', async () => {
+    test('a connection killed mid-flight fails its requests unavailable; later requests reconnect', async (t) => {
       let kill = true;
       const server: TestServer = await startH2Server((_stream, body) => {
         if (kill && body.toString() === 'kill') {
@@ -185,6 +189,7 @@ for (const protocol of H2_PROTOCOLS) {
         if (body.toString() === 'hold') return;
         respond(_stream, body);
       });
+      t.after(() => server.close());
       const events: TransportEvent[] = [];
       const pool = createPool({
         origin: server.origin,
@@ -193,6 +198,7 @@ for (const protocol of H2_PROTOCOLS) {
         connections: 1,
         onEvent: (e) => events.push(e),
       });
+      t.after(() => pool.destroy());
       const results = await Promise.allSettled([
         pool.request({ path: '/', body: 'hold' }),
         pool.request({ path: '/', body: 'kill' }),
@@ -210,27 +216,30 @@ for (const protocol of H2_PROTOCOLS) {
       assert.ok(events.some((e) => e.type === 'disconnect'));
       assert.equal(events.filter((e) => e.type === 'connect').length, 2);
       await pool.close();
-      await server.close();
     });
 
-    test('connect timeout: a server that never completes TLS gives unavailable ETIMEDOUT', async () => {
+    test('connect timeout: a server that never completes TLS gives unavailable ETIMEDOUT', async (t) => {
       const sockets = new Set<net.Socket>();
       const silent = net.createServer((socket) => sockets.add(socket));
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      t.after(async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      });
       const port = (silent.address() as AddressInfo).port;
       const pool = createPool({ origin: `https://127.0.0.1:${port}`, protocol, connectTimeoutMs: 150 });
+      t.after(() => pool.destroy());
       const error = await rejection(pool.request({ path: '/' }));
       assert.equal(error.code, 'unavailable');
       assert.equal(error.reason, 'ETIMEDOUT');
-      pool.destroy();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
     });
 
-    test('a connection whose PING goes unanswered is replaced', async () => {
+    test('a connection whose PING goes unanswered is replaced', async (t) => {
       // A TCP relay in front of a cleartext HTTP/2 server that can freeze its open connections.
       const server = await startH2Server(echo, { cleartext: true });
+      t.after(() => server.close());
       const relay = await startFreezableRelay(server.port);
+      t.after(() => relay.close());
       const events: TransportEvent[] = [];
       const pool = createPool({
         origin: `http://127.0.0.1:${relay.port}`,
@@ -239,6 +248,7 @@ for (const protocol of H2_PROTOCOLS) {
         pingTimeoutMs: 150,
         onEvent: (e) => events.push(e),
       });
+      t.after(() => pool.destroy());
       assert.equal((await pool.request({ path: '/', body: 'one' })).body.toString(), 'one');
       await delay(150);
       assert.equal(
@@ -252,28 +262,31 @@ for (const protocol of H2_PROTOCOLS) {
       assert.equal((await pool.request({ path: '/', body: 'two' })).body.toString(), 'two');
       assert.equal(events.filter((e) => e.type === 'connect').length, 2);
       await pool.close();
-      await relay.close();
-      await server.close();
     });
 
-    test('cleartext h2c (prior knowledge) for http:// origins', async () => {
+    test('cleartext h2c (prior knowledge) for http:// origins', async (t) => {
       const server = await startH2Server(echo, { cleartext: true });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol });
+      t.after(() => pool.destroy());
       assert.equal((await pool.request({ path: '/', body: 'plain' })).body.toString(), 'plain');
       await pool.close();
-      await server.close();
     });
 
-    test('uses an idle connection again after a PING is answered', async () => {
+    test('uses an idle connection again after a PING is answered', async (t) => {
       const pool = createPool({
         origin: echoServer.origin,
         protocol,
         tls: { ca: echoServer.ca },
         pingIntervalMs: 30,
       });
+      t.after(() => pool.destroy());
       await pool.request({ path: '/', body: 'a' });
       const sessions = new Set(echoServer.sessions);
-      await delay(120);
+      // Count the PINGs the server gets: without one, "again after a PING" would test nothing.
+      let pings = 0;
+      for (const session of sessions) session.on('ping', () => pings++);
+      await until(() => pings >= 2);
       await pool.request({ path: '/', body: 'b' });
       assert.deepEqual(new Set(echoServer.sessions), sessions);
       await pool.close();
@@ -282,7 +295,7 @@ for (const protocol of H2_PROTOCOLS) {
 }
 
 // Refused at TCP, before either client reads or writes a byte: one run covers both.
-test('an unreachable origin fails waiting requests with unavailable and the errno, then backs off', async () => {
+test('an unreachable origin fails waiting requests with unavailable and the errno, then backs off', async (t) => {
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as AddressInfo).port;
@@ -293,6 +306,7 @@ test('an unreachable origin fails waiting requests with unavailable and the errn
     backoffBaseMs: 2000,
     onEvent: (e) => events.push(e),
   });
+  t.after(() => pool.destroy());
   const errors = await Promise.all([1, 2, 3].map(() => rejection(pool.request({ path: '/' }))));
   const attempts = events.filter((e) => e.type === 'connect-error').length;
   assert.ok(attempts >= 1 && attempts <= 3);
@@ -311,5 +325,4 @@ test('an unreachable origin fails waiting requests with unavailable and the errn
     attempts,
     'no connect attempt during backoff',
   );
-  pool.destroy();
 });

@@ -32,7 +32,7 @@ for (const protocol of H2_PROTOCOLS) {
     });
     after(() => echoServer.close());
 
-    test('sends method, path, headers and body, and buffers the response', async () => {
+    test('sends method, path, headers and body, and buffers the response', async (t) => {
       let seen: http2.IncomingHttpHeaders | undefined;
       const server = await startH2Server((stream, body, headers) => {
         if (headers[':path'] === '/empty') {
@@ -44,7 +44,9 @@ for (const protocol of H2_PROTOCOLS) {
         stream.respond({ ':status': 410, 'apns-id': 'abc' });
         stream.end(JSON.stringify({ reason: 'Unregistered', got: body.toString() }));
       });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      t.after(() => pool.destroy());
       const response = await pool.request({
         path: '/3/device/aa',
         headers: { 'apns-topic': 'com.example' },
@@ -59,12 +61,13 @@ for (const protocol of H2_PROTOCOLS) {
       const get = await pool.request({ method: 'GET', path: '/empty' });
       assert.equal(get.body.length, 0);
       await pool.close();
-      await server.close();
     });
 
-    test('never opens more streams than SETTINGS_MAX_CONCURRENT_STREAMS and follows it when raised', async () => {
+    test('never opens more streams than SETTINGS_MAX_CONCURRENT_STREAMS and follows it when raised', async (t) => {
       const server = await holdingServer({ maxConcurrentStreams: 2 });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      t.after(() => pool.destroy());
       const requests = Array.from({ length: 8 }, (_, i) => pool.request({ path: `/${i}` }));
       await until(() => server.held.length === 2);
       await delay(30);
@@ -84,17 +87,18 @@ for (const protocol of H2_PROTOCOLS) {
       assert.ok(responses.every((r) => r.status === 200));
       assert.equal(server.maxConcurrent, 5);
       await pool.close();
-      await server.close();
     });
 
-    test('APNs-style: one stream until the first request succeeds, then many', async () => {
+    test('APNs-style: one stream until the first request succeeds, then many', async (t) => {
       let raised = false;
       let open = 0;
       let maxOpen = 0;
+      let maxOpenBeforeRaise = 0;
       const server = await startH2Server(
         (stream) => {
           open++;
           maxOpen = Math.max(maxOpen, open);
+          if (!raised) maxOpenBeforeRaise = Math.max(maxOpenBeforeRaise, open);
           setTimeout(() => {
             open--;
             stream.respond({ ':status': 200 });
@@ -107,23 +111,27 @@ for (const protocol of H2_PROTOCOLS) {
         },
         { settings: { maxConcurrentStreams: 1 } },
       );
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
-      const started = Date.now();
+      t.after(() => pool.destroy());
       const responses = await Promise.all(
         Array.from({ length: 40 }, (_, i) => pool.request({ path: `/${i}` })),
       );
       assert.equal(responses.length, 40);
-      assert.ok(maxOpen > 1, 'requests flowed concurrently once the limit rose');
+      assert.ok(responses.every((r) => r.status === 200));
+      // Counted, not timed (a wall-clock bound flakes on a loaded machine): one stream at a time
+      // until the first answer raised the limit, then several at once.
+      assert.equal(maxOpenBeforeRaise, 1, 'one stream until the first request succeeded');
+      assert.ok(maxOpen > 1, `requests flowed concurrently once the limit rose (at most ${maxOpen} open)`);
       assert.ok(maxOpen <= 50);
-      // Serially this would take 40 × 20 ms.
-      assert.ok(Date.now() - started < 600, `took ${Date.now() - started} ms`);
       await pool.close();
-      await server.close();
     });
 
-    test('opens connections lazily and puts each stream on the least-loaded one', async () => {
+    test('opens connections lazily and puts each stream on the least-loaded one', async (t) => {
       const server = await holdingServer({ maxConcurrentStreams: 2 });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 3 });
+      t.after(() => pool.destroy());
       const first = pool.request({ path: '/first' });
       await until(() => server.held.length === 1);
       assert.equal(pool.stats.connections, 1, 'one request needs one connection');
@@ -139,11 +147,11 @@ for (const protocol of H2_PROTOCOLS) {
       }
       await Promise.all([first, ...more]);
       await pool.close();
-      await server.close();
     });
 
-    test('rejects with unavailable (queue-full) beyond maxQueued', async () => {
+    test('rejects with unavailable (queue-full) beyond maxQueued', async (t) => {
       const server = await holdingServer({ maxConcurrentStreams: 1 });
+      t.after(() => server.close());
       const pool = createPool({
         origin: server.origin,
         protocol,
@@ -151,6 +159,7 @@ for (const protocol of H2_PROTOCOLS) {
         connections: 1,
         maxQueued: 2,
       });
+      t.after(() => pool.destroy());
       const accepted = [pool.request({ path: '/a' })];
       await until(() => server.held.length === 1);
       accepted.push(pool.request({ path: '/b' }), pool.request({ path: '/c' }));
@@ -165,11 +174,11 @@ for (const protocol of H2_PROTOCOLS) {
       }
       assert.equal((await Promise.all(accepted)).length, 3);
       await pool.close();
-      await server.close();
     });
 
-    test('times out in flight (RST_STREAM CANCEL) and while queued', async () => {
+    test('times out in flight (RST_STREAM CANCEL) and while queued', async (t) => {
       const server = await holdingServer({ maxConcurrentStreams: 1 });
+      t.after(() => server.close());
       const events: TransportEvent[] = [];
       const pool = createPool({
         origin: server.origin,
@@ -179,6 +188,7 @@ for (const protocol of H2_PROTOCOLS) {
         timeoutMs: 150,
         onEvent: (e) => events.push(e),
       });
+      t.after(() => pool.destroy());
       const inFlight = rejection(pool.request({ path: '/slow' }));
       await until(() => server.held.length === 1);
       // Queued behind a held stream alone, the request could start in the slot the in-flight
@@ -199,12 +209,13 @@ for (const protocol of H2_PROTOCOLS) {
       assert.equal(server.held.length, 1, 'the queued request never reached the server');
       assert.deepEqual({ ...pool.stats, connections: 0 }, { connections: 0, inFlight: 0, queued: 0 });
       await pool.close();
-      await server.close();
     });
 
-    test('abort: before sending, while queued and in flight (stream reset with CANCEL)', async () => {
+    test('abort: before sending, while queued and in flight (stream reset with CANCEL)', async (t) => {
       const server = await holdingServer({ maxConcurrentStreams: 1 });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      t.after(() => pool.destroy());
       assert.equal(
         (await rejection(pool.request({ path: '/', signal: AbortSignal.abort() }))).code,
         'aborted',
@@ -228,12 +239,13 @@ for (const protocol of H2_PROTOCOLS) {
       server.release();
       assert.equal((await next).status, 200);
       await pool.close();
-      await server.close();
     });
 
-    test('close() lets in-flight and queued requests finish, refuses new ones, then closes', async () => {
+    test('close() lets in-flight and queued requests finish, refuses new ones, then closes', async (t) => {
       const server = await holdingServer({ maxConcurrentStreams: 1 });
+      t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+      t.after(() => pool.destroy());
       const requests = [pool.request({ path: '/1' }), pool.request({ path: '/2' })];
       await until(() => server.held.length === 1);
       let closed = false;
@@ -251,11 +263,11 @@ for (const protocol of H2_PROTOCOLS) {
       assert.ok((await Promise.all(requests)).every((r) => r.status === 200));
       await until(() => server.sessions.size === 0);
       assert.equal(pool.stats.connections, 0);
-      await server.close();
     });
 
-    test('destroy() fails queued and in-flight requests with closed and drops connections', async () => {
+    test('destroy() fails queued and in-flight requests with closed and drops connections', async (t) => {
       const server = await holdingServer({ maxConcurrentStreams: 1 });
+      t.after(() => server.close());
       const events: TransportEvent[] = [];
       const pool = createPool({
         origin: server.origin,
@@ -264,6 +276,7 @@ for (const protocol of H2_PROTOCOLS) {
         connections: 1,
         onEvent: (e) => events.push(e),
       });
+      t.after(() => pool.destroy());
       const inFlight = rejection(pool.request({ path: '/1' }));
       const queued = rejection(pool.request({ path: '/2' }));
       await until(() => server.held.length === 1);
@@ -275,16 +288,16 @@ for (const protocol of H2_PROTOCOLS) {
       await until(() => server.sessions.size === 0);
       await pool.close(); // harmless after destroy
       assert.ok(events.some((e) => e.type === 'connect'));
-      await server.close();
     });
 
-    test('many concurrent requests on a few connections all complete', async () => {
+    test('many concurrent requests on a few connections all complete', async (t) => {
       const pool = createPool({
         origin: echoServer.origin,
         protocol,
         tls: { ca: echoServer.ca },
         connections: 2,
       });
+      t.after(() => pool.destroy());
       const bodies = Array.from({ length: 2000 }, (_, i) => `body-${i}`);
       const responses = await Promise.all(bodies.map((body) => pool.request({ path: '/echo', body })));
       assert.deepEqual(
@@ -295,13 +308,14 @@ for (const protocol of H2_PROTOCOLS) {
       await pool.close();
     });
 
-    test('retireConnection() moves later requests to a new connection', async () => {
+    test('retireConnection() moves later requests to a new connection', async (t) => {
       const pool = createPool({
         origin: echoServer.origin,
         protocol,
         tls: { ca: echoServer.ca },
         connections: 1,
       });
+      t.after(() => pool.destroy());
       const first = await pool.request({ path: '/a' });
       const before = new Set(echoServer.sessions);
       first.retireConnection();

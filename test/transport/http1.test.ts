@@ -143,8 +143,9 @@ describe('HTTP/1.1 and ALPN auto', () => {
     ['auto', 65_535],
     ['auto-wire', 8 * 1024 * 1024],
   ] as const) {
-    test(`protocol '${protocol}' picks HTTP/2 when ALPN says h2 and reuses the probing connection`, async () => {
+    test(`protocol '${protocol}' picks HTTP/2 when ALPN says h2 and reuses the probing connection`, async (t) => {
       const server = await startH2Server(echo, { allowHTTP1: true });
+      t.after(() => server.close());
       const events: TransportEvent[] = [];
       const pool = createPool({
         origin: server.origin,
@@ -171,7 +172,6 @@ describe('HTTP/1.1 and ALPN auto', () => {
       );
       await pool.close();
       await until(() => server.sessions.size === 0);
-      await server.close();
     });
   }
 

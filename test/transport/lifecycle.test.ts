@@ -73,8 +73,9 @@ for (const protocol of H2_PROTOCOLS) {
       assert.throws(() => registry.get(server.origin), { code: 'closed' });
     });
 
-    test('PoolRegistry keeps a pool with requests in flight', async () => {
+    test('PoolRegistry keeps a pool with requests in flight', async (t) => {
       const slow = await startH2Server((stream, body) => setTimeout(() => echo(stream, body, {}), 400));
+      t.after(() => slow.close());
       const registry = new PoolRegistry({ protocol, tls: { ca: slow.ca }, idleCloseMs: 80 });
       const pool = registry.get(slow.origin);
       const response = await pool.request({ path: '/', body: 'slow' });
@@ -82,7 +83,6 @@ for (const protocol of H2_PROTOCOLS) {
       assert.equal(registry.get(slow.origin), pool, 'not closed while busy');
       registry.destroy();
       assert.equal(registry.size, 0);
-      await slow.close();
     });
 
     test('PoolRegistry.destroy() resolves once every socket of its pools has closed', async () => {

@@ -30,12 +30,14 @@ function countListeners(signal: AbortSignal): { readonly count: number } {
 }
 
 for (const protocol of H2_PROTOCOLS) {
-  test(`one listener per shared signal; aborting it aborts in-flight and queued requests (${protocol})`, async () => {
+  test(`one listener per shared signal; aborting it aborts in-flight and queued requests (${protocol})`, async (t) => {
     const held: ServerHttp2Stream[] = [];
     const server = await startH2Server((stream) => held.push(stream), {
       settings: { maxConcurrentStreams: 3 },
     });
+    t.after(() => server.close());
     const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, connections: 1 });
+    t.after(() => pool.destroy());
     const controller = new AbortController();
     const listeners = countListeners(controller.signal);
     const pending = Array.from({ length: 5 }, (_, i) =>
@@ -52,15 +54,16 @@ for (const protocol of H2_PROTOCOLS) {
     for (const stream of held) assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
     assert.equal(pool.stats.inFlight + pool.stats.queued, 0);
     await pool.close();
-    await server.close();
   });
 
-  test(`the shared listener is removed once every request on the signal has settled (${protocol})`, async () => {
+  test(`the shared listener is removed once every request on the signal has settled (${protocol})`, async (t) => {
     const server = await startH2Server((stream) => {
       stream.respond({ ':status': 200 });
       stream.end('ok');
     });
+    t.after(() => server.close());
     const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+    t.after(() => pool.destroy());
     const controller = new AbortController();
     const listeners = countListeners(controller.signal);
     const responses = await Promise.all(
@@ -69,6 +72,5 @@ for (const protocol of H2_PROTOCOLS) {
     assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([200]));
     assert.equal(listeners.count, 0);
     await pool.close();
-    await server.close();
   });
 }

@@ -125,8 +125,9 @@ for (const protocol of H2_PROTOCOLS) {
       pool.destroy();
     });
 
-    test('HTTP CONNECT proxy with Basic credentials', async () => {
+    test('HTTP CONNECT proxy with Basic credentials', async (t) => {
       const proxy = await startProxy();
+      t.after(() => proxy.close());
       const url = new URL(proxy.url);
       url.username = 'user';
       url.password = 'p@ss';
@@ -141,17 +142,16 @@ for (const protocol of H2_PROTOCOLS) {
         { target: `127.0.0.1:${server.port}`, auth: `Basic ${Buffer.from('user:p@ss').toString('base64')}` },
       ]);
       await pool.close();
-      await proxy.close();
     });
 
-    test('a proxy refusing CONNECT (407) is a config error', async () => {
+    test('a proxy refusing CONNECT (407) is a config error', async (t) => {
       const proxy = await startProxy({ deny: true });
+      t.after(() => proxy.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, proxy: proxy.url });
       const error = await rejection(pool.request({ path: '/' }));
       assert.equal(error.code, 'config');
       assert.equal(error.reason, 'proxy-407');
       pool.destroy();
-      await proxy.close();
     });
   });
 }

@@ -10,6 +10,7 @@ import {
   type KeyObject,
   randomInt,
 } from 'node:crypto';
+import { PushError } from '../../errors.js';
 
 /** Which APNs environment a key may be used in (Apple's keys may now be scoped to one). */
 export type KeyEnvironment = 'sandbox' | 'production' | 'both';
@@ -61,7 +62,10 @@ export function createSigningKey(options: ApnsKeyOptions = {}): ApnsSigningKey {
   }
   const privateKey = createPrivateKey(privateKeyPem);
   if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new TypeError('An APNs signing key must be a P-256 (ES256) private key');
+    throw new PushError(
+      'config',
+      'an APNs signing key must be a P-256 (ES256) private key: give a .p8 key, or leave privateKey out to generate one',
+    );
   }
   return {
     keyId: options.keyId ?? appleIdentifier(),

@@ -10,7 +10,8 @@ import type { TLSSocket } from 'node:tls';
 import type { ApnsSigningKey } from './credentials.js';
 import type { Recorder } from './inspection.js';
 import type { ConnectionAuthState, ProviderTokenVerifier } from './provider-token.js';
-import { type ApnsReason, statusOf } from './reasons.js';
+import { type ApnsReason, statusOf } from './responses.js';
+import type { CompiledScenarios } from './scenarios.js';
 import {
   type AcceptedHeaders,
   checkHeaders,
@@ -18,8 +19,7 @@ import {
   hasDuplicateHeaders,
   isWellFormedDeviceToken,
   parsePath,
-} from './request-rules.js';
-import type { CompiledScenarios } from './scenarios.js';
+} from './validate.js';
 
 /** Bodies are read up to this many bytes; anything longer is PayloadTooLarge whatever the push type. */
 const BODY_READ_LIMIT = 64 * 1024;

@@ -19,6 +19,7 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { PushError } from '../../errors.js';
 import { createServerTls, issueCertificate, toPkcs12 } from '../tls.js';
 import { type ApnsKeyOptions, type ApnsSigningKey, createSigningKey } from './credentials.js';
 import { StreamHandler } from './handler.js';
@@ -28,9 +29,9 @@ import { type ApnsScenarios, CompiledScenarios, type TokenClass } from './scenar
 
 export type { ApnsKeyOptions, ApnsSigningKey, KeyEnvironment } from './credentials.js';
 export type { AcceptedNotification, ApnsEmulatorStats } from './inspection.js';
-export { APNS_REASONS, type ApnsReason } from './reasons.js';
-export { PUSH_TYPES, type PushType, TOPIC_SUFFIX } from './request-rules.js';
+export { APNS_REASONS, type ApnsReason } from './responses.js';
 export { type ApnsScenarios, type TokenClass, type TokenSelector, tokenFraction } from './scenarios.js';
+export { PUSH_TYPES, type PushType, TOPIC_SUFFIX } from './validate.js';
 
 export interface ApnsEmulatorOptions {
   /** `'token'` (default): JWT provider tokens. `'certificate'`: TLS client certificates from the emulator's CA. */
@@ -156,7 +157,11 @@ export async function startApnsEmulator(options: ApnsEmulatorOptions = {}): Prom
   const keys = [defaultKey, ...(options.keys ?? []).map((k) => createSigningKey(k))];
   const keysById = new Map<string, ApnsSigningKey>();
   for (const key of keys) {
-    if (keysById.has(key.keyId)) throw new TypeError(`Duplicate APNs key id ${key.keyId}`);
+    if (keysById.has(key.keyId))
+      throw new PushError(
+        'config',
+        `duplicate APNs key id ${key.keyId}: give each signing key its own keyId`,
+      );
     keysById.set(key.keyId, key);
   }
   const teams = new Map<string, readonly string[]>(Object.entries(options.teams ?? {}));

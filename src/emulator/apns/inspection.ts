@@ -2,7 +2,7 @@
  * What the emulator saw: accepted notifications (bounded), counts by status and reason,
  * attempts per device token, connections and provider tokens.
  */
-import type { PushType } from './request-rules.js';
+import type { PushType } from './validate.js';
 
 /** One notification the emulator accepted (answered 200). */
 export interface AcceptedNotification {

@@ -6,7 +6,7 @@
  */
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import type { ApnsSigningKey } from './credentials.js';
-import type { ApnsReason } from './reasons.js';
+import type { ApnsReason } from './responses.js';
 
 /** APNs rejects tokens older than this ("more than one hour old"). */
 export const TOKEN_MAX_AGE_MS = 60 * 60_000;

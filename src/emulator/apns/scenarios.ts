@@ -3,7 +3,7 @@
  * modes on purpose. Every choice is deterministic (sets, predicates, or a hash of the token)
  * so a test knows in advance which tokens fail and how.
  */
-import type { ApnsReason } from './reasons.js';
+import type { ApnsReason } from './responses.js';
 
 /**
  * Which device tokens a scenario applies to: a list or set of tokens, a predicate, or a rate

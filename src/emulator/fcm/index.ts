@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServiceAccount } from '../../providers/fcm/service-account.js';
 import { createServerTls } from '../tls.js';
 import { AccessTokens, answerTokenRequest } from './oauth.js';
-import { type RpcError, rpcError, unauthenticated } from './rpc-status.js';
+import { type RpcError, rpcError, unauthenticated } from './responses.js';
 import { type FcmScenarios, ScenarioState, scenarioAnswer } from './scenarios.js';
 import { generateServiceAccount } from './service-account.js';
 import { type SendTarget, validateSendRequest } from './validate.js';

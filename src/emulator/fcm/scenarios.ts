@@ -3,7 +3,9 @@
  * 5xx bursts and flaky tokens, latency. Deterministic (per token, by attempt number), so a
  * test knows exactly which devices end how.
  */
-import { type RpcError, rpcError } from './rpc-status.js';
+
+import { PushError } from '../../errors.js';
+import { type RpcError, rpcError } from './responses.js';
 
 /**
  * Scenarios; every field can be set at start and changed at run time with `setScenarios`
@@ -89,7 +91,11 @@ export class ScenarioState {
     if (s.unavailableBurst !== undefined) this.unavailableBurst = s.unavailableBurst;
     if (s.latencyMs !== undefined) this.latencyMs = s.latencyMs;
     if (s.tokenLifetimeSeconds !== undefined) {
-      if (!(s.tokenLifetimeSeconds > 0)) throw new RangeError('tokenLifetimeSeconds must be > 0');
+      if (!(s.tokenLifetimeSeconds > 0))
+        throw new PushError(
+          'config',
+          `tokenLifetimeSeconds must be a number of seconds > 0, got ${s.tokenLifetimeSeconds}`,
+        );
       this.tokenLifetimeSeconds = s.tokenLifetimeSeconds;
     }
     if (s.sink !== undefined) this.sink = s.sink;

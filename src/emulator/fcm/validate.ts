@@ -6,7 +6,7 @@
  *
  * Field names are accepted in snake_case and lowerCamelCase, as proto3 JSON parsing does.
  */
-import { type FieldViolation, invalidArgument, type RpcError, rpcError } from './rpc-status.js';
+import { type FieldViolation, invalidArgument, type RpcError, rpcError } from './responses.js';
 
 type Spec =
   | 'string'

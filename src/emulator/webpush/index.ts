@@ -12,6 +12,7 @@ import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } f
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { WebPushSubscription } from '../../device.js';
+import { PushError } from '../../errors.js';
 import { createServerTls } from '../tls.js';
 import { PushService, type PushServiceState, type ReceivedMessage } from './push-service.js';
 import {
@@ -86,7 +87,11 @@ export interface WebPushEmulator {
 /** Starts the Web Push emulator on 127.0.0.1 (ports chosen by the OS). */
 export async function startWebPushEmulator(options: WebPushEmulatorOptions = {}): Promise<WebPushEmulator> {
   const count = options.origins ?? 1;
-  if (!Number.isInteger(count) || count < 1) throw new RangeError('origins must be a whole number ≥ 1');
+  if (!Number.isInteger(count) || count < 1)
+    throw new PushError(
+      'config',
+      `origins must be a whole number ≥ 1 (push services to start), got ${String(count)}`,
+    );
   const tls = createServerTls('pushline Web Push emulator');
   const state: PushServiceState = {
     subscriptions: new SubscriptionStore(),
@@ -152,7 +157,11 @@ export async function startWebPushEmulator(options: WebPushEmulatorOptions = {})
 
   const record = (target: WebPushSubscription | string) => {
     const found = state.subscriptions.find(target);
-    if (found === undefined) throw new RangeError('this subscription was not issued by the emulator');
+    if (found === undefined)
+      throw new PushError(
+        'bad-request',
+        'this subscription was not issued by the emulator: pass one that subscribe() returned, or its endpoint',
+      );
     return found;
   };
 

@@ -4,6 +4,7 @@
  */
 import { createECDH, type ECDH, randomBytes } from 'node:crypto';
 import type { WebPushSubscription } from '../../device.js';
+import { PushError } from '../../errors.js';
 
 /** How the push service answers for one subscription, set at runtime. */
 export type SubscriptionScenario =
@@ -62,7 +63,11 @@ export class SubscriptionStore {
   create(origins: readonly string[], options: SubscribeOptions = {}): EmulatedSubscription {
     const originIndex = options.origin ?? this.#nextOrigin++ % origins.length;
     const origin = origins[originIndex];
-    if (origin === undefined) throw new RangeError(`no emulated push service with index ${originIndex}`);
+    if (origin === undefined)
+      throw new PushError(
+        'bad-request',
+        `no emulated push service with index ${originIndex}: the emulator runs ${origins.length} (origin 0 to ${origins.length - 1})`,
+      );
     const id = randomBytes(18).toString('base64url');
     const receiverKey = createECDH('prime256v1');
     const p256dh = receiverKey.generateKeys().toString('base64url');

@@ -9,10 +9,10 @@
  * 401s for the same stale token leads to ONE new token.
  */
 
-import { PushError } from '../../errors.js';
 import { signJwt } from '../../jwt.js';
 import { maskUrl, redactText } from '../../redact.js';
 import type { Pool } from '../../transport/types.js';
+import { fcmError } from './errors.js';
 import type { LoadedServiceAccount } from './service-account.js';
 
 export const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
@@ -116,11 +116,10 @@ export class AccessTokenSource {
     // What the server said is shown, minus anything that looks like a credential it echoed.
     const said = redactText(error ? `${error}${description ? `: ${description}` : ''}` : text.slice(0, 200));
     if (res.status >= 500 || res.status === 429) {
-      throw new PushError(
+      throw fcmError(
         'unavailable',
-        `fcm: the OAuth token endpoint ${maskUrl(tokenUri)} answered ${res.status} (${said})`,
+        `the OAuth token endpoint ${maskUrl(tokenUri)} answered ${res.status} (${said})`,
         {
-          provider: 'fcm',
           httpStatus: res.status,
           reason: error,
           retryable: true,
@@ -129,11 +128,11 @@ export class AccessTokenSource {
     }
     // invalid_grant (bad signature, unknown key, clock skew), invalid_client, invalid_scope…:
     // the key will not work for any device, so this stops the lane.
-    throw new PushError(
+    throw fcmError(
       'auth',
-      `fcm: Google refused the service-account assertion for ${account.client_email} (${said}). ` +
+      `Google refused the service-account assertion for ${account.client_email} (${said}). ` +
         'Check that the key is current (not deleted in the Cloud console) and that the machine clock is right.',
-      { provider: 'fcm', httpStatus: res.status, reason: error ?? `HTTP ${res.status}` },
+      { httpStatus: res.status, reason: error ?? `HTTP ${res.status}` },
     );
   }
 }

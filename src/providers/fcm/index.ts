@@ -1,5 +1,5 @@
 /** Firebase Cloud Messaging (HTTP v1): `fcm(options)` and its types. */
-export { FCM_ERROR_CODES, RPC_STATUSES } from './errors.js';
+
 export { stringifyData } from './message.js';
 export type { FcmOptions } from './options.js';
 export type {
@@ -10,4 +10,5 @@ export type {
   FcmWebpushConfig,
 } from './overrides.js';
 export { type FcmProvider, fcm } from './provider.js';
+export { FCM_ERROR_CODES, RPC_STATUSES } from './responses.js';
 export type { ServiceAccount } from './service-account.js';

@@ -4,8 +4,8 @@
  * concatenation instead of a JSON.stringify.
  */
 import type { Platform } from '../../device.js';
-import { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
+import { badRequest } from './errors.js';
 import type { FcmOverrides } from './overrides.js';
 
 /** RFC 8030 §5.4: a Web Push `Topic` is 1–32 characters of the URL-safe base64 alphabet. */
@@ -25,10 +25,6 @@ export type FcmTarget =
 
 type Json = Record<string, unknown>;
 
-function badRequest(message: string): PushError {
-  return new PushError('bad-request', message, { provider: 'fcm' });
-}
-
 /** Data keys FCM uses itself and rejects in `data` ("from", "message_type", "google…", "gcm…"). */
 export function isReservedDataKey(key: string): boolean {
   const lower = key.toLowerCase();
@@ -46,7 +42,7 @@ export function stringifyData(data: Record<string, unknown>, where = 'data'): Re
     if (value === undefined) continue;
     if (isReservedDataKey(key)) {
       throw badRequest(
-        `fcm: ${where} key ${JSON.stringify(key)} is reserved by FCM ("from", "message_type" and keys starting with "google" or "gcm"); rename it.`,
+        `${where} key ${JSON.stringify(key)} is reserved by FCM ("from", "message_type" and keys starting with "google" or "gcm"); rename it.`,
       );
     }
     if (typeof value === 'string') {
@@ -57,10 +53,9 @@ export function stringifyData(data: Record<string, unknown>, where = 'data'): Re
     try {
       encoded = JSON.stringify(value);
     } catch (err) {
-      throw badRequest(`fcm: ${where}.${key} cannot be JSON-encoded (${(err as Error).message})`);
+      throw badRequest(`${where}.${key} cannot be JSON-encoded (${(err as Error).message})`);
     }
-    if (encoded === undefined)
-      throw badRequest(`fcm: ${where}.${key} (a ${typeof value}) cannot be JSON-encoded`);
+    if (encoded === undefined) throw badRequest(`${where}.${key} (a ${typeof value}) cannot be JSON-encoded`);
     out[key] = encoded;
   }
   return out;
@@ -74,17 +69,17 @@ export function durationString(seconds: number): string {
 
 function ttlSeconds(n: Notification, now: number): number | undefined {
   if (n.ttl !== undefined && n.expiresAt !== undefined) {
-    throw badRequest('fcm: set either `ttl` or `expiresAt`, not both');
+    throw badRequest('set either `ttl` or `expiresAt`, not both');
   }
   let seconds: number | undefined;
   if (n.ttl !== undefined) {
     if (typeof n.ttl !== 'number' || !Number.isFinite(n.ttl) || n.ttl < 0) {
-      throw badRequest(`fcm: \`ttl\` must be a number of seconds ≥ 0, got ${String(n.ttl)}`);
+      throw badRequest(`\`ttl\` must be a number of seconds ≥ 0, got ${String(n.ttl)}`);
     }
     seconds = n.ttl;
   } else if (n.expiresAt !== undefined) {
     const at = n.expiresAt instanceof Date ? n.expiresAt.getTime() : Number.NaN;
-    if (Number.isNaN(at)) throw badRequest('fcm: `expiresAt` must be a valid Date');
+    if (Number.isNaN(at)) throw badRequest('`expiresAt` must be a valid Date');
     seconds = Math.max(0, Math.floor((at - now) / 1000));
   }
   // FCM stores a message four weeks at most: a longer wish means "as long as you can".
@@ -136,20 +131,18 @@ function resolveTarget(o: FcmOverrides | undefined): FcmTarget {
   const topic = o?.topic;
   const condition = o?.condition;
   if (topic !== undefined && condition !== undefined) {
-    throw badRequest('fcm: set either `fcm.topic` or `fcm.condition`, not both');
+    throw badRequest('set either `fcm.topic` or `fcm.condition`, not both');
   }
   if (topic !== undefined) {
     const name = typeof topic === 'string' ? topic.replace(/^\/topics\//, '') : '';
     if (!/^[a-zA-Z0-9\-_.~%]+$/.test(name)) {
-      throw badRequest(
-        `fcm: \`fcm.topic\` ${JSON.stringify(topic)} is not a topic name (letters, digits, -_.~%)`,
-      );
+      throw badRequest(`\`fcm.topic\` ${JSON.stringify(topic)} is not a topic name (letters, digits, -_.~%)`);
     }
     return { kind: 'topic', topic: name };
   }
   if (condition !== undefined) {
     if (typeof condition !== 'string' || condition.trim() === '') {
-      throw badRequest('fcm: `fcm.condition` must be a non-empty condition such as "\'news\' in topics"');
+      throw badRequest('`fcm.condition` must be a non-empty condition such as "\'news\' in topics"');
     }
     return { kind: 'condition', condition };
   }
@@ -159,7 +152,7 @@ function resolveTarget(o: FcmOverrides | undefined): FcmTarget {
 /** Builds the v1 Message (without target) for a notification. Throws `bad-request` PushErrors. */
 export function buildMessage(n: Notification, options: BuildOptions): BuiltMessage {
   const o = n.fcm;
-  if (o !== undefined && !isPlainObject(o)) throw badRequest('fcm: the `fcm` override must be an object');
+  if (o !== undefined && !isPlainObject(o)) throw badRequest('the `fcm` override must be an object');
   const target = resolveTarget(o);
   const now = options.now ?? Date.now();
   const ios = options.platforms.includes('ios');

@@ -3,10 +3,10 @@
  * thrown by `fcm()` itself, before any device is read.
  */
 import type { Platform } from '../../device.js';
-import { PushError } from '../../errors.js';
 import { cleartextProblem } from '../../https-only.js';
 import { quoteValue } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
+import { configError } from './errors.js';
 import { type LoadedServiceAccount, loadServiceAccount, type ServiceAccount } from './service-account.js';
 
 export interface FcmOptions {
@@ -74,10 +74,6 @@ export interface ResolvedFcmOptions {
 }
 
 const FCM_PLATFORMS: readonly Platform[] = ['android', 'ios', 'web'];
-
-function configError(message: string): PushError {
-  return new PushError('config', `fcm: ${message}`, { provider: 'fcm' });
-}
 
 function positiveInt(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;

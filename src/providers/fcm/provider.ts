@@ -3,15 +3,17 @@
  * transport; the message is built once per send and each device only changes its target.
  */
 import type { Device } from '../../device.js';
-import { PushError, toPushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import { PoolRegistry } from '../../transport/index.js';
 import type { Pool, TransportRequest } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
-import { isUnauthenticated, outcomeFromResponse, parseErrorBody } from './errors.js';
+import { deviceToken } from './device-token.js';
+import { remoteDryRun, validated } from './dry-run.js';
+import { failed, fcmError } from './errors.js';
 import { buildMessage, MAX_MESSAGE_BYTES, MAX_TOPIC_MESSAGE_BYTES, MessageTemplate } from './message.js';
 import { type FcmOptions, type ResolvedFcmOptions, resolveFcmOptions } from './options.js';
+import { isUnauthenticated, outcomeFromResponse, parseErrorBody } from './responses.js';
 
 /** Where the provider gets its connections: the transport's PoolRegistry, or a fake in tests. */
 export interface PoolSource {
@@ -52,18 +54,9 @@ export function fcm(options: FcmOptions = {}): FcmProvider {
   return createFcmProvider(resolved, pools);
 }
 
-function fail(error: PushError, httpStatus?: number): Outcome {
-  return httpStatus === undefined ? { ok: false, error } : { ok: false, error, httpStatus };
-}
-
 /** A failure decided before any request to the send endpoint: not counted as an attempt. */
 function unrequested(outcome: Outcome): Outcome {
   return { ...outcome, requested: false };
-}
-
-/** FCM accepted a `validate_only` message: checked, not delivered. */
-function validated(outcome: Outcome): Outcome {
-  return outcome.ok ? { ...outcome, validated: true } : outcome;
 }
 
 /** Builds the provider from checked options and a pool source (exported for tests). */
@@ -140,21 +133,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
 
   /** A thrown or rejected error as this provider's failed outcome (transport errors get its name). */
   function failure(err: unknown): Outcome {
-    const error = toPushError(err);
-    return fail(
-      error.provider === undefined
-        ? new PushError(error.code, error.message, {
-            provider,
-            reason: error.reason,
-            httpStatus: error.httpStatus,
-            retryable: error.retryable,
-            retryAfterMs: error.retryAfterMs,
-            maybeDelivered: error.maybeDelivered,
-            cause: err,
-          })
-        : error,
-      error.httpStatus,
-    );
+    return failed(err, provider);
   }
 
   function prepareWith(notification: Notification, validateOnly: boolean): PreparedSend {
@@ -169,9 +148,9 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
     const template = new MessageTemplate(message, target.kind, validateOnly);
     const limit = target.kind === 'token' ? MAX_MESSAGE_BYTES : MAX_TOPIC_MESSAGE_BYTES;
     if (template.messageBytes > limit) {
-      throw new PushError(
+      throw fcmError(
         'payload-too-large',
-        `fcm: the message is ${template.messageBytes} bytes; FCM allows ${limit}${target.kind === 'token' ? '' : ' for topic messages'}`,
+        `the message is ${template.messageBytes} bytes; FCM allows ${limit}${target.kind === 'token' ? '' : ' for topic messages'}`,
         { provider },
       );
     }
@@ -194,32 +173,8 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
 
     return {
       send(device: Device, ctx: SendContext): Promise<Outcome> {
-        const token = device?.token;
-        if (typeof token !== 'string' || token.trim() === '') {
-          return Promise.resolve(
-            unrequested(
-              fail(
-                new PushError('invalid-token', 'fcm: the device token is empty or not a string', {
-                  provider,
-                  reason: 'MissingToken',
-                }),
-              ),
-            ),
-          );
-        }
-        if (token.startsWith('/topics/')) {
-          return Promise.resolve(
-            unrequested(
-              fail(
-                new PushError(
-                  'bad-request',
-                  `fcm: ${JSON.stringify(token)} is a topic, not a device token; send to a topic with \`fcm: { topic }\` in the notification`,
-                  { provider, reason: 'TopicAsToken' },
-                ),
-              ),
-            ),
-          );
-        }
+        const token = deviceToken(device, provider);
+        if (typeof token !== 'string') return Promise.resolve(token);
         return post(template.body(token), ctx.signal);
       },
     };
@@ -239,11 +194,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
     },
 
     // FCM checks a `validate_only` message as it would a real one and delivers nothing.
-    dryRun: {
-      mode: 'remote',
-      checks: 'each message by FCM with validate_only (token, message, credentials)',
-      prepare: (notification: Notification): PreparedSend => prepareWith(notification, true),
-    },
+    dryRun: remoteDryRun((notification) => prepareWith(notification, true)),
 
     close(): Promise<void> {
       return pools.close();

@@ -6,9 +6,9 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { PushError } from '../../errors.js';
 import { cleartextProblem } from '../../https-only.js';
 import { jsonSyntaxProblem, quoteValue, secretDescription } from '../../redact.js';
+import { configError } from './errors.js';
 
 /** The fields of a service-account JSON file that pushline uses. */
 export interface ServiceAccount {
@@ -34,10 +34,6 @@ export interface LoadedServiceAccount {
 
 export const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 
-function configError(message: string, cause?: unknown): PushError {
-  return new PushError('config', message, { provider: 'fcm', cause });
-}
-
 /**
  * The JSON itself rather than a path: what a string starting with `{` is taken for, because
  * people (and firebase-admin's docs) do paste the key into GOOGLE_APPLICATION_CREDENTIALS.
@@ -53,7 +49,7 @@ function parseAccount(text: string, what: string): unknown {
   } catch (err) {
     // No cause: the SyntaxError's message quotes the text around the error.
     throw configError(
-      `fcm: ${what} ${jsonSyntaxProblem(text, err).replace(/^it /, '')}. ` +
+      `${what} ${jsonSyntaxProblem(text, err).replace(/^it /, '')}. ` +
         'Pass the unmodified JSON key file downloaded from the Firebase console.',
     );
   }
@@ -71,7 +67,7 @@ function readAccountString(value: string, how: string): { raw: unknown; source: 
   const secret = secretDescription(value);
   if (secret !== undefined && !existsSync(value)) {
     throw configError(
-      `fcm: ${how} holds ${secret} (not shown), neither a file path nor the key JSON. ` +
+      `${how} holds ${secret} (not shown), neither a file path nor the key JSON. ` +
         'Give the path of the JSON key file downloaded from the Firebase console, or the whole JSON.',
     );
   }
@@ -82,7 +78,7 @@ function readAccountString(value: string, how: string): { raw: unknown; source: 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw configError(
-      `fcm: cannot read the service-account file ${shown} (${how}): ${code}. ` +
+      `cannot read the service-account file ${shown} (${how}): ${code}. ` +
         'Download the key from Firebase console → Project settings → Service accounts, and pass its path or its parsed JSON as `serviceAccount`.',
       err,
     );
@@ -118,7 +114,7 @@ export function loadServiceAccount(
     const path = env['GOOGLE_APPLICATION_CREDENTIALS'];
     if (!path) {
       throw configError(
-        'fcm: no service account. Pass `serviceAccount` (the parsed key JSON or its file path), ' +
+        'no service account. Pass `serviceAccount` (the parsed key JSON or its file path), ' +
           'or set GOOGLE_APPLICATION_CREDENTIALS to the key file path.',
       );
     }
@@ -126,20 +122,20 @@ export function loadServiceAccount(
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw configError(
-      `fcm: the service account from ${source} is not a JSON object. Pass the key JSON as downloaded.`,
+      `the service account from ${source} is not a JSON object. Pass the key JSON as downloaded.`,
     );
   }
   const account = raw as Partial<ServiceAccount>;
   if (account.type !== undefined && account.type !== 'service_account') {
     throw configError(
-      `fcm: the credentials from ${source} are of type ${quoteValue(account.type)}, not "service_account". ` +
+      `the credentials from ${source} are of type ${quoteValue(account.type)}, not "service_account". ` +
         'FCM HTTP v1 needs a service-account key (Firebase console → Project settings → Service accounts → Generate new private key).',
     );
   }
   for (const field of ['client_email', 'private_key'] as const) {
     if (typeof account[field] !== 'string' || account[field] === '') {
       throw configError(
-        `fcm: the service account from ${source} has no \`${field}\`. ` +
+        `the service account from ${source} has no \`${field}\`. ` +
           'Use the complete JSON key file downloaded from the Firebase console.',
       );
     }
@@ -147,7 +143,7 @@ export function loadServiceAccount(
   const pem = account.private_key!;
   if (!pem.includes('-----BEGIN PRIVATE KEY-----')) {
     throw configError(
-      `fcm: the \`private_key\` of the service account from ${source} is not a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"). ` +
+      `the \`private_key\` of the service account from ${source} is not a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"). ` +
         'Use the key exactly as in the downloaded JSON (with its \\n line breaks); convert an RSA PKCS#1 key with `openssl pkcs8 -topk8 -nocrypt`.',
     );
   }
@@ -156,14 +152,14 @@ export function loadServiceAccount(
     privateKey = createPrivateKey({ key: pem, format: 'pem' });
   } catch (err) {
     throw configError(
-      `fcm: the \`private_key\` of the service account from ${source} cannot be read (${(err as Error).message}). ` +
+      `the \`private_key\` of the service account from ${source} cannot be read (${(err as Error).message}). ` +
         'Check that the line breaks survived (a PEM copied through an environment variable often loses them).',
       err,
     );
   }
   if (privateKey.asymmetricKeyType !== 'rsa') {
     throw configError(
-      `fcm: the \`private_key\` of the service account from ${source} is a ${privateKey.asymmetricKeyType} key; ` +
+      `the \`private_key\` of the service account from ${source} is a ${privateKey.asymmetricKeyType} key; ` +
         'Google service accounts sign with RSA (RS256). Generate a new key in the Firebase console.',
     );
   }
@@ -172,7 +168,7 @@ export function loadServiceAccount(
   try {
     url = new URL(tokenUri);
   } catch {
-    throw configError(`fcm: the service account's \`token_uri\` ${quoteValue(tokenUri)} is not a URL.`);
+    throw configError(`the service account's \`token_uri\` ${quoteValue(tokenUri)} is not a URL.`);
   }
   // The assertion posted there is a bearer credential for the whole project.
   const cleartext = cleartextProblem(
@@ -180,6 +176,6 @@ export function loadServiceAccount(
     `the service account's \`token_uri\` (from ${source})`,
     options.allowInsecureLoopback === true,
   );
-  if (cleartext !== undefined) throw configError(`fcm: ${cleartext}`);
+  if (cleartext !== undefined) throw configError(`${cleartext}`);
   return { account: account as ServiceAccount, privateKey, tokenUri, source };
 }

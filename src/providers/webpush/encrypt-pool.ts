@@ -24,6 +24,7 @@ import {
   STATUS_INVALID_KEY,
   STATUS_OK,
 } from './encrypt-batch.js';
+import { providerClosed } from './errors.js';
 
 /** Most messages per `postMessage`: large enough to amortise it, small enough to keep latency low. */
 export const BATCH_SIZE = 64;
@@ -134,7 +135,7 @@ export class EncryptionPool {
    */
   encrypt(plaintext: PreparedPlaintext, p256dh: Uint8Array, auth: Uint8Array): Promise<Buffer> {
     if (this.#closed) {
-      return Promise.reject(new PushError('closed', 'webpush: the provider is closed', { retryable: false }));
+      return Promise.reject(providerClosed());
     }
     // The flat batch layout holds exactly these sizes (parseSubscription checks them).
     if (p256dh.length !== 65 || auth.length !== 16) return Promise.reject(invalidKeyError());
@@ -387,7 +388,6 @@ export class EncryptionPool {
     if (this.#terminated !== undefined) return this.#terminated;
     this.#closed = true;
     const exits: Promise<unknown>[] = [];
-    const closed = () => new PushError('closed', 'webpush: the provider is closed', { retryable: false });
     const pending = [...this.#ready.splice(0)];
     if (this.#open !== undefined) pending.push(this.#open);
     this.#open = undefined;
@@ -398,7 +398,7 @@ export class EncryptionPool {
       exits.push(slot.worker.terminate().catch(() => undefined));
     }
     this.#slots.fill(undefined);
-    for (const batch of pending) for (const job of batch.jobs) job.reject(closed());
+    for (const batch of pending) for (const job of batch.jobs) job.reject(providerClosed());
     this.#terminated = Promise.all(exits).then(() => undefined);
     return this.#terminated;
   }

@@ -6,6 +6,8 @@ import { parentPort } from 'node:worker_threads';
 import { type EncryptBatch, encryptBatch } from './encrypt-batch.js';
 
 const port = parentPort;
+// A guard, not an input error: this module is loaded only by EncryptionPool's `new Worker`, so
+// reaching here on the main thread is a packaging bug; no caller can handle it, nothing to code.
 if (port === null) throw new Error('encrypt-worker.ts runs only as a worker thread');
 port.on('message', (batch: EncryptBatch) => {
   const result = encryptBatch(batch);

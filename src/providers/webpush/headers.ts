@@ -14,8 +14,9 @@
  * already delivered is not replaced; the service worker's `tag` (from `threadId`) then decides
  * whether the second notification replaces the first on screen.
  */
-import { PushError } from '../../errors.js';
+
 import type { Notification, Priority } from '../../notification.js';
+import { badRequest } from './errors.js';
 import type { WebPushUrgency } from './overrides.js';
 import './overrides.js';
 
@@ -36,7 +37,7 @@ export interface PreparedHeaders {
 
 function checkSeconds(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new PushError('bad-request', `${what} must be a whole number of seconds ≥ 0, got ${String(value)}`);
+    throw badRequest(`${what} must be a whole number of seconds ≥ 0, got ${String(value)}`);
   }
   return value;
 }
@@ -51,10 +52,7 @@ export function prepareHeaders(notification: Notification, now: () => number = D
   const urgency = web.urgency ?? (notification.priority && URGENCY_BY_PRIORITY[notification.priority]);
   if (urgency !== undefined) {
     if (!URGENCIES.has(urgency)) {
-      throw new PushError(
-        'bad-request',
-        `Web Push urgency must be very-low, low, normal or high, got ${urgency}`,
-      );
+      throw badRequest(`Web Push urgency must be very-low, low, normal or high, got ${urgency}`);
     }
     fixed['urgency'] = urgency;
   }
@@ -62,8 +60,7 @@ export function prepareHeaders(notification: Notification, now: () => number = D
   const topic = web.topic ?? notification.collapseKey;
   if (topic !== undefined) {
     if (typeof topic !== 'string' || !TOPIC.test(topic)) {
-      throw new PushError(
-        'bad-request',
+      throw badRequest(
         `Web Push Topic (webpush.topic or collapseKey) must be 1–32 characters of A–Z a–z 0–9 - _, got ${JSON.stringify(topic)}`,
       );
     }
@@ -71,7 +68,7 @@ export function prepareHeaders(notification: Notification, now: () => number = D
   }
 
   if (notification.ttl !== undefined && notification.expiresAt !== undefined) {
-    throw new PushError('bad-request', 'notification.ttl and notification.expiresAt are exclusive');
+    throw badRequest('notification.ttl and notification.expiresAt are exclusive');
   }
   let ttl: () => string;
   if (web.ttl !== undefined) {
@@ -83,7 +80,7 @@ export function prepareHeaders(notification: Notification, now: () => number = D
   } else if (notification.expiresAt !== undefined) {
     const expiresAt = notification.expiresAt;
     if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
-      throw new PushError('bad-request', 'notification.expiresAt must be a valid Date');
+      throw badRequest('notification.expiresAt must be a valid Date');
     }
     // A message already past its expiry still goes out with TTL 0: "deliver now or drop".
     ttl = () => String(Math.max(0, Math.ceil((expiresAt.getTime() - now()) / 1000)));

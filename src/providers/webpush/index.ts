@@ -3,6 +3,7 @@ export { MAX_PLAINTEXT_LENGTH } from './encrypt.js';
 export type { LookupFunction } from './endpoint-guard.js';
 export { DEFAULT_TTL_SECONDS } from './headers.js';
 export type { WebPushMessage } from './message.js';
+export type { WebPushOptions } from './options.js';
 export type { WebPushAction, WebPushOverrides, WebPushUrgency } from './overrides.js';
-export { type WebPushOptions, webPush } from './provider.js';
+export { webPush } from './provider.js';
 export { generateVapidKeys, type VapidKeys, type VapidOptions } from './vapid.js';

@@ -9,9 +9,10 @@
  * });
  * ```
  */
-import { PushError } from '../../errors.js';
+
 import type { Notification } from '../../notification.js';
 import { MAX_PLAINTEXT_LENGTH } from './encrypt.js';
+import { badRequest, payloadTooLarge } from './errors.js';
 import type { WebPushAction } from './overrides.js';
 import './overrides.js';
 
@@ -87,15 +88,14 @@ export function buildPlaintext(notification: Notification): Buffer {
   let plaintext: Buffer;
   if (raw !== undefined) {
     if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) {
-      throw new PushError('bad-request', 'webpush.payload must be a string or a Buffer');
+      throw badRequest('webpush.payload must be a string or a Buffer');
     }
     plaintext = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
   } else {
     plaintext = Buffer.from(JSON.stringify(buildMessage(notification)), 'utf8');
   }
   if (plaintext.length > MAX_PLAINTEXT_LENGTH) {
-    throw new PushError(
-      'payload-too-large',
+    throw payloadTooLarge(
       `Web Push payload is ${plaintext.length} bytes; at most ${MAX_PLAINTEXT_LENGTH} fit one 4096-byte record`,
     );
   }

@@ -27,6 +27,7 @@
  *   requests being refused.
  */
 import { PushError, type PushErrorCode } from '../../errors.js';
+import { configError } from './errors.js';
 import type { OriginVerdict } from './responses.js';
 
 /** A fault: an answer that counts against the origin that gave it. */
@@ -124,7 +125,7 @@ export class OriginCircuits {
     );
     const services = options.pushServices ?? WELL_KNOWN_PUSH_SERVICES;
     if (!Array.isArray(services) || services.some((entry) => typeof entry !== 'string' || entry === '')) {
-      throw new PushError('config', 'webPush: pushServices must be an array of host suffixes or origins');
+      throw configError('pushServices must be an array of host suffixes or origins');
     }
     this.#services = services.map((entry) => {
       const lower = entry.toLowerCase().replace(/\/+$/, '');
@@ -319,7 +320,7 @@ export class OriginCircuits {
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) {
-    throw new PushError('config', `webPush: ${name} must be a whole number ≥ 1, got ${value}`);
+    throw configError(`${name} must be a whole number ≥ 1, got ${value}`);
   }
   return value;
 }

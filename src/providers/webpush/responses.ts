@@ -27,6 +27,7 @@
 import type { IncomingHttpHeaders } from 'node:http2';
 import { PushError, type PushErrorCode } from '../../errors.js';
 import type { Outcome } from '../../provider.js';
+import { parseRetryAfter } from '../../transport/retry-after.js';
 
 /** How much of the service's body text is kept as the reason. */
 const MAX_REASON_LENGTH = 300;
@@ -35,15 +36,6 @@ const KEY_MISMATCH = /mismatch|do(?:es)? not correspond to the (?:credentials|se
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** `Retry-After` as milliseconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function reasonFrom(body: Buffer, status: number): string {
@@ -113,7 +105,7 @@ export function classifyResponse(
       ...extra,
     }),
   });
-  const retryAfterMs = () => parseRetryAfter(firstHeader(headers['retry-after']));
+  const retryAfterMs = () => parseRetryAfter(headers['retry-after']);
   switch (status) {
     case 404:
     case 410:

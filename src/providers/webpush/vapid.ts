@@ -6,9 +6,9 @@
  * page passed to `pushManager.subscribe({ applicationServerKey })`.
  */
 import { createECDH, createPrivateKey, type KeyObject } from 'node:crypto';
-import { PushError } from '../../errors.js';
 import { signJwt } from '../../jwt.js';
 import { shownValue } from '../../redact.js';
+import { configError } from './errors.js';
 
 /** VAPID key pair in the `web-push` form (base64url, no padding). */
 export interface VapidKeys {
@@ -35,16 +35,12 @@ const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 
 function decodeKey(value: unknown, what: string, bytes: number): Buffer {
   if (typeof value !== 'string' || !BASE64URL.test(value)) {
-    throw new PushError(
-      'config',
-      `webPush: vapid.${what} must be a base64url string (the web-push key form)`,
-    );
+    throw configError(`vapid.${what} must be a base64url string (the web-push key form)`);
   }
   const decoded = Buffer.from(value, 'base64url');
   if (decoded.length !== bytes) {
-    throw new PushError(
-      'config',
-      `webPush: vapid.${what} must decode to ${bytes} bytes, got ${decoded.length}` +
+    throw configError(
+      `vapid.${what} must decode to ${bytes} bytes, got ${decoded.length}` +
         (what === 'publicKey' ? ' (an uncompressed P-256 point)' : ' (a P-256 private scalar)'),
     );
   }
@@ -53,31 +49,25 @@ function decodeKey(value: unknown, what: string, bytes: number): Buffer {
 
 function validateSubject(subject: unknown): string {
   if (typeof subject !== 'string' || subject === '') {
-    throw new PushError('config', 'webPush: vapid.subject is required (mailto: or https: contact)');
+    throw configError('vapid.subject is required (mailto: or https: contact)');
   }
   let url: URL;
   try {
     url = new URL(subject);
   } catch {
-    throw new PushError('config', `webPush: vapid.subject is not a URL: ${shownValue(subject)}`);
+    throw configError(`vapid.subject is not a URL: ${shownValue(subject)}`);
   }
   if (url.protocol !== 'mailto:' && url.protocol !== 'https:') {
-    throw new PushError('config', `webPush: vapid.subject must be a mailto: or https: URL, got ${subject}`);
+    throw configError(`vapid.subject must be a mailto: or https: URL, got ${subject}`);
   }
   // Apple's push service answers 403 BadJwtToken for `mailto: <a@b>` (space, angle brackets)
   // and for localhost contacts: refuse them here rather than fail every Safari device.
   if (/[\s<>]/.test(subject)) {
-    throw new PushError(
-      'config',
-      `webPush: vapid.subject must not contain spaces or angle brackets: ${subject}`,
-    );
+    throw configError(`vapid.subject must not contain spaces or angle brackets: ${subject}`);
   }
   const host = url.protocol === 'https:' ? url.hostname : (subject.split('@')[1] ?? '');
   if (/^localhost\.?$/i.test(host)) {
-    throw new PushError(
-      'config',
-      `webPush: vapid.subject must be a reachable contact, not localhost: ${subject}`,
-    );
+    throw configError(`vapid.subject must be a reachable contact, not localhost: ${subject}`);
   }
   return subject;
 }
@@ -96,16 +86,13 @@ export interface VapidCredentials {
  */
 export function loadVapid(options: VapidOptions | undefined): VapidCredentials {
   if (options === undefined || options === null || typeof options !== 'object') {
-    throw new PushError('config', 'webPush: `vapid: { subject, publicKey, privateKey }` is required');
+    throw configError('`vapid: { subject, publicKey, privateKey }` is required');
   }
   const subject = validateSubject(options.subject);
   const publicKey = decodeKey(options.publicKey, 'publicKey', 65);
   const privateKey = decodeKey(options.privateKey, 'privateKey', 32);
   if (publicKey[0] !== 0x04) {
-    throw new PushError(
-      'config',
-      'webPush: vapid.publicKey must be an uncompressed P-256 point (first byte 0x04)',
-    );
+    throw configError('vapid.publicKey must be an uncompressed P-256 point (first byte 0x04)');
   }
   let derived: Buffer;
   try {
@@ -113,10 +100,10 @@ export function loadVapid(options: VapidOptions | undefined): VapidCredentials {
     ecdh.setPrivateKey(privateKey);
     derived = ecdh.getPublicKey();
   } catch (cause) {
-    throw new PushError('config', 'webPush: vapid.privateKey is not a valid P-256 private key', { cause });
+    throw configError('vapid.privateKey is not a valid P-256 private key', cause);
   }
   if (!derived.equals(publicKey)) {
-    throw new PushError('config', 'webPush: vapid.publicKey does not belong to vapid.privateKey');
+    throw configError('vapid.publicKey does not belong to vapid.privateKey');
   }
   const signingKey = createPrivateKey({
     format: 'jwk',

@@ -545,13 +545,19 @@ function fcmWebpush(webpush: Json): Json {
   return out;
 }
 
-function mapAndroid(
-  n: GorushPushNotification,
-  settings: GorushMappingSettings,
-  counts: number,
-): MappedNotification {
-  // CheckMessage appends `to` to the tokens (after counting).
-  const tokens = [...(n.tokens ?? []), ...(nonEmpty(n.to) !== undefined ? [n.to!] : [])];
+/**
+ * The targets of an Android or Huawei notification: its tokens (gorush's CheckMessage appends
+ * `to` to them, after counting), its topic and its condition, and all of them in that order
+ * for log entries.
+ */
+function targetsOf(n: GorushPushNotification): {
+  tokens: string[];
+  topic: string | undefined;
+  condition: string | undefined;
+  targets: string[];
+} {
+  const to = nonEmpty(n.to);
+  const tokens = [...(n.tokens ?? []), ...(to !== undefined ? [to] : [])];
   const topic = nonEmpty(n.topic);
   const condition = nonEmpty(n.condition);
   const targets = [
@@ -559,6 +565,15 @@ function mapAndroid(
     ...(topic !== undefined ? [topic] : []),
     ...(condition !== undefined ? [condition] : []),
   ];
+  return { tokens, topic, condition, targets };
+}
+
+function mapAndroid(
+  n: GorushPushNotification,
+  settings: GorushMappingSettings,
+  counts: number,
+): MappedNotification {
+  const { tokens, topic, condition, targets } = targetsOf(n);
   const app = appServing(settings, settings.defaultApp, 'android');
   if (app === undefined) return noApp(settings, 'android', counts, targets);
   if (tokens.length === 0 && topic === undefined && condition === undefined) {
@@ -711,14 +726,7 @@ function mapHuawei(
   settings: GorushMappingSettings,
   counts: number,
 ): MappedNotification {
-  const tokens = [...(n.tokens ?? []), ...(nonEmpty(n.to) !== undefined ? [n.to!] : [])];
-  const topic = nonEmpty(n.topic);
-  const condition = nonEmpty(n.condition);
-  const targets = [
-    ...tokens,
-    ...(topic !== undefined ? [topic] : []),
-    ...(condition !== undefined ? [condition] : []),
-  ];
+  const { tokens, topic, condition, targets } = targetsOf(n);
   const app = appServing(settings, settings.defaultApp, 'huawei');
   if (app === undefined) return noApp(settings, 'huawei', counts, targets);
   const kinds =

@@ -120,6 +120,8 @@ describe('apns provider against the APNs emulator (token auth)', () => {
       const failures = outcomes.filter((o) => !o.ok).map((o) => (o.ok ? '' : o.error.message));
       assert.deepEqual(failures, []);
       assert.equal(emulator.stats().accepted, tokens.length);
+      // Each device itself, not just the right count: none sent twice in place of another.
+      assert.deepEqual(emulator.notifications.map((n) => n.token).sort(), [...tokens].sort());
       assert.ok(
         emulator.stats().goAways >= 5,
         `30 streams at 5 per connection: ${emulator.stats().goAways} GOAWAYs`,

@@ -21,7 +21,7 @@ describe('APNs: nothing lost under faults', () => {
   });
   after(() => emulator.close());
 
-  it('50,000 devices, 1% unregistered, 0.5% bad, 2% flaky 503, GOAWAY every 1,000 streams', async () => {
+  it('50,000 devices, 1% unregistered, 0.5% bad, 2% flaky 503, GOAWAY every 1,000 streams', async (t) => {
     emulator.reset();
     emulator.setScenarios({
       unregistered: { rate: 0.01 },
@@ -29,10 +29,20 @@ describe('APNs: nothing lost under faults', () => {
       flaky: { tokens: { rate: 0.02 }, failures: 1, reason: 'ServiceUnavailable' },
       goAway: { streams: 1000, reason: 'Shutdown' },
     });
+    // Also when an assertion fails mid-run: the next test must not inherit these scenarios.
+    t.after(() =>
+      emulator.setScenarios({
+        unregistered: undefined,
+        badTokens: undefined,
+        flaky: undefined,
+        goAway: undefined,
+      }),
+    );
     const client = new PushClient({
       providers: [apns({ ...emulator.providerOptions, production: false })],
       retry: { baseDelayMs: 20, maxDelayMs: 200 },
     });
+    t.after(() => client.close());
     const seen = new Map<number, Feedback<Device & { id: number }>>();
     for await (const fb of client.send({ title: 'Hello', body: 'nothing lost' }, devices(50_000))) {
       assert.ok(!seen.has(fb.device.id), `device ${fb.device.id} answered twice`);
@@ -68,21 +78,17 @@ describe('APNs: nothing lost under faults', () => {
       stats.connections > 40,
       `${stats.connections} connections: each GOAWAY made the pool reconnect`,
     );
-    emulator.setScenarios({
-      unregistered: undefined,
-      badTokens: undefined,
-      flaky: undefined,
-      goAway: undefined,
-    });
   });
 
   it('connections cut mid-flight lose nothing: in-flight sends are retried and end sent', async (t) => {
     emulator.reset();
     emulator.setScenarios({ latencyMs: [2, 10] });
+    t.after(() => emulator.setScenarios({ latencyMs: undefined }));
     const client = new PushClient({
       providers: [apns({ ...emulator.providerOptions, production: false })],
       retry: { baseDelayMs: 20, maxDelayMs: 200 },
     });
+    t.after(() => client.close());
     const seen = new Map<number, Feedback<Device & { id: number }>>();
     let cuts = 0;
     for await (const fb of client.send({ body: 'cut' }, devices(5000, 100_000))) {
@@ -107,6 +113,5 @@ describe('APNs: nothing lost under faults', () => {
     t.diagnostic(`${cuts} cuts: ${received2} devices received twice, ${flagged} flagged maybeDuplicate`);
     assert.ok(cuts >= 3, `cut ${cuts} connections`);
     assert.ok(emulator.stats().connections > 3, 'the pool reconnected after each cut');
-    emulator.setScenarios({ latencyMs: undefined });
   });
 });

@@ -45,6 +45,7 @@ for (const [mode, encryptionThreads] of [
 
     it('sends to every push service: 201 → sent with the Location, and the browser decrypts the JSON', async () => {
       const subscriptions = emulator.origins.map((_, origin) => emulator.subscribe({ origin }));
+      assert.equal(subscriptions.length, 3, 'one subscription on each of the three push services');
       for (const [i, subscription] of subscriptions.entries()) {
         const token = i === 1 ? JSON.stringify(subscription) : subscription;
         const outcome = await prepared.send!(web(token), ctx());
@@ -229,7 +230,8 @@ for (const [mode, encryptionThreads] of [
       const controller = new AbortController();
       controller.abort();
       const outcome = await prepared.send!(web(subscription), { signal: controller.signal, attempt: 1 });
-      assert.equal(outcome.ok, false);
+      assert.ok(!outcome.ok);
+      assert.equal(outcome.error.code, 'aborted', outcome.error.message);
     });
   });
 }

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Outcome } from '../../../src/provider.js';
-import {
-  classifyResponse,
-  outcomeFromResponse,
-  parseRetryAfter,
-} from '../../../src/providers/webpush/responses.js';
+import { classifyResponse, outcomeFromResponse } from '../../../src/providers/webpush/responses.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/transport/retry-after.js';
 
 function map(status: number, body = '', headers: Record<string, string> = {}): Outcome {
   return outcomeFromResponse(status, headers, Buffer.from(body), 'webpush');
@@ -47,6 +44,14 @@ describe('Web Push response table', () => {
     const bad = failure(map(400, 'TTL header is invalid'));
     assert.equal(bad.code, 'bad-request');
     assert.equal(bad.reason, 'TTL header is invalid');
+  });
+
+  it('reads Retry-After with the shared parser: garbage is no Retry-After, a huge one is capped', () => {
+    assert.equal(failure(map(429, '', { 'retry-after': '-5' })).retryAfterMs, undefined);
+    assert.equal(
+      failure(map(503, '', { 'retry-after': '99999999999999999999' })).retryAfterMs,
+      MAX_RETRY_AFTER_MS,
+    );
   });
 
   it('429 is rate-limited with Retry-After (seconds or HTTP-date)', () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Notification } from '../../../src/notification.js';
 import { buildHeaders, inferPushType } from '../../../src/providers/apns/headers.js';
-import { buildPayload } from '../../../src/providers/apns/payload.js';
+import { buildPayload } from '../../../src/providers/apns/message.js';
 import { buildMessage } from '../../../src/providers/fcm/message.js';
 import {
   androidNotification,

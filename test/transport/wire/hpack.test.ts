@@ -211,7 +211,7 @@ describe('HPACK decoder (RFC 7541 Appendix C)', () => {
     assert.equal(huffmanDecode(encoded, 0, encoded.length), Buffer.from(all).toString('latin1'));
     // 'www.example.com' from C.4.1, and the EOS code inside a string is refused.
     assert.equal(huffmanDecode(hex('f1e3 c2e5 f23a 6ba0 ab90 f4ff'), 0, 12), 'www.example.com');
-    assert.throws(() => huffmanDecode(hex('ffff ffff'), 0, 4));
+    assert.throws(() => huffmanDecode(hex('ffff ffff'), 0, 4), /contains EOS/);
   });
 });
 

@@ -4,7 +4,7 @@ import { PushError } from '../../../src/errors.js';
 import type { Notification } from '../../../src/notification.js';
 import { inferPushType } from '../../../src/providers/apns/headers.js';
 import '../../../src/providers/apns/overrides.js';
-import { buildPayload, encodePayload } from '../../../src/providers/apns/payload.js';
+import { buildPayload, encodePayload } from '../../../src/providers/apns/message.js';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 

@@ -22,6 +22,7 @@
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { PushErrorCode } from '../../errors.js';
 import type { Outcome } from '../../provider.js';
+import { parseRetryAfter } from '../../transport/retry-after.js';
 import { apnsError } from './errors.js';
 
 export type ReasonAction = 'refresh-token' | 'new-connection';
@@ -315,7 +316,7 @@ export function interpretResponse(response: ResponseLike, environment: string): 
     ...entryForStatus(status),
     apple: body.reason === undefined ? 'no reason given' : 'a reason pushline does not know yet',
   };
-  const retryAfterMs = parseRetryAfter(headerValue(headers['retry-after']));
+  const retryAfterMs = parseRetryAfter(headers['retry-after']);
   const invalidatedAt =
     entry.code === 'invalid-token' && body.timestamp !== undefined ? new Date(body.timestamp) : undefined;
   const what = body.reason ?? `HTTP ${status}`;
@@ -351,16 +352,6 @@ export function parseErrorBody(body: Buffer): { reason?: string; timestamp?: num
   } catch {
     return {};
   }
-}
-
-/** `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3), in ms; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, nowMs: number = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

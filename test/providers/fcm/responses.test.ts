@@ -4,8 +4,8 @@ import {
   isUnauthenticated,
   outcomeFromResponse,
   parseErrorBody,
-  retryAfterMs,
-} from '../../../src/providers/fcm/errors.js';
+} from '../../../src/providers/fcm/responses.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/transport/retry-after.js';
 
 const FCM_ERROR = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
 
@@ -77,6 +77,14 @@ describe('fcm reasons table', () => {
     assert.match(e.message, /message\.data\[0\]\.value/);
   });
 
+  it('reads Retry-After with the shared parser: garbage is no Retry-After, a huge one is capped', () => {
+    const after = (value: string) =>
+      failure(429, body(429, 'RESOURCE_EXHAUSTED', 'x', 'QUOTA_EXCEEDED'), { 'retry-after': value })
+        .retryAfterMs;
+    assert.equal(after('-5'), undefined);
+    assert.equal(after('99999999999999999999'), MAX_RETRY_AFTER_MS);
+  });
+
   it('QUOTA_EXCEEDED, UNAVAILABLE and INTERNAL are retryable and honour Retry-After', () => {
     const q = failure(429, body(429, 'RESOURCE_EXHAUSTED', 'Quota', 'QUOTA_EXCEEDED'), {
       'retry-after': '1',
@@ -135,9 +143,9 @@ describe('fcm reasons table', () => {
 
   it('parses Retry-After as seconds or an HTTP date', () => {
     const now = Date.parse('2025-01-01T00:00:00Z');
-    assert.equal(retryAfterMs({ 'retry-after': '30' }, now), 30_000);
-    assert.equal(retryAfterMs({ 'retry-after': 'Wed, 01 Jan 2025 00:00:10 GMT' }, now), 10_000);
-    assert.equal(retryAfterMs({ 'retry-after': 'soon' }, now), undefined);
-    assert.equal(retryAfterMs({}, now), undefined);
+    assert.equal(parseRetryAfter('30', now), 30_000);
+    assert.equal(parseRetryAfter('Wed, 01 Jan 2025 00:00:10 GMT', now), 10_000);
+    assert.equal(parseRetryAfter('soon', now), undefined);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
   });
 });

@@ -5,9 +5,9 @@ import {
   entryForStatus,
   interpretResponse,
   parseErrorBody,
-  parseRetryAfter,
   REASONS,
-} from '../../../src/providers/apns/reasons.js';
+} from '../../../src/providers/apns/responses.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/transport/retry-after.js';
 
 function respond(status: number, body?: unknown, headers: Record<string, string> = {}) {
   return interpretResponse(
@@ -125,6 +125,13 @@ describe('apns responses', () => {
 
   it('no invalidatedAt without a timestamp', () => {
     assert.equal(failure(respond(410, { reason: 'ExpiredToken' })).invalidatedAt, undefined);
+  });
+
+  it('reads Retry-After with the shared parser: garbage is no Retry-After, a huge one is capped', () => {
+    const after = (value: string) =>
+      failure(respond(429, { reason: 'TooManyRequests' }, { 'retry-after': value })).retryAfterMs;
+    assert.equal(after('-5'), undefined);
+    assert.equal(after('99999999999999999999'), MAX_RETRY_AFTER_MS);
   });
 
   it('honours Retry-After in seconds and as an HTTP date', () => {

@@ -3,7 +3,7 @@
  * emulator's handler calls in order: path, repeated headers, apns-* headers against the topics
  * the credential may push to, device token, then the payload.
  */
-import type { ApnsReason } from './reasons.js';
+import type { ApnsReason } from './responses.js';
 
 /** The `apns-push-type` values Apple documents. */
 export const PUSH_TYPES = [

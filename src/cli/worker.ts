@@ -1,0 +1,84 @@
+/**
+ * `pushline worker`: processes the chunk jobs of sends accepted by `pushline serve --redis`,
+ * with one client per app of the config, until SIGINT/SIGTERM — then it finishes the requests
+ * in flight (up to --grace-period), records them, and hands the rest back to the queue.
+ */
+import { CONFIG_SCHEMA, ConfigError, loadConfig, type PushlineConfig } from '../config/index.js';
+import { PushError } from '../errors.js';
+import { appClients } from '../queue/app-clients.js';
+import { connectRedis, evictionWarning, maskRedisUrl } from '../queue/redis-connection.js';
+import { queueOptions } from '../queue/redis-options.js';
+import { startWorker } from '../queue/worker.js';
+import { CliError, EXIT, type ExitCode } from './exit-codes.js';
+import type { CliIO } from './io.js';
+import { sanitize } from './sanitize.js';
+
+export interface WorkerFlags {
+  redis?: string;
+  config?: string;
+  concurrency?: string;
+  gracePeriod?: string;
+  takeoverAfter?: string;
+}
+
+function whole(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new CliError(`${flag} must be a whole number from ${min} to ${max}, got '${value}'`, EXIT.usage);
+  }
+  return parsed;
+}
+
+export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode> {
+  const concurrency = whole('--concurrency', flags.concurrency, 1, 64);
+  const takeover = whole('--takeover-after', flags.takeoverAfter, 1000, 600_000);
+  const grace = whole('--grace-period', flags.gracePeriod, 0, 3_600_000) ?? 30_000;
+  let config: PushlineConfig;
+  try {
+    config = loadConfig(CONFIG_SCHEMA, flags.config, io.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config, { cause: error });
+    throw error;
+  }
+  const queue = queueOptions(config, flags.redis);
+  if (queue === undefined) {
+    throw new CliError(
+      'no Redis to take work from: give --redis redis://host:port, set PUSHLINE_REDIS_URL, or redis.url in --config',
+      EXIT.usage,
+    );
+  }
+  const url = queue.worker.redis;
+  let clients: ReturnType<typeof appClients>;
+  try {
+    clients = appClients(config);
+  } catch (error) {
+    if (error instanceof PushError) throw new CliError(error.message, EXIT.config, { cause: error });
+    throw error;
+  }
+  const log = (message: string) => io.stderr.write(`pushline worker: ${sanitize(message)}\n`);
+  const probe = connectRedis(url, 'patient', () => undefined);
+  const warning = await Promise.race([
+    evictionWarning(probe),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000).unref()),
+  ]);
+  probe.disconnect();
+  if (warning) log(warning);
+
+  const worker = startWorker({
+    ...queue.worker,
+    clients: (app) => clients.get(app),
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(takeover === undefined ? {} : { lockDurationMs: takeover, stalledIntervalMs: takeover }),
+    log,
+  });
+  log(`started: ${maskRedisUrl(url)}, apps ${clients.names.join(', ')}, pid ${process.pid}`);
+  if (!io.signal.aborted)
+    await new Promise((resolve) => io.signal.addEventListener('abort', resolve, { once: true }));
+  log(`stopping: finishing requests in flight (up to ${grace} ms), handing the rest back`);
+  const closing = worker.close(grace);
+  await closing;
+  await clients.close();
+  log(`stopped after ${worker.chunks} chunks`);
+  return EXIT.ok;
+}

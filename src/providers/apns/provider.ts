@@ -1,0 +1,289 @@
+/**
+ * The APNs provider: `apns(options)` returns a {@link Provider} speaking Apple's HTTP/2
+ * provider API (PROTOCOLS.md §1) through the shared transport pool.
+ *
+ * Per send, `prepare` validates the notification and builds the headers and the payload
+ * bytes once; per device, `send` checks the token, adds the shared provider token (token
+ * auth) and maps Apple's answer through the table in `responses.ts`. The folder's files:
+ * README.md, "Anatomy of a provider".
+ */
+import type { Device } from '../../device.js';
+import type { PushError } from '../../errors.js';
+import type { Notification } from '../../notification.js';
+import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
+import { createPool } from '../../transport/index.js';
+import type { Pool, TransportResponse } from '../../transport/types.js';
+import { expiryWarning } from './certificate-auth.js';
+import { deviceToken } from './device-token.js';
+import { ApnsDryRun, localDryRun } from './dry-run.js';
+import { badRequest, certificateExpired, failed, PROVIDER_NAME } from './errors.js';
+import { buildHeaders, inferPushType } from './headers.js';
+import { buildPayload, encodePayload } from './message.js';
+import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
+import { resolveApnsOptions } from './options.js';
+import type { Interpretation } from './responses.js';
+import { interpretResponse } from './responses.js';
+import type { ProviderToken } from './token-auth.js';
+import { ProviderTokenCache } from './token-auth.js';
+
+/** Warning code for a certificate expiring within 30 days. */
+export const CERT_EXPIRING_WARNING = 'PUSHLINE_APNS_CERT_EXPIRING';
+
+const DAY_MS = 24 * 3600_000;
+
+/** The provider `apns()` returns. */
+export interface ApnsProvider extends Provider {
+  readonly name: 'apns';
+  /** The APNs origin requests go to. */
+  readonly origin: string;
+  /** When the client certificate expires (certificate auth only). */
+  readonly certificateExpiresAt: Date | undefined;
+  /** Local: APNs has no validate-only request. */
+  readonly dryRun: DryRun;
+  /** Drops every connection now (in-flight sends fail with `closed`); resolves when their sockets have closed. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Creates an APNs provider. Throws a `config` PushError at once for bad options (missing
+ * Team ID, a key that is not a P-256 `.p8`, an unreadable file, both auth kinds, no topic…).
+ *
+ * @example
+ * ```ts
+ * apns({ teamId: 'ABCDE12345', keyId: 'KEY1234567', key: './AuthKey_KEY1234567.p8', topic: 'com.example.app', production: true })
+ * ```
+ */
+export function apns(options: ApnsOptions): ApnsProvider {
+  return new Apns(resolveApnsOptions(options));
+}
+
+class Apns implements ApnsProvider {
+  readonly name = PROVIDER_NAME;
+  readonly platforms;
+  readonly app;
+  readonly concurrency;
+  readonly origin;
+  readonly #options: ResolvedApnsOptions;
+  readonly #pool: Pool;
+  readonly #ownsPool: boolean;
+  readonly #tokens: ProviderTokenCache | undefined;
+  #lastExpiryCheckMs = Number.NEGATIVE_INFINITY;
+
+  /** Local (dry-run.ts): every check a send makes before its request, and no request. */
+  readonly dryRun: DryRun = localDryRun((notification) => {
+    this.#encode(notification);
+    return new ApnsDryRun(this.#tokens, this.#expiredCertificate());
+  });
+
+  constructor(options: ResolvedApnsOptions) {
+    this.#options = options;
+    this.platforms = options.platforms;
+    this.app = options.app;
+    this.concurrency = options.concurrency;
+    this.origin = options.origin;
+    const { auth } = options;
+    this.#ownsPool = options.pool === undefined;
+    this.#pool =
+      options.pool ??
+      createPool({
+        origin: options.origin,
+        ...(options.connections === undefined ? {} : { connections: options.connections }),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+        protocol: options.protocol,
+        tls: {
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+          ...(auth.kind === 'certificate' ? { cert: auth.material.cert, key: auth.material.key } : {}),
+        },
+      });
+    if (auth.kind === 'token') {
+      this.#tokens = new ProviderTokenCache({
+        teamId: auth.teamId,
+        keyId: auth.keyId,
+        key: auth.key,
+        clock: options.clock,
+      });
+      // Sign the first token now, off the first send's path. A failure resurfaces on that send.
+      try {
+        this.#tokens.mintNow();
+      } catch {}
+    }
+    this.#checkCertificateExpiry();
+  }
+
+  get certificateExpiresAt(): Date | undefined {
+    const { auth } = this.#options;
+    return auth.kind === 'certificate' ? auth.material.expiresAt : undefined;
+  }
+
+  prepare(notification: Notification): PreparedSend {
+    const { headers, body } = this.#encode(notification);
+    return new PreparedApnsSend(this.#pool, this.#tokens, this.#options.environment, headers, body);
+  }
+
+  /** Validates the notification and encodes it once: the headers and the payload bytes. */
+  #encode(notification: Notification): { headers: Record<string, string>; body: Buffer } {
+    if (notification === null || typeof notification !== 'object')
+      throw badRequest('the notification must be an object');
+    this.#checkCertificateExpiry();
+    const now = this.#options.clock();
+    const pushType = inferPushType(notification);
+    const headers = buildHeaders(notification, pushType, this.#options.topic, now);
+    const body = encodePayload(buildPayload(notification, pushType, now), pushType);
+    return { headers, body };
+  }
+
+  /** The `auth` error a send would meet with an expired client certificate (certificate auth). */
+  #expiredCertificate(): PushError | undefined {
+    const expiresAt = this.certificateExpiresAt;
+    if (expiresAt === undefined || expiresAt.getTime() > this.#options.clock()) return undefined;
+    return certificateExpired(expiresAt);
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsPool) await this.#pool.close();
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#ownsPool) await this.#pool.destroy();
+  }
+
+  /** Warns (at most once a day) while the certificate is within 30 days of expiry. */
+  #checkCertificateExpiry(): void {
+    const expiresAt = this.certificateExpiresAt;
+    if (expiresAt === undefined) return;
+    const now = this.#options.clock();
+    if (now - this.#lastExpiryCheckMs < DAY_MS) return;
+    this.#lastExpiryCheckMs = now;
+    const warning = expiryWarning(expiresAt, now);
+    if (warning !== undefined) this.#options.onWarning(warning, CERT_EXPIRING_WARNING);
+  }
+}
+
+/** One notification, encoded, ready for any number of devices. */
+class PreparedApnsSend implements PreparedSend {
+  readonly #pool: Pool;
+  readonly #tokens: ProviderTokenCache | undefined;
+  readonly #environment: string;
+  readonly #headers: Record<string, string>;
+  readonly #body: Buffer;
+  /** The headers plus `authorization` for the token they were made with: rebuilt only when the token changes. */
+  #authorized: { token: ProviderToken; headers: Record<string, string> } | undefined;
+
+  constructor(
+    pool: Pool,
+    tokens: ProviderTokenCache | undefined,
+    environment: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ) {
+    this.#pool = pool;
+    this.#tokens = tokens;
+    this.#environment = environment;
+    this.#headers = headers;
+    this.#body = body;
+  }
+
+  // No async function on the way: with a valid provider token a send is one pool request and
+  // one `.then`, not the frames and promises of awaits (at tens of thousands of sends a second
+  // they were a third of what each send allocated).
+  send(device: Device, ctx: SendContext): Promise<Outcome> {
+    try {
+      const token = deviceToken(device);
+      if (typeof token !== 'string') return Promise.resolve(token);
+      const path = `/3/device/${token}`;
+      const signal = ctx.signal;
+      const tokens = this.#tokens;
+      const providerToken = tokens?.usable();
+      if (tokens !== undefined && providerToken === undefined)
+        return this.#sendAfterMint(tokens, path, signal);
+      return this.#request(path, providerToken, signal).then(
+        (response) => this.#answer(response, path, providerToken, signal),
+        failed,
+      );
+    } catch (thrown) {
+      return Promise.resolve(failed(thrown));
+    }
+  }
+
+  /** No valid token (signing failed when the provider was made, or again past the maximum age): try once more; a failure is this send's outcome. */
+  async #sendAfterMint(tokens: ProviderTokenCache, path: string, signal: AbortSignal): Promise<Outcome> {
+    let providerToken: ProviderToken;
+    try {
+      providerToken = await tokens.get();
+    } catch (thrown) {
+      return { ...failed(thrown), requested: false };
+    }
+    try {
+      return await this.#answer(
+        await this.#request(path, providerToken, signal),
+        path,
+        providerToken,
+        signal,
+      );
+    } catch (thrown) {
+      return failed(thrown);
+    }
+  }
+
+  /** Maps Apple's answer; an expired provider token gets one refresh and one re-send. */
+  #answer(
+    response: TransportResponse,
+    path: string,
+    providerToken: ProviderToken | undefined,
+    signal: AbortSignal,
+  ): Outcome | Promise<Outcome> {
+    try {
+      const result = interpretResponse(response, this.#environment);
+      if (result.action === 'refresh-token' && providerToken !== undefined) {
+        return this.#resendRefreshed(result, path, providerToken, signal);
+      }
+      if (result.action === 'new-connection') response.retireConnection();
+      return result.outcome;
+    } catch (thrown) {
+      return failed(thrown);
+    }
+  }
+
+  async #resendRefreshed(
+    expired: Interpretation,
+    path: string,
+    used: ProviderToken,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
+    try {
+      // One refresh for a burst of these; each request that got it is re-sent once with the new token.
+      const fresh = await this.#tokens!.refreshAfterExpired(used);
+      if (fresh === undefined) return expired.outcome;
+      // No token passed on: a second ExpiredProviderToken is the outcome, not another refresh.
+      return await this.#answer(await this.#request(path, fresh, signal), path, undefined, signal);
+    } catch (thrown) {
+      return failed(thrown);
+    }
+  }
+
+  #request(
+    path: string,
+    providerToken: ProviderToken | undefined,
+    signal: AbortSignal,
+  ): Promise<TransportResponse> {
+    return this.#pool.request({
+      method: 'POST',
+      path,
+      headers: this.#headersFor(providerToken),
+      body: this.#body,
+      signal,
+    });
+  }
+
+  #headersFor(providerToken: ProviderToken | undefined): Record<string, string> {
+    if (providerToken === undefined) return this.#headers;
+    if (this.#authorized?.token !== providerToken) {
+      this.#authorized = {
+        token: providerToken,
+        headers: { ...this.#headers, authorization: providerToken.header },
+      };
+    }
+    return this.#authorized.headers;
+  }
+}

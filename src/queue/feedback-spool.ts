@@ -1,0 +1,173 @@
+/**
+ * One send's recorded feedback, as NDJSON lines in a temporary file instead of objects in
+ * memory: a 10-million-device send would otherwise hold 10 million feedback objects for as
+ * long as anyone may ask for them. The send appends lines; any number of readers read the file
+ * from its start and, when they follow, wait at its end for more until the spool is finished
+ * (tail -f). A reader has its own file descriptor and position, so a slow reader never holds
+ * the send up, and one that connects late still gets every line from the first.
+ *
+ * Lines are written in batches (one write per turn of the event loop, not one per line), and
+ * only whole lines: a reader never sees half a line. `write` returns a promise only when the
+ * batch waiting for the disk is large, so a send that outruns the disk waits for it.
+ */
+import { type FileHandle, open, rm } from 'node:fs/promises';
+
+/** Characters waiting for the disk before `write` makes its caller wait. */
+const HIGH_WATER = 256 * 1024;
+/** Bytes a reader reads at once. */
+const READ_CHUNK = 64 * 1024;
+const NEWLINE = 0x0a;
+
+export class FeedbackSpool {
+  /** Whole lines on disk, in bytes: what readers may read. */
+  private size = 0;
+  private buffer: string[] = [];
+  private bufferedChars = 0;
+  private flushing: Promise<void> | undefined;
+  private ending: Promise<void> | undefined;
+  /** Every line is on disk and the file is closed for writing. */
+  private finished = false;
+  private deleted = false;
+  private failure: Error | undefined;
+  private waiters: Array<() => void> = [];
+  /** Lines written so far. */
+  written = 0;
+
+  private constructor(
+    /** The file's path. */
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  /** Creates the file (which must not exist yet), readable and writable by this user only. */
+  static async create(path: string): Promise<FeedbackSpool> {
+    return new FeedbackSpool(path, await open(path, 'wx', 0o600));
+  }
+
+  /**
+   * Appends one line (it must end with `\n`). Returns a promise to wait for when the lines
+   * waiting for the disk are many; otherwise nothing.
+   */
+  write(line: string): Promise<void> | undefined {
+    if (this.ending) throw new Error(`feedback spool ${this.path}: write() after end()`);
+    this.written++;
+    if (this.failure) return undefined; // already reported; the send goes on without its record
+    this.buffer.push(line);
+    this.bufferedChars += line.length;
+    this.flushing ??= this.flush();
+    return this.bufferedChars >= HIGH_WATER ? this.flushing : undefined;
+  }
+
+  /** Why writing failed (the disk is full…), if it did: the lines after it are not recorded. */
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Writes what is left, closes the file for writing; followers then end at the last line. */
+  end(): Promise<void> {
+    this.ending ??= (async () => {
+      await this.flushing;
+      await this.handle.close().catch(() => undefined);
+      this.finished = true;
+      this.notify();
+    })();
+    return this.ending;
+  }
+
+  /** Ends the spool and removes its file; readers waiting for more end now. */
+  async delete(): Promise<void> {
+    this.deleted = true;
+    this.notify();
+    await this.end();
+    // A reader still reading keeps its descriptor, so it may finish what the file held.
+    await rm(this.path, { force: true });
+  }
+
+  /**
+   * Every line from the first, each without its newline. With `follow`, waits at the end for
+   * more until the spool is ended (or deleted); without, ends at what was on disk when asked.
+   * Throws the write failure, if any, after the last line recorded.
+   */
+  async *lines(follow: boolean): AsyncGenerator<string> {
+    if (this.deleted) return;
+    let file: FileHandle;
+    try {
+      file = await open(this.path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && this.deleted) return;
+      throw error;
+    }
+    const stopAt = follow ? Number.POSITIVE_INFINITY : this.size;
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    let position = 0;
+    let partial: Buffer | undefined;
+    try {
+      reading: for (;;) {
+        const limit = Math.min(this.size, stopAt);
+        while (position < limit) {
+          const { bytesRead } = await file.read(chunk, 0, Math.min(READ_CHUNK, limit - position), position);
+          if (bytesRead === 0) break reading; // the file was cut short under us: nothing more to read
+          position += bytesRead;
+          const read = chunk.subarray(0, bytesRead);
+          let start = 0;
+          for (let end = read.indexOf(NEWLINE); end !== -1; end = read.indexOf(NEWLINE, start)) {
+            const piece = read.subarray(start, end);
+            const line = partial ? Buffer.concat([partial, piece]).toString('utf8') : piece.toString('utf8');
+            partial = undefined;
+            start = end + 1;
+            yield line;
+          }
+          // The rest of this read starts a line the next read finishes (copied: `chunk` is reused).
+          if (start < bytesRead) {
+            const rest = Buffer.from(read.subarray(start));
+            partial = partial ? Buffer.concat([partial, rest]) : rest;
+          }
+        }
+        if (position >= stopAt || (this.finished && position >= this.size)) break;
+        if (position >= this.size) await this.changed();
+      }
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private async flush(): Promise<void> {
+    // One write per turn of the event loop: the lines of a burst of answers go out together.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.buffer.length > 0 && !this.failure) {
+      const bytes = Buffer.from(this.buffer.join(''), 'utf8');
+      this.buffer = [];
+      this.bufferedChars = 0;
+      try {
+        let offset = 0;
+        while (offset < bytes.length) {
+          const { bytesWritten } = await this.handle.write(
+            bytes,
+            offset,
+            bytes.length - offset,
+            this.size + offset,
+          );
+          offset += bytesWritten;
+        }
+        this.size += bytes.length;
+      } catch (error) {
+        this.failure = error as Error;
+        this.buffer = [];
+        this.bufferedChars = 0;
+      }
+      this.notify();
+    }
+    this.flushing = undefined;
+  }
+
+  private changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
