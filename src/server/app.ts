@@ -256,10 +256,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // registration compiles and the auth, sends, server and openapi tests pass with it.)
 
   // ── Registration point: metrics (w14-observe) ─────────────────────────────────────────────
-  // TODO(coordinator): add `GET /metrics` answering `metricsText()` from './metrics.js'
-  // (content type `text/plain; version=0.0.4`), with `config: { permission: 'read' }`; it is
-  // public only when the operator lists it in `server.public`. Request-latency and in-flight
-  // hooks from metrics.ts go here too.
+  // TODO(coordinator): with a `ServerMetrics` (createMetrics() from './metrics.js', shared with
+  // the dispatcher's observers), add here:
+  //   app.get('/metrics', { config: { permission: 'read', rateLimit: false }, schema: { summary: 'Prometheus metrics', tags: ['server'] } },
+  //     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()));
+  //   app.addHook('onResponse', async (request, reply) => metrics.httpRequest({ method: request.method,
+  //     route: request.routeOptions.url ?? 'unmatched', statusCode: reply.statusCode, durationMs: reply.elapsedTime }));
+  // and call metrics.sendAccepted(spec) where sends.ts logs 'send accepted'. /metrics needs a key
+  // with `read` unless the operator lists it in server.public (it then gets no key in /openapi.json).
 
   app.decorate('shutdown', async (graceMs: number = settings.shutdownTimeoutMs) => {
     // The listener stays open through the grace period so that a new request gets a clear 503
