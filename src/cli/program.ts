@@ -1,5 +1,5 @@
 /**
- * The `pushline` command line: `send`, `emulate`, `demo`, each with its own --help.
+ * The `pushline` command line: `send`, `serve`, `key`, `emulate`, `demo`, each with its own --help.
  * Parsing is commander's; each command's work is in its own file.
  */
 import { Command, CommanderError, Option } from 'commander';
@@ -11,6 +11,7 @@ import type { CliIO } from './io.js';
 import { reportError } from './report.js';
 import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
+import { runKey, runServe } from './serve.js';
 import { addVapidCommand } from './vapid.js';
 import { runWorker } from './worker.js';
 
@@ -137,6 +138,37 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     )
     .addHelpText('after', `\n${SEND_EXAMPLES}\n\n${CONFIG_HELP}\n\n${EXIT_CODES_HELP}`)
     .action(async (flags) => finish(await runSend(flags, io)));
+
+  program
+    .command('serve')
+    .description("run the push server: the native /v1/sends API and gorush's /api/push, behind API keys")
+    .option('-c, --config <file>', 'JSON config: apps, server, apiKeys, databases (see the README, "Server")')
+    .option('--host <address>', `listen on this address (default: 127.0.0.1; 0.0.0.0 for every interface)`)
+    .option('--port <n>', "listen on this port (default: 8088, gorush's; 0 for any free one)")
+    .option(
+      '--emulator',
+      'start the built-in emulators and send every app to them; without apiKeys in the config, make a key and print it',
+    )
+    .option('--emulator-latency <ms>', 'with --emulator: delay before each emulator answer (default: 0)')
+    .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default: info)')
+    .addHelpText(
+      'after',
+      `
+Logs are JSON lines on stdout (one per request, with its request id and the API key's id;
+never a token or a key). The ready line and any key made by --emulator go to stderr.
+Environment: PUSHLINE_SERVER_HOST, PUSHLINE_SERVER_PORT override the config's server section.
+SIGTERM/SIGINT: new requests get 503, accepted sends get server.shutdownTimeoutMs (default
+10 s) to finish, what is left is aborted (each device still gets its feedback), exit 0.
+
+Try it: pushline serve --emulator`,
+    )
+    .action(async (flags) => finish(await runServe(flags, io)));
+
+  program
+    .command('key')
+    .description('make a new API key for pushline serve: prints the key once and the hash for the config')
+    .option('--json', 'print {"key","hash"} as one JSON line')
+    .action((flags) => finish(runKey(flags, io)));
 
   program
     .command('emulate')

@@ -23,6 +23,7 @@
 import { PROVIDER_SECTIONS } from './providers.js';
 import { REDIS_SECTION } from './redis.js';
 import { integer, mapOf, oneOf, type Present, section } from './schema.js';
+import { API_KEYS_MAP, DATABASES_MAP, SERVER_APP_FIELDS, SERVER_SECTION } from './server.js';
 
 /** `providers`: the credentials `pushline send` uses; the environment variables apply here. */
 export const PROVIDERS_SECTION = section(PROVIDER_SECTIONS, {
@@ -34,7 +35,10 @@ export const PROVIDERS_SECTION = section(PROVIDER_SECTIONS, {
  * One entry of `apps`: the same provider sections as `providers` (variables do not apply:
  * they cannot say which app they are for). Extend it with `extend(APP_SECTION, { … })`.
  */
-export const APP_SECTION = section(PROVIDER_SECTIONS, { help: "one app's providers" });
+export const APP_SECTION = section(
+  { ...PROVIDER_SECTIONS, ...SERVER_APP_FIELDS },
+  { help: "one app's providers, and where pushline serve delivers its feedback" },
+);
 
 /** `apps`: several apps' credentials, by name (used by the server; validated by every command). */
 export const APPS_MAP = mapOf(APP_SECTION, {
@@ -62,7 +66,15 @@ export const CLIENT_SECTION = section(
 
 /** The root of `pushline.json`. */
 export const CONFIG_SCHEMA = section(
-  { providers: PROVIDERS_SECTION, apps: APPS_MAP, client: CLIENT_SECTION, redis: REDIS_SECTION },
+  {
+    providers: PROVIDERS_SECTION,
+    apps: APPS_MAP,
+    client: CLIENT_SECTION,
+    redis: REDIS_SECTION,
+    server: SERVER_SECTION,
+    apiKeys: API_KEYS_MAP,
+    databases: DATABASES_MAP,
+  },
   { help: 'pushline.json', presence: 'always' },
 );
 

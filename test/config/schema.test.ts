@@ -247,7 +247,7 @@ describe('refusals name the field', () => {
     const top = configError(() => load({ provider: {} }));
     assert.match(
       top.message,
-      /has an unknown key 'provider'; known keys: providers, apps, client, redis; did you mean 'providers'\?/,
+      /has an unknown key 'provider'; known keys: providers, apps, client, redis, server, apiKeys, databases; did you mean 'providers'\?/,
     );
     const provider = configError(() => load({ providers: { apn: {} } }));
     assert.equal(provider.path, 'providers.apn');

@@ -1,0 +1,102 @@
+/**
+ * What `buildServer()` takes: plain, already-validated values. The config file (`server`,
+ * `apiKeys`, `apps`, `databases` sections) and `pushline serve`'s flags map onto these; a
+ * program embedding the server can build them itself. Secrets never appear here in clear:
+ * API keys are hashes, and TLS material is held only to hand it to the listener.
+ */
+import type { Platform } from '../device.js';
+import type { Dispatcher } from '../queue/dispatch.js';
+
+/** What a key may do: `send` creates and aborts sends; `read` reads sends, their feedback and stats. */
+export type Permission = 'send' | 'read';
+
+export const PERMISSIONS: readonly Permission[] = ['send', 'read'];
+
+/** A request budget: at most `max` requests per `timeWindowMs`. */
+export interface RateLimit {
+  max: number;
+  timeWindowMs: number;
+}
+
+/** One API key, as the config holds it (its id is its name in `apiKeys`). */
+export interface ApiKeyOptions {
+  /** `sha256:<64 hex digits>` of the key, as `pushline key` prints it. The key itself is never stored. */
+  hash: string;
+  /** The apps this key may send to and read; `["*"]` for every app. */
+  apps: readonly string[];
+  /** What the key may do. */
+  permissions: readonly Permission[];
+  /** The app a request gets when it names none. Default: the key's app when it has exactly one. */
+  defaultApp?: string;
+  /** This key's own budget, instead of `server.rateLimit`. */
+  rateLimit?: RateLimit;
+}
+
+/** The listener and the HTTP API's limits (config section `server`). */
+export interface ServerSettings {
+  /** Default 127.0.0.1: a push server holds credentials; exposing it is a choice (`0.0.0.0`). */
+  host?: string;
+  /** Default 8088, gorush's. 0 picks a free port. */
+  port?: number;
+  /** TLS for the listener (PEM text); without it the server speaks plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Largest JSON request body, bytes. Default 1 MiB. NDJSON bodies are streamed and not limited as a whole. */
+  bodyLimit?: number;
+  /** Most devices inline in one `POST /v1/sends` (more: stream them as NDJSON). Default 10,000. */
+  maxInlineDevices?: number;
+  /**
+   * Routes served without an API key (exact paths, e.g. `["/metrics"]` behind a private
+   * network). `/healthz` is always public. Nothing else is, unless listed here.
+   */
+  public?: readonly string[];
+  /** Per-key request budget (per client IP on public routes). Default 1,200 a minute; `false` turns it off. */
+  rateLimit?: RateLimit | false;
+  /**
+   * On SIGTERM/SIGINT: how long accepted sends get to finish before what is left is aborted
+   * (each device still gets its feedback). Default 10,000 ms.
+   */
+  shutdownTimeoutMs?: number;
+  /** How long an `Idempotency-Key` is remembered. Default 24 h. */
+  idempotencyTtlMs?: number;
+  /** Most idempotency keys remembered at once (oldest forgotten first). Default 100,000. */
+  idempotencyMaxKeys?: number;
+}
+
+/** What the server knows of an app (its providers live behind the dispatcher). */
+export interface AppInfo {
+  /** The platforms the app has a provider for. */
+  platforms: readonly Platform[];
+  /** The APNs topics (bundle ids) the app sends to: gorush requests pick their app by `topic`. */
+  apnsTopics: readonly string[];
+}
+
+export interface ServerOptions {
+  server?: ServerSettings;
+  /** Keys by id. An empty map leaves only `/healthz` and `server.public` routes usable. */
+  apiKeys: Readonly<Record<string, ApiKeyOptions>>;
+  /** Apps by name (`apps.<name>` in the config). */
+  apps: Readonly<Record<string, AppInfo>>;
+  /** Names of the databases of the config (`databases.<name>`) a send's `source` may name. */
+  databases?: readonly string[];
+  /** What runs the sends. The server does not close it: the caller does, after `app.close()`. */
+  dispatcher: Dispatcher;
+  /** pushline's version, for `/version`. */
+  version: string;
+  /**
+   * Pino options or a destination for the JSON logs. Default: info level on stdout; `false`
+   * for no logs (tests).
+   */
+  logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
+}
+
+/** The defaults of {@link ServerSettings}, in one place (README and `--help` quote them). */
+export const SERVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8088,
+  bodyLimit: 1024 * 1024,
+  maxInlineDevices: 10_000,
+  rateLimit: { max: 1200, timeWindowMs: 60_000 },
+  shutdownTimeoutMs: 10_000,
+  idempotencyTtlMs: 24 * 60 * 60 * 1000,
+  idempotencyMaxKeys: 100_000,
+} as const;
