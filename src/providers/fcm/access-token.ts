@@ -11,6 +11,11 @@
 
 import { signJwt } from '../../jwt.js';
 import { maskUrl, redactText } from '../../redact.js';
+import {
+  AccessTokenCache,
+  type AccessTokenGrant,
+  tokenEndpointAnswer,
+} from '../../transport/access-token-cache.js';
 import type { Pool } from '../../transport/types.js';
 import { fcmError } from './errors.js';
 import type { LoadedServiceAccount } from './service-account.js';
@@ -19,15 +24,6 @@ export const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Google refuses assertions living longer than an hour. */
 const ASSERTION_LIFETIME_S = 3600;
-/** Refresh this long before expiry (capped at a tenth of the lifetime, for short-lived test tokens). */
-const REFRESH_MARGIN_MS = 5 * 60_000;
-
-interface CachedToken {
-  value: string;
-  /** When to stop using it (epoch ms), already shortened by the refresh margin. */
-  refreshAt: number;
-}
-
 export interface AccessTokenSourceOptions {
   account: LoadedServiceAccount;
   /** The pool for the token_uri's origin. */
@@ -40,9 +36,7 @@ export class AccessTokenSource {
   readonly #pool: Pick<Pool, 'request'>;
   readonly #path: string;
   readonly #now: () => number;
-  #cached: CachedToken | undefined;
-  #inFlight: Promise<string> | undefined;
-  #requests = 0;
+  readonly #cache: AccessTokenCache;
 
   constructor(options: AccessTokenSourceOptions) {
     this.#account = options.account;
@@ -50,37 +44,30 @@ export class AccessTokenSource {
     const url = new URL(options.account.tokenUri);
     this.#path = url.pathname + url.search;
     this.#now = options.now ?? Date.now;
+    this.#cache = new AccessTokenCache(() => this.#fetch(), this.#now);
   }
 
   /** Token requests made so far (for tests and metrics). */
   get requests(): number {
-    return this.#requests;
+    return this.#cache.requests;
   }
 
   /** The cached token while it is valid, without waiting (the hot path); otherwise undefined: then {@link get}. */
   usable(): string | undefined {
-    const cached = this.#cached;
-    return cached && this.#now() < cached.refreshAt ? cached.value : undefined;
+    return this.#cache.usable();
   }
 
   /** A valid access token: the cached one, or the one being fetched, or a new one. Rejects with a PushError. */
   get(): Promise<string> {
-    const usable = this.usable();
-    if (usable !== undefined) return Promise.resolve(usable);
-    if (!this.#inFlight) {
-      this.#inFlight = this.#fetch().finally(() => {
-        this.#inFlight = undefined;
-      });
-    }
-    return this.#inFlight;
+    return this.#cache.get();
   }
 
   /** Forgets `token` if it is still the cached one (the server said it is no longer valid). */
   invalidate(token: string): void {
-    if (this.#cached?.value === token) this.#cached = undefined;
+    this.#cache.invalidate(token);
   }
 
-  async #fetch(): Promise<string> {
+  async #fetch(): Promise<AccessTokenGrant> {
     const { account, privateKey, tokenUri } = this.#account;
     const iat = Math.floor(this.#now() / 1000);
     const assertion = signJwt(
@@ -90,26 +77,16 @@ export class AccessTokenSource {
       privateKey,
     );
     const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
-    this.#requests++;
     const res = await this.#pool.request({
       method: 'POST',
       path: this.#path,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body,
     });
-    const text = res.body.toString('utf8');
-    let json: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
-    } catch {
-      // A proxy's HTML error page: reported below by status.
-    }
+    const { json, text } = tokenEndpointAnswer(res);
     if (res.status === 200 && typeof json['access_token'] === 'string') {
       const lifetimeMs = (typeof json['expires_in'] === 'number' ? json['expires_in'] : 3600) * 1000;
-      const margin = Math.min(REFRESH_MARGIN_MS, lifetimeMs / 10);
-      this.#cached = { value: json['access_token'], refreshAt: this.#now() + lifetimeMs - margin };
-      return json['access_token'];
+      return { value: json['access_token'], lifetimeMs };
     }
     const error = typeof json['error'] === 'string' ? json['error'] : undefined;
     const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
