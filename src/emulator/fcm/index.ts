@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { ServiceAccount } from '../../providers/fcm/service-account.js';
+import { readBody } from '../read-body.js';
 import { createServerTls } from '../tls.js';
 import { AccessTokens, answerTokenRequest } from './oauth.js';
 import { type RpcError, rpcError, unauthenticated } from './responses.js';
@@ -163,22 +164,9 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     answerSend(res, error.httpStatus, error.body, headers, error.errorCode ?? error.body.error.status);
   }
 
-  function readBody(req: http2.Http2ServerRequest): Promise<Buffer | undefined> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-      req.on('error', () => resolve(undefined));
-    });
-  }
-
   async function handleToken(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
     stats.tokenRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const type = String(req.headers['content-type'] ?? '');
     if (!body || !type.startsWith('application/x-www-form-urlencoded')) {
       stats.tokenRejections++;
@@ -205,7 +193,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
 
   async function handleSend(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
     stats.sendRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const auth = String(req.headers['authorization'] ?? '');
     const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
     if (!bearer) return answerError(res, unauthenticated(true));

@@ -12,6 +12,7 @@
  */
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { readBody } from '../read-body.js';
 import { createServerTls } from '../tls.js';
 import { type AcceptedHmsMessage, type HmsEmulatorStats, Inspection } from './inspection.js';
 import { AccessTokens, answerTokenRequest, makeClientSecret } from './oauth.js';
@@ -116,22 +117,9 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
     write(res, status, { code, msg, requestId: requestId() });
   }
 
-  function readBody(req: http2.Http2ServerRequest): Promise<Buffer | undefined> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-      req.on('error', () => resolve(undefined));
-    });
-  }
-
   async function handleToken(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
     inspection.stats.tokenRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const type = String(req.headers['content-type'] ?? '');
     if (!body || !type.startsWith('application/x-www-form-urlencoded')) {
       inspection.stats.tokenRejections++;
@@ -160,7 +148,7 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
     pathAppId: string,
   ) {
     inspection.stats.sendRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const bearer = /^Bearer (.+)$/i.exec(String(req.headers['authorization'] ?? ''))?.[1];
     const check = bearer === undefined ? 'unknown' : accessTokens.check(bearer);
     if (check === 'expired') return answer(res, 401, '80200003', 'Oauth Token expired');
