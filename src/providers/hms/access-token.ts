@@ -32,80 +32,56 @@ export interface AccessTokenSourceOptions {
   now?: () => number;
 }
 
-export class AccessTokenSource {
-  readonly #options: AccessTokenSourceOptions;
-  readonly #path: string;
-  readonly #cache: AccessTokenCache;
-
+/** The Push Kit token cache: {@link AccessTokenCache} fed by the client-credentials grant. */
+export class AccessTokenSource extends AccessTokenCache {
   constructor(options: AccessTokenSourceOptions) {
-    this.#options = options;
-    this.#path = options.url.pathname + options.url.search;
-    this.#cache = new AccessTokenCache(() => this.#fetch(), options.now ?? Date.now);
+    super(() => requestToken(options), options.now ?? Date.now);
   }
+}
 
-  /** Token requests made so far (for tests and metrics). */
-  get requests(): number {
-    return this.#cache.requests;
+/** One token request: the form-encoded client credentials. Rejects with a PushError. */
+async function requestToken(options: AccessTokenSourceOptions): Promise<AccessTokenGrant> {
+  const { clientId, clientSecret, url, pool, provider } = options;
+  const body = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: clientId,
+    client_secret: clientSecret,
+  }).toString();
+  const res = await pool.request({
+    method: 'POST',
+    path: url.pathname + url.search,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body,
+  });
+  const { json, text } = tokenEndpointAnswer(res);
+  const token = json['access_token'];
+  if (res.status === 200 && typeof token === 'string' && token !== '') {
+    const seconds = json['expires_in'];
+    const lifetimeMs =
+      (typeof seconds === 'number' && seconds > 0
+        ? seconds
+        : typeof seconds === 'string' && Number(seconds) > 0
+          ? Number(seconds)
+          : DEFAULT_LIFETIME_S) * 1000;
+    return { value: token, lifetimeMs };
   }
-
-  /** The cached token while it is valid, without waiting; otherwise undefined (then {@link get}). */
-  usable(): string | undefined {
-    return this.#cache.usable();
+  // Huawei's shape: {"error":1101,"sub_error":20152,"error_description":"invalid client"}.
+  const error = json['error'];
+  const sub = json['sub_error'];
+  const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
+  const code =
+    error === undefined ? undefined : `${String(error)}${sub === undefined ? '' : `/${String(sub)}`}`;
+  const said = code
+    ? `${code}${description ? `: ${description}` : ''}`
+    : text.slice(0, 200) || `HTTP ${res.status}`;
+  if (res.status >= 500 || res.status === 429 || (res.status === 200 && code === undefined)) {
+    throw tokenEndpointUnavailable(url, res.status, said, provider);
   }
-
-  /** A valid access token: the cached one, the one being fetched, or a new one. Rejects with a PushError. */
-  get(): Promise<string> {
-    return this.#cache.get();
-  }
-
-  /** Forgets `token` if it is still the cached one (the send API said it is no longer valid). */
-  invalidate(token: string): void {
-    this.#cache.invalidate(token);
-  }
-
-  async #fetch(): Promise<AccessTokenGrant> {
-    const { clientId, clientSecret, url, pool, provider } = this.#options;
-    const body = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-    }).toString();
-    const res = await pool.request({
-      method: 'POST',
-      path: this.#path,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body,
-    });
-    const { json, text } = tokenEndpointAnswer(res);
-    const token = json['access_token'];
-    if (res.status === 200 && typeof token === 'string' && token !== '') {
-      const seconds = json['expires_in'];
-      const lifetimeMs =
-        (typeof seconds === 'number' && seconds > 0
-          ? seconds
-          : typeof seconds === 'string' && Number(seconds) > 0
-            ? Number(seconds)
-            : DEFAULT_LIFETIME_S) * 1000;
-      return { value: token, lifetimeMs };
-    }
-    // Huawei's shape: {"error":1101,"sub_error":20152,"error_description":"invalid client"}.
-    const error = json['error'];
-    const sub = json['sub_error'];
-    const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
-    const code =
-      error === undefined ? undefined : `${String(error)}${sub === undefined ? '' : `/${String(sub)}`}`;
-    const said = code
-      ? `${code}${description ? `: ${description}` : ''}`
-      : text.slice(0, 200) || `HTTP ${res.status}`;
-    if (res.status >= 500 || res.status === 429 || (res.status === 200 && code === undefined)) {
-      throw tokenEndpointUnavailable(url, res.status, said, provider);
-    }
-    throw tokenRefused(
-      clientId,
-      res.status,
-      said,
-      code ? `oauth ${code}` : `oauth HTTP ${res.status}`,
-      provider,
-    );
-  }
+  throw tokenRefused(
+    clientId,
+    res.status,
+    said,
+    code ? `oauth ${code}` : `oauth HTTP ${res.status}`,
+    provider,
+  );
 }
