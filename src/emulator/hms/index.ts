@@ -10,10 +10,9 @@
  * await emu.close();
  * ```
  */
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type http2 from 'node:http2';
+import { listenH2 } from '../h2-listener.js';
 import { readBody } from '../read-body.js';
-import { createServerTls } from '../tls.js';
 import { type AcceptedHmsMessage, type HmsEmulatorStats, Inspection } from './inspection.js';
 import { AccessTokens, answerTokenRequest, makeClientSecret } from './oauth.js';
 import { type HmsScenarios, ScenarioState } from './scenarios.js';
@@ -81,18 +80,8 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
   const { appId = '104000000', clientSecret = makeClientSecret(), maxRecorded = 100, ...scenarios } = options;
   const state = new ScenarioState();
   state.apply(scenarios);
-  const tls = createServerTls('pushline HMS emulator');
-  const server = http2.createSecureServer({ key: tls.server.keyPem, cert: tls.server.certPem });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listener = await listenH2('pushline HMS emulator');
+  const { server, tls, origin } = listener;
   const accessTokens = new AccessTokens();
   const inspection = new Inspection(maxRecorded);
   let requestNumber = 0;
@@ -241,7 +230,6 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
     authEndpoint: `${origin}${TOKEN_PATH}`,
     ca: tls.ca.certPem,
   };
-  let closing: Promise<void> | undefined;
 
   return {
     origin,
@@ -265,16 +253,6 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
       inspection.reset();
       requestNumber = 0;
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const session of sessions) session.close();
-        const timer = setTimeout(() => {
-          for (const session of sessions) session.destroy();
-        }, 2000);
-        timer.unref();
-      });
-      return closing;
-    },
+    close: () => listener.close(),
   };
 }
