@@ -449,6 +449,39 @@ describe('LocalDispatcher', () => {
     await assert.rejects(collect(dispatcher.feedback(small.id)), { code: 'closed' });
   });
 
+  test('close: inline sends, accepted in full, all run through the grace period (queued ones too)', async (t) => {
+    const seen = new Map<string, Set<unknown>>();
+    let twice = 0;
+    const observer: FeedbackObserver = {
+      observe(send, feedback) {
+        const ids = seen.get(send.id) ?? new Set();
+        seen.set(send.id, ids);
+        if (ids.has(feedback.device.id)) twice++;
+        ids.add(feedback.device.id);
+      },
+    };
+    const { dispatcher } = setup(t, { observers: [observer], maxConcurrent: 1 }, { window: 20 });
+    emulator.apns.setScenarios({ latencyMs: 50 });
+    const big = spec(inline(Array.from({ length: 300 }, (_, i) => ios(i))));
+    const waiting = spec(inline([ios(1000), ios(1001)]));
+    await dispatcher.submit(big);
+    await dispatcher.submit(waiting);
+    assert.equal((await dispatcher.status(waiting.id))?.state, 'queued');
+    // Still reading its array (a window of 20 with 50 ms per push) when the shutdown starts.
+    await readUntil(dispatcher.feedback(big.id), 1).enough;
+    await dispatcher.close(30_000);
+    for (const [send, count] of [
+      [big, 300],
+      [waiting, 2],
+    ] as const) {
+      const final = (await dispatcher.status(send.id))!;
+      assert.equal(final.state, 'done', `${send.id}: ${final.error?.message ?? ''}`);
+      assert.equal(final.counts.sent, count, 'every accepted device was sent');
+      assert.equal(seen.get(send.id)?.size, count);
+    }
+    assert.equal(twice, 0, 'each device observed once');
+  });
+
   test('close: past the grace period what is in flight is aborted, each device still recorded once', async (t) => {
     let observed = 0;
     const source = gatedSource(1_000_000, 1_000_000);
