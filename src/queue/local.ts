@@ -219,6 +219,21 @@ export class LocalDispatcher implements Dispatcher {
     return this.closing;
   }
 
+  /** Sends waiting for their turn (`maxConcurrent`): the metrics' queue depth. */
+  get queuedSends(): number {
+    return this.queued.length;
+  }
+
+  /** Devices read by the running sends whose final feedback is not in yet. */
+  devicesInFlight(): number {
+    let total = 0;
+    for (const send of this.running) {
+      const status = send.status();
+      total += Math.max(0, status.accepted - status.counts.total);
+    }
+    return total;
+  }
+
   // ── accepting ────────────────────────────────────────────────────────────────────────────
 
   private async accept(spec: SendSpec): Promise<SendStatus> {
