@@ -28,7 +28,6 @@ import { webPush } from '../providers/webpush/index.js';
 import { appClients, DEFAULT_APP } from '../queue/app-clients.js';
 import { bullmqDispatcher } from '../queue/bullmq.js';
 import type { Dispatcher, FeedbackObserver } from '../queue/dispatch.js';
-import type { KeyRangeReader } from '../queue/key-ranges.js';
 import { LocalDispatcher } from '../queue/local.js';
 import { maskRedisUrl } from '../queue/redis-connection.js';
 import { queueOptions } from '../queue/redis-options.js';
@@ -38,11 +37,11 @@ import { generateApiKey } from '../server/auth.js';
 import { GORUSH_METRICS, type GorushSettings, GorushStats } from '../server/gorush/index.js';
 import { createMetrics, type ServerMetrics } from '../server/metrics.js';
 import { type ApiKeyOptions, type AppInfo, SERVER_DEFAULTS, type ServerSettings } from '../server/options.js';
+import { appObservers, appSources, keyRangeReaders } from './app-observers.js';
 import { closeClient } from './close-client.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { sanitize } from './sanitize.js';
-import { databaseUrl, serveObservers, serveSources } from './serve-observers.js';
 
 export interface ServeFlags {
   config?: string;
@@ -218,38 +217,6 @@ function workersFlag(value: string | undefined, redis: boolean): number {
   return parsed;
 }
 
-/** Key-range readers on the config's databases, for the workers of this process (closed after them). */
-async function keyRangeReaders(
-  config: PushlineConfig,
-): Promise<{ readers: Map<string, KeyRangeReader>; close(): Promise<void> }> {
-  const readers = new Map<string, KeyRangeReader>();
-  const closers: Array<() => Promise<void>> = [];
-  const { sqliteKeyRanges, postgresKeyRanges } = await import('../queue/key-ranges.js');
-  for (const name of Object.keys(config.databases ?? {})) {
-    const url = databaseUrl(config, name)!;
-    const lower = url.toLowerCase();
-    if (lower.startsWith('sqlite:')) {
-      let path = url.slice('sqlite:'.length);
-      if (path.startsWith('///')) path = path.slice(2);
-      const { default: Database } = await import('better-sqlite3');
-      const db = new Database(path, { readonly: true, fileMustExist: true });
-      closers.push(async () => void db.close());
-      readers.set(name, await sqliteKeyRanges(db));
-    } else if (lower.startsWith('postgres://') || lower.startsWith('postgresql://')) {
-      const { default: pg } = await import('pg');
-      const pool = new pg.Pool({ connectionString: url, max: 2 });
-      closers.push(() => pool.end());
-      readers.set(name, await postgresKeyRanges(pool));
-    }
-  }
-  return {
-    readers,
-    close: async () => {
-      for (const close of closers) await close().catch(() => undefined);
-    },
-  };
-}
-
 export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> {
   const { config, settings, apiKeys, appNames, gorush } = loadServeConfig(flags.config, io.env);
   if (flags.host !== undefined) settings.host = flags.host;
@@ -337,7 +304,7 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
     if (queue === undefined) {
       const local = new LocalDispatcher({
         clients,
-        sources: serveSources(config),
+        sources: appSources(config),
         observers,
         onError: (error, context) =>
           logWarning('a send went on after a failure', {
@@ -449,9 +416,9 @@ function observersOf(
   config: PushlineConfig,
   metrics: ServerMetrics,
   log: (message: string, context: Record<string, unknown>) => void,
-): ReturnType<typeof serveObservers> {
+): ReturnType<typeof appObservers> {
   try {
-    return serveObservers(config, metrics, log);
+    return appObservers(config, metrics, log);
   } catch (error) {
     if (error instanceof PushError || (error instanceof Error && error.name === 'StoreError'))
       throw new CliError(error.message, EXIT.config, { cause: error });

@@ -1,14 +1,16 @@
 /**
- * What `pushline serve` (and its in-process workers) hands every final feedback to, and where
- * `source` sends read their devices, from the config: the metrics (every app), each app's
- * `webhook` (signed batches, its deliveries counted in the metrics) and `deadTokens` (applied
- * to a database of `databases` through a feedback sink), and `databases.<name>.url` opened as
- * a device source.
+ * What runs sends — `pushline serve` (its in-process dispatcher or workers) and `pushline
+ * worker` — hands every final feedback to, and where `source` sends read their devices, from
+ * the config: the metrics (every app, in the server), each app's `webhook` (signed batches,
+ * its deliveries counted in the metrics) and `deadTokens` (applied to a database of
+ * `databases` through a feedback sink); `databases.<name>.url` opened as a device source (the
+ * in-process dispatcher) or as key ranges (queue workers).
  */
 import type { PushlineConfig } from '../config/index.js';
 import type { Device } from '../device.js';
 import { PushError } from '../errors.js';
 import type { FeedbackObserver } from '../queue/dispatch.js';
+import type { KeyRangeReader } from '../queue/key-ranges.js';
 import type { SourceOpener } from '../queue/local.js';
 import { forApp, type SinkObserver, sinkObserver } from '../queue/sink-observer.js';
 import type { ServerMetrics } from '../server/metrics.js';
@@ -24,24 +26,26 @@ export function databaseUrl(config: PushlineConfig, name: string): string | unde
   return entry === undefined ? undefined : text(entry.url.reveal());
 }
 
-export interface ServeObservers {
-  /** The metrics first, then each app's webhook and dead-token sink, each kept to its app. */
+export interface AppObservers {
+  /** The metrics first (when given), then each app's webhook and dead-token sink, each kept to its app. */
   observers: FeedbackObserver[];
   /** The dead-token sinks, to check their tables at start (`ready()`). */
   deadTokenSinks: Array<{ app: string; sink: SinkObserver }>;
 }
 
+/** The observers of the config's apps; `log` as in {@link appObservers}. */
+
 /**
  * The feedback observers of the config's apps. `log` gets failures that do not stop a send
  * (a webhook batch given up, a dead token not applied); it must not throw.
  */
-export function serveObservers(
+export function appObservers(
   config: PushlineConfig,
-  metrics: ServerMetrics,
+  metrics: ServerMetrics | undefined,
   log: (message: string, context: Record<string, unknown>) => void,
-): ServeObservers {
-  const observers: FeedbackObserver[] = [metrics];
-  const deadTokenSinks: ServeObservers['deadTokenSinks'] = [];
+): AppObservers {
+  const observers: FeedbackObserver[] = metrics === undefined ? [] : [metrics];
+  const deadTokenSinks: AppObservers['deadTokenSinks'] = [];
   for (const [app, section] of Object.entries(config.apps ?? {})) {
     const webhook = section.webhook;
     if (webhook !== undefined) {
@@ -56,7 +60,7 @@ export function serveObservers(
         ...(webhook.batchDelayMs === undefined ? {} : { batchDelayMs: webhook.batchDelayMs }),
         ...(webhook.timeoutMs === undefined ? {} : { timeoutMs: webhook.timeoutMs }),
         ...(webhook.attempts === undefined ? {} : { retry: { attempts: webhook.attempts } }),
-        onDelivery: (event) => metrics.webhookDelivery(app, event),
+        ...(metrics === undefined ? {} : { onDelivery: (event) => metrics.webhookDelivery(app, event) }),
         onError: (error, batch) =>
           log('webhook batch given up', {
             app,
@@ -101,7 +105,7 @@ export function serveObservers(
 }
 
 /** `source` sends: `databases.<name>.url` opened as a device source running the send's query. */
-export function serveSources(config: PushlineConfig): SourceOpener {
+export function appSources(config: PushlineConfig): SourceOpener {
   return (database: string, query: string): AsyncIterable<Device> => {
     const url = databaseUrl(config, database);
     if (url === undefined) {
@@ -109,5 +113,37 @@ export function serveSources(config: PushlineConfig): SourceOpener {
       throw new PushError('config', `no database '${database}' in the config (known: ${known})`);
     }
     return openDeviceSource(url, { query });
+  };
+}
+
+/** Key-range readers on the config's databases, for queue workers (`source` sends); close them after the workers. */
+export async function keyRangeReaders(
+  config: PushlineConfig,
+): Promise<{ readers: Map<string, KeyRangeReader>; close(): Promise<void> }> {
+  const readers = new Map<string, KeyRangeReader>();
+  const closers: Array<() => Promise<void>> = [];
+  const { sqliteKeyRanges, postgresKeyRanges } = await import('../queue/key-ranges.js');
+  for (const name of Object.keys(config.databases ?? {})) {
+    const url = databaseUrl(config, name)!;
+    const lower = url.toLowerCase();
+    if (lower.startsWith('sqlite:')) {
+      let path = url.slice('sqlite:'.length);
+      if (path.startsWith('///')) path = path.slice(2);
+      const { default: Database } = await import('better-sqlite3');
+      const db = new Database(path, { readonly: true, fileMustExist: true });
+      closers.push(async () => void db.close());
+      readers.set(name, await sqliteKeyRanges(db));
+    } else if (lower.startsWith('postgres://') || lower.startsWith('postgresql://')) {
+      const { default: pg } = await import('pg');
+      const pool = new pg.Pool({ connectionString: url, max: 2 });
+      closers.push(() => pool.end());
+      readers.set(name, await postgresKeyRanges(pool));
+    }
+  }
+  return {
+    readers,
+    close: async () => {
+      for (const close of closers) await close().catch(() => undefined);
+    },
   };
 }
