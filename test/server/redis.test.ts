@@ -8,11 +8,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { hashApiKey } from '../../src/server/auth.js';
+import { verifyWebhookSignature } from '../../src/stores/index.js';
 import { type RedisServer, redisUnavailable, startRedis } from '../queue/redis-server.js';
 import { startWorkerProcess, type WorkerProcess, workerConfig } from '../queue/workers.js';
 import { call, type ServeProcess, settled, startServe } from './process-support.js';
@@ -139,5 +143,78 @@ describe('pushline serve --redis, real processes', { skip, timeout: 600_000 }, (
     server.child.kill('SIGTERM');
     const { code } = await server.exited;
     assert.equal(code, 0, server.stderr());
+  });
+
+  test('pushline worker applies the app’s webhook and reads a source send’s key ranges from its database', async (t) => {
+    redis ??= await startRedis();
+    const tokens = Array.from({ length: 30 }, iosToken);
+    const dead = new Set(tokens.filter((_, i) => i % 5 === 0));
+    const hookEmulator = await startEmulator({ apns: { scenarios: { badTokens: [...dead] } } });
+    t.after(() => hookEmulator.close());
+    const dbPath = join(dir, 'devices.db');
+    const db = new Database(dbPath);
+    db.exec('CREATE TABLE devices (id INTEGER PRIMARY KEY, platform TEXT, token TEXT)');
+    const insert = db.prepare('INSERT INTO devices VALUES (?, ?, ?)');
+    for (const [i, token] of tokens.entries()) insert.run(i + 1, 'ios', token);
+    db.close();
+
+    const received: Array<{ device: { token: string } }> = [];
+    let unverified = 0;
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (!verifyWebhookSignature('hook-secret-0123456789', req.headers, body)) unverified++;
+        received.push(...JSON.parse(body.toString('utf8')));
+        res.writeHead(204).end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await new Promise((resolve) => receiver.once('listening', resolve));
+    t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+
+    const file = workerConfig(hookEmulator, join(dir, 'hook'), 50, 'hook');
+    const parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed.apps = {
+      main: {
+        apns: parsed.providers.apns,
+        webhook: {
+          url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+          secret: 'hook-secret-0123456789',
+          batchDelayMs: 50,
+        },
+      },
+    };
+    parsed.providers = {};
+    parsed.databases = { devices: { url: `sqlite:${dbPath}` } };
+    parsed.apiKeys = { ci: { hash: hashApiKey(KEY), apps: ['*'], permissions: ['send', 'read'] } };
+    writeFileSync(file, JSON.stringify(parsed));
+
+    const server = await startServe(['--config', file, '--redis', redis.url]);
+    servers.push(server);
+    const hookWorker = await startWorkerProcess(redis.url, file);
+    t.after(async () => {
+      await hookWorker.stop('SIGKILL');
+    });
+    const created = await call(server.url, KEY, 'POST', '/v1/sends', {
+      app: 'main',
+      notification: { title: 'From the database' },
+      source: { database: 'devices', query: 'SELECT id, platform, token FROM devices', keyColumn: 'id' },
+    });
+    assert.equal(created.status, 202, JSON.stringify(created.json));
+    const status = await settled(server.url, KEY, created.json['id'] as string);
+    assert.equal(status['state'], 'done', JSON.stringify(status));
+    const counts = status['counts'] as { total: number; invalidToken: number };
+    assert.equal(counts.total, 30);
+    assert.equal(counts.invalidToken, dead.size);
+    const deadline = Date.now() + 30_000;
+    while (received.length < dead.size && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(unverified, 0);
+    assert.deepEqual(new Set(received.map((record) => record.device.token)), dead);
+    assert.equal(received.length, dead.size);
+    const stopped = await hookWorker.stop('SIGTERM');
+    assert.equal(stopped.code, 0, hookWorker.log);
   });
 });
