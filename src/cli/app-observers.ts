@@ -80,23 +80,33 @@ export function appObservers(
           `apps.${app}.deadTokens.database names '${dead.database}', which is not in databases`,
         );
       }
-      const sink = sinkObserver(
-        () =>
-          openFeedbackSink(url, {
-            table: dead.table,
-            keyColumn: dead.keyColumn,
-            mode: dead.mode,
-            ...(dead.keyField === undefined ? {} : { keyField: dead.keyField }),
-            ...(dead.markColumn === undefined ? {} : { markColumn: dead.markColumn }),
-          }),
-        {
-          onError: (error) =>
-            log('dead tokens not applied', {
-              app,
-              error: error instanceof Error ? error.message : String(error),
+      let sink: SinkObserver;
+      try {
+        sink = sinkObserver(
+          () =>
+            openFeedbackSink(url, {
+              table: dead.table,
+              keyColumn: dead.keyColumn,
+              mode: dead.mode,
+              ...(dead.keyField === undefined ? {} : { keyField: dead.keyField }),
+              ...(dead.markColumn === undefined ? {} : { markColumn: dead.markColumn }),
             }),
-        },
-      );
+          {
+            onError: (error) =>
+              log('dead tokens not applied', {
+                app,
+                error: error instanceof Error ? error.message : String(error),
+              }),
+          },
+        );
+      } catch (error) {
+        // The database cannot be opened (a missing SQLite file, a bad URL): the config is wrong.
+        throw new PushError(
+          'config',
+          `apps.${app}.deadTokens: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
+      }
       deadTokenSinks.push({ app, sink });
       observers.push(forApp(app, sink));
     }
