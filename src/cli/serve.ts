@@ -236,6 +236,8 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
   try {
     let madeKey: string | undefined;
     let built: BuiltApps;
+    // The emulators' origins, named as the services they stand for in the metrics.
+    const origins: Record<string, string> = {};
     if (flags.emulator) {
       // Each app keeps its configured APNs topic (gorush requests choose their app by it).
       const topics = appNames.map((name) => config.apps?.[name]?.apns?.topic ?? emulatorTopic(name));
@@ -252,6 +254,10 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
       });
       cleanups.unshift(() => emulator.close());
       built = emulatorApps(emulator, appNames, topics);
+      origins[emulator.apns.origin] = 'apns';
+      origins[emulator.fcm.origin] = 'fcm';
+      origins[emulator.hms.origin] = 'hms';
+      for (const origin of emulator.webpush.origins) origins[origin] = 'webpush';
       if (Object.keys(apiKeys).length === 0) {
         const made = generateApiKey();
         madeKey = made.key;
@@ -277,6 +283,7 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
 
     const gorushStats = new GorushStats();
     const metrics = createMetrics({
+      origins,
       gorush: { metrics: GORUSH_METRICS, stats: () => gorushStats.app(version) },
     });
     const runsSends = queue === undefined || workerCount > 0;
