@@ -370,7 +370,6 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
         version,
         gorush: { settings: gorush, stats: gorushStats },
         metrics,
-        metricsFollowSends: queue === undefined,
         ...(healthy === undefined ? {} : { healthy }),
         logger: { level: flags.logLevel ?? 'info', stream: io.stdout },
       });
