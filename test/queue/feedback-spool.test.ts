@@ -132,6 +132,11 @@ describe('feedbackRecord', () => {
     const record = feedbackRecord(feedback);
     assert.deepEqual(record, parseFeedbackLine(feedbackLine(feedback)));
     assert.equal(record.device.rowId, '12345678901234567890');
+    assert.deepEqual(
+      JSON.parse(feedbackLine(feedback)).device,
+      { platform: 'ios', token: 'ab', rowId: '12345678901234567890' },
+      'a BigInt is written as digits, the device as it is (not the placeholder for an unwritable one)',
+    );
     assert.equal(record.error?.code, 'invalid-token');
     assert.equal(record.error?.reason, 'Unregistered');
     assert.equal(record.status, 'invalid-token');
