@@ -151,6 +151,11 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     )
     .option('--emulator-latency <ms>', 'with --emulator: delay before each emulator answer (default: 0)')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default: info)')
+    .option(
+      '--redis <url>',
+      'accept sends into the Redis queue (BullMQ) for pushline worker processes (also redis.url, PUSHLINE_REDIS_URL)',
+    )
+    .option('--workers <n>', 'with Redis: queue workers to run in this process too (default: 0)')
     .addHelpText(
       'after',
       `

@@ -1,11 +1,13 @@
 /**
  * `pushline serve`: the push server. Reads the config (file + environment: the `server`,
  * `apiKeys`, `databases` and `apps` sections of the one schema, src/config/server.ts), builds
- * one `PushClient` per app (`apps.<name>`, or the single app `default` from `providers` when
- * there is no `apps`), the dispatcher that runs sends in this process, and the HTTP server;
- * listens until SIGTERM/SIGINT, then shuts down gracefully: new requests get 503, accepted
- * sends get `server.shutdownTimeoutMs` to finish (what is left is aborted, every device still
- * gets its feedback), and the process exits 0.
+ * one `PushClient` per app (queue/app-clients.ts, the same builder as `pushline worker`), the
+ * feedback observers (metrics, each app's webhook and dead-token database), the dispatcher —
+ * in this process by default (queue/local.ts), or BullMQ on Redis with `--redis` (workers
+ * elsewhere, or `--workers N` here) — and the HTTP server; listens until SIGTERM/SIGINT, then
+ * shuts down gracefully: new requests get 503, accepted sends get `server.shutdownTimeoutMs`
+ * to finish (what is left is aborted, every device still gets its feedback; on Redis, what
+ * the workers here have not done is handed back to the queue), and the process exits 0.
  *
  * `--emulator` starts the built-in emulators and points every app at them, and — when the
  * config has no API key — makes one and prints it once with a curl example: one command to try
@@ -14,30 +16,31 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { PushClient } from '../client.js';
-import {
-  apnsOptions,
-  CONFIG_SCHEMA,
-  ConfigError,
-  fcmOptions,
-  loadConfig,
-  type PushlineConfig,
-  webPushOptions,
-} from '../config/index.js';
+import { CONFIG_SCHEMA, ConfigError, loadConfig, type PushlineConfig } from '../config/index.js';
 import type { Platform } from '../device.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
+import { PushError } from '../errors.js';
 import type { Provider } from '../provider.js';
 import { apns } from '../providers/apns/index.js';
 import { fcm } from '../providers/fcm/index.js';
+import { hms } from '../providers/hms/index.js';
 import { webPush } from '../providers/webpush/index.js';
+import { appClients, DEFAULT_APP } from '../queue/app-clients.js';
+import { bullmqDispatcher } from '../queue/bullmq.js';
+import type { Dispatcher, FeedbackObserver } from '../queue/dispatch.js';
+import { LocalDispatcher } from '../queue/local.js';
+import { maskRedisUrl } from '../queue/redis-connection.js';
+import { queueOptions } from '../queue/redis-options.js';
+import { type PushlineWorker, startWorker } from '../queue/worker.js';
 import { buildServer } from '../server/app.js';
 import { generateApiKey } from '../server/auth.js';
-import { InterimDispatcher } from '../server/interim-dispatcher.js';
+import { GORUSH_METRICS, type GorushSettings, GorushStats } from '../server/gorush/index.js';
+import { createMetrics, type ServerMetrics } from '../server/metrics.js';
 import { type ApiKeyOptions, type AppInfo, SERVER_DEFAULTS, type ServerSettings } from '../server/options.js';
+import { appObservers, appSources, keyRangeReaders } from './app-observers.js';
 import { closeClient } from './close-client.js';
-import type { ProviderConfig } from './config.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
-import { providersFromConfig } from './providers.js';
 import { sanitize } from './sanitize.js';
 
 export interface ServeFlags {
@@ -47,6 +50,10 @@ export interface ServeFlags {
   emulator?: boolean;
   emulatorLatency?: string;
   logLevel?: string;
+  /** Redis URL: sends go to the BullMQ queue (also `redis.url` / `PUSHLINE_REDIS_URL`). */
+  redis?: string;
+  /** With Redis: workers run in this process (default 0: `pushline worker` elsewhere). */
+  workers?: string;
 }
 
 /** pushline's version, from its package.json (src/cli → ../../, dist/cli → ../../). */
@@ -59,10 +66,10 @@ export function pushlineVersion(): string {
   }
 }
 
-/** An app built: its client, and what the server knows of it. */
-interface BuiltApp {
-  client: PushClient;
-  info: AppInfo;
+/** The apps built: their clients, and what the server knows of them. */
+interface BuiltApps {
+  clients: Map<string, PushClient>;
+  info: Record<string, AppInfo>;
 }
 
 const EMULATOR_TEAM = 'EMUTEAM001';
@@ -70,44 +77,44 @@ const EMULATOR_TEAM = 'EMUTEAM001';
 /** The APNs topic an app gets from the emulator: `com.example.<name>`. */
 const emulatorTopic = (app: string) => `com.example.${app.replace(/[^A-Za-z0-9.-]/g, '-')}`;
 
-function appInfo(providers: Provider[], topics: string[]): AppInfo {
+function appInfo(providers: readonly Provider[], topics: string[]): AppInfo {
   const platforms = new Set<Platform>();
   for (const provider of providers) for (const platform of provider.platforms) platforms.add(platform);
   return { platforms: [...platforms], apnsTopics: topics };
 }
 
-function emulatorApps(emulator: Emulator, names: string[], topics: string[]): Record<string, BuiltApp> {
-  const apps: Record<string, BuiltApp> = {};
+function emulatorApps(emulator: Emulator, names: string[], topics: string[]): BuiltApps {
+  const built: BuiltApps = { clients: new Map(), info: {} };
   for (const [index, name] of names.entries()) {
     const topic = topics[index]!;
     const providers = [
       apns({ ...emulator.apns.providerOptions, topic }),
       fcm(emulator.fcm.providerOptions),
       webPush(emulator.webpush.providerOptions),
+      hms(emulator.hms.providerOptions),
     ];
-    apps[name] = { client: new PushClient({ providers }), info: appInfo(providers, [topic]) };
+    built.clients.set(name, new PushClient({ providers }));
+    built.info[name] = appInfo(providers, [topic]);
   }
-  return apps;
+  return built;
 }
 
-type AppSection = NonNullable<PushlineConfig['apps']>[string];
-
-/** An app's providers from its sections (`apps.<name>`, or `providers` for the single app `default`). */
-function appFromSections(
-  name: string,
-  sections: Pick<AppSection, 'apns' | 'fcm' | 'webpush' | 'hms'>,
-): BuiltApp {
-  if (sections.hms !== undefined) {
-    // TODO(coordinator): hms(hmsConfig(sections.hms)) once src/providers/hms (w16-hms) is merged.
-    throw new CliError(`apps.${name}.hms: the HMS provider is not part of this build yet`, EXIT.config);
+/** Every app of the config, built as `pushline worker` builds them (queue/app-clients.ts). */
+function configApps(config: PushlineConfig): BuiltApps {
+  let clients: ReturnType<typeof appClients>;
+  try {
+    clients = appClients(config);
+  } catch (error) {
+    if (error instanceof PushError) throw new CliError(error.message, EXIT.config, { cause: error });
+    throw error;
   }
-  const config: ProviderConfig = {};
-  if (sections.apns !== undefined) config.apns = apnsOptions(sections.apns);
-  if (sections.fcm !== undefined) config.fcm = fcmOptions(sections.fcm);
-  if (sections.webpush !== undefined) config.webpush = webPushOptions(sections.webpush);
-  const providers = providersFromConfig(config);
-  const topic = config.apns?.topic;
-  return { client: new PushClient({ providers }), info: appInfo(providers, topic ? [topic] : []) };
+  const built: BuiltApps = { clients: new Map(clients.clients), info: {} };
+  for (const name of clients.names) {
+    const topic =
+      config.apps?.[name]?.apns?.topic ?? (name === DEFAULT_APP ? config.providers.apns?.topic : undefined);
+    built.info[name] = appInfo(clients.providers(name), topic ? [topic] : []);
+  }
+  return built;
 }
 
 /** What `pushline serve` takes from the config, mapped onto the server's options. */
@@ -117,6 +124,8 @@ interface ServeConfig {
   apiKeys: Record<string, ApiKeyOptions>;
   /** App names: `apps`, or the single app `default` (from `providers`) when there is none. */
   appNames: string[];
+  /** gorush's API settings (`server.gorush`). */
+  gorush: Omit<GorushSettings, 'bodyLimit'>;
 }
 
 const NO_LIMIT = { max: Number.MAX_SAFE_INTEGER, timeWindowMs: 60_000 };
@@ -163,8 +172,13 @@ function loadServeConfig(path: string | undefined, env: NodeJS.ProcessEnv): Serv
       );
     }
   }
-  const appNames = Object.keys(apps).length > 0 ? Object.keys(apps) : ['default'];
-  return { config, settings, apiKeys, appNames };
+  const appNames = Object.keys(apps).length > 0 ? Object.keys(apps) : [DEFAULT_APP];
+  const gorush = {
+    sync: server.gorush.sync,
+    maxNotification: server.gorush.maxNotification,
+    maskTokens: server.gorush.maskTokens,
+  };
+  return { config, settings, apiKeys, appNames, gorush };
 }
 
 function latencyFlag(value: string | undefined): number {
@@ -188,25 +202,46 @@ function portFlag(value: string | undefined): number | undefined {
   return parsed;
 }
 
+function workersFlag(value: string | undefined, redis: boolean): number {
+  if (value === undefined) return 0;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 64) {
+    throw new CliError(`--workers must be a whole number from 0 to 64, got '${value}'`, EXIT.usage);
+  }
+  if (parsed > 0 && !redis) {
+    throw new CliError(
+      '--workers runs queue workers: it needs Redis (--redis URL, redis.url or PUSHLINE_REDIS_URL); without it sends run in this process anyway',
+      EXIT.usage,
+    );
+  }
+  return parsed;
+}
+
 export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> {
-  const { config, settings, apiKeys, appNames } = loadServeConfig(flags.config, io.env);
+  const { config, settings, apiKeys, appNames, gorush } = loadServeConfig(flags.config, io.env);
   if (flags.host !== undefined) settings.host = flags.host;
   const port = portFlag(flags.port);
   if (port !== undefined) settings.port = port;
   const latency = latencyFlag(flags.emulatorLatency);
+  const queue = queueOptions(config, flags.redis);
+  const workerCount = workersFlag(flags.workers, queue !== undefined);
+  const version = pushlineVersion();
 
-  let emulator: Emulator | undefined;
+  // Run last to first: the server, the workers, the dispatcher, the observers, the clients, the emulator.
   const cleanups: Array<() => Promise<void>> = [];
+  // Until the server's logger exists, what goes wrong in the background goes to stderr.
+  let logWarning = (message: string, context: Record<string, unknown>): void => {
+    io.stderr.write(`pushline serve: ${sanitize(`${message} ${JSON.stringify(context)}`)}\n`);
+  };
   try {
-    const apps: Record<string, BuiltApp> = {};
-    cleanups.push(async () => {
-      await Promise.all(Object.values(apps).map((app) => closeClient(app.client)));
-    });
     let madeKey: string | undefined;
+    let built: BuiltApps;
+    // The emulators' origins, named as the services they stand for in the metrics.
+    const origins: Record<string, string> = {};
     if (flags.emulator) {
       // Each app keeps its configured APNs topic (gorush requests choose their app by it).
       const topics = appNames.map((name) => config.apps?.[name]?.apns?.topic ?? emulatorTopic(name));
-      emulator = await startEmulator({
+      const emulator = await startEmulator({
         apns: {
           teamId: EMULATOR_TEAM,
           teams: { [EMULATOR_TEAM]: topics },
@@ -217,9 +252,12 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
         fcm: latency > 0 ? { latencyMs: latency } : {},
         webpush: latency > 0 ? { latencyMs: latency } : {},
       });
-      const started = emulator;
-      cleanups.push(() => started.close());
-      Object.assign(apps, emulatorApps(emulator, appNames, topics));
+      cleanups.unshift(() => emulator.close());
+      built = emulatorApps(emulator, appNames, topics);
+      origins[emulator.apns.origin] = 'apns';
+      origins[emulator.fcm.origin] = 'fcm';
+      origins[emulator.hms.origin] = 'hms';
+      for (const origin of emulator.webpush.origins) origins[origin] = 'webpush';
       if (Object.keys(apiKeys).length === 0) {
         const made = generateApiKey();
         madeKey = made.key;
@@ -230,40 +268,109 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
           defaultApp: appNames[0]!,
         };
       }
-    } else if (config.apps !== undefined && Object.keys(config.apps).length > 0) {
-      for (const [name, sections] of Object.entries(config.apps))
-        apps[name] = appFromSections(name, sections);
     } else {
-      apps['default'] = appFromSections('default', config.providers);
+      built = configApps(config);
     }
+    const { clients } = built;
+    cleanups.unshift(async () => {
+      await Promise.all([...clients.values()].map((client) => closeClient(client)));
+    });
     if (Object.keys(apiKeys).length === 0) {
       io.stderr.write(
         'pushline serve: no API key in the config (apiKeys): every route but /healthz will answer 401; make one with pushline key\n',
       );
     }
 
-    // TODO(coordinator): replace with the in-process dispatcher of src/queue/local.ts (w14-local),
-    // built from the same clients, with the feedback observers registered on it:
-    //   - metrics (src/server/metrics.ts);
-    //   - each app's webhook (src/stores/webhook-sink.ts) from config.apps[name].webhook:
-    //     { url, secret: secret.reveal(), statuses, batchSize, batchDelayMs, timeoutMs, retry: { attempts } },
-    //     kept to its app's sends (queue/sink-observer.ts forApp);
-    //   - each app's dead-token sink from config.apps[name].deadTokens
-    //     ({ table, keyColumn, keyField, mode, markColumn } on config.databases[database].url.reveal()),
-    //     through queue/sink-observer.ts;
-    //   - the databases (config.databases, url.reveal()) for `source` sends.
-    const dispatcher = new InterimDispatcher(
-      Object.fromEntries(Object.entries(apps).map(([name, app]) => [name, app.client])),
-    );
+    const gorushStats = new GorushStats();
+    const metrics = createMetrics({
+      origins,
+      gorush: { metrics: GORUSH_METRICS, stats: () => gorushStats.app(version) },
+    });
+    const runsSends = queue === undefined || workerCount > 0;
+    const { observers, deadTokenSinks } = runsSends
+      ? observersOf(config, metrics, (message, context) => logWarning(message, context))
+      : { observers: [metrics] as FeedbackObserver[], deadTokenSinks: [] };
+    let observersClosed = false;
+    cleanups.unshift(async () => {
+      if (observersClosed) return;
+      for (const observer of observers) await observer.close?.();
+    });
+    // A dead-token table that is not there stops the server now, not at the first dead token.
+    for (const { app, sink } of deadTokenSinks) {
+      await sink.ready().catch((error: unknown) => {
+        throw new CliError(
+          `apps.${app}.deadTokens: ${error instanceof Error ? error.message : String(error)}`,
+          EXIT.config,
+        );
+      });
+    }
+
+    let dispatcher: Dispatcher;
+    let healthy: (() => Promise<boolean>) | undefined;
+    const workers: PushlineWorker[] = [];
+    if (queue === undefined) {
+      const local = new LocalDispatcher({
+        clients,
+        sources: appSources(config),
+        observers,
+        onError: (error, context) =>
+          logWarning('a send went on after a failure', {
+            ...context,
+            error: error instanceof Error ? error.message : String(error),
+          }),
+      });
+      // The dispatcher closes the observers (after its sends).
+      observersClosed = true;
+      metrics.setQueueDepth(() => local.queuedSends);
+      metrics.setInFlight(() => local.devicesInFlight());
+      dispatcher = local;
+      cleanups.unshift(() => local.close(0));
+    } else {
+      const log = (message: string) => logWarning(message, { redis: maskRedisUrl(queue.worker.redis) });
+      let bull: Awaited<ReturnType<typeof bullmqDispatcher>>;
+      try {
+        bull = await bullmqDispatcher({ ...queue.dispatcher, apps: [...clients.keys()], log });
+      } catch (error) {
+        if (error instanceof PushError) throw new CliError(error.message, EXIT.config, { cause: error });
+        throw error;
+      }
+      const ranges = workerCount > 0 ? await keyRangeReaders(config) : undefined;
+      if (ranges) cleanups.unshift(() => ranges.close());
+      for (let i = 0; i < workerCount; i++) {
+        workers.push(
+          startWorker({
+            ...queue.worker,
+            clients: (app) => clients.get(app),
+            observers,
+            sources: (database) => ranges?.readers.get(database),
+            log,
+          }),
+        );
+      }
+      // On shutdown the workers here finish what is in flight and hand the rest back to the
+      // queue first; then the dispatcher lets go of Redis.
+      dispatcher = closingAfter(bull, async (graceMs) => {
+        await Promise.all(workers.splice(0).map((worker) => worker.close(graceMs)));
+      });
+      cleanups.unshift(async () => {
+        await Promise.all(workers.splice(0).map((worker) => worker.close(0)));
+        await bull.close(0);
+      });
+      healthy = () => bull.healthy();
+    }
+
     let app: Awaited<ReturnType<typeof buildServer>>;
     try {
       app = await buildServer({
         server: settings,
         apiKeys,
-        apps: Object.fromEntries(Object.entries(apps).map(([name, built]) => [name, built.info])),
+        apps: built.info,
         databases: Object.keys(config.databases ?? {}),
         dispatcher,
-        version: pushlineVersion(),
+        version,
+        gorush: { settings: gorush, stats: gorushStats },
+        metrics,
+        ...(healthy === undefined ? {} : { healthy }),
         logger: { level: flags.logLevel ?? 'info', stream: io.stdout },
       });
     } catch (error) {
@@ -272,17 +379,31 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
         throw new CliError(error.message, EXIT.config);
       throw error;
     }
+    const server = app;
+    logWarning = (message, context) => {
+      server.log.warn(context, message);
+    };
     let shutDown = false;
     cleanups.unshift(async () => {
-      if (!shutDown) await app.shutdown(0);
+      if (!shutDown) await server.shutdown(0);
     });
     const host = settings.host ?? SERVER_DEFAULTS.host;
     await app.listen({ host, port: settings.port ?? SERVER_DEFAULTS.port });
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address !== null ? address.port : settings.port;
     const url = `${settings.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-    app.log.info({ url, apps: Object.keys(apps), emulator: flags.emulator === true }, 'listening');
-    io.stderr.write(banner(url, Object.keys(apps), madeKey, flags.emulator === true));
+    const appList = [...clients.keys()];
+    app.log.info(
+      {
+        url,
+        apps: appList,
+        emulator: flags.emulator === true,
+        queue: queue === undefined ? 'in-process' : maskRedisUrl(queue.worker.redis),
+        workers: queue === undefined ? undefined : workerCount,
+      },
+      'listening',
+    );
+    io.stderr.write(banner(url, appList, madeKey, flags.emulator === true));
 
     if (!io.signal.aborted) await once(io.signal, 'abort');
     const grace = settings.shutdownTimeoutMs ?? SERVER_DEFAULTS.shutdownTimeoutMs;
@@ -294,6 +415,36 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
+}
+
+/** The observers, a config error (an unknown database) as the CLI's. */
+function observersOf(
+  config: PushlineConfig,
+  metrics: ServerMetrics,
+  log: (message: string, context: Record<string, unknown>) => void,
+): ReturnType<typeof appObservers> {
+  try {
+    return appObservers(config, metrics, log);
+  } catch (error) {
+    if (error instanceof PushError || (error instanceof Error && error.name === 'StoreError'))
+      throw new CliError(error.message, EXIT.config, { cause: error });
+    throw error;
+  }
+}
+
+/** The dispatcher, with `before(graceMs)` run first when it is closed. */
+function closingAfter(dispatcher: Dispatcher, before: (graceMs: number) => Promise<void>): Dispatcher {
+  return {
+    submit: (spec) => dispatcher.submit(spec),
+    status: (id) => dispatcher.status(id),
+    settled: (id) => dispatcher.settled(id),
+    feedback: (id, query) => dispatcher.feedback(id, query),
+    abort: (id, reason) => dispatcher.abort(id, reason),
+    close: async (graceMs) => {
+      await before(graceMs);
+      await dispatcher.close(graceMs);
+    },
+  };
 }
 
 function banner(url: string, apps: string[], key: string | undefined, emulator: boolean): string {

@@ -9,6 +9,7 @@ import { appClients } from '../queue/app-clients.js';
 import { connectRedis, evictionWarning, maskRedisUrl } from '../queue/redis-connection.js';
 import { queueOptions } from '../queue/redis-options.js';
 import { startWorker } from '../queue/worker.js';
+import { appObservers, keyRangeReaders } from './app-observers.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { sanitize } from './sanitize.js';
@@ -65,9 +66,33 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   probe.disconnect();
   if (warning) log(warning);
 
+  // Each app's webhook and dead-token database see the feedback recorded here, and `source`
+  // sends read their key ranges from the config's databases.
+  let observers: ReturnType<typeof appObservers>;
+  try {
+    observers = appObservers(config, undefined, (message, context) =>
+      log(`${message} ${JSON.stringify(context)}`),
+    );
+    for (const { app, sink } of observers.deadTokenSinks) {
+      await sink.ready().catch((error: unknown) => {
+        throw new PushError(
+          'config',
+          `apps.${app}.deadTokens: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+    }
+  } catch (error) {
+    await clients.close();
+    if (error instanceof Error && (error instanceof PushError || error.name === 'StoreError'))
+      throw new CliError(error.message, EXIT.config, { cause: error });
+    throw error;
+  }
+  const ranges = await keyRangeReaders(config);
   const worker = startWorker({
     ...queue.worker,
     clients: (app) => clients.get(app),
+    observers: observers.observers,
+    sources: (database) => ranges.readers.get(database),
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(takeover === undefined ? {} : { lockDurationMs: takeover, stalledIntervalMs: takeover }),
     log,
@@ -78,6 +103,8 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   log(`stopping: finishing requests in flight (up to ${grace} ms), handing the rest back`);
   const closing = worker.close(grace);
   await closing;
+  for (const observer of observers.observers) await observer.close?.().catch(() => undefined);
+  await ranges.close();
   await clients.close();
   log(`stopped after ${worker.chunks} chunks`);
   return EXIT.ok;

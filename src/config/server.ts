@@ -5,7 +5,18 @@
  * `webhook` and `deadTokens`. `src/cli/serve.ts` maps the parsed values onto the server's
  * `ServerOptions` and the feedback observers' options.
  */
-import { file, integer, mapOf, oneOf, type Present, secret, section, string, strings } from './schema.js';
+import {
+  boolean,
+  file,
+  integer,
+  mapOf,
+  oneOf,
+  type Present,
+  secret,
+  section,
+  string,
+  strings,
+} from './schema.js';
 
 /** A request budget: `max` requests per `timeWindowMs`. */
 const rateLimit = (help: string) =>
@@ -65,6 +76,20 @@ export const SERVER_SECTION = section(
       help: 'how long an Idempotency-Key is remembered (default 24 h)',
       unit: 'ms',
     }),
+    gorush: section(
+      {
+        sync: boolean({
+          help: "gorush's core.sync: POST /api/push waits for its sends and returns their failures in logs (?sync= overrides per request)",
+          default: false,
+        }),
+        maxNotification: integer({
+          help: "gorush's core.max_notification: most notifications in one POST /api/push",
+          default: 100,
+        }),
+        maskTokens: boolean({ help: "gorush's log.hide_token: tokens masked in logs", default: true }),
+      },
+      { help: "gorush's API (/api/push): the settings of gorush's config it honours", presence: 'always' },
+    ),
   },
   { help: 'pushline serve: the listener and the HTTP API', presence: 'always' },
 );

@@ -9,6 +9,7 @@
 import type { PushClient } from '../client.js';
 import type { Device } from '../device.js';
 import type { Delivery } from '../engine/delivery.js';
+import { PushError } from '../errors.js';
 import type { Feedback } from '../feedback.js';
 import { redactText } from '../redact.js';
 import { feedbackLine } from '../stores/ndjson-writer.js';
@@ -65,6 +66,16 @@ export class LocalSend {
   private onRecorded: (() => void) | undefined;
   /** Observers that failed in this send (each is reported once per send). */
   private readonly failedObservers = new Set<FeedbackObserver>();
+  /**
+   * Inline devices were all accepted by the 202 (its `accepted` counted them): when the send
+   * ends early, those never read get their `aborted` feedback here, not silence.
+   */
+  private readonly inline: readonly Device[] | undefined;
+  /** The unread inline devices are being recorded as aborted: the input yields no more. */
+  private tookRest = false;
+  private unreadRecording: Promise<void> | undefined;
+  /** Inline devices recorded as aborted without being read (not in the delivery's summary). */
+  private unreadAborted = 0;
 
   constructor(
     readonly spec: SendSpec,
@@ -73,6 +84,7 @@ export class LocalSend {
     readonly spool: FeedbackSpool,
     private readonly host: LocalSendHost,
   ) {
+    this.inline = Array.isArray(devices) ? devices : undefined;
     this.readEnded = new Promise((resolve) => {
       this.endRead = resolve;
     });
@@ -91,13 +103,27 @@ export class LocalSend {
       app: this.spec.app,
       state: this.state,
       accepted: this.accepted,
-      counts: this.finalCounts ?? (this.delivery ? sendCounts(this.delivery.summary) : emptyCounts()),
+      counts: this.withUnread(
+        this.finalCounts ?? (this.delivery ? sendCounts(this.delivery.summary) : emptyCounts()),
+      ),
       createdAt: this.spec.createdAt,
     };
     if (this.startedAt !== undefined) status.startedAt = this.startedAt;
     if (this.finishedAt !== undefined) status.finishedAt = this.finishedAt;
     if (this.error !== undefined) status.error = { ...this.error };
     return status;
+  }
+
+  /** The counts plus the inline devices recorded aborted without being read. */
+  private withUnread(counts: SendStatus['counts']): SendStatus['counts'] {
+    if (this.unreadAborted === 0) return counts;
+    const errors = { ...counts.errors, aborted: (counts.errors['aborted'] ?? 0) + this.unreadAborted };
+    return {
+      ...counts,
+      total: counts.total + this.unreadAborted,
+      failed: counts.failed + this.unreadAborted,
+      errors,
+    };
   }
 
   /** Starts the delivery on the app's client; a client that refuses (closed) fails the send. */
@@ -131,7 +157,7 @@ export class LocalSend {
     this.abortReason = reason;
     this.error = { code: 'aborted', message: redactText(`send aborted: ${reason}`) };
     if (this.delivery) this.delivery.abort(reason);
-    else void this.finish('aborted');
+    else void this.recordUnread().then(() => this.finish('aborted'));
     return true;
   }
 
@@ -156,6 +182,7 @@ export class LocalSend {
   private *countedSync(devices: Iterable<Device>): Generator<Device> {
     try {
       for (const device of devices) {
+        if (this.tookRest) return;
         this.accepted++;
         yield device;
       }
@@ -163,6 +190,34 @@ export class LocalSend {
     } finally {
       this.readDone();
     }
+  }
+
+  /**
+   * An inline send ending early (aborted, or cut by the shutdown's grace period): each device
+   * of its array not read yet is recorded `aborted` (spool, observers), once.
+   */
+  private recordUnread(): Promise<void> {
+    // The feedback loop and `abandon` may both get here: the second waits for the first.
+    this.unreadRecording ??= this.takeRest();
+    return this.unreadRecording;
+  }
+
+  private async takeRest(): Promise<void> {
+    if (this.inline === undefined || this.readComplete || this.abortReason === undefined) return;
+    this.tookRest = true;
+    const error = new PushError('aborted', redactText(`send aborted: ${this.abortReason}`));
+    for (let index = this.accepted; index < this.inline.length; index++) {
+      const feedback: Feedback = { device: this.inline[index]!, status: 'failed', attempts: 0, error };
+      this.accepted++;
+      this.unreadAborted++;
+      const writing = this.writeLine(feedback);
+      if (writing) await writing;
+      const observing = this.observe(feedback);
+      if (observing) await observing;
+      this.recorded++;
+      this.wakeRecorded();
+    }
+    this.readDone();
   }
 
   /** The same for an async input (a request body, a database cursor). */
@@ -205,8 +260,10 @@ export class LocalSend {
     }
     if (this.ending) return; // abandoned
     this.finalCounts = sendCounts(delivery.summary);
-    if (this.abortReason !== undefined) await this.finish('aborted');
-    else if (failure) {
+    if (this.abortReason !== undefined) {
+      await this.recordUnread();
+      await this.finish('aborted');
+    } else if (failure) {
       this.error = errorOf(failure.error);
       await this.finish('failed');
     } else await this.finish('done');
@@ -223,6 +280,7 @@ export class LocalSend {
         this.onRecorded = resolve;
       });
     }
+    if (!this.ending) await this.recordUnread();
     if (!this.ending) await this.finish('aborted');
     await this.settledStatus;
   }

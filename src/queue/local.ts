@@ -208,14 +208,30 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   /**
-   * Stops taking sends (`submit` rejects with `unavailable`), stops reading devices (those read
-   * finish; a queued send is aborted), waits up to `graceMs`, aborts what is left (every device
+   * Stops taking sends (`submit` rejects with `unavailable`), stops reading streamed and source
+   * inputs (the devices read finish; such a send still queued is aborted; inline sends, accepted
+   * in full, all run, queued ones included), waits up to `graceMs`, aborts what is left (every device
    * read gets its `aborted` feedback), then closes the observers and deletes the feedback files.
    * Statuses stay readable; feedback does not.
    */
   close(graceMs: number): Promise<void> {
     this.closing ??= this.shutDown(Math.max(0, Number(graceMs) || 0));
     return this.closing;
+  }
+
+  /** Sends waiting for their turn (`maxConcurrent`): the metrics' queue depth. */
+  get queuedSends(): number {
+    return this.queued.length;
+  }
+
+  /** Devices read by the running sends whose final feedback is not in yet. */
+  devicesInFlight(): number {
+    let total = 0;
+    for (const send of this.running) {
+      const status = send.status();
+      total += Math.max(0, status.accepted - status.counts.total);
+    }
+    return total;
   }
 
   // ── accepting ────────────────────────────────────────────────────────────────────────────
@@ -397,10 +413,24 @@ export class LocalDispatcher implements Dispatcher {
 
   private async shutDown(graceMs: number): Promise<void> {
     clearInterval(this.sweeper);
-    const queued = this.queued.splice(0);
-    for (const send of queued) send.abort('the server shut down before this send started');
+    // Inline devices were accepted in full (the 202 counted them): those sends run through
+    // the grace period, queued ones included (started now, past maxConcurrent). Only a send
+    // whose input is still being read (a stream, a source) stops reading; a queued one of
+    // those, of which nothing was read, is aborted.
+    const waiting = this.queued.splice(0);
+    const queued: LocalSend[] = [];
+    for (const send of waiting) {
+      if (send.spec.devices.kind === 'inline') {
+        this.launch(send, this.options.clients.get(send.spec.app)!);
+      } else {
+        send.abort('the server shut down before this send started');
+        queued.push(send);
+      }
+    }
     const running = [...this.running];
-    for (const send of running) send.stop('the server shut down before every device was read');
+    for (const send of running) {
+      if (send.spec.devices.kind !== 'inline') send.stop('the server shut down before every device was read');
+    }
     const allSettled = Promise.all([...queued, ...running].map((send) => send.settledStatus));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([allSettled, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);

@@ -13,6 +13,7 @@ import type { Feedback, FeedbackStatus } from '../feedback.js';
 import { feedbackLine } from '../stores/ndjson-writer.js';
 import type { SendCounts, SendState, SendStatus } from './dispatch.js';
 import { deviceField, type SendKeys } from './redis-keys.js';
+import { emptyCounts } from './send-counts.js';
 
 /** Fields per device in RECORD's ARGV. */
 const RECORD_STRIDE = 7;
@@ -181,18 +182,7 @@ export async function markStarted(redis: Redis & OutcomeCommands, keys: SendKeys
 
 /** The counters hash as {@link SendCounts}. */
 export function countsFrom(hash: Record<string, string>): SendCounts {
-  const counts: SendCounts = {
-    total: 0,
-    sent: 0,
-    validated: 0,
-    invalidToken: 0,
-    failed: 0,
-    errors: {},
-    providers: {},
-    retries: 0,
-    maybeDelivered: 0,
-    maybeDuplicates: 0,
-  };
+  const counts = emptyCounts();
   for (const [field, text] of Object.entries(hash)) {
     const value = Number(text);
     if (field.startsWith('e:')) counts.errors[field.slice(2)] = value;

@@ -2,8 +2,8 @@
  * `buildServer()`: the Fastify instance of `pushline serve`, with everything every route
  * shares — JSON logs with request ids (and no token or key in them), API keys, per-key rate
  * limits, body limits, validation answered as a 400 naming the field, one error shape, the
- * OpenAPI document, `/healthz`, `/version` — and the native API (sends.ts). gorush's API and
- * the metrics plug in at the marked registration points.
+ * OpenAPI document, `/healthz`, `/version` — the native API (sends.ts), gorush's API
+ * (gorush/) and, when given, the Prometheus metrics.
  *
  * There is deliberately no route that shows the config: gorush's `/api/config` leaked
  * certificates (gorush #491), and nothing a client needs is in it.
@@ -17,7 +17,9 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
-import { ApiKeyring, registerAuth } from './auth.js';
+import type { SendSpec } from '../queue/dispatch.js';
+import { ApiKeyring, authorizeApps, registerAuth } from './auth.js';
+import { type GorushDeps, GorushStats, gorushDirectory, gorushRoutes } from './gorush/index.js';
 import { errorBody, errorBodySchema, HttpError } from './http-error.js';
 import { IdempotencyTable } from './idempotency.js';
 import { logCensor, REDACTED_PATHS } from './mask.js';
@@ -191,9 +193,21 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     '/healthz',
     {
       config: { permission: 'public', rateLimit: false },
-      schema: { summary: 'Liveness: 200 with an empty body; 503 once shutting down', tags: ['server'] },
+      schema: {
+        summary:
+          'Liveness: 200 with an empty body; 503 once shutting down or while the queue (Redis) is down',
+        tags: ['server'],
+      },
     },
-    async (_request, reply) => reply.code(200).send(),
+    async (_request, reply) => {
+      // What runs the sends is down (Redis): a load balancer should send elsewhere.
+      if (options.healthy !== undefined && !(await options.healthy())) {
+        return reply
+          .code(503)
+          .send(errorBody(503, 'unavailable', 'the queue (Redis) does not answer: sends are refused'));
+      }
+      return reply.code(200).send();
+    },
   );
   app.get(
     '/version',
@@ -229,41 +243,70 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     async () => app.swagger(),
   );
 
+  const followSends = options.metricsFollowSends ?? true;
   await app.register(sendsRoutes, {
     dispatcher: options.dispatcher,
+    ...(options.metrics === undefined
+      ? {}
+      : {
+          onAccepted: (spec: SendSpec) => {
+            const metrics = options.metrics!;
+            metrics.sendAccepted(spec);
+            if (followSends) {
+              options.dispatcher.settled(spec.id).then(
+                (status) => metrics.sendSettled({ app: spec.app, state: status.state }),
+                () => metrics.sendSettled({ app: spec.app, state: 'failed' }),
+              );
+            }
+          },
+        }),
     apps: options.apps,
     databases: options.databases ?? [],
     idempotency: new IdempotencyTable(settings.idempotencyTtlMs, settings.idempotencyMaxKeys),
     maxInlineDevices: settings.maxInlineDevices,
   });
 
-  // ── Registration point: gorush's API (w14-gorush) ─────────────────────────────────────────
-  // TODO(coordinator): register gorush's routes here (imports from './gorush/index.js'):
-  //   await app.register(gorushRoutes, {
-  //     dispatcher: options.dispatcher,
-  //     directory: gorushDirectory(options.apps),
-  //     settings: { sync: false, maxNotification: 100, maskTokens: true, bodyLimit: settings.bodyLimit },
-  //     stats: new GorushStats(…),
-  //     newId: randomUUID,
-  //     version: options.version,
-  //     defaultAppFor: (request) => request.apiKey?.defaultApp,
-  //     authorize: authorizeApps,                       // from './auth.js': 403 for an app the key lacks
-  //     submittedBy: (request) => request.apiKey?.id,
-  //   } satisfies GorushDeps);
-  // Auth needs nothing more: the hook above runs first on its routes too (GET needs `read`,
-  // POST `send`), and the onRoute hook documents their key. The server's Ajv neither coerces
-  // types nor drops unknown fields. (Checked on w14-server with main's gorush plugin: this
-  // registration compiles and the auth, sends, server and openapi tests pass with it.)
+  // gorush's API. Auth needs nothing more: the hook above runs first on its routes too (GET
+  // needs `read`, POST `send`), and the onRoute hook documents their key.
+  await app.register(gorushRoutes, {
+    dispatcher: options.dispatcher,
+    directory: gorushDirectory(options.apps),
+    settings: {
+      sync: false,
+      maxNotification: 100,
+      maskTokens: true,
+      ...options.gorush?.settings,
+      bodyLimit: settings.bodyLimit,
+    },
+    stats: options.gorush?.stats ?? new GorushStats(),
+    newId: randomUUID,
+    version: options.version,
+    defaultAppFor: (request) => request.apiKey?.defaultApp,
+    authorize: authorizeApps,
+    submittedBy: (request) => request.apiKey?.id,
+  } satisfies GorushDeps);
 
-  // ── Registration point: metrics (w14-observe) ─────────────────────────────────────────────
-  // TODO(coordinator): with a `ServerMetrics` (createMetrics() from './metrics.js', shared with
-  // the dispatcher's observers), add here:
-  //   app.get('/metrics', { config: { permission: 'read', rateLimit: false }, schema: { summary: 'Prometheus metrics', tags: ['server'] } },
-  //     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()));
-  //   app.addHook('onResponse', async (request, reply) => metrics.httpRequest({ method: request.method,
-  //     route: request.routeOptions.url ?? 'unmatched', statusCode: reply.statusCode, durationMs: reply.elapsedTime }));
-  // and call metrics.sendAccepted(spec) where sends.ts logs 'send accepted'. /metrics needs a key
-  // with `read` unless the operator lists it in server.public (it then gets no key in /openapi.json).
+  // The metrics: /metrics needs a key with `read` unless the operator lists it in
+  // server.public (it then gets no key in /openapi.json).
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    app.get(
+      '/metrics',
+      {
+        config: { permission: 'read', rateLimit: false },
+        schema: { summary: 'Prometheus metrics', tags: ['server'] },
+      },
+      async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metricsText()),
+    );
+    app.addHook('onResponse', async (request, reply) =>
+      metrics.httpRequest({
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        statusCode: reply.statusCode,
+        durationMs: reply.elapsedTime,
+      }),
+    );
+  }
 
   app.decorate('shutdown', async (graceMs: number = settings.shutdownTimeoutMs) => {
     // The listener stays open through the grace period so that a new request gets a clear 503

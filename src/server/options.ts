@@ -6,6 +6,8 @@
  */
 import type { Platform } from '../device.js';
 import type { Dispatcher } from '../queue/dispatch.js';
+import type { GorushSettings, GorushStats } from './gorush/index.js';
+import type { ServerMetrics } from './metrics.js';
 
 /** What a key may do: `send` creates and aborts sends; `read` reads sends, their feedback and stats. */
 export type Permission = 'send' | 'read';
@@ -82,6 +84,20 @@ export interface ServerOptions {
   dispatcher: Dispatcher;
   /** pushline's version, for `/version`. */
   version: string;
+  /**
+   * gorush's API: its settings (config `server.gorush`; gorush's defaults when absent) and the
+   * counters of `/api/stat/app` (pass the same to `createMetrics` so `/metrics` agrees).
+   */
+  gorush?: { settings?: Partial<Omit<GorushSettings, 'bodyLimit'>>; stats?: GorushStats };
+  /** The Prometheus metrics: `/metrics`, per-request samples, sends accepted and settled. */
+  metrics?: ServerMetrics;
+  /**
+   * Whether `metrics.sendSettled` is fed by waiting on `dispatcher.settled(id)` for each send
+   * (cheap in-process; a poll per send on Redis, where the workers see the ends). Default true.
+   */
+  metricsFollowSends?: boolean;
+  /** Whether what runs the sends can take one now (Redis up): `/healthz` answers 503 when not. */
+  healthy?: () => Promise<boolean>;
   /**
    * Pino options or a destination for the JSON logs. Default: info level on stdout; `false`
    * for no logs (tests).

@@ -45,7 +45,11 @@ const notificationProperties = {
   apns: { type: 'object', additionalProperties: true, description: 'APNs overrides (see the README)' },
   fcm: { type: 'object', additionalProperties: true, description: 'FCM overrides (see the README)' },
   webpush: { type: 'object', additionalProperties: true, description: 'Web Push overrides (see the README)' },
-  hms: { type: 'object', additionalProperties: true, description: 'Huawei Push Kit overrides (see the README)' },
+  hms: {
+    type: 'object',
+    additionalProperties: true,
+    description: 'Huawei Push Kit overrides (see the README)',
+  },
 } as const satisfies Record<keyof Notification, unknown>;
 
 export const notificationSchema = {

@@ -53,6 +53,8 @@ export interface SendsDeps {
   databases: readonly string[];
   idempotency: IdempotencyTable;
   maxInlineDevices: number;
+  /** A new send was accepted (not a replay of an earlier one): the metrics count it. */
+  onAccepted?: (spec: SendSpec) => void;
 }
 
 /** The send as a request describes it, before the server names it. */
@@ -341,6 +343,7 @@ async function acceptSend(request: FastifyRequest, reply: FastifyReply, deps: Se
     throw refusal(error);
   }
   if (idempotencyKey !== undefined) deps.idempotency.accept(scope, idempotencyKey, status.id);
+  if (status.id === spec.id) deps.onAccepted?.(spec);
   request.log.info(
     {
       sendId: status.id,

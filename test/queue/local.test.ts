@@ -364,7 +364,7 @@ describe('LocalDispatcher', () => {
     await dispatcher.settled(k1.id);
   });
 
-  test('abort: no new device is sent, each unanswered one is recorded aborted', async (t) => {
+  test('abort: no new device is sent, each unanswered one (read or not) is recorded aborted', async (t) => {
     const { dispatcher } = setup(t, { maxConcurrent: 1 }, { window: 20 });
     emulator.apns.setScenarios({ latencyMs: 100 });
     const devices = Array.from({ length: 2000 }, (_, i) => ios(i));
@@ -373,11 +373,14 @@ describe('LocalDispatcher', () => {
     await dispatcher.submit(running);
     assert.equal((await dispatcher.submit(waiting)).state, 'queued', 'behind maxConcurrent: 1');
 
-    // A queued send aborts at once, having read nothing.
+    // A queued send aborts at once, having sent nothing: its inline device, accepted by the
+    // 202, is recorded aborted.
     assert.equal(await dispatcher.abort(waiting.id, 'changed my mind'), true);
     const waited = await dispatcher.settled(waiting.id);
     assert.equal(waited.state, 'aborted');
-    assert.equal(waited.accepted, 0);
+    assert.equal(waited.accepted, 1);
+    assert.equal(waited.counts.errors.aborted, 1);
+    assert.equal(waited.counts.sent, 0);
     assert.match(waited.error?.message ?? '', /changed my mind/);
 
     const first = readUntil(dispatcher.feedback(running.id), 1);
@@ -386,10 +389,12 @@ describe('LocalDispatcher', () => {
     const final = await dispatcher.settled(running.id);
     assert.equal(final.state, 'aborted');
     assert.equal(final.error?.code, 'aborted');
-    assert.ok(final.accepted < devices.length, `read ${final.accepted} of ${devices.length}`);
+    assert.ok(final.counts.sent < devices.length, `sent ${final.counts.sent} of ${devices.length}`);
+    assert.equal(final.accepted, devices.length, 'inline devices were all accepted');
     assert.equal(final.counts.total, final.accepted);
     const records = await first.done;
-    assert.equal(records.length, final.accepted, 'every device read has exactly one record');
+    assert.equal(records.length, devices.length, 'every device has exactly one record');
+    assert.equal(new Set(records.map((r) => r.device['id'])).size, devices.length);
     assert.ok(
       records.some((record) => record.error?.code === 'aborted'),
       'some devices were answered aborted',
@@ -447,6 +452,63 @@ describe('LocalDispatcher', () => {
     assert.equal(closed, 1, 'observers are closed');
     assert.deepEqual(readdirSync(dir), [], 'the feedback files are deleted');
     await assert.rejects(collect(dispatcher.feedback(small.id)), { code: 'closed' });
+  });
+
+  test('close: inline sends, accepted in full, all run through the grace period (queued ones too)', async (t) => {
+    const seen = new Map<string, Set<unknown>>();
+    let twice = 0;
+    const observer: FeedbackObserver = {
+      observe(send, feedback) {
+        const ids = seen.get(send.id) ?? new Set();
+        seen.set(send.id, ids);
+        if (ids.has(feedback.device.id)) twice++;
+        ids.add(feedback.device.id);
+      },
+    };
+    const { dispatcher } = setup(t, { observers: [observer], maxConcurrent: 1 }, { window: 20 });
+    emulator.apns.setScenarios({ latencyMs: 50 });
+    const big = spec(inline(Array.from({ length: 300 }, (_, i) => ios(i))));
+    const waiting = spec(inline([ios(1000), ios(1001)]));
+    await dispatcher.submit(big);
+    await dispatcher.submit(waiting);
+    assert.equal((await dispatcher.status(waiting.id))?.state, 'queued');
+    // Still reading its array (a window of 20 with 50 ms per push) when the shutdown starts.
+    await readUntil(dispatcher.feedback(big.id), 1).enough;
+    await dispatcher.close(30_000);
+    for (const [send, count] of [
+      [big, 300],
+      [waiting, 2],
+    ] as const) {
+      const final = (await dispatcher.status(send.id))!;
+      assert.equal(final.state, 'done', `${send.id}: ${final.error?.message ?? ''}`);
+      assert.equal(final.counts.sent, count, 'every accepted device was sent');
+      assert.equal(seen.get(send.id)?.size, count);
+    }
+    assert.equal(twice, 0, 'each device observed once');
+  });
+
+  test('close: past the grace period an inline send records every device, the unread ones aborted', async (t) => {
+    const seen = new Set<unknown>();
+    let twice = 0;
+    const observer: FeedbackObserver = {
+      observe(_send, feedback) {
+        if (seen.has(feedback.device.id)) twice++;
+        seen.add(feedback.device.id);
+      },
+    };
+    const { dispatcher } = setup(t, { observers: [observer] }, { window: 20 });
+    emulator.apns.setScenarios({ latencyMs: 2000 });
+    const big = spec(inline(Array.from({ length: 500 }, (_, i) => ios(i))));
+    await dispatcher.submit(big);
+    await sleep(100);
+    await dispatcher.close(50);
+    const final = (await dispatcher.status(big.id))!;
+    assert.equal(final.state, 'aborted');
+    assert.equal(final.accepted, 500);
+    assert.equal(final.counts.total, 500);
+    assert.equal(final.counts.errors.aborted, 500, 'nothing was answered within the grace period');
+    assert.equal(seen.size, 500, 'every accepted device is observed');
+    assert.equal(twice, 0);
   });
 
   test('close: past the grace period what is in flight is aborted, each device still recorded once', async (t) => {

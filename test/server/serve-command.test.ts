@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { run } from '../../src/cli/program.js';
 import { hashApiKey } from '../../src/server/auth.js';
 
@@ -108,4 +109,35 @@ test('a bad --port is a usage error (64)', async () => {
   const { code, stderr } = await pushline(['serve', '--port', 'eighty']);
   assert.equal(code, 64);
   assert.match(stderr, /--port/);
+});
+
+test('--workers without Redis is a usage error (64): sends run in this process anyway', async () => {
+  const { code, stderr } = await pushline(['serve', '--workers', '2']);
+  assert.equal(code, 64);
+  assert.match(stderr, /--workers runs queue workers: it needs Redis \(--redis URL/);
+});
+
+test("an app's deadTokens table that is not in its database stops the server at start (78)", async () => {
+  const db = join(dir, 'empty.db');
+  new Database(db).close();
+  const path = config('dead-table.json', {
+    apps: { shop: { deadTokens: { database: 'main', table: 'no_such_table', keyColumn: 'id' } } },
+    databases: { main: { url: `sqlite:${db}` } },
+  });
+  const { code, stderr } = await pushline(['serve', '--config', path, '--emulator', '--port', '0']);
+  assert.equal(code, 78, stderr);
+  assert.match(stderr, /apps\.shop\.deadTokens: .*no_such_table/);
+  const missing = await pushline([
+    'serve',
+    '--config',
+    config('dead-file.json', {
+      apps: { shop: { deadTokens: { database: 'main', table: 'devices', keyColumn: 'id' } } },
+      databases: { main: { url: `sqlite:${join(dir, 'missing', 'none.db')}` } },
+    }),
+    '--emulator',
+    '--port',
+    '0',
+  ]);
+  assert.equal(missing.code, 78, missing.stderr);
+  assert.match(missing.stderr, /apps\.shop\.deadTokens: .*cannot open/);
 });

@@ -10,10 +10,10 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type http2 from 'node:http2';
 import type { ServiceAccount } from '../../providers/fcm/service-account.js';
-import { createServerTls } from '../tls.js';
+import { listenH2 } from '../h2-listener.js';
+import { readBody } from '../read-body.js';
 import { AccessTokens, answerTokenRequest } from './oauth.js';
 import { type RpcError, rpcError, unauthenticated } from './responses.js';
 import { type FcmScenarios, ScenarioState, scenarioAnswer } from './scenarios.js';
@@ -109,19 +109,8 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   const { projectId = 'pushline-emulator', maxRecorded = 1000, ...scenarios } = options;
   const state = new ScenarioState();
   state.apply(scenarios);
-  const tls = createServerTls('pushline FCM emulator');
-  const server = http2.createSecureServer({ key: tls.server.keyPem, cert: tls.server.certPem });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const origin = `https://127.0.0.1:${port}`;
+  const listener = await listenH2('pushline FCM emulator');
+  const { server, tls, origin } = listener;
   const sa = generateServiceAccount(projectId, `${origin}/token`);
   const accessTokens = new AccessTokens();
   const sendPath = `/v1/projects/${projectId}/messages:send`;
@@ -163,22 +152,9 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     answerSend(res, error.httpStatus, error.body, headers, error.errorCode ?? error.body.error.status);
   }
 
-  function readBody(req: http2.Http2ServerRequest): Promise<Buffer | undefined> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-      req.on('error', () => resolve(undefined));
-    });
-  }
-
   async function handleToken(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
     stats.tokenRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const type = String(req.headers['content-type'] ?? '');
     if (!body || !type.startsWith('application/x-www-form-urlencoded')) {
       stats.tokenRejections++;
@@ -205,7 +181,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
 
   async function handleSend(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
     stats.sendRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const auth = String(req.headers['authorization'] ?? '');
     const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
     if (!bearer) return answerError(res, unauthenticated(true));
@@ -295,7 +271,6 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   });
 
   const providerOptions = { serviceAccount: sa.account, endpoint: origin, ca: tls.ca.certPem };
-  let closing: Promise<void> | undefined;
 
   return {
     origin,
@@ -317,17 +292,6 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
       recorded = [];
       attempts = new Map();
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const session of sessions) session.close();
-        // Sessions whose client never lets go are dropped after a grace period.
-        const timer = setTimeout(() => {
-          for (const session of sessions) session.destroy();
-        }, 2000);
-        timer.unref();
-      });
-      return closing;
-    },
+    close: () => listener.close(),
   };
 }

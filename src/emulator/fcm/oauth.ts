@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
+import { IssuedTokens } from '../access-tokens.js';
 import type { EmulatorServiceAccount } from './service-account.js';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -27,31 +28,10 @@ function refuse(error: string, description: string, status = 400): TokenAnswer {
   return { ok: false, status, body: { error, error_description: description } };
 }
 
-/** Access tokens the emulator issued, with their expiry. */
-export class AccessTokens {
-  readonly #expiry = new Map<string, number>();
-
-  issue(lifetimeSeconds: number, now = Date.now()): string {
-    const token = `ya29.emu-${randomBytes(24).toString('base64url')}`;
-    this.#expiry.set(token, now + lifetimeSeconds * 1000);
-    if (this.#expiry.size > 10_000) this.#prune(now);
-    return token;
-  }
-
-  /** 'valid', or why not. */
-  check(token: string, now = Date.now()): 'valid' | 'unknown' | 'expired' {
-    const at = this.#expiry.get(token);
-    if (at === undefined) return 'unknown';
-    return now < at ? 'valid' : 'expired';
-  }
-
-  /** Makes every issued token invalid (so the next send gets 401 UNAUTHENTICATED). */
-  revokeAll(): void {
-    this.#expiry.clear();
-  }
-
-  #prune(now: number): void {
-    for (const [token, at] of this.#expiry) if (at <= now) this.#expiry.delete(token);
+/** Access tokens the emulator issued; `revokeAll()` makes the next send get 401 UNAUTHENTICATED. */
+export class AccessTokens extends IssuedTokens {
+  constructor() {
+    super(() => `ya29.emu-${randomBytes(24).toString('base64url')}`);
   }
 }
 

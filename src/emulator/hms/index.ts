@@ -10,9 +10,9 @@
  * await emu.close();
  * ```
  */
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import { createServerTls } from '../tls.js';
+import type http2 from 'node:http2';
+import { listenH2 } from '../h2-listener.js';
+import { readBody } from '../read-body.js';
 import { type AcceptedHmsMessage, type HmsEmulatorStats, Inspection } from './inspection.js';
 import { AccessTokens, answerTokenRequest, makeClientSecret } from './oauth.js';
 import { type HmsScenarios, ScenarioState } from './scenarios.js';
@@ -80,18 +80,8 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
   const { appId = '104000000', clientSecret = makeClientSecret(), maxRecorded = 100, ...scenarios } = options;
   const state = new ScenarioState();
   state.apply(scenarios);
-  const tls = createServerTls('pushline HMS emulator');
-  const server = http2.createSecureServer({ key: tls.server.keyPem, cert: tls.server.certPem });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listener = await listenH2('pushline HMS emulator');
+  const { server, tls, origin } = listener;
   const accessTokens = new AccessTokens();
   const inspection = new Inspection(maxRecorded);
   let requestNumber = 0;
@@ -116,22 +106,9 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
     write(res, status, { code, msg, requestId: requestId() });
   }
 
-  function readBody(req: http2.Http2ServerRequest): Promise<Buffer | undefined> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      });
-      req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-      req.on('error', () => resolve(undefined));
-    });
-  }
-
   async function handleToken(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
     inspection.stats.tokenRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const type = String(req.headers['content-type'] ?? '');
     if (!body || !type.startsWith('application/x-www-form-urlencoded')) {
       inspection.stats.tokenRejections++;
@@ -160,7 +137,7 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
     pathAppId: string,
   ) {
     inspection.stats.sendRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const bearer = /^Bearer (.+)$/i.exec(String(req.headers['authorization'] ?? ''))?.[1];
     const check = bearer === undefined ? 'unknown' : accessTokens.check(bearer);
     if (check === 'expired') return answer(res, 401, '80200003', 'Oauth Token expired');
@@ -253,7 +230,6 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
     authEndpoint: `${origin}${TOKEN_PATH}`,
     ca: tls.ca.certPem,
   };
-  let closing: Promise<void> | undefined;
 
   return {
     origin,
@@ -277,16 +253,6 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
       inspection.reset();
       requestNumber = 0;
     },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const session of sessions) session.close();
-        const timer = setTimeout(() => {
-          for (const session of sessions) session.destroy();
-        }, 2000);
-        timer.unref();
-      });
-      return closing;
-    },
+    close: () => listener.close(),
   };
 }

@@ -7,6 +7,7 @@
  * client that does not form-encode it is refused, as it would be by Huawei.
  */
 import { randomBytes } from 'node:crypto';
+import { IssuedTokens } from '../access-tokens.js';
 
 export type TokenAnswer =
   | { ok: true; body: { access_token: string; expires_in: number; token_type: 'Bearer' } }
@@ -21,38 +22,17 @@ export function makeClientSecret(): string {
   return `${randomBytes(18).toString('base64')}+/&=%`;
 }
 
-/** Access tokens the emulator issued, with their expiry. */
-export class AccessTokens {
-  readonly #expiry = new Map<string, number>();
-
-  issue(lifetimeSeconds: number, now = Date.now()): string {
+/**
+ * Access tokens the emulator issued: `expireAll()` makes the next sends get 80200003,
+ * `revokeAll()` 80200001.
+ */
+export class AccessTokens extends IssuedTokens {
+  constructor() {
     // Huawei's tokens are base64 with '/' and '+' (and come JSON-escaped as "\/"): always one '/' here.
-    const b64 = randomBytes(48).toString('base64');
-    const token = `CgB6e3x9${b64.slice(0, 24)}/${b64.slice(24)}`;
-    this.#expiry.set(token, now + lifetimeSeconds * 1000);
-    if (this.#expiry.size > 10_000) this.#prune(now);
-    return token;
-  }
-
-  /** 'valid', or why not. */
-  check(token: string, now = Date.now()): 'valid' | 'unknown' | 'expired' {
-    const at = this.#expiry.get(token);
-    if (at === undefined) return 'unknown';
-    return now < at ? 'valid' : 'expired';
-  }
-
-  /** Makes every issued token expired: the next sends get 80200003. */
-  expireAll(): void {
-    for (const token of this.#expiry.keys()) this.#expiry.set(token, 0);
-  }
-
-  /** Forgets every issued token: the next sends get 80200001. */
-  revokeAll(): void {
-    this.#expiry.clear();
-  }
-
-  #prune(now: number): void {
-    for (const [token, at] of this.#expiry) if (at <= now && at !== 0) this.#expiry.delete(token);
+    super(() => {
+      const b64 = randomBytes(48).toString('base64');
+      return `CgB6e3x9${b64.slice(0, 24)}/${b64.slice(24)}`;
+    });
   }
 }
 

@@ -11,6 +11,11 @@
 
 import { signJwt } from '../../jwt.js';
 import { maskUrl, redactText } from '../../redact.js';
+import {
+  AccessTokenCache,
+  type AccessTokenGrant,
+  tokenEndpointAnswer,
+} from '../../transport/access-token-cache.js';
 import type { Pool } from '../../transport/types.js';
 import { fcmError } from './errors.js';
 import type { LoadedServiceAccount } from './service-account.js';
@@ -19,15 +24,6 @@ export const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Google refuses assertions living longer than an hour. */
 const ASSERTION_LIFETIME_S = 3600;
-/** Refresh this long before expiry (capped at a tenth of the lifetime, for short-lived test tokens). */
-const REFRESH_MARGIN_MS = 5 * 60_000;
-
-interface CachedToken {
-  value: string;
-  /** When to stop using it (epoch ms), already shortened by the refresh margin. */
-  refreshAt: number;
-}
-
 export interface AccessTokenSourceOptions {
   account: LoadedServiceAccount;
   /** The pool for the token_uri's origin. */
@@ -35,104 +31,63 @@ export interface AccessTokenSourceOptions {
   now?: () => number;
 }
 
-export class AccessTokenSource {
-  readonly #account: LoadedServiceAccount;
-  readonly #pool: Pick<Pool, 'request'>;
-  readonly #path: string;
-  readonly #now: () => number;
-  #cached: CachedToken | undefined;
-  #inFlight: Promise<string> | undefined;
-  #requests = 0;
-
+/** The FCM token cache: {@link AccessTokenCache} fed by the JWT-bearer grant. */
+export class AccessTokenSource extends AccessTokenCache {
   constructor(options: AccessTokenSourceOptions) {
-    this.#account = options.account;
-    this.#pool = options.pool;
     const url = new URL(options.account.tokenUri);
-    this.#path = url.pathname + url.search;
-    this.#now = options.now ?? Date.now;
+    const now = options.now ?? Date.now;
+    super(() => requestToken(options.account, options.pool, url.pathname + url.search, now), now);
   }
+}
 
-  /** Token requests made so far (for tests and metrics). */
-  get requests(): number {
-    return this.#requests;
+/** One token request: the signed assertion posted to `token_uri`. Rejects with a PushError. */
+async function requestToken(
+  loaded: LoadedServiceAccount,
+  pool: Pick<Pool, 'request'>,
+  path: string,
+  now: () => number,
+): Promise<AccessTokenGrant> {
+  const { account, privateKey, tokenUri } = loaded;
+  const iat = Math.floor(now() / 1000);
+  const assertion = signJwt(
+    'RS256',
+    account.private_key_id ? { typ: 'JWT', kid: account.private_key_id } : { typ: 'JWT' },
+    { scope: FCM_SCOPE, iss: account.client_email, aud: tokenUri, iat, exp: iat + ASSERTION_LIFETIME_S },
+    privateKey,
+  );
+  const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
+  const res = await pool.request({
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body,
+  });
+  const { json, text } = tokenEndpointAnswer(res);
+  if (res.status === 200 && typeof json['access_token'] === 'string') {
+    const lifetimeMs = (typeof json['expires_in'] === 'number' ? json['expires_in'] : 3600) * 1000;
+    return { value: json['access_token'], lifetimeMs };
   }
-
-  /** The cached token while it is valid, without waiting (the hot path); otherwise undefined: then {@link get}. */
-  usable(): string | undefined {
-    const cached = this.#cached;
-    return cached && this.#now() < cached.refreshAt ? cached.value : undefined;
-  }
-
-  /** A valid access token: the cached one, or the one being fetched, or a new one. Rejects with a PushError. */
-  get(): Promise<string> {
-    const usable = this.usable();
-    if (usable !== undefined) return Promise.resolve(usable);
-    if (!this.#inFlight) {
-      this.#inFlight = this.#fetch().finally(() => {
-        this.#inFlight = undefined;
-      });
-    }
-    return this.#inFlight;
-  }
-
-  /** Forgets `token` if it is still the cached one (the server said it is no longer valid). */
-  invalidate(token: string): void {
-    if (this.#cached?.value === token) this.#cached = undefined;
-  }
-
-  async #fetch(): Promise<string> {
-    const { account, privateKey, tokenUri } = this.#account;
-    const iat = Math.floor(this.#now() / 1000);
-    const assertion = signJwt(
-      'RS256',
-      account.private_key_id ? { typ: 'JWT', kid: account.private_key_id } : { typ: 'JWT' },
-      { scope: FCM_SCOPE, iss: account.client_email, aud: tokenUri, iat, exp: iat + ASSERTION_LIFETIME_S },
-      privateKey,
-    );
-    const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
-    this.#requests++;
-    const res = await this.#pool.request({
-      method: 'POST',
-      path: this.#path,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body,
-    });
-    const text = res.body.toString('utf8');
-    let json: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
-    } catch {
-      // A proxy's HTML error page: reported below by status.
-    }
-    if (res.status === 200 && typeof json['access_token'] === 'string') {
-      const lifetimeMs = (typeof json['expires_in'] === 'number' ? json['expires_in'] : 3600) * 1000;
-      const margin = Math.min(REFRESH_MARGIN_MS, lifetimeMs / 10);
-      this.#cached = { value: json['access_token'], refreshAt: this.#now() + lifetimeMs - margin };
-      return json['access_token'];
-    }
-    const error = typeof json['error'] === 'string' ? json['error'] : undefined;
-    const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
-    // What the server said is shown, minus anything that looks like a credential it echoed.
-    const said = redactText(error ? `${error}${description ? `: ${description}` : ''}` : text.slice(0, 200));
-    if (res.status >= 500 || res.status === 429) {
-      throw fcmError(
-        'unavailable',
-        `the OAuth token endpoint ${maskUrl(tokenUri)} answered ${res.status} (${said})`,
-        {
-          httpStatus: res.status,
-          reason: error,
-          retryable: true,
-        },
-      );
-    }
-    // invalid_grant (bad signature, unknown key, clock skew), invalid_client, invalid_scope…:
-    // the key will not work for any device, so this stops the lane.
+  const error = typeof json['error'] === 'string' ? json['error'] : undefined;
+  const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
+  // What the server said is shown, minus anything that looks like a credential it echoed.
+  const said = redactText(error ? `${error}${description ? `: ${description}` : ''}` : text.slice(0, 200));
+  if (res.status >= 500 || res.status === 429) {
     throw fcmError(
-      'auth',
-      `Google refused the service-account assertion for ${account.client_email} (${said}). ` +
-        'Check that the key is current (not deleted in the Cloud console) and that the machine clock is right.',
-      { httpStatus: res.status, reason: error ?? `HTTP ${res.status}` },
+      'unavailable',
+      `the OAuth token endpoint ${maskUrl(tokenUri)} answered ${res.status} (${said})`,
+      {
+        httpStatus: res.status,
+        reason: error,
+        retryable: true,
+      },
     );
   }
+  // invalid_grant (bad signature, unknown key, clock skew), invalid_client, invalid_scope…:
+  // the key will not work for any device, so this stops the lane.
+  throw fcmError(
+    'auth',
+    `Google refused the service-account assertion for ${account.client_email} (${said}). ` +
+      'Check that the key is current (not deleted in the Cloud console) and that the machine clock is right.',
+    { httpStatus: res.status, reason: error ?? `HTTP ${res.status}` },
+  );
 }

@@ -4,6 +4,7 @@
  * concatenation instead of a JSON.stringify.
  */
 import type { Platform } from '../../device.js';
+import { stringValues, ttlSeconds } from '../../message-values.js';
 import type { Notification } from '../../notification.js';
 import { badRequest } from './errors.js';
 import type { FcmOverrides } from './overrides.js';
@@ -37,28 +38,13 @@ export function isReservedDataKey(key: string): boolean {
  * `undefined` values are left out. Reserved keys and values JSON cannot encode are refused.
  */
 export function stringifyData(data: Record<string, unknown>, where = 'data'): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(data)) {
-    if (value === undefined) continue;
+  return stringValues(data, where, badRequest, (key) => {
     if (isReservedDataKey(key)) {
       throw badRequest(
         `${where} key ${JSON.stringify(key)} is reserved by FCM ("from", "message_type" and keys starting with "google" or "gcm"); rename it.`,
       );
     }
-    if (typeof value === 'string') {
-      out[key] = value;
-      continue;
-    }
-    let encoded: string | undefined;
-    try {
-      encoded = JSON.stringify(value);
-    } catch (err) {
-      throw badRequest(`${where}.${key} cannot be JSON-encoded (${(err as Error).message})`);
-    }
-    if (encoded === undefined) throw badRequest(`${where}.${key} (a ${typeof value}) cannot be JSON-encoded`);
-    out[key] = encoded;
-  }
-  return out;
+  });
 }
 
 /** Seconds as a protobuf Duration string: `"86400s"`, `"3.5s"` (at most nine decimals). */
@@ -67,24 +53,8 @@ export function durationString(seconds: number): string {
   return `${fixed}s`;
 }
 
-function ttlSeconds(n: Notification, now: number): number | undefined {
-  if (n.ttl !== undefined && n.expiresAt !== undefined) {
-    throw badRequest('set either `ttl` or `expiresAt`, not both');
-  }
-  let seconds: number | undefined;
-  if (n.ttl !== undefined) {
-    if (typeof n.ttl !== 'number' || !Number.isFinite(n.ttl) || n.ttl < 0) {
-      throw badRequest(`\`ttl\` must be a number of seconds ≥ 0, got ${String(n.ttl)}`);
-    }
-    seconds = n.ttl;
-  } else if (n.expiresAt !== undefined) {
-    const at = n.expiresAt instanceof Date ? n.expiresAt.getTime() : Number.NaN;
-    if (Number.isNaN(at)) throw badRequest('`expiresAt` must be a valid Date');
-    seconds = Math.max(0, Math.floor((at - now) / 1000));
-  }
-  // FCM stores a message four weeks at most: a longer wish means "as long as you can".
-  return seconds === undefined ? undefined : Math.min(seconds, MAX_TTL_SECONDS);
-}
+// FCM stores a message four weeks at most: a longer wish means "as long as you can".
+const TTL_RULES = { maxSeconds: MAX_TTL_SECONDS, refuse: badRequest };
 
 function isPlainObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -166,7 +136,7 @@ export function buildMessage(n: Notification, options: BuildOptions): BuiltMessa
 
   const notification = silent ? undefined : compact({ title: n.title, body: n.body, image: n.image });
 
-  const ttl = ttlSeconds(n, now);
+  const ttl = ttlSeconds(n, now, TTL_RULES);
   const loc = n.localization;
   const androidNotification = silent
     ? undefined

@@ -10,18 +10,16 @@
  * the send API rejected (80200001/80200003) is dropped with `invalidate(token)`, which only
  * drops it while it is still the cached one, so a burst of rejections leads to ONE new token.
  */
+import {
+  AccessTokenCache,
+  type AccessTokenGrant,
+  tokenEndpointAnswer,
+} from '../../transport/access-token-cache.js';
 import type { Pool } from '../../transport/types.js';
 import { tokenEndpointUnavailable, tokenRefused } from './errors.js';
 
-const REFRESH_MARGIN_MS = 5 * 60_000;
 /** Huawei documents one hour. */
 const DEFAULT_LIFETIME_S = 3600;
-
-interface CachedToken {
-  value: string;
-  /** When to stop using it (epoch ms), already shortened by the refresh margin. */
-  refreshAt: number;
-}
 
 export interface AccessTokenSourceOptions {
   clientId: string;
@@ -34,101 +32,56 @@ export interface AccessTokenSourceOptions {
   now?: () => number;
 }
 
-export class AccessTokenSource {
-  readonly #options: AccessTokenSourceOptions;
-  readonly #path: string;
-  readonly #now: () => number;
-  #cached: CachedToken | undefined;
-  #inFlight: Promise<string> | undefined;
-  #requests = 0;
-
+/** The Push Kit token cache: {@link AccessTokenCache} fed by the client-credentials grant. */
+export class AccessTokenSource extends AccessTokenCache {
   constructor(options: AccessTokenSourceOptions) {
-    this.#options = options;
-    this.#path = options.url.pathname + options.url.search;
-    this.#now = options.now ?? Date.now;
+    super(() => requestToken(options), options.now ?? Date.now);
   }
+}
 
-  /** Token requests made so far (for tests and metrics). */
-  get requests(): number {
-    return this.#requests;
+/** One token request: the form-encoded client credentials. Rejects with a PushError. */
+async function requestToken(options: AccessTokenSourceOptions): Promise<AccessTokenGrant> {
+  const { clientId, clientSecret, url, pool, provider } = options;
+  const body = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: clientId,
+    client_secret: clientSecret,
+  }).toString();
+  const res = await pool.request({
+    method: 'POST',
+    path: url.pathname + url.search,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body,
+  });
+  const { json, text } = tokenEndpointAnswer(res);
+  const token = json['access_token'];
+  if (res.status === 200 && typeof token === 'string' && token !== '') {
+    const seconds = json['expires_in'];
+    const lifetimeMs =
+      (typeof seconds === 'number' && seconds > 0
+        ? seconds
+        : typeof seconds === 'string' && Number(seconds) > 0
+          ? Number(seconds)
+          : DEFAULT_LIFETIME_S) * 1000;
+    return { value: token, lifetimeMs };
   }
-
-  /** The cached token while it is valid, without waiting; otherwise undefined (then {@link get}). */
-  usable(): string | undefined {
-    const cached = this.#cached;
-    return cached && this.#now() < cached.refreshAt ? cached.value : undefined;
+  // Huawei's shape: {"error":1101,"sub_error":20152,"error_description":"invalid client"}.
+  const error = json['error'];
+  const sub = json['sub_error'];
+  const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
+  const code =
+    error === undefined ? undefined : `${String(error)}${sub === undefined ? '' : `/${String(sub)}`}`;
+  const said = code
+    ? `${code}${description ? `: ${description}` : ''}`
+    : text.slice(0, 200) || `HTTP ${res.status}`;
+  if (res.status >= 500 || res.status === 429 || (res.status === 200 && code === undefined)) {
+    throw tokenEndpointUnavailable(url, res.status, said, provider);
   }
-
-  /** A valid access token: the cached one, the one being fetched, or a new one. Rejects with a PushError. */
-  get(): Promise<string> {
-    const usable = this.usable();
-    if (usable !== undefined) return Promise.resolve(usable);
-    if (!this.#inFlight) {
-      this.#inFlight = this.#fetch().finally(() => {
-        this.#inFlight = undefined;
-      });
-    }
-    return this.#inFlight;
-  }
-
-  /** Forgets `token` if it is still the cached one (the send API said it is no longer valid). */
-  invalidate(token: string): void {
-    if (this.#cached?.value === token) this.#cached = undefined;
-  }
-
-  async #fetch(): Promise<string> {
-    const { clientId, clientSecret, url, pool, provider } = this.#options;
-    const body = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-    }).toString();
-    this.#requests++;
-    const res = await pool.request({
-      method: 'POST',
-      path: this.#path,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body,
-    });
-    const text = res.body.toString('utf8');
-    let json: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed && typeof parsed === 'object') json = parsed as Record<string, unknown>;
-    } catch {
-      // A proxy's HTML error page: reported below by status.
-    }
-    const token = json['access_token'];
-    if (res.status === 200 && typeof token === 'string' && token !== '') {
-      const seconds = json['expires_in'];
-      const lifetimeMs =
-        (typeof seconds === 'number' && seconds > 0
-          ? seconds
-          : typeof seconds === 'string' && Number(seconds) > 0
-            ? Number(seconds)
-            : DEFAULT_LIFETIME_S) * 1000;
-      const margin = Math.min(REFRESH_MARGIN_MS, lifetimeMs / 10);
-      this.#cached = { value: token, refreshAt: this.#now() + lifetimeMs - margin };
-      return token;
-    }
-    // Huawei's shape: {"error":1101,"sub_error":20152,"error_description":"invalid client"}.
-    const error = json['error'];
-    const sub = json['sub_error'];
-    const description = typeof json['error_description'] === 'string' ? json['error_description'] : undefined;
-    const code =
-      error === undefined ? undefined : `${String(error)}${sub === undefined ? '' : `/${String(sub)}`}`;
-    const said = code
-      ? `${code}${description ? `: ${description}` : ''}`
-      : text.slice(0, 200) || `HTTP ${res.status}`;
-    if (res.status >= 500 || res.status === 429 || (res.status === 200 && code === undefined)) {
-      throw tokenEndpointUnavailable(url, res.status, said, provider);
-    }
-    throw tokenRefused(
-      clientId,
-      res.status,
-      said,
-      code ? `oauth ${code}` : `oauth HTTP ${res.status}`,
-      provider,
-    );
-  }
+  throw tokenRefused(
+    clientId,
+    res.status,
+    said,
+    code ? `oauth ${code}` : `oauth HTTP ${res.status}`,
+    provider,
+  );
 }

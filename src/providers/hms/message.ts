@@ -18,6 +18,7 @@
  *    `priority: 'low'` → `importance: LOW`, `ttl`/`expiresAt` → `ttl` (at most 15 days).
  */
 import { PushError } from '../../errors.js';
+import { stringValues, ttlSeconds } from '../../message-values.js';
 import type { Notification } from '../../notification.js';
 import type { HmsOverrides } from './overrides.js';
 
@@ -37,6 +38,9 @@ function badRequest(message: string): PushError {
   return new PushError('bad-request', message, { provider: 'hms' });
 }
 
+/** The shared checks' refusals, with this provider's prefix. */
+const hmsBadRequest = (message: string): PushError => badRequest(`hms: ${message}`);
+
 function isPlainObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -49,44 +53,11 @@ function compact(obj: Json): Json | undefined {
 
 /** Data values as strings: strings as they are, others JSON-encoded; `undefined` left out. */
 export function stringifyData(data: Record<string, unknown>, where = 'data'): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(data)) {
-    if (value === undefined) continue;
-    if (typeof value === 'string') {
-      out[key] = value;
-      continue;
-    }
-    let encoded: string | undefined;
-    try {
-      encoded = JSON.stringify(value);
-    } catch (err) {
-      throw badRequest(`hms: ${where}.${key} cannot be JSON-encoded (${(err as Error).message})`);
-    }
-    if (encoded === undefined)
-      throw badRequest(`hms: ${where}.${key} (a ${typeof value}) cannot be JSON-encoded`);
-    out[key] = encoded;
-  }
-  return out;
+  return stringValues(data, where, hmsBadRequest);
 }
 
-function ttlSeconds(n: Notification, now: number): number | undefined {
-  if (n.ttl !== undefined && n.expiresAt !== undefined) {
-    throw badRequest('hms: set either `ttl` or `expiresAt`, not both');
-  }
-  let seconds: number | undefined;
-  if (n.ttl !== undefined) {
-    if (typeof n.ttl !== 'number' || !Number.isFinite(n.ttl) || n.ttl < 0) {
-      throw badRequest(`hms: \`ttl\` must be a number of seconds ≥ 0, got ${String(n.ttl)}`);
-    }
-    seconds = Math.floor(n.ttl);
-  } else if (n.expiresAt !== undefined) {
-    const at = n.expiresAt instanceof Date ? n.expiresAt.getTime() : Number.NaN;
-    if (Number.isNaN(at)) throw badRequest('hms: `expiresAt` must be a valid Date');
-    seconds = Math.max(0, Math.floor((at - now) / 1000));
-  }
-  // A longer wish than Huawei keeps means "as long as you can".
-  return seconds === undefined ? undefined : Math.min(seconds, MAX_TTL_SECONDS);
-}
+// A longer wish than Huawei keeps (15 days) means "as long as you can".
+const TTL_RULES = { maxSeconds: MAX_TTL_SECONDS, whole: true, refuse: hmsBadRequest };
 
 function resolveTarget(o: HmsOverrides | undefined): HmsTarget {
   const { topic, condition } = o ?? {};
@@ -138,7 +109,7 @@ export function buildMessage(n: Notification, options: BuildOptions = {}): Built
   const target = resolveTarget(o);
   const now = options.now ?? Date.now();
   const loc = n.localization;
-  const ttl = ttlSeconds(n, now);
+  const ttl = ttlSeconds(n, now, TTL_RULES);
 
   const dataObject =
     n.data !== undefined || o?.data !== undefined
