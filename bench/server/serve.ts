@@ -1,10 +1,12 @@
 /**
  * The server side of bench/server.ts, in its own process so its CPU and RSS are its own:
  * `buildServer()` with the in-process `LocalDispatcher` over one `PushClient` with `apns()`
- * pointed at the sink (as bench/clients/pushline.ts builds it), one app, one API key, JSON
- * logs at info level on stdout (the parent sends stdout to /dev/null: the lines are still
- * made), listening on 127.0.0.1:0. Tells the parent its port over the IPC channel and serves
- * until the parent sends `stop` or goes away.
+ * pointed at the sink (as bench/clients/pushline.ts builds it), one app, one API key, the
+ * Prometheus metrics as `pushline serve` builds them (an observer of every feedback, `/metrics`,
+ * per-request samples, gorush's counters), JSON logs at info level on stdout (the parent sends
+ * stdout to /dev/null: the lines are still made), listening on 127.0.0.1:0. gorush's routes
+ * are buildServer's own. Tells the parent its port over the IPC channel and serves until the
+ * parent sends `stop` or goes away.
  *
  *   (spawned by bench/server.ts) node bench/out/build/bench/server/serve.js <target.json> <key hash>
  *
@@ -12,17 +14,11 @@
  * still runs and counts: a budget too large to bite), so the benchmark measures the server,
  * not its default 1,200 requests a minute.
  */
-import { randomUUID } from 'node:crypto';
 import { apns, PushClient } from '../../src/index.js';
 import { LocalDispatcher } from '../../src/queue/local.js';
 import { buildServer } from '../../src/server/app.js';
-import { authorizeApps } from '../../src/server/auth.js';
-import {
-  type GorushDeps,
-  GorushStats,
-  gorushDirectory,
-  gorushRoutes,
-} from '../../src/server/gorush/index.js';
+import { GORUSH_METRICS, GorushStats } from '../../src/server/gorush/index.js';
+import { createMetrics } from '../../src/server/metrics.js';
 import { readTarget } from '../lib/target.js';
 
 /** The one app of the benchmark server. */
@@ -35,10 +31,14 @@ if (!targetPath || !keyHash || !process.send) {
 const target = readTarget(targetPath);
 const { origin, ca, teamId, keyId, key, topic } = target.apns;
 
-const client = new PushClient({ providers: [apns({ endpoint: origin, ca, teamId, keyId, key, topic })] });
-const dispatcher = new LocalDispatcher({ clients: new Map([[BENCH_APP, client]]) });
-const apps = { [BENCH_APP]: { platforms: ['ios' as const], apnsTopics: [topic] } };
 const version = 'bench';
+const client = new PushClient({ providers: [apns({ endpoint: origin, ca, teamId, keyId, key, topic })] });
+const gorushStats = new GorushStats();
+const metrics = createMetrics({ gorush: { metrics: GORUSH_METRICS, stats: () => gorushStats.app(version) } });
+const dispatcher = new LocalDispatcher({ clients: new Map([[BENCH_APP, client]]), observers: [metrics] });
+metrics.setQueueDepth(() => dispatcher.queuedSends);
+metrics.setInFlight(() => dispatcher.devicesInFlight());
+const apps = { [BENCH_APP]: { platforms: ['ios' as const], apnsTopics: [topic] } };
 const app = await buildServer({
   server: { host: '127.0.0.1', port: 0 },
   apiKeys: {
@@ -52,24 +52,10 @@ const app = await buildServer({
   apps,
   dispatcher,
   version,
+  gorush: { stats: gorushStats },
+  metrics,
   logger: { level: 'info', stream: process.stdout },
 });
-
-// gorush's routes, registered as app.ts's registration point says, until buildServer does it
-// itself (w14-wire): then this is skipped.
-if (!app.hasRoute({ method: 'POST', url: '/api/push' })) {
-  await app.register(gorushRoutes, {
-    dispatcher,
-    directory: gorushDirectory(apps),
-    settings: { sync: false, maxNotification: 100, maskTokens: true, bodyLimit: 1024 * 1024 },
-    stats: new GorushStats(),
-    newId: randomUUID,
-    version,
-    defaultAppFor: (request) => request.apiKey?.defaultApp,
-    authorize: authorizeApps,
-    submittedBy: (request) => request.apiKey?.id,
-  } satisfies GorushDeps);
-}
 
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
