@@ -146,7 +146,7 @@ export async function runH2load(
 }
 
 /** Peak RSS so far (VmHWM) of a live process in MB, from /proc. */
-function peakRssMb(pid: number): number | undefined {
+export function peakRssMb(pid: number): number | undefined {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Math.round(Number(match[1]) / 1024) : undefined;

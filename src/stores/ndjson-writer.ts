@@ -49,7 +49,14 @@ export function feedbackLine(feedback: Feedback): string {
     error: error?.toJSON(),
   };
   try {
-    return `${JSON.stringify(line, jsonValue)}\n`;
+    // Without a replacer first: V8's JSON.stringify takes its fast path only without one (about
+    // twice as fast, and the server writes a line per device). Only a BigInt (a database row
+    // id) makes it throw; then the replacer writes it as digits.
+    try {
+      return `${JSON.stringify(line)}\n`;
+    } catch {
+      return `${JSON.stringify(line, jsonValue)}\n`;
+    }
   } catch (problem) {
     line.device = unwritableDevice(device, problem) as Feedback['device'];
     return `${JSON.stringify(line, jsonValue)}\n`;

@@ -74,6 +74,39 @@ describe('FeedbackSpool', () => {
     assert.ok(waited > 0, 'a writer far ahead of the disk is made to wait');
   });
 
+  test('a small send stays in memory: no file is made, followers and readers get every line', async (t) => {
+    const spool = await spoolIn(t);
+    const follower = collect(spool.lines(true));
+    for (let i = 0; i < 20; i++) spool.write(`{"n":${i}}\n`);
+    const snapshot = await collect(spool.lines(false));
+    await spool.end();
+    const expected = Array.from({ length: 20 }, (_, i) => `{"n":${i}}`);
+    assert.deepEqual(await follower, expected);
+    assert.deepEqual(snapshot, expected, 'the lines in memory are read at once');
+    assert.deepEqual(await collect(spool.lines(true)), expected);
+    assert.equal(existsSync(spool.path), false, 'no file for a send this small');
+    await spool.delete();
+    assert.deepEqual(await collect(spool.lines(true)), [], 'a deleted spool has nothing to read');
+  });
+
+  test('past the memory part the lines go to the file, read after the memory ones, in order', async (t) => {
+    const spool = await spoolIn(t);
+    const follower = collect(spool.lines(true));
+    const lines = Array.from({ length: 2000 }, (_, i) => `{"n":${i},"pad":"${'y'.repeat(i % 50)}"}`);
+    for (const line of lines.slice(0, 1000)) await spool.write(`${line}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const snapshot = await collect(spool.lines(false));
+    for (const line of lines.slice(1000)) await spool.write(`${line}\n`);
+    await spool.end();
+    assert.ok(existsSync(spool.path), 'a send past the memory part has its file');
+    assert.deepEqual(await follower, lines);
+    assert.deepEqual(await collect(spool.lines(false)), lines);
+    assert.ok(snapshot.length > 0 && snapshot.length <= 1000, `snapshot of ${snapshot.length}`);
+    assert.deepEqual(snapshot, lines.slice(0, snapshot.length));
+    await spool.delete();
+    assert.equal(existsSync(spool.path), false);
+  });
+
   test('delete ends the waiting followers and removes the file', async (t) => {
     const spool = await spoolIn(t);
     spool.write('one\n');
@@ -99,6 +132,11 @@ describe('feedbackRecord', () => {
     const record = feedbackRecord(feedback);
     assert.deepEqual(record, parseFeedbackLine(feedbackLine(feedback)));
     assert.equal(record.device.rowId, '12345678901234567890');
+    assert.deepEqual(
+      JSON.parse(feedbackLine(feedback)).device,
+      { platform: 'ios', token: 'ab', rowId: '12345678901234567890' },
+      'a BigInt is written as digits, the device as it is (not the placeholder for an unwritable one)',
+    );
     assert.equal(record.error?.code, 'invalid-token');
     assert.equal(record.error?.reason, 'Unregistered');
     assert.equal(record.status, 'invalid-token');

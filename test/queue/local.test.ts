@@ -663,8 +663,10 @@ describe('LocalDispatcher', () => {
     let clock = Date.parse('2026-01-01T00:00:00Z');
     const { dispatcher, dir } = setup(t, { now: () => clock, retentionMs: 10_000, maxKept: 2 });
     const ids: string[] = [];
+    // Sends large enough to have a feedback file (a spool keeps its first 16 KiB in memory).
+    const devices = (i: number) => Array.from({ length: 200 }, (_, j) => ios(i * 1000 + j));
     for (let i = 0; i < 3; i++) {
-      const status = await dispatcher.submit(spec(inline([ios(i)])));
+      const status = await dispatcher.submit(spec(inline(devices(i))));
       await dispatcher.settled(status.id);
       ids.push(status.id);
       clock += 1000;
