@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Device, Platform } from '../../device.js';
+import { PushError } from '../../errors.js';
 import type { Dispatcher, SendSpec, SendStatus } from '../../queue/dispatch.js';
 import { type GorushApp, type GorushPlatform, type MappedSend, mapGorushNotification } from './mapping.js';
 import { decodePushBody, type GorushPushNotification, pushBodySchema } from './request.js';
@@ -177,6 +178,12 @@ export async function gorushRoutes(app: FastifyInstance, deps: GorushDeps): Prom
             type: 'object',
             properties: { code: { type: 'integer' }, message: { type: 'string' } },
           },
+          503: {
+            description:
+              'Busy (queue full, shutting down, Redis down): nothing was sent; retry after Retry-After',
+            type: 'object',
+            properties: { code: { type: 'integer' }, message: { type: 'string' } },
+          },
         },
       },
       // Validation is decodePushBody's (Go's rules, no coercion); the schema above documents it.
@@ -212,7 +219,7 @@ export async function gorushRoutes(app: FastifyInstance, deps: GorushDeps): Prom
         deps.settings.sync,
       );
       let counts = 0;
-      const work: Array<Promise<LogPushEntry[]>> = [];
+      const work: Array<Promise<TaskResult>> = [];
       for (const [i, m] of mapped.entries()) {
         const n = notifications[i]!;
         if (m.kind === 'ignored') {
@@ -227,18 +234,30 @@ export async function gorushRoutes(app: FastifyInstance, deps: GorushDeps): Prom
           deps.stats.addPushes(m.platform, 0, m.targets.length);
           deps.stats.taskFinished(false);
           work.push(
-            Promise.resolve(
-              sync
+            Promise.resolve({
+              logs: sync
                 ? m.targets.map((token) => failedEntry({ ...context, token, error: m.error }, logSettings))
                 : [],
-            ),
+              onlyBusy: false,
+            }),
           );
           continue;
         }
         work.push(runTask(request, deps, m.sends, context, sync, logSettings));
       }
       deps.stats.addTotal(counts);
-      const logs = (await Promise.all(work)).flat();
+      const results = await Promise.all(work);
+      // Nothing of the request was taken because the dispatcher is busy (queue full, shutting
+      // down, Redis down): say so with a 503 the client can retry, not gorush's 200, which
+      // would tell it the pushes are on their way when none is.
+      if (results.length > 0 && results.every((r) => r.onlyBusy)) {
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .type(JSON_CONTENT_TYPE)
+          .send(errorBody(503, 'The server is busy: nothing was sent. Retry later.'));
+      }
+      const logs = results.flatMap((r) => r.logs);
       return reply.code(200).type(JSON_CONTENT_TYPE).send(successBody(counts, logs));
     },
   );
@@ -273,9 +292,10 @@ async function runTask(
   context: EntryContext,
   sync: boolean,
   logSettings: LogSettings,
-): Promise<LogPushEntry[]> {
+): Promise<TaskResult> {
   const refused: LogPushEntry[] = [];
   const accepted: string[] = [];
+  let busy = 0;
   for (const send of sends) {
     const spec: SendSpec = {
       id: deps.newId(),
@@ -291,7 +311,14 @@ async function runTask(
       accepted.push(spec.id);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
-      request.log.error({ send: spec.id, err }, 'gorush send refused by the dispatcher');
+      // A full queue or a shutdown (`unavailable`) is the expected answer to overload: one
+      // short warning, no stack (under overload the log lines would cost more than the sends).
+      if (err instanceof PushError && err.code === 'unavailable') {
+        busy++;
+        request.log.warn({ send: spec.id, problem: error }, 'gorush send refused: the dispatcher is busy');
+      } else {
+        request.log.error({ send: spec.id, err }, 'gorush send refused by the dispatcher');
+      }
       deps.stats.addPushes(context.platform, 0, send.devices.length);
       for (const device of send.devices) {
         refused.push(failedEntry({ ...context, token: tokenOf(device), error }, logSettings));
@@ -300,9 +327,10 @@ async function runTask(
   }
 
   const settled = settle(request, deps, accepted, context.platform, refused.length === 0);
+  const onlyBusy = accepted.length === 0 && busy === sends.length;
   if (!sync) {
     void settled;
-    return refused;
+    return { logs: refused, onlyBusy };
   }
   await settled;
   const logs = [...refused];
@@ -319,7 +347,13 @@ async function runTask(
       request.log.error({ send: id, err }, 'gorush sync logs: the feedback of a send could not be read');
     }
   }
-  return logs;
+  return { logs, onlyBusy };
+}
+
+/** What a task left: its log entries, and whether every send of it was refused as busy (nothing sent). */
+interface TaskResult {
+  logs: LogPushEntry[];
+  onlyBusy: boolean;
 }
 
 /** Waits for the task's sends, counts their outcomes and finishes the task. Never rejects. */

@@ -7,6 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import swagger from '@fastify/swagger';
 import fastify from 'fastify';
 import type { Device } from '../../../src/device.js';
+import { PushError } from '../../../src/errors.js';
 import type {
   Dispatcher,
   FeedbackQuery,
@@ -310,6 +311,51 @@ describe('POST /api/push: sync mode and logs', () => {
     const stats = JSON.parse((await app.inject({ url: '/api/stat/app' })).body);
     assert.deepEqual(stats.android, { push_success: 0, push_error: 2 });
     assert.equal(stats.failure_tasks, 1);
+  });
+
+  it('a busy dispatcher (unavailable) that takes nothing of the request: 503 with Retry-After, not 200', async (t) => {
+    const { push, dispatcher } = await setup(t);
+    dispatcher.refuse = new PushError('unavailable', 'the queue is full (1000 sends waiting)');
+    for (const query of ['', '?sync=true']) {
+      const res = await push(
+        {
+          notifications: [
+            { tokens: ['a', 'b'], platform: 2, message: 'm' },
+            { tokens: ['c'], platform: 2, message: 'n' },
+          ],
+        },
+        query,
+      );
+      assert.equal(res.statusCode, 503, `sync ${query !== ''}`);
+      assert.equal(res.headers['retry-after'], '1');
+      assert.deepEqual(JSON.parse(res.body), {
+        code: 503,
+        message: 'The server is busy: nothing was sent. Retry later.',
+      });
+    }
+  });
+
+  it('busy for one notification of two: 200, the refused one in logs (the other was sent)', async (t) => {
+    const { push, dispatcher } = await setup(t);
+    const original = dispatcher.submit.bind(dispatcher);
+    let calls = 0;
+    dispatcher.submit = async (spec) => {
+      calls++;
+      if (calls === 2) throw new PushError('unavailable', 'the queue is full');
+      return original(spec);
+    };
+    const res = await push({
+      notifications: [
+        { tokens: ['a'], platform: 2, message: 'm' },
+        { tokens: ['b'], platform: 2, message: 'n' },
+      ],
+    });
+    assert.equal(res.statusCode, 200);
+    const body = JSON.parse(res.body) as { logs: Array<{ token: string; error: string }> };
+    assert.deepEqual(
+      body.logs.map((l) => l.error),
+      ['the queue is full'],
+    );
   });
 
   it('a feedback stream that breaks: the answer keeps what was read', async (t) => {
