@@ -11,9 +11,8 @@ import type { CliIO } from './io.js';
 import { reportError } from './report.js';
 import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
-import { runKey, runServe } from './serve.js';
+import { serveCommands, workerCommand } from './server-commands.js';
 import { addVapidCommand } from './vapid.js';
-import { runWorker } from './worker.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -162,13 +161,13 @@ SIGTERM/SIGINT: new requests get 503, accepted sends get server.shutdownTimeoutM
 
 Try it: pushline serve --emulator`,
     )
-    .action(async (flags) => finish(await runServe(flags, io)));
+    .action(async (flags) => finish(await (await serveCommands()).runServe(flags, io)));
 
   program
     .command('key')
     .description('make a new API key for pushline serve: prints the key once and the hash for the config')
     .option('--json', 'print {"key","hash"} as one JSON line')
-    .action((flags) => finish(runKey(flags, io)));
+    .action(async (flags) => finish((await serveCommands()).runKey(flags, io)));
 
   program
     .command('emulate')
@@ -241,7 +240,7 @@ Exit 0 when every check passes.`,
       'on SIGTERM, how long requests in flight may take to finish (default: 30000)',
     )
     .option('--takeover-after <ms>', "how soon a dead worker's chunks are taken over (default: 30000)")
-    .action(async (flags) => finish(await runWorker(flags, io)));
+    .action(async (flags) => finish(await (await workerCommand()).runWorker(flags, io)));
 
   addVapidCommand(program, io, finish);
   return program;
