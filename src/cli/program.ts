@@ -13,6 +13,7 @@ import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
 import { serveCommands, workerCommand } from './server-commands.js';
 import { addVapidCommand } from './vapid.js';
+import { pushlineVersion } from './version.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -49,6 +50,7 @@ Interrupting (Ctrl-C, SIGTERM):
 export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
   const program = new Command('pushline')
     .description('Send one notification to many devices through APNs, FCM and Web Push; act on the feedback.')
+    .version(pushlineVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
