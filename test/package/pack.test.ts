@@ -150,3 +150,23 @@ test('a CommonJS project type-checks strictly against the package and runs (requ
   // The compiled program really is CommonJS: pushline is loaded through require().
   assert.match(readFileSync(join(dir, 'out/main.js'), 'utf8'), /require\("pushline"\)/);
 });
+
+test('the bin runs without the optional peers, and names the install for what needs one', () => {
+  const dir = consumer('bin', 'module');
+  const bin = join(dir, 'node_modules/pushline/bin/pushline.js');
+  const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
+  const help = cli(['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /Usage: pushline/);
+  const serve = cli(['serve']);
+  assert.equal(serve.status, 78, serve.stderr);
+  // One line; which package it names first depends on the import order of the server's files.
+  assert.match(
+    serve.stderr,
+    /^pushline: error: pushline serve needs the [@\w/-]+ package: npm install fastify @fastify\/rate-limit @fastify\/swagger prom-client bullmq ioredis\n$/,
+  );
+  const demo = cli(['demo', '--devices-count', '10']);
+  assert.notEqual(demo.status, 0);
+  assert.match(demo.stderr, /needs the better-sqlite3 package: npm install better-sqlite3/);
+  assert.doesNotMatch(demo.stderr, /\n\s+at /, 'a stack trace was printed');
+});
