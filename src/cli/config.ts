@@ -53,10 +53,11 @@ ${configReference(CONFIG_SCHEMA)}`;
 
 /**
  * Parses the config file (when given) and the environment.
- * Throws a {@link CliError} with exit code 78 for anything missing, malformed or unreadable.
+ * Throws a {@link CliError}: exit code 66 when the --config file itself does not exist, 78 for
+ * anything else missing, malformed or unreadable (a credential file it names included).
  */
 export function loadSendConfig(configPath: string | undefined, env: NodeJS.ProcessEnv): SendConfig {
-  return asCliError(() => {
+  return asCliError(configPath, () => {
     const config: PushlineConfig = loadConfig(CONFIG_SCHEMA, configPath, env);
     const { apns, fcm, webpush, hms } = config.providers;
     const providers: ProviderConfig = {};
@@ -73,15 +74,19 @@ export function loadProviderConfig(configPath: string | undefined, env: NodeJS.P
   return loadSendConfig(configPath, env).providers;
 }
 
-function asCliError<T>(load: () => T): T {
+function asCliError<T>(configPath: string | undefined, load: () => T): T {
   try {
     return load();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
+    // A --config path that does not exist is a file named on the command line that is missing
+    // (66, as the exit-code table says); a file the config names is a credential problem (78).
+    const cause = error.cause as NodeJS.ErrnoException | undefined;
+    const missing = cause?.code === 'ENOENT' && configPath !== undefined && cause.path === configPath;
     // The cause is the ConfigError's own (an fs error), not the ConfigError: same message twice otherwise.
     throw new CliError(
       error.message,
-      EXIT.config,
+      missing ? EXIT.noInput : EXIT.config,
       error.cause === undefined ? undefined : { cause: error.cause },
     );
   }

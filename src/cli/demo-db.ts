@@ -12,10 +12,10 @@
  *   web      subscriptions picked by a hash and unsubscribed in the emulator → 410 Gone
  */
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
 import type { Platform } from '../device.js';
 import { tokenFraction } from '../emulator/apns/scenarios.js';
 import type { Emulator } from '../emulator/index.js';
+import { sqliteDriver } from '../stores/drivers.js';
 
 export interface DemoShares {
   /** Share of all devices that are web subscriptions. */
@@ -56,7 +56,7 @@ export function createDemoDatabase(
 ): DemoDatabase {
   const shares = options.shares ?? DEFAULT_SHARES;
   const seed = options.seed ?? 1;
-  const db = new Database(path);
+  const db = new (sqliteDriver())(path);
   try {
     db.pragma('journal_mode = WAL');
     db.exec(`
@@ -149,7 +149,7 @@ export function createDemoDatabase(
 
 /** Rows left per platform. */
 export function countByPlatform(path: string): PlatformCounts {
-  const db = new Database(path, { readonly: true });
+  const db = new (sqliteDriver())(path, { readonly: true });
   try {
     const counts: PlatformCounts = { ios: 0, android: 0, web: 0, huawei: 0 };
     const rows = db.prepare('SELECT platform, count(*) AS n FROM devices GROUP BY platform').all() as {
@@ -165,7 +165,7 @@ export function countByPlatform(path: string): PlatformCounts {
 
 /** Dead rows (per `demo_dead`) that are still in `devices`: 0 after a correct run. */
 export function deadStillPresent(path: string): number {
-  const db = new Database(path, { readonly: true });
+  const db = new (sqliteDriver())(path, { readonly: true });
   try {
     return Number(
       db.prepare('SELECT count(*) FROM devices WHERE id IN (SELECT id FROM demo_dead)').pluck().get(),

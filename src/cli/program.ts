@@ -11,9 +11,9 @@ import type { CliIO } from './io.js';
 import { reportError } from './report.js';
 import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
-import { runKey, runServe } from './serve.js';
+import { serveCommands, workerCommand } from './server-commands.js';
 import { addVapidCommand } from './vapid.js';
-import { runWorker } from './worker.js';
+import { pushlineVersion } from './version.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -50,6 +50,7 @@ Interrupting (Ctrl-C, SIGTERM):
 export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
   const program = new Command('pushline')
     .description('Send one notification to many devices through APNs, FCM and Web Push; act on the feedback.')
+    .version(pushlineVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -167,13 +168,13 @@ SIGTERM/SIGINT: new requests get 503, accepted sends get server.shutdownTimeoutM
 
 Try it: pushline serve --emulator`,
     )
-    .action(async (flags) => finish(await runServe(flags, io)));
+    .action(async (flags) => finish(await (await serveCommands()).runServe(flags, io)));
 
   program
     .command('key')
     .description('make a new API key for pushline serve: prints the key once and the hash for the config')
     .option('--json', 'print {"key","hash"} as one JSON line')
-    .action((flags) => finish(runKey(flags, io)));
+    .action(async (flags) => finish((await serveCommands()).runKey(flags, io)));
 
   program
     .command('emulate')
@@ -246,7 +247,7 @@ Exit 0 when every check passes.`,
       'on SIGTERM, how long requests in flight may take to finish (default: 30000)',
     )
     .option('--takeover-after <ms>', "how soon a dead worker's chunks are taken over (default: 30000)")
-    .action(async (flags) => finish(await runWorker(flags, io)));
+    .action(async (flags) => finish(await (await workerCommand()).runWorker(flags, io)));
 
   addVapidCommand(program, io, finish);
   return program;

@@ -4,11 +4,10 @@
  * dead token's row cannot be found. Found at the first dead token instead, the send would
  * stop half done.
  */
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { Platform } from '../device.js';
 import type { RowMappingOptions } from '../stores/columns.js';
 import { rowMapper } from '../stores/columns.js';
+import { pgDriver, sqliteDriver } from '../stores/drivers.js';
 import { StoreError } from '../stores/errors.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -72,7 +71,7 @@ async function queryColumns(flags: SourceFlags): Promise<string[] | undefined> {
   if (!query) return undefined;
   try {
     if (kind.kind === 'sqlite') {
-      const db = new Database(kind.path, { readonly: true, fileMustExist: true });
+      const db = new (sqliteDriver())(kind.path, { readonly: true, fileMustExist: true });
       try {
         return db
           .prepare(query)
@@ -83,7 +82,7 @@ async function queryColumns(flags: SourceFlags): Promise<string[] | undefined> {
       }
     }
     if (kind.kind === 'postgres') {
-      const client = new pg.Client({ connectionString: kind.url, statement_timeout: 10_000 });
+      const client = new (pgDriver().Client)({ connectionString: kind.url, statement_timeout: 10_000 });
       await client.connect();
       try {
         const result = await client.query(`SELECT * FROM (${query}) AS pushline_columns LIMIT 0`);

@@ -4,11 +4,10 @@
  * background count of the devices so the progress bar can show an ETA.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { Device, Platform } from '../device.js';
 import { PLATFORMS } from '../device.js';
 import { maskUrl, redactText, urlHasSecret } from '../redact.js';
+import { pgDriver, sqliteDriver } from '../stores/drivers.js';
 import { StoreError } from '../stores/errors.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
 import { openDeviceSource } from '../stores/open-source.js';
@@ -224,7 +223,7 @@ export async function countDevices(flags: SourceFlags): Promise<number | undefin
   const query = flags.query?.trim().replace(/;+\s*$/, '');
   try {
     if (kind.kind === 'sqlite' && query) {
-      const db = new Database(kind.path, { readonly: true, fileMustExist: true });
+      const db = new (sqliteDriver())(kind.path, { readonly: true, fileMustExist: true });
       try {
         return Number(db.prepare(`SELECT count(*) FROM (${query})`).pluck().get());
       } finally {
@@ -232,7 +231,7 @@ export async function countDevices(flags: SourceFlags): Promise<number | undefin
       }
     }
     if (kind.kind === 'postgres' && query) {
-      const client = new pg.Client({ connectionString: kind.url, statement_timeout: 10_000 });
+      const client = new (pgDriver().Client)({ connectionString: kind.url, statement_timeout: 10_000 });
       // A server restart mid-count emits 'error': unheard it would crash the send. The count
       // only feeds the progress bar; its query fails and the total stays unknown.
       client.on('error', () => {});

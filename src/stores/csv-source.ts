@@ -8,9 +8,10 @@
  * that holds bytes that are not UTF-8, or one over the row size limit (row-limits.ts) becomes
  * one `invalid-device` feedback naming its line (see malformed.ts); the run goes on.
  */
-import { type CsvError, parse } from 'csv-parse';
+import type { CsvError } from 'csv-parse';
 import type { Device } from '../device.js';
 import { type RowMapper, type RowMappingOptions, rowMapper } from './columns.js';
+import { csvParser } from './drivers.js';
 import { StoreError } from './errors.js';
 import { describeInput, openInput, type TextInput, Utf8Ranges } from './input.js';
 import { malformedLine } from './malformed.js';
@@ -50,7 +51,7 @@ async function* readDevices(
   // in csv-parse's callbacks, which run in the file's order, unlike our reading of the records).
   const utf8 = new Utf8Ranges();
   let recordStart = 0;
-  const parser = parse({
+  const parser = csvParser().parse({
     columns:
       options.header ??
       ((names: string[]) => {

@@ -6,6 +6,7 @@ export type { DeviceColumns, RowMappingOptions } from './columns.js';
 export { type CsvDevicesOptions, csvDevices } from './csv-source.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
 export type { DatabaseSinkOptions, FeedbackSink, SinkRetryOptions } from './feedback-sink.js';
+export type { PostgresClient, PostgresPool, PostgresTarget, SqliteDatabase } from './handles.js';
 export type { TextInput } from './input.js';
 export { isMalformedLine, type MalformedLine } from './malformed.js';
 export { type NdjsonDevicesOptions, ndjsonDevices } from './ndjson-source.js';
@@ -17,7 +18,6 @@ export {
 } from './ndjson-writer.js';
 export { openFeedbackSink, SUPPORTED_SINKS } from './open-sink.js';
 export { type OpenDeviceSourceOptions, openDeviceSource, SUPPORTED_SOURCES } from './open-source.js';
-export type { PostgresTarget } from './postgres-connection.js';
 export { type PostgresFeedbackSinkOptions, postgresFeedbackSink } from './postgres-sink.js';
 export { type PostgresDevicesOptions, postgresDevices } from './postgres-source.js';
 export { type SqliteFeedbackSinkOptions, sqliteFeedbackSink } from './sqlite-sink.js';

@@ -10,10 +10,9 @@
  * error: the query in progress fails on its own (pg rejects it), and `broken` tells the
  * holder not to talk to that connection again.
  */
-import pg from 'pg';
-
-/** What the PostgreSQL stores accept: a `pg.Pool`, a connected `pg.Client` / pool client, or a URL. */
-export type PostgresTarget = pg.Pool | pg.ClientBase | string;
+import type pg from 'pg';
+import { pgDriver } from './drivers.js';
+import type { PostgresPool, PostgresTarget } from './handles.js';
 
 export interface Lease {
   client: pg.ClientBase;
@@ -23,13 +22,13 @@ export interface Lease {
   release(error?: unknown): Promise<void>;
 }
 
-const isPool = (target: PostgresTarget): target is pg.Pool =>
-  target instanceof pg.Pool ||
-  (typeof target === 'object' && 'totalCount' in target && typeof target.connect === 'function');
+// Duck-typed (not `instanceof pg.Pool`): the caller's pool may come from another copy of pg.
+const isPool = (target: PostgresTarget): target is PostgresPool =>
+  typeof target === 'object' && 'totalCount' in target && typeof target.connect === 'function';
 
 export async function lease(target: PostgresTarget): Promise<Lease> {
   if (typeof target === 'string') {
-    const client = new pg.Client({ connectionString: target });
+    const client = new (pgDriver().Client)({ connectionString: target });
     // Ours for good: a late error (after end) has nowhere else to go either.
     const watch = watchErrors(client);
     try {
@@ -47,7 +46,7 @@ export async function lease(target: PostgresTarget): Promise<Lease> {
     };
   }
   if (isPool(target)) {
-    const client = await target.connect();
+    const client = (await target.connect()) as pg.PoolClient;
     const watch = watchErrors(client);
     return {
       client,
@@ -62,9 +61,10 @@ export async function lease(target: PostgresTarget): Promise<Lease> {
       },
     };
   }
-  const watch = watchErrors(target);
+  const client = target as pg.ClientBase;
+  const watch = watchErrors(client);
   return {
-    client: target,
+    client,
     get broken() {
       return watch.error;
     },

@@ -3,7 +3,8 @@
  * batch is one transaction with one statement over an array of keys (`= ANY($1)` / `unnest`),
  * so a batch of 500 costs one round trip, not 500.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './drivers.js';
 import { StoreError } from './errors.js';
 import {
   BatchingSink,
@@ -13,7 +14,8 @@ import {
   type Invalidation,
   type SinkBackend,
 } from './feedback-sink.js';
-import { lease, type PostgresTarget } from './postgres-connection.js';
+import type { PostgresTarget } from './handles.js';
+import { lease } from './postgres-connection.js';
 import { quoteIdentifier } from './sql.js';
 
 export interface PostgresFeedbackSinkOptions extends DatabaseSinkOptions {
@@ -50,7 +52,7 @@ export function postgresFeedbackSink(
   const owned = typeof target === 'string';
   let pool: PostgresTarget = target;
   if (owned) {
-    const ownPool = new pg.Pool({ connectionString: target, max: 1 });
+    const ownPool = new (pgDriver().Pool)({ connectionString: target, max: 1 });
     // An idle connection that dies (a server restart) is dropped by the pool, which then
     // emits 'error': unheard, that would crash the process. The next batch connects afresh,
     // and a failure there is retried and reported like any other.
@@ -184,5 +186,5 @@ class PostgresBackend implements SinkBackend {
 
 function sqlState(error: unknown): string | undefined {
   // Only the server's own errors carry a SQLSTATE; Node's (ECONNRESET, EPIPE) are network ones.
-  return error instanceof pg.DatabaseError ? error.code : undefined;
+  return error instanceof pgDriver().DatabaseError ? error.code : undefined;
 }

@@ -10,12 +10,14 @@
  * columns before the first device is handed out.
  */
 import type pg from 'pg';
-import Cursor from 'pg-cursor';
+import type Cursor from 'pg-cursor';
 import type { Device } from '../device.js';
 import { type RowMappingOptions, rowMapper } from './columns.js';
+import { pgCursor } from './drivers.js';
 import { StoreError } from './errors.js';
+import type { PostgresTarget } from './handles.js';
 import { malformedRow } from './malformed.js';
-import { type Lease, lease, type PostgresTarget } from './postgres-connection.js';
+import { type Lease, lease } from './postgres-connection.js';
 import { type RowLimitOptions, type RowLimits, rowLimits, rowProblem } from './row-limits.js';
 
 export interface PostgresDevicesOptions extends RowMappingOptions, RowLimitOptions {
@@ -88,7 +90,9 @@ async function* readRows(
   let read = 0;
   let readFailed = false;
   try {
-    cursor = connection.client.query(new Cursor(options.query, options.params as unknown[] | undefined));
+    cursor = connection.client.query(
+      new (pgCursor())(options.query, options.params as unknown[] | undefined),
+    );
     let toDevice: ((row: Record<string, unknown>) => Device) | undefined;
     while (true) {
       let batch: Batch;

@@ -1,7 +1,8 @@
 /**
  * Applies dead-token feedback to a SQLite table: deletes the rows, or marks them.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqliteDriver } from './drivers.js';
 import { StoreError } from './errors.js';
 import {
   BatchingSink,
@@ -11,6 +12,7 @@ import {
   type Invalidation,
   type SinkBackend,
 } from './feedback-sink.js';
+import type { SqliteDatabase } from './handles.js';
 import { quoteIdentifier } from './sql.js';
 
 export interface SqliteFeedbackSinkOptions extends DatabaseSinkOptions {
@@ -36,16 +38,17 @@ const TRANSIENT = /^SQLITE_(BUSY|LOCKED|IOERR|PROTOCOL|FULL)/;
  * connection with an open cursor cannot write.
  */
 export function sqliteFeedbackSink(
-  db: Database.Database | string,
+  db: SqliteDatabase | string,
   options: SqliteFeedbackSinkOptions,
 ): FeedbackSink {
   checkSinkOptions(options, 'sqliteFeedbackSink');
   const owned = typeof db === 'string';
+  const Driver = owned ? sqliteDriver() : undefined;
   let connection: Database.Database;
   try {
-    connection = owned
-      ? new Database(db, { fileMustExist: true, timeout: options.busyTimeoutMs ?? 100 })
-      : db;
+    connection = Driver
+      ? new Driver(db as string, { fileMustExist: true, timeout: options.busyTimeoutMs ?? 100 })
+      : (db as Database.Database);
   } catch (error) {
     throw new StoreError(
       'store-config',

@@ -2,10 +2,12 @@
  * Devices from a SQLite query, streamed row by row from a cursor (`stmt.iterate()`): memory
  * stays the same whatever the row count, because only the row being handed out is held.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Device } from '../device.js';
 import { type RowMappingOptions, rowMapper } from './columns.js';
+import { sqliteDriver } from './drivers.js';
 import { StoreError } from './errors.js';
+import type { SqliteDatabase } from './handles.js';
 import { malformedRow } from './malformed.js';
 import { type RowLimitOptions, type RowLimits, rowLimits, rowProblem } from './row-limits.js';
 
@@ -30,7 +32,7 @@ export interface SqliteDevicesOptions extends RowMappingOptions, RowLimitOptions
  * `Database`. Every iteration runs the query afresh.
  */
 export function sqliteDevices(
-  db: Database.Database | string,
+  db: SqliteDatabase | string,
   options: SqliteDevicesOptions,
 ): AsyncIterable<Device> {
   if (!options || typeof options.query !== 'string' || options.query.trim() === '') {
@@ -48,15 +50,18 @@ export function sqliteDevices(
 }
 
 async function* readRows(
-  target: Database.Database | string,
+  target: SqliteDatabase | string,
   options: SqliteDevicesOptions,
   chunkSize: number,
   limits: Required<RowLimits>,
 ): AsyncGenerator<Device> {
   const owned = typeof target === 'string';
+  const Driver = owned ? sqliteDriver() : undefined;
   let db: Database.Database;
   try {
-    db = owned ? new Database(target, { readonly: true, fileMustExist: true }) : target;
+    db = Driver
+      ? new Driver(target as string, { readonly: true, fileMustExist: true })
+      : (target as Database.Database);
   } catch (error) {
     throw new StoreError(
       'store-read',
