@@ -267,8 +267,13 @@ export class LaneBounds<D extends Device> {
       let fastestOther: number | undefined;
       for (const other of this.lanes.values()) {
         // A failing lane answers fast (a 503 is quick): no measure of how long answers should take.
+        // Nor is a lane of the other kind: a batching lane (HMS, 1,000 devices a request) answers
+        // its devices far sooner than a lane that makes one request each, most of all when our
+        // own CPU is the bottleneck — beside it every APNs/FCM lane would look slow.
         const ms =
-          other === lane || other.tripped || other.health.failing ? undefined : other.health.answerMs;
+          other === lane || other.tripped || other.health.failing || other.batched !== lane.batched
+            ? undefined
+            : other.health.answerMs;
         if (ms !== undefined && (fastestOther === undefined || ms < fastestOther)) fastestOther = ms;
       }
       if (lane.health.judge(this.settings.slowAnswerMs, fastestOther)) changed = true;

@@ -56,7 +56,8 @@ export class Lane<D extends Device> {
    */
   readonly window: number;
   /** Whether requests go through `sendBatch`. */
-  private readonly batched: boolean;
+  /** Many devices per request (`sendBatch`): its per-device answer times are not comparable to a one-per-request lane's. */
+  readonly batched: boolean;
   private flushScheduled = false;
   /** Set while a scheduled flush runs: send a partial batch rather than wait for more. */
   private flushNow = false;

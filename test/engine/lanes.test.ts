@@ -11,7 +11,7 @@ import { LaneHealth } from '../../src/engine/lane-bounds.js';
 import type { Feedback, PushClientOptions } from '../../src/index.js';
 import { PushClient, PushError } from '../../src/index.js';
 import type { Outcome } from '../../src/provider.js';
-import { type ScriptedDevice, ScriptedProvider, type Step } from '../support/scripted-provider.js';
+import { collect, type ScriptedDevice, ScriptedProvider, type Step } from '../support/scripted-provider.js';
 
 interface Run {
   feedback: Feedback<ScriptedDevice>[];
@@ -228,6 +228,32 @@ describe('independent lanes in one send', () => {
       run.feedback.filter((fb) => fb.status !== 'sent' && fb.error?.code !== 'aborted'),
       [],
     );
+  });
+
+  test('a batching lane is no yardstick: a one-request-per-device lane next to it is not called slow', async () => {
+    // A lane sending 1,000 devices a request answers each device far sooner than one making a
+    // request per device (the demo's HMS lane next to APNs on a busy CPU): none may fail fast.
+    const single = new ScriptedProvider({ name: 'single', platforms: ['ios'] });
+    const batching = new ScriptedProvider({ name: 'batching', platforms: ['huawei'], batchSize: 50 });
+    const client = new PushClient({ providers: [single, batching], window: 20, slowAnswerMs: 50 });
+    const devices: ScriptedDevice[] = [];
+    for (let id = 0; id < 1200; id++) {
+      devices.push(
+        id % 3 === 0
+          ? { platform: 'ios', token: `s${id}`, id, script: ['ok'], delayMs: 200 }
+          : { platform: 'huawei', token: `h${id}`, id, script: ['ok'], delayMs: 1 },
+      );
+    }
+    try {
+      const feedback = await collect(client.send({}, devices));
+      assert.equal(feedback.length, 1200);
+      assert.deepEqual(
+        feedback.filter((fb) => fb.status !== 'sent').map((fb) => fb.error?.message),
+        [],
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   test('a troubled lane whose devices come after the others’ is waited for, not failed', async () => {
