@@ -9,6 +9,7 @@
 import type { PushlineConfig } from '../config/index.js';
 import type { Device } from '../device.js';
 import { PushError } from '../errors.js';
+import { type AppClients, appClients } from '../queue/app-clients.js';
 import type { FeedbackObserver } from '../queue/dispatch.js';
 import type { KeyRangeReader } from '../queue/key-ranges.js';
 import type { SourceOpener } from '../queue/local.js';
@@ -17,10 +18,21 @@ import type { ServerMetrics } from '../server/metrics.js';
 import { openFeedbackSink } from '../stores/open-sink.js';
 import { openDeviceSource } from '../stores/open-source.js';
 import { webhookSink } from '../stores/webhook-sink.js';
+import { CliError, EXIT } from './exit-codes.js';
 
 const text = (value: string | Buffer): string => (typeof value === 'string' ? value : value.toString('utf8'));
 
 /** A database's URL (it may hold a password: never logged, never echoed). */
+/** The config's apps as clients (queue/app-clients.ts); a provider the config cannot build exits 78. */
+export function configAppClients(config: PushlineConfig): AppClients {
+  try {
+    return appClients(config);
+  } catch (error) {
+    if (error instanceof PushError) throw new CliError(error.message, EXIT.config, { cause: error });
+    throw error;
+  }
+}
+
 export function databaseUrl(config: PushlineConfig, name: string): string | undefined {
   const entry = config.databases?.[name];
   return entry === undefined ? undefined : text(entry.url.reveal());

@@ -25,7 +25,7 @@ import { apns } from '../providers/apns/index.js';
 import { fcm } from '../providers/fcm/index.js';
 import { hms } from '../providers/hms/index.js';
 import { webPush } from '../providers/webpush/index.js';
-import { appClients, DEFAULT_APP } from '../queue/app-clients.js';
+import { DEFAULT_APP } from '../queue/app-clients.js';
 import { bullmqDispatcher } from '../queue/bullmq.js';
 import type { Dispatcher, FeedbackObserver } from '../queue/dispatch.js';
 import { LocalDispatcher } from '../queue/local.js';
@@ -37,7 +37,7 @@ import { generateApiKey } from '../server/auth.js';
 import { GORUSH_METRICS, type GorushSettings, GorushStats } from '../server/gorush/index.js';
 import { createMetrics, type ServerMetrics } from '../server/metrics.js';
 import { type ApiKeyOptions, type AppInfo, SERVER_DEFAULTS, type ServerSettings } from '../server/options.js';
-import { appObservers, appSources, keyRangeReaders } from './app-observers.js';
+import { appObservers, appSources, configAppClients, keyRangeReaders } from './app-observers.js';
 import { closeClient } from './close-client.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -101,13 +101,7 @@ function emulatorApps(emulator: Emulator, names: string[], topics: string[]): Bu
 
 /** Every app of the config, built as `pushline worker` builds them (queue/app-clients.ts). */
 function configApps(config: PushlineConfig): BuiltApps {
-  let clients: ReturnType<typeof appClients>;
-  try {
-    clients = appClients(config);
-  } catch (error) {
-    if (error instanceof PushError) throw new CliError(error.message, EXIT.config, { cause: error });
-    throw error;
-  }
+  const clients = configAppClients(config);
   const built: BuiltApps = { clients: new Map(clients.clients), info: {} };
   for (const name of clients.names) {
     const topic =

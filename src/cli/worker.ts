@@ -5,11 +5,10 @@
  */
 import { CONFIG_SCHEMA, ConfigError, loadConfig, type PushlineConfig } from '../config/index.js';
 import { PushError } from '../errors.js';
-import { appClients } from '../queue/app-clients.js';
 import { connectRedis, evictionWarning, maskRedisUrl } from '../queue/redis-connection.js';
 import { queueOptions } from '../queue/redis-options.js';
 import { startWorker } from '../queue/worker.js';
-import { appObservers, keyRangeReaders } from './app-observers.js';
+import { appObservers, configAppClients, keyRangeReaders } from './app-observers.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { sanitize } from './sanitize.js';
@@ -50,13 +49,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
     );
   }
   const url = queue.worker.redis;
-  let clients: ReturnType<typeof appClients>;
-  try {
-    clients = appClients(config);
-  } catch (error) {
-    if (error instanceof PushError) throw new CliError(error.message, EXIT.config, { cause: error });
-    throw error;
-  }
+  const clients = configAppClients(config);
   const log = (message: string) => io.stderr.write(`pushline worker: ${sanitize(message)}\n`);
   const probe = connectRedis(url, 'patient', () => undefined);
   const warning = await Promise.race([
