@@ -10,6 +10,9 @@ export { EXIT, type ExitCode } from './exit-codes.js';
 export type { CliIO } from './io.js';
 export { run } from './program.js';
 
+/** How long a finished command may linger on others' timers before it exits anyway. */
+const LINGER_MS = 2000;
+
 /**
  * Runs `pushline` in this process with `process.argv`, and sets `process.exitCode`. The first
  * SIGINT/SIGTERM stops reading devices and lets those in flight finish (within `send
@@ -46,6 +49,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   try {
     const code = await run(argv, io);
     process.exitCode = code;
+    // The command is done and has said so. Whatever still holds the event loop now is a library's
+    // timer that its own close could not stop (BullMQ's, when Redis vanished during a worker's
+    // shutdown): do not let it keep a finished process alive.
+    setTimeout(() => process.exit(code), LINGER_MS).unref();
     return code;
   } finally {
     process.off('SIGINT', onSignal);

@@ -59,3 +59,27 @@ test('PUSHLINE_REDIS_URL with a password: used, never printed; SIGTERM exits 0',
   assert.match(run.stderr, /stopped after 0 chunks/);
   assert.doesNotMatch(run.stderr + run.stdout, /hunter2/);
 });
+
+test('Redis gone when SIGTERM comes: the worker still exits 0, saying it left without Redis', {
+  skip,
+}, async (t) => {
+  const gone = await startRedis();
+  t.after(() => gone.close());
+  emulator ??= await startEmulator();
+  const config = workerConfig(emulator, join(dir, 'gone'), 100, 'gone');
+  // The timeout only guards against a hang (the bug: BullMQ's close waiting forever).
+  const worker = startCli(['worker', '--config', config, '--redis', gone.url, '--grace-period', '0'], {
+    timeoutMs: 25_000,
+  });
+  for (let i = 0; i < 400 && !worker.stderr().includes('started:'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // connected, waiting for jobs
+  await gone.kill();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  worker.child.kill('SIGTERM');
+  const run = await worker.done;
+  assert.equal(run.signal, null, `killed by the test's guard: it hung\n${run.stderr}`);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /Redis did not answer within 5000 ms of the stop: leaving without it/);
+});
