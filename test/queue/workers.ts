@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { writeEmulatorFiles } from '../../src/cli/emulator-files.js';
 import type { Emulator } from '../../src/emulator/index.js';
 
+/** Longer than any grace period the tests give (30 s) plus the close's margin for Redis. */
+const STOP_GUARD_MS = 60_000;
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /** Writes the emulator's files into `dir` and a config with `client.window` = `window`. */
@@ -65,7 +67,13 @@ export async function startWorkerProcess(
       }
       const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
       child.kill(signal);
-      const [code, signalCode] = await exited;
+      // A worker that does not stop must fail its test with its log, not hold the file until the
+      // runner's timeout (a grace period, then Redis's margin, is all a stop may take).
+      const guard = setTimeout(() => child.kill('SIGKILL'), STOP_GUARD_MS);
+      const [code, signalCode] = await exited.finally(() => clearTimeout(guard));
+      if (signal !== 'SIGKILL' && signalCode === 'SIGKILL') {
+        throw new Error(`pushline worker did not stop on ${signal} within ${STOP_GUARD_MS} ms:\n${log}`);
+      }
       return { code, signal: signalCode };
     },
   };
