@@ -33,8 +33,9 @@ export interface PushClientOptions {
   /**
    * A provider lane counts as slow when its answers take this much longer on average than the
    * fastest other lane's of the same send (or it answers nothing for that long), ms, and 3× as
-   * long — so a sender short of CPU, which makes every lane late, is not taken for a slow
-   * provider. Slow, or failing (most recent answers retryable failures: a 503 or 429 storm),
+   * long, for 1 s in a row — so a sender short of CPU, which makes every lane late, is not
+   * taken for a slow provider (nor is anybody judged slow while the event loop is saturated).
+   * Slow, or failing (most recent answers retryable failures: a 503 or 429 storm),
    * is the trouble that lets a mixed send fail a full lane's further devices fast (see
    * `laneOverflow`). Default 500.
    */

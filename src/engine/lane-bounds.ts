@@ -19,12 +19,18 @@
  * {@link SLOW_FACTOR}× as long. A sender short of CPU makes every lane's answers late
  * (requests wait in our own event loop), and that must not read as a provider's outage; a
  * slow provider adds its delay on top. Both verdicts are left at half the bar they were
- * reached at, so they don't flap.
+ * reached at, so they don't flap. And while our own event loop is saturated (busy
+ * {@link CPU_BOUND_SHARE} of a tick or more) nobody is judged slow at all: answers then wait
+ * in our process for a share of the CPU that differs from provider to provider (an APNs answer
+ * costs us less than an FCM one), so comparing them says nothing about the providers — the
+ * demo, with every emulator in its own process, failed 26,000 devices on it — and failing a
+ * lane's devices would not free what the others wait for, which is CPU, not reading.
  *
  * Health is sampled every {@link HEALTH_TICK_MS} ms, only while a send has two lanes or more
  * (a single-provider send has nobody to protect: it only ever waits). Answer time comes from
  * Little's law over the tick (devices in flight ÷ answers per ms), so no request is timed.
  */
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import type { Device } from '../device.js';
 import { PushError } from '../errors.js';
 import type { Outcome } from '../provider.js';
@@ -49,6 +55,15 @@ export const HEALTH_TICK_MS = 200;
 const FAILING_SHARE = 0.5;
 /** How many times the fastest other lane's answer time a slow lane's must be. */
 export const SLOW_FACTOR = 3;
+/**
+ * Samples in a row a lane's answers must look slow before it is judged slow (1 s). Measured
+ * on a loaded 2-core machine (the demo beside a test run): lanes' answer times swing several-
+ * fold from one 200 ms tick to the next, each lane looking "slow" for 1–3 ticks in turn, which
+ * failed 20,000 devices of healthy providers; a slow provider stays slow.
+ */
+export const SLOW_TICKS = 5;
+/** Share of a tick our event loop was busy from which answer times are not compared. */
+export const CPU_BOUND_SHARE = 0.9;
 /**
  * A sample taken this many ticks late is dropped: the event loop itself was held up (CPU
  * starvation, a long GC), so every lane looks stalled and none of it is the providers' doing.
@@ -75,8 +90,10 @@ export class LaneHealth {
   troubled = false;
   /** Most recent answers were retryable failures (a 503 or 429 storm, timeouts). */
   failing = false;
-  /** Answers slow, next to the other lanes'. */
+  /** Answers slow, next to the other lanes', for {@link SLOW_TICKS} samples in a row. */
   private slow = false;
+  /** Samples in a row that found the answers slow. */
+  private slowStreak = 0;
   private answers = 0;
   private retryable = 0;
   private lastRetryable: PushError | undefined;
@@ -146,10 +163,13 @@ export class LaneHealth {
     const answerMs = this.answerMs ?? 0;
     const slowBar = bar(this.slow);
     // A slow provider adds its delay on top of what every lane waits in our own process.
-    this.slow =
+    const slowNow =
       fastestOtherMs !== undefined &&
       answerMs - fastestOtherMs >= slowBar * slowAnswerMs &&
       answerMs >= slowBar * SLOW_FACTOR * fastestOtherMs;
+    // A slow provider stays slow; a busy machine makes lanes take turns looking slow.
+    this.slowStreak = slowNow ? this.slowStreak + 1 : 0;
+    this.slow = this.slow ? slowNow : this.slowStreak >= SLOW_TICKS;
     const was = this.troubled;
     this.fastestOtherMs = fastestOtherMs;
     this.troubled = this.failing || this.slow;
@@ -183,6 +203,8 @@ export class LaneBounds<D extends Device> {
     private readonly lanes: ReadonlyMap<unknown, Lane<D>>,
     /** Called when a lane's health verdict changed: reading may resume or must now wait. */
     private readonly onChange: () => void,
+    /** Share of the time since its last call our event loop was busy (tests replace it). */
+    private readonly loopBusy: () => number = eventLoopBusy(),
   ) {}
 
   /** Whether `lane` may take one more device within its bounds. */
@@ -253,10 +275,12 @@ export class LaneBounds<D extends Device> {
     this.timer = undefined;
   }
 
-  private sample(): void {
+  /** Samples the lanes' health and judges them (every {@link HEALTH_TICK_MS}; public for tests). */
+  sample(): void {
     const now = Date.now();
     const elapsed = now - this.sampledAt;
     this.sampledAt = now;
+    const cpuBound = this.loopBusy() >= CPU_BOUND_SHARE;
     if (elapsed > LATE_TICKS * HEALTH_TICK_MS) {
       for (const lane of this.lanes.values()) lane.health.discard(lane.inFlightDevices);
       return;
@@ -264,20 +288,38 @@ export class LaneBounds<D extends Device> {
     for (const lane of this.lanes.values()) lane.health.sample(elapsed, lane.inFlightDevices);
     let changed = false;
     for (const lane of this.lanes.values()) {
-      let fastestOther: number | undefined;
-      for (const other of this.lanes.values()) {
-        // A failing lane answers fast (a 503 is quick): no measure of how long answers should take.
-        // Nor is a lane of the other kind: a batching lane (HMS, 1,000 devices a request) answers
-        // its devices far sooner than a lane that makes one request each, most of all when our
-        // own CPU is the bottleneck — beside it every APNs/FCM lane would look slow.
-        const ms =
-          other === lane || other.tripped || other.health.failing || other.batched !== lane.batched
-            ? undefined
-            : other.health.answerMs;
-        if (ms !== undefined && (fastestOther === undefined || ms < fastestOther)) fastestOther = ms;
-      }
-      if (lane.health.judge(this.settings.slowAnswerMs, fastestOther)) changed = true;
+      // Short of CPU, answer times measure our process, not the providers: no yardstick.
+      const yardstick = cpuBound ? undefined : this.fastestOther(lane);
+      if (lane.health.judge(this.settings.slowAnswerMs, yardstick)) changed = true;
     }
     if (changed) this.onChange();
   }
+
+  /** The shortest answer time among the lanes `lane` may be compared with. */
+  private fastestOther(lane: Lane<D>): number | undefined {
+    let fastest: number | undefined;
+    for (const other of this.lanes.values()) {
+      // A failing lane answers fast (a 503 is quick): no measure of how long answers should take.
+      // Nor is a lane of the other kind: a batching lane (HMS, 1,000 devices a request) answers
+      // its devices far sooner than a lane that makes one request each, most of all when our
+      // own CPU is the bottleneck — beside it every APNs/FCM lane would look slow.
+      const ms =
+        other === lane || other.tripped || other.health.failing || other.batched !== lane.batched
+          ? undefined
+          : other.health.answerMs;
+      if (ms !== undefined && (fastest === undefined || ms < fastest)) fastest = ms;
+    }
+    return fastest;
+  }
+}
+
+/** Reads the share of time our event loop was busy since the previous call. */
+function eventLoopBusy(): () => number {
+  let before: EventLoopUtilization = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const share = performance.eventLoopUtilization(now, before).utilization;
+    before = now;
+    return share;
+  };
 }

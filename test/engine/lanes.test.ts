@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LaneHealth } from '../../src/engine/lane-bounds.js';
+import { LaneBounds, LaneHealth, SLOW_TICKS } from '../../src/engine/lane-bounds.js';
 import type { Feedback, PushClientOptions } from '../../src/index.js';
 import { PushClient, PushError } from '../../src/index.js';
 import type { Outcome } from '../../src/provider.js';
@@ -357,11 +357,59 @@ describe('lane health', () => {
     assert.equal(health.judge(500, undefined), false, 'nobody to compare with');
     assert.equal(health.judge(500, 400), false, 'not 3× the other lane');
     assert.equal(health.judge(2000, 10), false, 'not slowAnswerMs longer than the other lane');
+    // Slow only after SLOW_TICKS samples in a row: a streak broken by one normal sample restarts.
+    for (let i = 1; i < SLOW_TICKS; i++) assert.equal(health.judge(500, 300), false, `sample ${i} in a row`);
+    assert.equal(health.judge(500, 900), false);
+    for (let i = 1; i < SLOW_TICKS; i++) assert.equal(health.judge(500, 300), false, `again, sample ${i}`);
     assert.equal(health.judge(500, 300), true);
     assert.equal(health.judge(500, 600), false, 'still 1.5× the other lane: stays slow');
     assert.equal(health.troubled, true);
     assert.match(health.describe(), /its answers take ~1,000 ms, the other providers' ~600 ms/);
     health.judge(500, 700);
     assert.equal(health.troubled, false);
+  });
+
+  test('a saturated event loop judges nobody slow: answer times then measure our CPU, not the providers', async () => {
+    let busy = 0.95;
+    const lane = (name: string) => ({
+      health: new LaneHealth(),
+      provider: { name },
+      inFlightDevices: 10,
+      queued: 0,
+      waiting: 0,
+      window: 10,
+      tripped: false,
+      batched: false,
+    });
+    const slow = lane('slow');
+    const fast = lane('fast');
+    const settings = { window: 10, maxWaitingRetries: 10, slowAnswerMs: 1, laneOverflow: 'fail' as const };
+    const bounds = new LaneBounds(
+      settings,
+      new Map([
+        [1, slow],
+        [2, fast],
+      ]) as never,
+      () => undefined,
+      () => busy,
+    );
+    bounds.laneAdded(); // starts the clock; the ticks are driven here
+    bounds.stop();
+    // 10 in flight in each lane; per tick the slow lane answers 2, the fast one 100: 50× as long.
+    const tick = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 2; i++) slow.health.answered(ok);
+      for (let i = 0; i < 100; i++) fast.health.answered(ok);
+      bounds.sample();
+    };
+    for (let i = 0; i < SLOW_TICKS; i++) await tick();
+    assert.equal(slow.health.troubled, false, 'the loop was busy 95% of each tick: no verdict');
+    busy = 0.2;
+    for (let i = 0; i < SLOW_TICKS; i++) await tick();
+    assert.equal(slow.health.troubled, true, 'with CPU to spare the slow lane is slow');
+    assert.equal(fast.health.troubled, false);
+    busy = 0.95;
+    await tick();
+    assert.equal(slow.health.troubled, false, 'short of CPU again: the verdict is left');
   });
 });
