@@ -17,6 +17,7 @@ import { apns } from '../../src/providers/apns/index.js';
 import { BullMQDispatcher } from '../../src/queue/bullmq.js';
 import type { SendSpec } from '../../src/queue/dispatch.js';
 import { type PushlineWorker, startWorker } from '../../src/queue/worker.js';
+import { startWorkerMetrics } from '../../src/server/worker-metrics.js';
 import { type RedisServer, redisUnavailable, startRedis } from './redis-server.js';
 import { startWorkerProcess, workerConfig } from './workers.js';
 
@@ -209,4 +210,48 @@ test('pushline worker: --metrics-port out of range, or --metrics-host alone, exi
   const alone = await runCli(['worker', '--redis', 'redis://127.0.0.1:1', '--metrics-host', '0.0.0.0']);
   assert.equal(alone.code, 64, alone.stderr);
   assert.match(alone.stderr, /--metrics-host needs --metrics-port/);
+});
+
+test("a worker's metrics: devices in flight while its provider is slow, 0 after; chunks processed", {
+  skip,
+}, async (t) => {
+  const slow = await startEmulator({ apns: { record: false, scenarios: { latencyMs: 400 } } });
+  const slowClient = new PushClient({ providers: [apns(slow.apns.providerOptions)] });
+  const server = await startWorkerMetrics({ port: 0 });
+  const prefix = `inflight${randomUUID().slice(0, 8)}`;
+  const dispatcher = new BullMQDispatcher({ redis: redis.url, prefix, chunkSize: 100 });
+  const worker = startWorker({
+    redis: redis.url,
+    prefix,
+    clients: () => slowClient,
+    observers: [server.metrics],
+  });
+  server.attach(worker);
+  t.after(async () => {
+    await worker.close(1000);
+    await dispatcher.close(0);
+    await server.close();
+    await slowClient.destroy();
+    await slow.close();
+  });
+  const inFlight = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(/^pushline_devices_in_flight (\d+)$/m.exec(text)?.[1]);
+  };
+  const send = spec(devices(150, 42));
+  await dispatcher.submit(send);
+  let most = 0;
+  for (let i = 0; i < 100 && most === 0; i++) {
+    most = Math.max(most, await inFlight());
+    if (most === 0) await sleep(50);
+  }
+  assert.ok(most > 0 && most <= 150, `devices in flight seen: ${most}`);
+  assert.equal((await dispatcher.settled(send.id)).counts.sent, 150);
+  assert.equal(await inFlight(), 0);
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(text, /^pushline_worker_chunks_total 2$/m);
+  assert.match(
+    text,
+    /^pushline_pushes_total\{app="default",provider="apns",platform="ios",status="sent"\} 150$/m,
+  );
 });
