@@ -38,10 +38,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   const concurrency = whole('--concurrency', flags.concurrency, 1, 64);
   const takeover = whole('--takeover-after', flags.takeoverAfter, 1000, 600_000);
   const grace = whole('--grace-period', flags.gracePeriod, 0, 3_600_000) ?? 30_000;
-  const metricsPort = whole('--metrics-port', flags.metricsPort, 0, 65_535);
-  if (flags.metricsHost !== undefined && metricsPort === undefined) {
-    throw new CliError('--metrics-host needs --metrics-port', EXIT.usage);
-  }
+  const portFlag = whole('--metrics-port', flags.metricsPort, 0, 65_535);
   let config: PushlineConfig;
   try {
     config = loadConfig(CONFIG_SCHEMA, flags.config, io.env);
@@ -49,6 +46,12 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
     if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config, { cause: error });
     throw error;
   }
+  // The metrics: flags first, then the config's redis.metricsPort / metricsHost.
+  const metricsPort = portFlag ?? config.redis?.metricsPort;
+  if (flags.metricsHost !== undefined && metricsPort === undefined) {
+    throw new CliError('--metrics-host needs --metrics-port (or redis.metricsPort in --config)', EXIT.usage);
+  }
+  const metricsHost = flags.metricsHost ?? config.redis?.metricsHost;
   const queue = queueOptions(config, flags.redis);
   if (queue === undefined) {
     throw new CliError(
@@ -72,7 +75,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   let metricsServer: WorkerMetricsServer | undefined;
   let observers: ReturnType<typeof appObservers>;
   try {
-    if (metricsPort !== undefined) metricsServer = await startMetrics(metricsPort, flags.metricsHost);
+    if (metricsPort !== undefined) metricsServer = await startMetrics(metricsPort, metricsHost);
     observers = appObservers(config, metricsServer?.metrics, (message, context) =>
       log(`${message} ${JSON.stringify(context)}`),
     );

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -200,6 +200,20 @@ test('pushline worker --metrics-port: GET /metrics counts what this worker sent,
   const stopped = await worker.stop();
   assert.equal(stopped.code, 0, worker.log);
   await assert.rejects(fetch(url), 'the metrics server is closed with the worker');
+});
+
+test('pushline worker: redis.metricsPort in the config serves the metrics too', { skip }, async (t) => {
+  const file = workerConfig(emulator, join(dir, 'config-port'), 100, `cp${randomUUID().slice(0, 8)}`);
+  const config = JSON.parse(readFileSync(file, 'utf8')) as { redis: Record<string, unknown> };
+  config.redis.metricsPort = 0;
+  writeFileSync(file, JSON.stringify(config));
+  const worker = await startWorkerProcess(redis.url, file);
+  t.after(async () => {
+    await worker.stop();
+  });
+  const url = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(worker.log)?.[1];
+  assert.ok(url, worker.log);
+  assert.match(await (await fetch(url)).text(), /^pushline_devices_in_flight 0$/m);
 });
 
 test('pushline worker: --metrics-port out of range, or --metrics-host alone, exit 64', async () => {
