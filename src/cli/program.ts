@@ -247,6 +247,11 @@ Exit 0 when every check passes.`,
       'on SIGTERM, how long requests in flight may take to finish (default: 30000)',
     )
     .option('--takeover-after <ms>', "how soon a dead worker's chunks are taken over (default: 30000)")
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on GET /metrics at this port (0: any free one)',
+    )
+    .option('--metrics-host <host>', 'the address the metrics listen on (default: 127.0.0.1)')
     .action(async (flags) => finish(await (await workerCommand()).runWorker(flags, io)));
 
   addVapidCommand(program, io, finish);

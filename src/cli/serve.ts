@@ -351,6 +351,11 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
         await bull.close(0);
       });
       healthy = () => bull.healthy();
+      // Chunk jobs waiting or running on every worker of this Redis (cached: scrapes cost one call).
+      metrics.setQueueDepth(() => bull.queueDepth(), 'chunks');
+      if (workers.length > 0) {
+        metrics.setInFlight(() => workers.reduce((sum, worker) => sum + worker.devicesInFlight(), 0));
+      }
     }
 
     let app: Awaited<ReturnType<typeof buildServer>>;

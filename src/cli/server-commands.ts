@@ -8,7 +8,8 @@ import { CliError, EXIT } from './exit-codes.js';
 
 export const SERVER_PACKAGES = 'fastify @fastify/rate-limit @fastify/swagger prom-client bullmq ioredis';
 
-async function load<T>(what: string, importer: () => Promise<T>): Promise<T> {
+/** Imports a module needing the server packages; a missing one ends in one line naming the install. */
+export async function load<T>(what: string, importer: () => Promise<T>): Promise<T> {
   try {
     return await importer();
   } catch (error) {

@@ -8,10 +8,12 @@ import { PushError } from '../errors.js';
 import { connectRedis, evictionWarning, maskRedisUrl } from '../queue/redis-connection.js';
 import { queueOptions } from '../queue/redis-options.js';
 import { startWorker } from '../queue/worker.js';
+import type { WorkerMetricsServer } from '../server/worker-metrics.js';
 import { appObservers, configAppClients, keyRangeReaders } from './app-observers.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { sanitize } from './sanitize.js';
+import { load } from './server-commands.js';
 
 export interface WorkerFlags {
   redis?: string;
@@ -19,6 +21,8 @@ export interface WorkerFlags {
   concurrency?: string;
   gracePeriod?: string;
   takeoverAfter?: string;
+  metricsPort?: string;
+  metricsHost?: string;
 }
 
 function whole(flag: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -34,6 +38,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   const concurrency = whole('--concurrency', flags.concurrency, 1, 64);
   const takeover = whole('--takeover-after', flags.takeoverAfter, 1000, 600_000);
   const grace = whole('--grace-period', flags.gracePeriod, 0, 3_600_000) ?? 30_000;
+  const portFlag = whole('--metrics-port', flags.metricsPort, 0, 65_535);
   let config: PushlineConfig;
   try {
     config = loadConfig(CONFIG_SCHEMA, flags.config, io.env);
@@ -41,6 +46,12 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
     if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config, { cause: error });
     throw error;
   }
+  // The metrics: flags first, then the config's redis.metricsPort / metricsHost.
+  const metricsPort = portFlag ?? config.redis?.metricsPort;
+  if (flags.metricsHost !== undefined && metricsPort === undefined) {
+    throw new CliError('--metrics-host needs --metrics-port (or redis.metricsPort in --config)', EXIT.usage);
+  }
+  const metricsHost = flags.metricsHost ?? config.redis?.metricsHost;
   const queue = queueOptions(config, flags.redis);
   if (queue === undefined) {
     throw new CliError(
@@ -61,9 +72,11 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
 
   // Each app's webhook and dead-token database see the feedback recorded here, and `source`
   // sends read their key ranges from the config's databases.
+  let metricsServer: WorkerMetricsServer | undefined;
   let observers: ReturnType<typeof appObservers>;
   try {
-    observers = appObservers(config, undefined, (message, context) =>
+    if (metricsPort !== undefined) metricsServer = await startMetrics(metricsPort, metricsHost);
+    observers = appObservers(config, metricsServer?.metrics, (message, context) =>
       log(`${message} ${JSON.stringify(context)}`),
     );
     for (const { app, sink } of observers.deadTokenSinks) {
@@ -75,6 +88,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
       });
     }
   } catch (error) {
+    await metricsServer?.close();
     await clients.close();
     if (error instanceof Error && (error instanceof PushError || error.name === 'StoreError'))
       throw new CliError(error.message, EXIT.config, { cause: error });
@@ -90,7 +104,9 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
     ...(takeover === undefined ? {} : { lockDurationMs: takeover, stalledIntervalMs: takeover }),
     log,
   });
-  log(`started: ${maskRedisUrl(url)}, apps ${clients.names.join(', ')}, pid ${process.pid}`);
+  metricsServer?.attach(worker);
+  const metricsAt = metricsServer ? `, metrics on ${metricsServer.url}/metrics` : '';
+  log(`started: ${maskRedisUrl(url)}, apps ${clients.names.join(', ')}, pid ${process.pid}${metricsAt}`);
   if (!io.signal.aborted)
     await new Promise((resolve) => io.signal.addEventListener('abort', resolve, { once: true }));
   log(`stopping: finishing requests in flight (up to ${grace} ms), handing the rest back`);
@@ -99,6 +115,28 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   for (const observer of observers.observers) await observer.close?.().catch(() => undefined);
   await ranges.close();
   await clients.close();
+  // Last: a scrape during the stop still sees the final counts.
+  await metricsServer?.close();
   log(`stopped after ${worker.chunks} chunks`);
   return EXIT.ok;
+}
+
+/**
+ * The metrics server of `--metrics-port`. prom-client is loaded only then (an optional peer
+ * dependency, as for `pushline serve`); a port that cannot be bound exits 78.
+ */
+async function startMetrics(port: number, host = '127.0.0.1'): Promise<WorkerMetricsServer> {
+  const { startWorkerMetrics } = await load(
+    'worker --metrics-port',
+    () => import('../server/worker-metrics.js'),
+  );
+  try {
+    return await startWorkerMetrics({ port, host });
+  } catch (error) {
+    throw new CliError(
+      `--metrics-port: cannot listen on ${host}:${port}: ${(error as Error).message}`,
+      EXIT.config,
+      { cause: error },
+    );
+  }
 }

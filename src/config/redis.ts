@@ -51,6 +51,15 @@ export const REDIS_SECTION = section(
     rateLimits: mapOf(RATE_LIMIT_SECTION, {
       help: 'per app (by name; "default" for providers), pushes per second per provider across all workers',
     }),
+    metricsPort: integer({
+      help: 'pushline worker: serve Prometheus metrics on GET /metrics at this port (0: any free one; --metrics-port wins)',
+      min: 0,
+      max: 65_535,
+    }),
+    metricsHost: string({
+      help: 'pushline worker: the address the metrics listen on (--metrics-host wins)',
+      default: '127.0.0.1',
+    }),
     concurrencyLimits: mapOf(CONCURRENCY_LIMIT_SECTION, {
       help: 'per app (by name; "default" for providers), devices in flight per provider across all workers',
     }),

@@ -30,7 +30,7 @@ import type {
   SendState,
   SendStatus,
 } from './dispatch.js';
-import { ABANDONED_AFTER_MS, finishChunk, statusFrom, withOutcomeScripts } from './outcomes.js';
+import { ABANDONED_AFTER_MS, abandoned, finishChunk, statusFrom, withOutcomeScripts } from './outcomes.js';
 import { connectRedis, evictionWarning, unavailable, whenReady } from './redis-connection.js';
 import { CHUNK_QUEUE, chunkJobId, sendKeys } from './redis-keys.js';
 
@@ -84,7 +84,30 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `;
 
+// KEYS: the meta hash of every watched send. One call per tick of the settle poller, whatever the
+// number of sends watched: per send, false when unknown, else { state, inputDone, inputAt }.
+const WATCH = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local fields = redis.call('HMGET', key, 'spec', 'state', 'inputDone', 'inputAt')
+  if fields[1] then out[i] = { fields[2] or '', fields[3] or '', fields[4] or '' } else out[i] = false end
+end
+return out
+`;
+/** The settle poller's tick starts at POLL_MS and doubles while nothing settles, up to this. */
+const MAX_POLL_MS = 1000;
+/** Sends checked per WATCH call (a Lua call holds Redis for its whole run). */
+const WATCH_BATCH = 500;
+/** How long a queue depth read is reused: a scrape storm costs one `getJobCounts`. */
+const DEPTH_CACHE_MS = 1000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A `settled()` waiting for its send. */
+interface Watcher {
+  resolve(status: SendStatus): void;
+  reject(error: unknown): void;
+}
 
 /** What a send's `meta.spec` holds: the spec without its devices. */
 export type StoredSpec = Omit<SendSpec, 'devices'> & {
@@ -103,6 +126,11 @@ export class BullMQDispatcher implements Dispatcher {
   private readonly log: (message: string) => void;
   private closed = false;
   private lastError = 0;
+  /** `settled()` calls waiting, by send: one poller checks them all (see `pollSettled`). */
+  private readonly watched = new Map<string, Watcher[]>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pollDelay = POLL_MS;
+  private depth: { at: number; value: Promise<number> } | undefined;
 
   constructor(private readonly options: BullMQDispatcherOptions) {
     if (typeof options?.redis !== 'string' || options.redis === '') {
@@ -345,13 +373,107 @@ export class BullMQDispatcher implements Dispatcher {
     return statusFrom(id, meta, counts);
   }
 
+  /**
+   * Resolves with the send's status once it is final. Every `settled()` of this dispatcher is
+   * watched by one poller: a tick is one Redis call for all of them (a Lua script reading each
+   * send's state), whatever their number; only a send found final is read in full. The tick
+   * starts at 150 ms and slows down to 1 s while nothing settles.
+   */
   async settled(id: string): Promise<SendStatus> {
-    for (;;) {
-      const status = await this.status(id);
-      if (status === undefined) throw unknownSend(id);
-      if (TERMINAL.has(status.state)) return status;
-      await sleep(POLL_MS);
+    const status = await this.status(id);
+    if (status === undefined) throw unknownSend(id);
+    if (TERMINAL.has(status.state)) return status;
+    return new Promise<SendStatus>((resolve, reject) => {
+      const watchers = this.watched.get(id);
+      if (watchers) watchers.push({ resolve, reject });
+      else this.watched.set(id, [{ resolve, reject }]);
+      this.pollDelay = POLL_MS;
+      this.schedulePoll();
+    });
+  }
+
+  private schedulePoll(): void {
+    if (this.pollTimer !== undefined || this.watched.size === 0 || this.closed) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollSettled().then(
+        (settledAny) => {
+          this.pollTimer = undefined;
+          this.pollDelay = settledAny ? POLL_MS : Math.min(this.pollDelay * 2, MAX_POLL_MS);
+          this.schedulePoll();
+        },
+        (error: unknown) => {
+          // Redis unavailable: every waiting `settled()` rejects with it, as each one's own
+          // `status()` would have; a new call starts watching again.
+          this.pollTimer = undefined;
+          const watchers = [...this.watched.values()].flat();
+          this.watched.clear();
+          for (const watcher of watchers) watcher.reject(error);
+        },
+      );
+    }, this.pollDelay);
+  }
+
+  /** One tick: the state of every watched send, then the full status of those final. */
+  private async pollSettled(): Promise<boolean> {
+    const ids = [...this.watched.keys()];
+    const final: string[] = [];
+    for (let start = 0; start < ids.length; start += WATCH_BATCH) {
+      const batch = ids.slice(start, start + WATCH_BATCH);
+      const keys = batch.map((id) => sendKeys(this.prefix, id).meta);
+      const states = (await this.call(() => this.redis.eval(WATCH, keys.length, ...keys))) as Array<
+        [string, string, string] | null
+      >;
+      for (const [i, id] of batch.entries()) {
+        const found = states[i];
+        if (!found) {
+          final.push(id);
+          continue;
+        }
+        const [state, inputDone, inputAt] = found;
+        const meta: Record<string, string> = { inputDone };
+        if (inputAt !== '') meta.inputAt = inputAt;
+        if (TERMINAL.has(state as SendState) || abandoned(meta)) final.push(id);
+      }
     }
+    let settledAny = false;
+    for (const id of final) {
+      let outcome: { status?: SendStatus; error?: unknown };
+      try {
+        const status = await this.status(id);
+        if (status !== undefined && !TERMINAL.has(status.state)) continue;
+        outcome = status === undefined ? { error: unknownSend(id) } : { status };
+      } catch (error) {
+        outcome = { error };
+      }
+      const watchers = this.watched.get(id) ?? [];
+      this.watched.delete(id);
+      settledAny = true;
+      for (const watcher of watchers) {
+        if (outcome.status) watcher.resolve(outcome.status);
+        else watcher.reject(outcome.error);
+      }
+    }
+    return settledAny;
+  }
+
+  /**
+   * Chunk jobs in the queue, waiting (incl. delayed and prioritized) or running, across every
+   * worker: the queue's depth in Redis mode. A read is reused for a second, so scrapes from many
+   * places cost one Redis call.
+   */
+  queueDepth(): Promise<number> {
+    const now = Date.now();
+    if (this.depth === undefined || now - this.depth.at >= DEPTH_CACHE_MS) {
+      const value = this.call(() =>
+        this.queue.getJobCounts('waiting', 'delayed', 'prioritized', 'paused', 'active'),
+      ).then((counts) => Object.values(counts).reduce((sum, count) => sum + count, 0));
+      // A failed read is not kept: the next scrape tries again.
+      value.catch(() => {
+        if (this.depth?.value === value) this.depth = undefined;
+      });
+      this.depth = { at: now, value };
+    }
+    return this.depth.value;
   }
 
   async *feedback(id: string, query: FeedbackQuery = {}): AsyncIterable<FeedbackRecord> {
@@ -394,6 +516,11 @@ export class BullMQDispatcher implements Dispatcher {
   async close(_graceMs = 0): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    const closed = new PushError('closed', 'the queue is closed (the server is shutting down)');
+    for (const watchers of this.watched.values()) for (const watcher of watchers) watcher.reject(closed);
+    this.watched.clear();
     await this.queue.close().catch(() => undefined);
     this.redis.disconnect();
   }

@@ -79,6 +79,8 @@ export interface PushlineWorker {
   close(graceMs?: number): Promise<void>;
   /** Chunks acknowledged by this worker. */
   readonly chunks: number;
+  /** Devices this worker handed to their provider whose feedback is not in yet. */
+  devicesInFlight(): number;
 }
 
 /** Outcomes recorded per Lua call. */
@@ -95,6 +97,8 @@ interface Running {
   delivery?: Delivery;
   /** Hand back what is not done (shutdown): do not record `aborted` outcomes. */
   handingBack: boolean;
+  /** Devices handed to the client whose feedback has not come back. */
+  inFlight: number;
 }
 
 export function startWorker(options: WorkerOptions): PushlineWorker {
@@ -199,7 +203,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
       return;
     }
 
-    const run: Running = { handingBack: false };
+    const run: Running = { handingBack: false, inFlight: 0 };
     const lockKey = `${prefix}:${CHUNK_QUEUE}:${job.id}:lock`;
     let lostLock = false;
     const indexOf = new Map<Device, number>();
@@ -222,6 +226,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
           const permit = await concurrencyLimiter?.acquire(spec.app, device.platform);
           if (permit !== undefined) permits.set(i, permit);
           indexOf.set(device, i);
+          run.inFlight++;
           yield device;
         }
       }
@@ -249,6 +254,7 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
       for await (const feedback of delivery) {
         const i = indexOf.get(feedback.device);
         if (i === undefined) continue;
+        run.inFlight--;
         concurrencyLimiter?.release(permits.get(i));
         permits.delete(i);
         // Our own shutdown cut it short: unrecorded, so the next run sends it again (flagged).
@@ -378,6 +384,11 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
   return {
     get chunks() {
       return chunks;
+    },
+    devicesInFlight() {
+      let total = 0;
+      for (const run of running) total += Math.max(0, run.inFlight);
+      return total;
     },
     close(graceMs = 30_000) {
       closingPromise ??= (async () => {

@@ -118,7 +118,14 @@ function settableGauge(registry: Registry, name: string, help: string, labelName
     registers: [registry],
     async collect() {
       for (const { labels, value } of values.values()) {
-        const number = typeof value === 'function' ? await value() : value;
+        let number: number;
+        try {
+          number = typeof value === 'function' ? await value() : value;
+        } catch {
+          // A source that cannot answer now (Redis down) leaves its series out of this scrape:
+          // the rest of /metrics is still served.
+          continue;
+        }
         if (Number.isFinite(number)) this.set(labels, number);
       }
     },
@@ -302,7 +309,7 @@ export class ServerMetrics implements FeedbackObserver {
     this.queueDepthGauge = settableGauge(
       registry,
       'pushline_queue_depth',
-      'Sends (in-process) or jobs (Redis) waiting to run, by queue',
+      'Work not finished, by queue: sends waiting to run (queue="sends", in-process), or chunk jobs waiting or running on any worker (queue="chunks", Redis)',
       ['queue'],
     );
     this.inFlightGauge = settableGauge(

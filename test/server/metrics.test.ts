@@ -361,4 +361,14 @@ describe('ServerMetrics', () => {
     assert.ok(!alone.samples.some((s) => s.name.startsWith('process_')));
     assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
   });
+
+  test('a gauge whose source fails (Redis down) is left out of the scrape; the rest is served', async (t) => {
+    const metrics = createMetrics({ processMetrics: false });
+    t.after(() => metrics.close());
+    metrics.setQueueDepth(() => Promise.reject(new Error('Redis is unavailable')), 'chunks');
+    metrics.setInFlight(7);
+    const { samples } = await scrape(metrics);
+    assert.ok(!samples.some((s) => s.name === 'pushline_queue_depth'));
+    assert.equal(value(samples, 'pushline_devices_in_flight'), 7);
+  });
 });
