@@ -232,7 +232,7 @@ const libraryRow = library
 const best =
   queue.length > 0 ? queue.reduce((a, b) => (a.workersCpuPer10k <= b.workersCpuPer10k ? a : b)) : undefined;
 const projection = best
-  ? `From these costs (the run with ${best.workers} worker(s)): a worker with a core of its own is CPU-bound at ≈ ${n(Math.round(10_000 / best.workersCpuPer10k))} pushes/s (10,000 ÷ ${best.workersCpuPer10k} CPU s per 10k); Redis, one thread, is bound at ≈ ${n(Math.round(10_000 / best.redisCpuPer10k))} pushes/s (10,000 ÷ ${best.redisCpuPer10k} CPU s per 10k), so throughput grows about linearly with workers on machines of their own up to ≈ ${Math.round((best.workersCpuPer10k / best.redisCpuPer10k) * 10) / 10} workers' worth of throughput, where one Redis saturates.`
+  ? `From these costs (the run with ${best.workers} worker(s)): a worker with a core of its own is CPU-bound at ≈ ${n(Math.round(10_000 / best.workersCpuPer10k))} pushes/s (10,000 ÷ ${best.workersCpuPer10k} CPU s per 10k); Redis, one thread, at ≈ ${n(Math.round(10_000 / best.redisCpuPer10k))} pushes/s (10,000 ÷ ${best.redisCpuPer10k}). With workers on machines of their own, throughput grows about linearly with them until it reaches the Redis bound: ≈ ${Math.round((best.workersCpuPer10k / best.redisCpuPer10k) * 10) / 10} fully busy worker cores.`
   : '';
 
 const commandLine = `node --import tsx bench/queue.ts --devices ${devices} --workers ${workerCounts.join(',')}${values['no-library'] ? ' --no-library' : ''} --appendfsync ${appendfsync}${values.concurrency ? ` --concurrency ${values.concurrency}` : ''}`;
