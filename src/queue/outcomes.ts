@@ -20,28 +20,33 @@ const RECORD_STRIDE = 7;
 
 // KEYS: out, counts, feedback. ARGV: groups of (field, statusKey, provider, errorCode, line,
 // retries, flags) where flags is 'D' (maybeDelivered), 'U' (maybeDuplicate) or ''.
-// Returns, per device, 1 when recorded now, 0 when it already had an outcome.
+// Returns, per device, 1 when recorded now, 0 when it already had an outcome. The counters are
+// summed here and applied once per call: one HINCRBY per counter touched instead of three or
+// more per device (7.1 → ~4.1 Redis commands per device, −32–40% Redis CPU, bench/RESULTS.md).
 const RECORD = `
 local recorded = {}
+local sums = {}
+local function add(counter, n) sums[counter] = (sums[counter] or 0) + n end
 for i = 1, #ARGV, ${RECORD_STRIDE} do
   local field = ARGV[i]
   if redis.call('HGET', KEYS[1], field) ~= 'd' then
     redis.call('HSET', KEYS[1], field, 'd')
     local status = ARGV[i + 1]
-    redis.call('HINCRBY', KEYS[2], 'total', 1)
-    redis.call('HINCRBY', KEYS[2], status, 1)
-    if ARGV[i + 2] ~= '' then redis.call('HINCRBY', KEYS[2], 'p:' .. ARGV[i + 2] .. ':' .. status, 1) end
-    if ARGV[i + 3] ~= '' then redis.call('HINCRBY', KEYS[2], 'e:' .. ARGV[i + 3], 1) end
+    add('total', 1)
+    add(status, 1)
+    if ARGV[i + 2] ~= '' then add('p:' .. ARGV[i + 2] .. ':' .. status, 1) end
+    if ARGV[i + 3] ~= '' then add('e:' .. ARGV[i + 3], 1) end
     local retries = tonumber(ARGV[i + 5])
-    if retries > 0 then redis.call('HINCRBY', KEYS[2], 'retries', retries) end
-    if ARGV[i + 6] == 'D' then redis.call('HINCRBY', KEYS[2], 'maybeDelivered', 1) end
-    if ARGV[i + 6] == 'U' then redis.call('HINCRBY', KEYS[2], 'maybeDuplicates', 1) end
+    if retries > 0 then add('retries', retries) end
+    if ARGV[i + 6] == 'D' then add('maybeDelivered', 1) end
+    if ARGV[i + 6] == 'U' then add('maybeDuplicates', 1) end
     redis.call('XADD', KEYS[3], '*', 'l', ARGV[i + 4])
     recorded[#recorded + 1] = 1
   else
     recorded[#recorded + 1] = 0
   end
 end
+for counter, n in pairs(sums) do redis.call('HINCRBY', KEYS[2], counter, n) end
 return recorded
 `;
 
