@@ -270,3 +270,33 @@ describe('apnsBroadcast with answers that are not the documented ones', () => {
     }
   });
 });
+
+describe('apnsBroadcast provider token refresh', () => {
+  const MIN = 60_000;
+  // Apple's clock; the client's clock lags behind it.
+  const clock = { now: Date.now(), lagMs: 0 };
+  let emulator: ApnsEmulator;
+  before(async () => {
+    emulator = await startApnsEmulator({ now: () => clock.now });
+  });
+  after(async () => {
+    await emulator.close();
+  });
+
+  it('refreshes an expired provider token once and re-sends', async () => {
+    const live = apnsBroadcast({ ...emulator.broadcastOptions, clock: () => clock.now - clock.lagMs });
+    try {
+      const created = await live.createChannel();
+      assert.ok(created.ok);
+      // 25 minutes later by the client's clock, 65 by Apple's: Apple finds the token expired.
+      clock.now += 65 * MIN;
+      clock.lagMs = 40 * MIN;
+      const sent = await live.broadcast(created.value.channelId, UPDATE);
+      assert.ok(sent.ok, sent.ok ? '' : sent.error.message);
+      assert.deepEqual(emulator.broadcastRejections(), { ExpiredProviderToken: 1 });
+      assert.equal(emulator.broadcasts.length, 1);
+    } finally {
+      await live.close();
+    }
+  });
+});
