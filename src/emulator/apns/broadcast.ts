@@ -283,7 +283,10 @@ export class BroadcastService {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
       return { reason: 'BadRequestBody' };
     const fields = parsed as Record<string, unknown>;
-    const policy = fields['message-storage-policy'];
+    // 0 or 1. Apple's table could not be read on the type; node-apn's README sends the string
+    // '1', so "0"/"1" are taken too (docs/APNS-BROADCAST.md).
+    const raw = fields['message-storage-policy'];
+    const policy = raw === '0' || raw === '1' ? Number(raw) : raw;
     if (policy !== 0 && policy !== 1) return { reason: 'BadMessageStoragePolicy' };
     const pushType = fields['push-type'];
     // Apple's example spells it `LiveActivity`; node-apn sends `liveactivity`: either is taken.
