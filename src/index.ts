@@ -14,6 +14,9 @@ export type { DryRun, Outcome, PreparedSend, PrepareOptions, Provider, SendConte
 // Providers
 export {
   type ApnsAlert,
+  type ApnsBroadcast,
+  type ApnsBroadcastOptions,
+  type ApnsChannel,
   type ApnsInterruptionLevel,
   type ApnsLiveActivity,
   type ApnsOptions,
@@ -22,6 +25,9 @@ export {
   type ApnsPushType,
   type ApnsSound,
   apns,
+  apnsBroadcast,
+  type ChannelOutcome,
+  type MessageStoragePolicy,
 } from './providers/apns/index.js';
 export {
   type FcmAndroidConfig,

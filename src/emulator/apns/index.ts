@@ -15,18 +15,31 @@
 import {
   createSecureServer,
   type Http2SecureServer,
+  type Http2Session,
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { PushError } from '../../errors.js';
 import { createServerTls, issueCertificate, toPkcs12 } from '../tls.js';
+import {
+  type AcceptedBroadcast,
+  BroadcastService,
+  DEFAULT_MAX_CHANNELS,
+  type EmulatedChannel,
+} from './broadcast.js';
 import { type ApnsKeyOptions, type ApnsSigningKey, createSigningKey } from './credentials.js';
 import { StreamHandler } from './handler.js';
 import { type AcceptedNotification, type ApnsEmulatorStats, Recorder } from './inspection.js';
 import { ProviderTokenVerifier } from './provider-token.js';
 import { type ApnsScenarios, CompiledScenarios, type TokenClass } from './scenarios.js';
 
+export {
+  type AcceptedBroadcast,
+  BROADCAST_REASONS,
+  type BroadcastReason,
+  type EmulatedChannel,
+} from './broadcast.js';
 export type { ApnsKeyOptions, ApnsSigningKey, KeyEnvironment } from './credentials.js';
 export type { AcceptedNotification, ApnsEmulatorStats } from './inspection.js';
 export { APNS_REASONS, type ApnsReason } from './responses.js';
@@ -62,6 +75,10 @@ export interface ApnsEmulatorOptions {
   scenarios?: ApnsScenarios;
   /** Default 0: the OS picks a free port. */
   port?: number;
+  /** Channels each bundle id may hold (broadcast push). Default 10 000, Apple's limit per app and environment. */
+  maxChannels?: number;
+  /** Port of the channel management listener (Apple's `api-manage-broadcast` host). Default 0. */
+  managePort?: number;
 }
 
 /** Options for the pushline `apns()` provider that reach this emulator with token auth. */
@@ -113,6 +130,18 @@ export interface ApnsEmulator {
   readonly keys: readonly ApnsSigningKey[];
   /** Ready options for pushline's `apns()` provider. */
   readonly providerOptions: ApnsTokenProviderOptions | ApnsCertificateProviderOptions;
+  /** `https://127.0.0.1:<port>` of the channel management listener (broadcast push). */
+  readonly manageOrigin: string;
+  /** Ready options for pushline's `apnsBroadcast()`: `providerOptions` plus `manageEndpoint`. */
+  readonly broadcastOptions: (ApnsTokenProviderOptions | ApnsCertificateProviderOptions) & {
+    manageEndpoint: string;
+  };
+  /** The channels of `bundleId` (default: the emulator's topic), in creation order. */
+  channels(bundleId?: string): EmulatedChannel[];
+  /** Broadcasts accepted since start or the last `reset()`, oldest first. */
+  readonly broadcasts: readonly AcceptedBroadcast[];
+  /** Broadcast and channel-management rejections by reason since start or the last `reset()`. */
+  broadcastRejections(): Record<string, number>;
   /** The most recent accepted notifications (up to `record`), oldest first. */
   readonly notifications: AcceptedNotification[];
   /** Issues a client certificate for `topic` (default: the emulator's topic). */
@@ -135,7 +164,7 @@ export interface ApnsEmulator {
    * requests get no answer). Returns how many were cut.
    */
   dropConnections(): number;
-  /** Clears recorded notifications, counters, attempts and provider-token history; keeps scenarios and keys. */
+  /** Clears recorded notifications, counters, attempts, provider-token history, channels and broadcasts; keeps scenarios and keys. */
   reset(): void;
   /** Closes every connection and the server. */
   close(): Promise<void>;
@@ -187,33 +216,68 @@ export async function startApnsEmulator(options: ApnsEmulatorOptions = {}): Prom
     scenarios: () => scenarios,
   });
 
-  const server: Http2SecureServer = createSecureServer({
+  const broadcast = new BroadcastService(
+    {
+      auth,
+      defaultTopic: topic,
+      teams,
+      maxChannels: options.maxChannels ?? DEFAULT_MAX_CHANNELS,
+      maxConcurrentStreams,
+      now,
+    },
+    verifier,
+  );
+
+  const serverOptions = {
     key: tls.server.keyPem,
     cert: tls.server.certPem,
     allowHTTP1: false,
-    minVersion: 'TLSv1.2',
+    minVersion: 'TLSv1.2' as const,
     // Token auth: one stream until a valid token was posted (raised per connection later).
     settings: { maxConcurrentStreams: auth === 'token' ? 1 : maxConcurrentStreams },
     ...(auth === 'certificate' ? { requestCert: true, rejectUnauthorized: false, ca: [tls.ca.certPem] } : {}),
+  };
+  const server: Http2SecureServer = createSecureServer(serverOptions);
+  server.on('session', (session) => {
+    handler.onSession(session);
+    broadcast.onSession(session);
   });
-  server.on('session', (session) => handler.onSession(session));
   // Node passes the raw header list as a fourth argument (its typings stop at three): the
   // only place where repeated headers are still visible.
   server.on(
     'stream',
+    (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, ...rest: unknown[]) => {
+      const path = headers[':path'];
+      if (BroadcastService.isBroadcastPath(Array.isArray(path) ? path[0] : path))
+        broadcast.onBroadcastStream(stream, headers, rest[0] as string[] | undefined);
+      else handler.onStream(stream, headers, rest[0] as string[] | undefined);
+    },
+  );
+  // Apple serves channel management from other hosts (api-manage-broadcast…): its own listener.
+  const manageServer: Http2SecureServer = createSecureServer(serverOptions);
+  const manageSessions = new Set<Http2Session>();
+  manageServer.on('session', (session) => {
+    session.on('error', () => {});
+    manageSessions.add(session);
+    session.once('close', () => manageSessions.delete(session));
+    broadcast.onSession(session);
+  });
+  manageServer.on(
+    'stream',
     (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, ...rest: unknown[]) =>
-      handler.onStream(stream, headers, rest[0] as string[] | undefined),
+      broadcast.onManageStream(stream, headers, rest[0] as string[] | undefined),
   );
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port ?? 0);
+  try {
+    await listen(manageServer, options.managePort ?? 0);
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const origin = `https://127.0.0.1:${port}`;
+  const manageOrigin = `https://127.0.0.1:${(manageServer.address() as AddressInfo).port}`;
 
   const issueClientCertificate: ApnsEmulator['issueClientCertificate'] = (certOptions = {}) => {
     const certTopic = certOptions.topic ?? topic;
@@ -252,6 +316,13 @@ export async function startApnsEmulator(options: ApnsEmulatorOptions = {}): Prom
   let closing: Promise<void> | undefined;
   return {
     origin,
+    manageOrigin,
+    broadcastOptions: { ...providerOptions, manageEndpoint: manageOrigin },
+    channels: (bundleId = topic) => [...(broadcast.channels.get(bundleId)?.values() ?? [])],
+    get broadcasts() {
+      return broadcast.broadcasts;
+    },
+    broadcastRejections: () => ({ ...broadcast.byReason }),
     port,
     ca: tls.ca.certPem,
     auth,
@@ -298,17 +369,30 @@ export async function startApnsEmulator(options: ApnsEmulatorOptions = {}): Prom
     reset() {
       recorder.reset();
       verifier.reset();
+      broadcast.reset();
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const session of handler.sessions) session.close();
-        // Sessions whose clients keep streams open are cut after a short grace.
-        setTimeout(() => {
-          for (const session of handler.sessions) session.destroy();
-        }, CLOSE_GRACE_MS).unref();
-      });
+      if (closing !== undefined) return closing;
+      closing = Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        new Promise<void>((resolve) => manageServer.close(() => resolve())),
+      ]).then(() => {});
+      for (const session of [...handler.sessions, ...manageSessions]) session.close();
+      // Sessions whose clients keep streams open are cut after a short grace.
+      setTimeout(() => {
+        for (const session of [...handler.sessions, ...manageSessions]) session.destroy();
+      }, CLOSE_GRACE_MS).unref();
       return closing;
     },
   };
+}
+
+function listen(server: Http2SecureServer, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

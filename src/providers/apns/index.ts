@@ -1,4 +1,15 @@
 /** Apple Push Notification service (HTTP/2 provider API): `apns(options)` and its types. */
+export {
+  type ApnsBroadcast,
+  type ApnsBroadcastOptions,
+  type ApnsChannel,
+  apnsBroadcast,
+  type ChannelFailure,
+  type ChannelOutcome,
+  type ChannelRequestOptions,
+  type ChannelSuccess,
+  type MessageStoragePolicy,
+} from './channels.js';
 export type { ApnsOptions } from './options.js';
 export type {
   ApnsAlert,

@@ -20,6 +20,10 @@ import { configError } from './errors.js';
 export const PRODUCTION_ORIGIN = 'https://api.push.apple.com';
 export const SANDBOX_ORIGIN = 'https://api.sandbox.push.apple.com';
 export const DEFAULT_CONCURRENCY = 1000;
+/** Channel management (broadcast push), production: Apple's `api-manage-broadcast.push.apple.com`, port 2196 (docs/APNS-BROADCAST.md). */
+export const MANAGE_PRODUCTION_ORIGIN = 'https://api-manage-broadcast.push.apple.com:2196';
+/** Channel management (broadcast push), development: `api-manage-broadcast.sandbox.push.apple.com`, port 2195. */
+export const MANAGE_SANDBOX_ORIGIN = 'https://api-manage-broadcast.sandbox.push.apple.com:2195';
 
 /**
  * Options of {@link apns}. Token auth: `teamId` + `keyId` + `key` (the `.p8`). Certificate
@@ -273,6 +277,32 @@ function resolveOrigin(options: ApnsOptions): { origin: string; environment: str
   return options.production
     ? { origin: PRODUCTION_ORIGIN, environment: 'production' }
     : { origin: SANDBOX_ORIGIN, environment: 'sandbox' };
+}
+
+/**
+ * The channel management origin (broadcast push): `manageEndpoint` if given (checked as
+ * `endpoint` is), else the environment's `api-manage-broadcast` host. With an `endpoint` and no
+ * `manageEndpoint` there is no right answer (the endpoint's host serves no channel API), so
+ * that is a `config` error rather than a guess.
+ */
+export function resolveManageOrigin(options: ApnsOptions & { manageEndpoint?: string }): string {
+  if (options.manageEndpoint !== undefined) {
+    const url = checkUrl(options.manageEndpoint, 'manageEndpoint');
+    const cleartext = cleartextProblem(url, 'manageEndpoint', options.allowInsecureLoopback === true);
+    if (cleartext !== undefined) throw configError(cleartext);
+    if (url.pathname !== '/' || url.search !== '') {
+      throw configError(
+        `manageEndpoint is a base URL (scheme, host, port) without a path; got ${quoteValue(options.manageEndpoint)}`,
+      );
+    }
+    return url.origin;
+  }
+  if (options.endpoint !== undefined) {
+    throw configError(
+      'with an endpoint, give manageEndpoint too: the channel management API is on its own host (an emulator gives both)',
+    );
+  }
+  return options.production === true ? MANAGE_PRODUCTION_ORIGIN : MANAGE_SANDBOX_ORIGIN;
 }
 
 /**

@@ -120,6 +120,16 @@ export const REASONS = {
       "The apns-topic header of the request isn't specified and is required. The apns-topic header is mandatory when the client is connected using a certificate that supports multiple topics.",
     hint: 'set the `topic` option (your app bundle id)',
   },
+  // Broadcast push (channel management and /4/broadcasts). Apple's sample error response for
+  // these APIs is `{ "reason" : "MissingChannelId" }` ("Handling error responses from Apple Push
+  // Notification service"); the rest of that table could not be read (docs/APNS-BROADCAST.md),
+  // so other reasons of these APIs map by status (`entryForStatus`).
+  MissingChannelId: {
+    status: 400,
+    code: 'bad-request',
+    retryable: false,
+    apple: 'The apns-channel-id header is missing (the reason of Apple’s sample error response).',
+  },
   PayloadEmpty: {
     status: 400,
     code: 'bad-request',

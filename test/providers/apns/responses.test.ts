@@ -47,6 +47,8 @@ const EXPECTED: Array<[number, string, string, boolean, string | undefined]> = [
   [400, 'DuplicateHeaders', 'bad-request', false, undefined],
   [400, 'InvalidPushType', 'bad-request', false, undefined],
   [400, 'MissingDeviceToken', 'bad-request', false, undefined],
+  // Broadcast push (docs/APNS-BROADCAST.md): the reason of Apple's sample broadcast error.
+  [400, 'MissingChannelId', 'bad-request', false, undefined],
   [400, 'MissingTopic', 'config', false, undefined],
   [400, 'PayloadEmpty', 'bad-request', false, undefined],
   [400, 'TopicDisallowed', 'config', false, undefined],
