@@ -9,6 +9,7 @@ import { connectRedis, evictionWarning, maskRedisUrl } from '../queue/redis-conn
 import { queueOptions } from '../queue/redis-options.js';
 import { startWorker } from '../queue/worker.js';
 import { appObservers, configAppClients, keyRangeReaders } from './app-observers.js';
+import { configCliError } from './config.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { sanitize } from './sanitize.js';
@@ -38,7 +39,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   try {
     config = loadConfig(CONFIG_SCHEMA, flags.config, io.env);
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config, { cause: error });
+    if (error instanceof ConfigError) throw configCliError(error, flags.config);
     throw error;
   }
   const queue = queueOptions(config, flags.redis);
