@@ -18,6 +18,8 @@ const TERMS: readonly (readonly [RegExp, string])[] = [
   [/\bkeyField\b/g, '--key-column'],
   [/\bkeyColumn\b/g, '--key-column'],
   [/\bmarkColumn\b/g, '--mark-column'],
+  // The sink's function name says nothing to someone who typed --apply-feedback.
+  [/\b(?:sqlite|postgres)FeedbackSink: /g, ''],
 ];
 
 /** A store's message with its option names replaced by `pushline send`'s flags. */
