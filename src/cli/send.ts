@@ -31,7 +31,9 @@ import {
   redactUrl,
   type SinkFlags,
   type SourceFlags,
+  sourceKind,
 } from './source.js';
+import { untilStopped } from './stop-reading.js';
 import { dryRunChecks, dryRunLines, summaryJson, summaryTable } from './summary-table.js';
 
 export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlags, 'devices'> {
@@ -155,7 +157,8 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
   let sink: FeedbackSink | undefined;
   let out: NdjsonFeedbackWriter | undefined;
   try {
-    const source = openSource(sourceFlags, io.stdin);
+    const opened = openSource(sourceFlags, io.stdin);
+    const source = sourceKind(flags.devices).kind === 'stdin' ? untilStopped(opened, io.signal) : opened;
     const devices = resume ? skipDone(source, resume.done, flags.keyColumn, resumed) : source;
     if (flags.applyFeedback) {
       sink = openSink(flags.devices, flags);

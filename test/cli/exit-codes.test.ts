@@ -267,8 +267,7 @@ describe('each row of the table', { concurrency: 3 }, () => {
 
   row(130, 'SIGINT mid-send', async (t) => {
     // Answers take 200 ms and 20 are in flight at most: 400 devices last ~4 s, long enough to
-    // be interrupted. (A file, not stdin: a pipe whose producer lives on keeps the send waiting
-    // on its read after the signal.)
+    // be interrupted.
     const slow = await startEmulator({ apns: { scenarios: { latencyMs: 200 }, record: false } });
     t.after(() => slow.close());
     const files = writeEmulatorFiles(slow, mkdtempSync(join(dir, 'slow-')), { subscriptions: 0, tokens: 0 });
@@ -303,6 +302,30 @@ describe('each row of the table', { concurrency: 3 }, () => {
       cli.child.kill('SIGKILL');
     }
   });
+
+  row(
+    130,
+    'SIGINT while stdin waits on a producer that lives on: the send ends at the first signal',
+    async () => {
+      const cli = startCli(
+        ['send', '--emulator', '--devices', '-', '--title', 'Hi', '--progress-interval', '0.1'],
+        { input: `${device()}\n`, keepStdinOpen: true, timeoutMs: 30_000 },
+      );
+      try {
+        // The device is sent and the source waits for the next line, which never comes.
+        for (let i = 0; i < 600 && !/sent 1\b/.test(cli.stderr()); i++) await sleep(50);
+        assert.match(cli.stderr(), /sent 1\b/, 'the send never got under way');
+        cli.child.kill('SIGINT');
+        const run = await cli.done;
+        assert.equal(run.code, 130, run.stderr);
+        assert.match(run.stdout, /apns\s+1\s+0\s+0\s+1/);
+        assert.match(run.stdout, /interrupted: the devices read so far have their feedback/);
+      } finally {
+        cli.child.stdin.end();
+        cli.child.kill('SIGKILL');
+      }
+    },
+  );
 });
 
 // Declared last: every row() above has registered its code by now.
