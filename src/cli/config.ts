@@ -79,15 +79,22 @@ function asCliError<T>(configPath: string | undefined, load: () => T): T {
     return load();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // A --config path that does not exist is a file named on the command line that is missing
-    // (66, as the exit-code table says); a file the config names is a credential problem (78).
-    const cause = error.cause as NodeJS.ErrnoException | undefined;
-    const missing = cause?.code === 'ENOENT' && configPath !== undefined && cause.path === configPath;
-    // The cause is the ConfigError's own (an fs error), not the ConfigError: same message twice otherwise.
-    throw new CliError(
-      error.message,
-      missing ? EXIT.noInput : EXIT.config,
-      error.cause === undefined ? undefined : { cause: error.cause },
-    );
+    throw configCliError(error, configPath);
   }
+}
+
+/**
+ * The {@link CliError} for a config that does not load, for every command that reads one: 66
+ * when the --config file itself does not exist (a file named on the command line is missing, as
+ * the exit-code table says), 78 for anything else (a file the config names is a credential problem).
+ */
+export function configCliError(error: ConfigError, configPath: string | undefined): CliError {
+  const cause = error.cause as NodeJS.ErrnoException | undefined;
+  const missing = cause?.code === 'ENOENT' && configPath !== undefined && cause.path === configPath;
+  // The cause is the ConfigError's own (an fs error), not the ConfigError: same message twice otherwise.
+  return new CliError(
+    error.message,
+    missing ? EXIT.noInput : EXIT.config,
+    error.cause === undefined ? undefined : { cause: error.cause },
+  );
 }

@@ -12,6 +12,7 @@ import { apns } from '../providers/apns/index.js';
 import { fcm } from '../providers/fcm/index.js';
 import { hms } from '../providers/hms/index.js';
 import { webPush } from '../providers/webpush/index.js';
+import { sqliteDriver } from '../stores/drivers.js';
 import { sqliteFeedbackSink } from '../stores/sqlite-sink.js';
 import { sqliteDevices } from '../stores/sqlite-source.js';
 import { closeClient } from './close-client.js';
@@ -21,6 +22,7 @@ import { type DemoEmulators, startDemoEmulators } from './demo-emulators.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { formatCount, formatDuration, table } from './format.js';
 import type { CliIO } from './io.js';
+import { redrawsInPlace } from './progress.js';
 import { summaryJson, summaryTable } from './summary-table.js';
 
 export interface DemoFlags {
@@ -84,6 +86,9 @@ export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
     );
   }
 
+  // Loaded here first: the database is filled in the emulators' worker thread, whose errors
+  // come back as plain errors (a missing better-sqlite3 would then read as a bug, exit 70).
+  sqliteDriver();
   const started = Date.now();
   say(
     `pushline demo: ${formatCount(count)} devices in SQLite → APNs, FCM, HMS and Web Push emulators on 127.0.0.1`,
@@ -139,13 +144,13 @@ export async function runDemo(flags: DemoFlags, io: CliIO): Promise<ExitCode> {
       sink,
       signal: io.signal,
       ...(io.abortSignal ? { abortSignal: io.abortSignal } : {}),
-      notices: { stream: io.stderr, tty: io.stderrIsTTY },
+      notices: { stream: io.stderr, tty: redrawsInPlace(io.stderrIsTTY, io.env) },
       ...(flags.progress === false
         ? {}
         : {
             progress: {
               stream: io.stderr,
-              tty: io.stderrIsTTY,
+              tty: redrawsInPlace(io.stderrIsTTY, io.env),
               total: Promise.resolve(count),
               lineMs: progressSeconds * 1000,
             },

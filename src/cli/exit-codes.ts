@@ -11,7 +11,7 @@ export const EXIT = {
    * failures that concern those devices, not our credentials.
    */
   partial: 1,
-  /** EX_USAGE: the command line is wrong (unknown option, bad value, unknown source scheme). */
+  /** EX_USAGE: the command line is wrong (unknown option, bad value, unknown source scheme); one line naming the --help to read. */
   usage: 64,
   /** EX_DATAERR: the input does not fit (a query without a token column, a malformed notification file). */
   data: 65,
@@ -22,7 +22,8 @@ export const EXIT = {
   /** EX_IOERR: a store failed mid-run (the database went away, --out cannot be written). */
   io: 74,
   /**
-   * EX_CONFIG: configuration or credentials are missing, malformed or unreadable, or a provider's
+   * EX_CONFIG: configuration or credentials are missing, malformed or unreadable, the database
+   * refuses the login, an optional package (a store's driver, the server's) is not installed, or a provider's
    * lane was stopped because it refused them (for Web Push: two independent well-known push
    * services refusing our VAPID key; one push service's refusal is a partial failure, 1).
    */
@@ -42,11 +43,14 @@ export const EXIT_CODES_HELP = `Exit codes:
        each for its own reason (e.g. one push service refusing a subscription)
   64   usage error: unknown option, bad value, unknown source scheme, missing --query
   65   data error: the query returns no token/platform column, bad notification file
-  66   a file named on the command line is missing or unreadable
+  66   a file named on the command line is missing or unreadable (--devices,
+       --notification, --resume, --config)
   70   internal error (a bug: please report it, with --debug output)
   74   I/O error mid-run: the device source or the feedback store went away
   78   configuration error: config file malformed or unreadable, credentials missing
-       or unreadable, or a provider stopped because it refused them
+       or unreadable, the database refusing the login, an optional package not
+       installed (the error names the npm install), or a provider stopped because it
+       refused the credentials
   130  interrupted (SIGINT/SIGTERM); devices already read still got their feedback`;
 
 /**

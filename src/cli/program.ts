@@ -52,14 +52,10 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     .description('Send one notification to many devices through APNs, FCM and Web Push; act on the feedback.')
     .version(pushlineVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      // Commander's errors quote the arguments given, which a script may have taken from anywhere.
-      outputError: (text, write) =>
-        write(`pushline: ${sanitize(text.replace(/^error: /, 'error: '), { keepNewlines: true })}`),
     })
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nStart with: pushline demo`);
 
@@ -255,7 +251,28 @@ Exit 0 when every check passes.`,
     .action(async (flags) => finish(await (await workerCommand()).runWorker(flags, io)));
 
   addVapidCommand(program, io, finish);
+  // Each command names its own --help in its usage errors (commands copy the program's output
+  // settings when created, so this runs once they all exist).
+  for (const command of [program, ...program.commands]) {
+    const path = command === program ? 'pushline' : `pushline ${command.name()}`;
+    command.configureOutput({ outputError: (text, write) => write(`${usageErrorLine(text, path)}\n`) });
+  }
   return program;
+}
+
+/**
+ * Commander's usage error as one line naming the fix: `pushline: error: unknown option
+ * '--foo' (see pushline send --help)`. Its did-you-mean comes on a line of its own and is
+ * joined; the arguments it quotes may come from anywhere, so the line is sanitised.
+ */
+export function usageErrorLine(text: string, path: string): string {
+  const message = text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*\(Did you mean (.+?)\?\)$/s, ': did you mean $1?')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\.$/, '');
+  return `pushline: error: ${sanitize(message)} (see ${path} --help)`;
 }
 
 /** Runs the command line; resolves to the exit code (never throws). */

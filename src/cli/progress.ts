@@ -8,6 +8,20 @@
 import type { Summary } from '../engine/summary.js';
 import { formatCount, formatDuration } from './format.js';
 
+/**
+ * Whether progress is a bar redrawn in place (`\r` and an erase-line control): only when
+ * stderr is a terminal, the terminal understands cursor controls (`TERM` is not `dumb`: Emacs'
+ * shell, some IDE consoles) and this is not a CI job (`CI` set, as every CI service does: its log
+ * keeps each redraw, or shows the controls as text). Otherwise: a plain line every few seconds.
+ * pushline prints no colour, so `NO_COLOR` holds by construction and `FORCE_COLOR` has nothing to force.
+ */
+export function redrawsInPlace(stderrIsTTY: boolean, env: NodeJS.ProcessEnv): boolean {
+  if (!stderrIsTTY) return false;
+  if (env.TERM === 'dumb') return false;
+  const ci = env.CI;
+  return ci === undefined || ci === '' || ci === '0' || ci.toLowerCase() === 'false';
+}
+
 export interface ProgressOptions {
   stream: NodeJS.WriteStream | NodeJS.WritableStream;
   /** Redraw in place (a terminal) or write plain lines. */

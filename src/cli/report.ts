@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import { PushError } from '../errors.js';
 import { redactText } from '../redact.js';
 import { StoreError } from '../stores/errors.js';
+import { inCliTerms } from './cli-terms.js';
 import type { FailureGroup } from './deliver.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { sanitize } from './sanitize.js';
@@ -14,19 +15,22 @@ import { sanitize } from './sanitize.js';
 export function classify(error: unknown): { message: string; exitCode: ExitCode } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
   if (error instanceof StoreError) {
+    const text = inCliTerms(error.message);
+    if (missingPackage(error)) return { message: text, exitCode: EXIT.config };
+    if (loginRefused(error)) return { message: loginRefusedMessage(text), exitCode: EXIT.config };
     switch (error.code) {
       case 'store-config':
         return {
-          message: `the device source does not fit: ${error.message}`,
+          message: `the device source does not fit: ${text}`,
           exitCode: EXIT.data,
         };
       case 'store-read':
         return {
-          message: `the device source failed: ${error.message}. Every device read before it has its feedback; fix the source and run again`,
+          message: `the device source failed: ${text}. Every device read before it has its feedback; fix the source and run again`,
           exitCode: EXIT.io,
         };
       case 'store-write':
-        return { message: `applying the feedback failed: ${error.message}`, exitCode: EXIT.io };
+        return { message: `applying the feedback failed: ${text}`, exitCode: EXIT.io };
     }
   }
   if (error instanceof PushError) {
@@ -40,6 +44,34 @@ export function classify(error: unknown): { message: string; exitCode: ExitCode 
     exitCode: EXIT.software,
   };
 }
+
+/**
+ * A store that could not load its driver (an optional peer dependency that is not installed):
+ * the install is the fix, so it is a configuration error (78), like `serve` without fastify.
+ */
+export function missingPackage(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return error instanceof StoreError && (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND');
+}
+
+/**
+ * The database refused us at connect: SQLSTATE class 28 (a wrong password, a user it does not
+ * know, pg_hba.conf) or 3D000 (no such database). The spec is wrong, not the network: it is a
+ * configuration error (78), not "I/O mid-run" (74). Looked for along the cause chain, as the
+ * stores wrap pg's error.
+ */
+export function loginRefused(error: unknown): boolean {
+  for (let at = error, depth = 0; at instanceof Error && depth < 5; depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === 'string' && (/^28[0-9A-Z]{3}$/.test(code) || code === '3D000')) return true;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The line for {@link loginRefused}: where the user, password and database are set. */
+export const loginRefusedMessage = (text: string): string =>
+  `the database refused the connection: ${text}: check the user, password and database name in --devices (or in the variable --devices-env names, PGPASSWORD, ~/.pgpass)`;
 
 /**
  * Writes the one-line error (and the stack with --debug) to stderr; returns the exit code.

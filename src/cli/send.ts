@@ -17,6 +17,7 @@ import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { formatCount } from './format.js';
 import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
+import { redrawsInPlace } from './progress.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
 import { classify, partialFailureMessage, providerStopMessage } from './report.js';
 import { readResume, skipDone } from './resume.js';
@@ -30,7 +31,9 @@ import {
   redactUrl,
   type SinkFlags,
   type SourceFlags,
+  sourceKind,
 } from './source.js';
+import { untilStopped } from './stop-reading.js';
 import { dryRunChecks, dryRunLines, summaryJson, summaryTable } from './summary-table.js';
 
 export interface SendFlags extends NotificationFlags, SinkFlags, Omit<SourceFlags, 'devices'> {
@@ -154,7 +157,8 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
   let sink: FeedbackSink | undefined;
   let out: NdjsonFeedbackWriter | undefined;
   try {
-    const source = openSource(sourceFlags, io.stdin);
+    const opened = openSource(sourceFlags, io.stdin);
+    const source = sourceKind(flags.devices).kind === 'stdin' ? untilStopped(opened, io.signal) : opened;
     const devices = resume ? skipDone(source, resume.done, flags.keyColumn, resumed) : source;
     if (flags.applyFeedback) {
       sink = openSink(flags.devices, flags);
@@ -176,14 +180,14 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
       signal: io.signal,
       ...(io.abortSignal ? { abortSignal: io.abortSignal } : {}),
       ...(graceSeconds !== undefined ? { graceMs: graceSeconds * 1000 } : {}),
-      notices: { stream: io.stderr, tty: io.stderrIsTTY },
+      notices: { stream: io.stderr, tty: redrawsInPlace(io.stderrIsTTY, io.env) },
       dryRun: flags.dryRun === true,
       ...(flags.progress === false
         ? {}
         : {
             progress: {
               stream: io.stderr,
-              tty: io.stderrIsTTY,
+              tty: redrawsInPlace(io.stderrIsTTY, io.env),
               // Resuming, the devices left are unknown until read: no total, no ETA.
               total: resume ? Promise.resolve(undefined) : countDevices(sourceFlags),
               ...(progressSeconds ? { lineMs: progressSeconds * 1000 } : {}),
@@ -242,7 +246,9 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
           exitCode,
         })}\n`,
       );
-    } else {
+    } else if (!(summary.total === 0 && result.sourceError !== undefined)) {
+      // A source that failed before giving a device (a refused login, a query that does not
+      // run) gets its one error line below and no table of zeros before it.
       if (dryRun) {
         report.write(`Dry run, nothing delivered: ${sanitize(redactUrl(flags.devices))}\n`);
         if (Object.keys(dryRun).length > 0)

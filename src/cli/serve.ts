@@ -39,6 +39,7 @@ import { createMetrics, type ServerMetrics } from '../server/metrics.js';
 import { type ApiKeyOptions, type AppInfo, SERVER_DEFAULTS, type ServerSettings } from '../server/options.js';
 import { appObservers, appSources, configAppClients, keyRangeReaders } from './app-observers.js';
 import { closeClient } from './close-client.js';
+import { configCliError } from './config.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { sanitize } from './sanitize.js';
@@ -129,7 +130,7 @@ function loadServeConfig(path: string | undefined, env: NodeJS.ProcessEnv): Serv
   try {
     config = loadConfig(CONFIG_SCHEMA, path, env);
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config);
+    if (error instanceof ConfigError) throw configCliError(error, path);
     throw error;
   }
   const { server } = config;

@@ -10,7 +10,9 @@ import { rowMapper } from '../stores/columns.js';
 import { pgDriver, sqliteDriver } from '../stores/drivers.js';
 import { StoreError } from '../stores/errors.js';
 import type { FeedbackSink } from '../stores/feedback-sink.js';
+import { inCliTerms } from './cli-terms.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { loginRefused, loginRefusedMessage } from './report.js';
 import { type SinkFlags, type SourceFlags, sourceKind } from './source.js';
 
 /** Throws a {@link CliError} when the sink or the query cannot apply the feedback. */
@@ -22,9 +24,14 @@ export async function checkSinkFits(
   try {
     await sink.ready?.();
   } catch (error) {
+    if (loginRefused(error)) {
+      throw new CliError(loginRefusedMessage(`--apply-feedback: ${(error as Error).message}`), EXIT.config, {
+        cause: error,
+      });
+    }
     if (error instanceof StoreError && error.code === 'store-config') {
       throw new CliError(
-        `--apply-feedback: ${error.message}; check --table, --key-column and --mark-column. Nothing was sent`,
+        `--apply-feedback: ${inCliTerms(error.message)}; check --table, --key-column and --mark-column. Nothing was sent`,
         EXIT.usage,
         { cause: error },
       );

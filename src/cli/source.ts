@@ -14,7 +14,12 @@ import { openDeviceSource } from '../stores/open-source.js';
 import { postgresFeedbackSink } from '../stores/postgres-sink.js';
 import { checkTableName, TABLE_NAME_FORMS } from '../stores/sql.js';
 import { sqliteFeedbackSink } from '../stores/sqlite-sink.js';
+import { inCliTerms } from './cli-terms.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { missingPackage } from './report.js';
+
+/** A missing driver is an install to make (78); any other store error here is the command line's (64). */
+const exitFor = (error: StoreError) => (missingPackage(error) ? EXIT.config : EXIT.usage);
 
 /** What kind of store a `--devices` spec names. */
 export type SourceKind =
@@ -139,11 +144,12 @@ export function openSource(flags: SourceFlags, stdin: NodeJS.ReadableStream): As
   } catch (error) {
     if (error instanceof StoreError) {
       // The spec may hold a database password: it is never echoed as given.
-      const message = redactText(error.message.split(flags.devices).join(redactUrl(flags.devices))).replace(
-        "e.g. query: 'SELECT",
-        "e.g. --query 'SELECT",
+      const message = inCliTerms(
+        redactText(error.message.split(flags.devices).join(redactUrl(flags.devices))),
       );
-      throw new CliError(`--devices: ${message}`, EXIT.usage, { cause: error });
+      throw new CliError(missingPackage(error) ? message : `--devices: ${message}`, exitFor(error), {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -195,9 +201,10 @@ export function openSink(spec: string, flags: SinkFlags): FeedbackSink {
       ? sqliteFeedbackSink(kind.path, options)
       : postgresFeedbackSink(kind.url, options);
   } catch (error) {
+    if (missingPackage(error)) throw new CliError((error as Error).message, EXIT.config, { cause: error });
     if (error instanceof StoreError) {
       throw new CliError(
-        `--apply-feedback: ${error.message}; check --table, --key-column and --mark-column`,
+        `--apply-feedback: ${inCliTerms(error.message)}; check --table, --key-column and --mark-column`,
         EXIT.usage,
         { cause: error },
       );

@@ -10,6 +10,7 @@ import { queueOptions } from '../queue/redis-options.js';
 import { startWorker } from '../queue/worker.js';
 import type { WorkerMetricsServer } from '../server/worker-metrics.js';
 import { appObservers, configAppClients, keyRangeReaders } from './app-observers.js';
+import { configCliError } from './config.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { sanitize } from './sanitize.js';
@@ -43,7 +44,7 @@ export async function runWorker(flags: WorkerFlags, io: CliIO): Promise<ExitCode
   try {
     config = loadConfig(CONFIG_SCHEMA, flags.config, io.env);
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.config, { cause: error });
+    if (error instanceof ConfigError) throw configCliError(error, flags.config);
     throw error;
   }
   // The metrics: flags first, then the config's redis.metricsPort / metricsHost.

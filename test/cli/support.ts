@@ -19,6 +19,8 @@ export interface CliRun {
 export interface CliRunOptions {
   env?: Record<string, string | undefined>;
   input?: string;
+  /** Leave stdin open after `input` (a source that is still being read): end it through `child`. */
+  keepStdinOpen?: boolean;
   timeoutMs?: number;
 }
 
@@ -63,7 +65,8 @@ export function startCli(args: string[], options: CliRunOptions = {}): StartedCl
       resolve({ code, signal, stdout, stderr });
     });
   });
-  child.stdin.end(options.input ?? '');
+  if (options.keepStdinOpen) child.stdin.write(options.input ?? '');
+  else child.stdin.end(options.input ?? '');
   return { child, done, stderr: () => stderr };
 }
 
