@@ -11,13 +11,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { processCpuSeconds } from './lib/proc.js';
 import type { ClientResult } from './lib/report.js';
+import { writeSection } from './lib/results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -100,16 +100,6 @@ const section = [
   "Huawei's own limit is the app's QPS quota, counted in devices per second (6,000 at least; HMS.md §5): the sender is not what limits an HMS send.",
   '',
 ].join('\n');
-if (values.write) {
-  const path = here('./RESULTS.md');
-  const old = readFileSync(path, 'utf8');
-  const at = old.indexOf('## HMS (Huawei Push Kit)');
-  const end = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-  const updated =
-    at < 0
-      ? `${old.trimEnd()}\n\n${section}`
-      : `${old.slice(0, at)}${section}${end < 0 ? '' : old.slice(end)}`;
-  writeFileSync(path, updated);
-}
+if (values.write) writeSection('## HMS (Huawei Push Kit)', section);
 if (values.json) console.log(JSON.stringify({ pushes, runs, rows }));
 else console.log(section);

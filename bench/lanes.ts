@@ -16,11 +16,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeSection } from './lib/results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -138,16 +138,6 @@ const section = [
   'APNs pushes/s is the measure, each case against the baseline of the same sources. With independent lanes APNs may beat its baseline in the trouble cases: the baseline send is paced by both lanes (every other device is FCM\'s and is sent), while an FCM device failed fast (`attempts: 0`, "without a request") costs next to nothing. The issue\'s target: no case below −20%.',
   '',
 ].join('\n');
-if (values.write) {
-  const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-  const old = readFileSync(path, 'utf8');
-  const at = old.indexOf('## Lanes in one mixed send');
-  const end = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-  const updated =
-    at < 0
-      ? `${old.trimEnd()}\n\n${section}`
-      : `${old.slice(0, at)}${section}${end < 0 ? '' : old.slice(end)}`;
-  writeFileSync(path, updated);
-}
+if (values.write) writeSection('## Lanes in one mixed send', section);
 if (values.json) console.log(JSON.stringify({ runs, tables }));
 else console.log(section);

@@ -23,10 +23,9 @@
  * `noeviction`); `everysec` its relaxed one. `--write` puts the table in bench/RESULTS.md,
  * section "Queue (Redis, BullMQ)" (replaced if there).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Device } from '../src/index.js';
@@ -42,6 +41,7 @@ import {
   startBenchWorker,
   writeWorkerConfig,
 } from './lib/queue.js';
+import { writeSection } from './lib/results-file.js';
 import { ALERT, hexToken } from './lib/target.js';
 import { startSink } from './sink/index.js';
 
@@ -255,16 +255,6 @@ const section = [
   '',
 ].join('\n');
 
-if (values.write) {
-  const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-  const old = readFileSync(path, 'utf8');
-  const at = old.indexOf('## Queue (Redis, BullMQ)\n');
-  const end = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-  const updated =
-    at < 0
-      ? `${old.trimEnd()}\n\n${section}`
-      : `${old.slice(0, at)}${section}${end < 0 ? '' : old.slice(end)}`;
-  writeFileSync(path, updated);
-}
+if (values.write) writeSection('## Queue (Redis, BullMQ)', section);
 if (values.json) console.log(JSON.stringify({ devices, appendfsync, library, queue }));
 else console.log(section);

@@ -14,13 +14,14 @@
  * (bench/engine.ts) and device sources (bench/stores.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMessage, MessageTemplate } from '../src/providers/fcm/message.js';
 import { machine } from './lib/machine.js';
 import { buildClients, type RunResult, runClient, runClientCapped, runH2load, which } from './lib/proc.js';
+import { writeMainReport } from './lib/results-file.js';
 import { ALERT, hexToken } from './lib/target.js';
 import { startSink } from './sink/index.js';
 
@@ -264,12 +265,8 @@ try {
 
   const report = buildReport({ results, contenders, memory, engine, stores, errors });
   if (!quick) {
-    // The section bench/lanes.ts writes is kept: this run does not measure it.
-    const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-    const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
-    const lanes = old.indexOf('## Lanes in one mixed send');
-    const kept = lanes < 0 ? '' : `\n${old.slice(lanes)}`;
-    writeFileSync(path, `${report.markdown.trimEnd()}\n${kept}`);
+    // The sections the separate benchmarks write are kept: this run does not measure them.
+    writeMainReport(report.markdown);
   }
   if (json) console.log(JSON.stringify(report.json, null, 2));
   else console.log(report.markdown);

@@ -20,13 +20,13 @@
  *
  * `--write` puts the tables in bench/RESULTS.md, section "Server" (replaced if there).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateApiKey } from '../src/server/auth.js';
 import { buildClients, peakRssMb, processCpuSeconds, type RunResult, runClient, which } from './lib/proc.js';
+import { writeSection } from './lib/results-file.js';
 import {
   getJson,
   loadApiPush,
@@ -266,16 +266,6 @@ const section = [
   '',
 ].join('\n');
 
-if (values.write) {
-  const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-  const old = readFileSync(path, 'utf8');
-  const at = old.indexOf('## Server\n');
-  const end = at < 0 ? -1 : old.indexOf('\n## ', at + 1);
-  const updated =
-    at < 0
-      ? `${old.trimEnd()}\n\n${section}`
-      : `${old.slice(0, at)}${section}${end < 0 ? '' : old.slice(end)}`;
-  writeFileSync(path, updated);
-}
+if (values.write) writeSection('## Server', section);
 if (values.json) console.log(JSON.stringify({ devices, runs, library, server, apiPush, apiPushSync }));
 else console.log(section);
