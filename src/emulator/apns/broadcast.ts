@@ -9,6 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { readStreamBody } from '../read-body.js';
 import type { ApnsSigningKey } from './credentials.js';
 import type { ConnectionAuthState, ProviderTokenVerifier } from './provider-token.js';
 import type { ApnsReason } from './responses.js';
@@ -182,7 +183,7 @@ export class BroadcastService {
   ): void {
     stream.on('error', () => {});
     const requestId = one(headers['apns-request-id']) ?? randomUUID();
-    readBody(stream).then(
+    readStreamBody(stream, BODY_READ_LIMIT).then(
       async (body) => {
         const answer = await run(body);
         if (stream.destroyed || stream.closed || stream.headersSent) return;
@@ -393,24 +394,4 @@ function plainHeaders(headers: IncomingHttpHeaders): Record<string, string> {
     out[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return out;
-}
-
-function readBody(stream: ServerHttp2Stream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let total = 0;
-    stream.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (kept <= BODY_READ_LIMIT) {
-        chunks.push(chunk);
-        kept += chunk.length;
-      }
-    });
-    stream.once('end', () =>
-      resolve(total > kept ? Buffer.alloc(BODY_READ_LIMIT + 1) : Buffer.concat(chunks)),
-    );
-    stream.once('error', reject);
-    stream.once('close', () => reject(new Error('stream closed before its end')));
-  });
 }

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { constants, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { readStreamBody } from '../read-body.js';
 import type { ApnsSigningKey } from './credentials.js';
 import type { Recorder } from './inspection.js';
 import type { ConnectionAuthState, ProviderTokenVerifier } from './provider-token.js';
@@ -140,7 +141,7 @@ export class StreamHandler {
       return;
     }
 
-    readBody(stream).then(
+    readStreamBody(stream, BODY_READ_LIMIT).then(
       (body) => this.finish(stream, session, state, headers, rawHeaders, body, scenarios),
       () => {},
     );
@@ -250,28 +251,6 @@ export class StreamHandler {
 
 function bundlesFor(key: ApnsSigningKey, config: HandlerConfig): readonly string[] {
   return key.topics ?? config.teams.get(key.teamId) ?? [config.defaultTopic];
-}
-
-function readBody(stream: ServerHttp2Stream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let total = 0;
-    stream.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (kept <= BODY_READ_LIMIT) {
-        chunks.push(chunk);
-        kept += chunk.length;
-      }
-    });
-    stream.once('end', () => {
-      const body = Buffer.concat(chunks);
-      // Over the read limit: report the size truthfully without holding the bytes.
-      resolve(total > kept ? Buffer.alloc(BODY_READ_LIMIT + 1) : body);
-    });
-    stream.once('error', reject);
-    stream.once('close', () => reject(new Error('stream closed before its end')));
-  });
 }
 
 function respond(
