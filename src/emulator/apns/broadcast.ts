@@ -13,7 +13,7 @@ import { readStreamBody } from '../read-body.js';
 import type { ApnsSigningKey } from './credentials.js';
 import type { ConnectionAuthState, ProviderTokenVerifier } from './provider-token.js';
 import type { ApnsReason } from './responses.js';
-import { hasDuplicateHeaders } from './validate.js';
+import { hasDuplicateHeaders, plainHeaders } from './validate.js';
 
 /**
  * Reasons the broadcast APIs answer besides the device API's. `MissingChannelId` is Apple's
@@ -385,13 +385,4 @@ export class BroadcastService {
 
 function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function plainHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || name === 'authorization' || value === undefined) continue;
-    out[name] = Array.isArray(value) ? value.join(', ') : String(value);
-  }
-  return out;
 }

@@ -20,6 +20,7 @@ import {
   hasDuplicateHeaders,
   isWellFormedDeviceToken,
   parsePath,
+  plainHeaders,
 } from './validate.js';
 
 /** Bodies are read up to this many bytes; anything longer is PayloadTooLarge whatever the push type. */
@@ -284,13 +285,4 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 function tokenOf(headers: IncomingHttpHeaders): string {
   const path = parsePath(headers[':path']);
   return 'token' in path ? path.token : '';
-}
-
-function plainHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || name === 'authorization' || value === undefined) continue;
-    out[name] = Array.isArray(value) ? value.join(', ') : String(value);
-  }
-  return out;
 }

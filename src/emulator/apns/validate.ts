@@ -3,6 +3,7 @@
  * emulator's handler calls in order: path, repeated headers, apns-* headers against the topics
  * the credential may push to, device token, then the payload.
  */
+import type { IncomingHttpHeaders } from 'node:http2';
 import type { ApnsReason } from './responses.js';
 
 /** The `apns-push-type` values Apple documents. */
@@ -232,4 +233,14 @@ function strictPayloadReason(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Every request header except pseudo-headers and `authorization`, for inspection (a token is never kept). */
+export function plainHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(':') || name === 'authorization' || value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return out;
 }
