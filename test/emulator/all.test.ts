@@ -62,3 +62,32 @@ test('one client, four providers, four emulators: every device answered, the dea
     await emulator.close();
   }
 });
+
+test('closed while its client is still connected, the emulators close at once (not at the client’s idle timeout)', async (t) => {
+  const emulator = await startEmulator();
+  const client = new PushClient({
+    providers: [
+      apns(emulator.apns.providerOptions),
+      fcm(emulator.fcm.providerOptions),
+      webPush(emulator.webpush.providerOptions),
+    ],
+  });
+  t.after(() => client.close());
+  const devices: Device[] = [
+    { platform: 'ios', token: '1'.repeat(64) },
+    { platform: 'android', token: 'fcm-token-1' },
+    // Several subscriptions: the emulator spreads them over its push services (origins).
+    ...Array.from({ length: 4 }, (): Device => ({ platform: 'web', token: emulator.webpush.subscribe() })),
+  ];
+  for await (const feedback of client.send({ title: 'Hi' }, devices)) assert.equal(feedback.status, 'sent');
+  let timer: NodeJS.Timeout | undefined;
+  // A hang guard, not a speed check: the bug kept close() waiting 60 s.
+  const outcome = await Promise.race([
+    emulator.close().then(() => 'closed'),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve('still open after 20 s'), 20_000);
+    }),
+  ]);
+  clearTimeout(timer);
+  assert.equal(outcome, 'closed');
+});
