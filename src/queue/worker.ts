@@ -75,7 +75,11 @@ export interface WorkerOptions {
 }
 
 export interface PushlineWorker {
-  /** Finish in-flight requests (up to `graceMs`), record them, hand the rest back; then release everything. */
+  /**
+   * Finish in-flight requests (up to `graceMs`), record them, hand the rest back; then release
+   * everything. Never hangs on Redis: 5 s past the grace period it leaves without it (the chunks
+   * it held are taken over when their locks expire) and says so in the log.
+   */
   close(graceMs?: number): Promise<void>;
   /** Chunks acknowledged by this worker. */
   readonly chunks: number;
