@@ -12,16 +12,15 @@
 import type { PushError } from '../../errors.js';
 import { toPushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
-import { createPool } from '../../transport/index.js';
 import type { Pool, TransportResponse } from '../../transport/types.js';
+import { apnsPool, providerTokens } from './connection.js';
 import { apnsError, badRequest } from './errors.js';
 import { expirationFor, inferPushType, priorityFor } from './headers.js';
 import { buildPayload, encodePayload } from './message.js';
 import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
 import { resolveApnsOptions, resolveManageOrigin } from './options.js';
 import { interpretResponse } from './responses.js';
-import type { ProviderToken } from './token-auth.js';
-import { ProviderTokenCache } from './token-auth.js';
+import type { ProviderToken, ProviderTokenCache } from './token-auth.js';
 
 /** `apns()` options plus where channel management goes. */
 export interface ApnsBroadcastOptions extends ApnsOptions {
@@ -119,6 +118,9 @@ export function apnsBroadcast(options: ApnsBroadcastOptions): ApnsBroadcast {
   return new Broadcast(resolved, resolveManageOrigin(options));
 }
 
+/** A request's answer, or the failure to return for it. */
+type Sent = { ok: true; response: TransportResponse } | { ok: false; failure: ChannelFailure };
+
 class Broadcast implements ApnsBroadcast {
   readonly bundleId: string;
   readonly origin: string;
@@ -135,34 +137,10 @@ class Broadcast implements ApnsBroadcast {
     this.origin = options.origin;
     this.manageOrigin = manageOrigin;
     this.#ownsPushPool = options.pool === undefined;
-    this.#push = options.pool ?? this.#pool(options.origin, options.connections);
+    this.#push = options.pool ?? apnsPool(options, options.origin, options.connections);
     // Channel management is a trickle of requests: one connection.
-    this.#manage = this.#pool(manageOrigin, 1);
-    const { auth } = options;
-    if (auth.kind === 'token') {
-      this.#tokens = new ProviderTokenCache({
-        teamId: auth.teamId,
-        keyId: auth.keyId,
-        key: auth.key,
-        clock: options.clock,
-      });
-    }
-  }
-
-  #pool(origin: string, connections: number | undefined): Pool {
-    const options = this.#options;
-    const { auth } = options;
-    return createPool({
-      origin,
-      ...(connections === undefined ? {} : { connections }),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
-      protocol: options.protocol,
-      tls: {
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-        ...(auth.kind === 'certificate' ? { cert: auth.material.cert, key: auth.material.key } : {}),
-      },
-    });
+    this.#manage = apnsPool(options, manageOrigin, 1);
+    this.#tokens = providerTokens(options);
   }
 
   get #channelsPath(): string {
@@ -183,15 +161,7 @@ class Broadcast implements ApnsBroadcast {
     const body = Buffer.from(
       JSON.stringify({ 'message-storage-policy': policy, 'push-type': 'LiveActivity' }),
     );
-    const outcome = await this.#send(
-      this.#manage,
-      'POST',
-      this.#channelsPath,
-      headers,
-      body,
-      options.signal,
-      'channel management',
-    );
+    const outcome = await this.#manageRequest('POST', this.#channelsPath, headers, body, options.signal);
     if (!outcome.ok) return outcome.failure;
     const channelId = header(outcome.response, 'apns-channel-id');
     if (outcome.response.status !== 201 || channelId === undefined) {
@@ -206,15 +176,7 @@ class Broadcast implements ApnsBroadcast {
   ): Promise<ChannelOutcome<ApnsChannel>> {
     checkChannelId(channelId);
     const headers = { ...requestHeaders(options), 'apns-channel-id': channelId };
-    const outcome = await this.#send(
-      this.#manage,
-      'GET',
-      this.#channelsPath,
-      headers,
-      undefined,
-      options.signal,
-      'channel management',
-    );
+    const outcome = await this.#manageRequest('GET', this.#channelsPath, headers, undefined, options.signal);
     if (!outcome.ok) return outcome.failure;
     const json = jsonObject(outcome.response);
     const policy = json?.['message-storage-policy'];
@@ -231,14 +193,12 @@ class Broadcast implements ApnsBroadcast {
 
   async listChannels(options: ChannelRequestOptions = {}): Promise<ChannelOutcome<string[]>> {
     const path = `/1/apps/${encodeURIComponent(this.bundleId)}/all-channels`;
-    const outcome = await this.#send(
-      this.#manage,
+    const outcome = await this.#manageRequest(
       'GET',
       path,
       requestHeaders(options),
       undefined,
       options.signal,
-      'channel management',
     );
     if (!outcome.ok) return outcome.failure;
     const channels = jsonObject(outcome.response)?.channels;
@@ -255,14 +215,12 @@ class Broadcast implements ApnsBroadcast {
   async deleteChannel(channelId: string, options: ChannelRequestOptions = {}): Promise<ChannelOutcome> {
     checkChannelId(channelId);
     const headers = { ...requestHeaders(options), 'apns-channel-id': channelId };
-    const outcome = await this.#send(
-      this.#manage,
+    const outcome = await this.#manageRequest(
       'DELETE',
       this.#channelsPath,
       headers,
       undefined,
       options.signal,
-      'channel management',
     );
     if (!outcome.ok) return outcome.failure;
     if (outcome.response.status !== 204 && outcome.response.status !== 200) {
@@ -313,6 +271,17 @@ class Broadcast implements ApnsBroadcast {
    * One request with the provider token (token auth); an `ExpiredProviderToken` answer gets one
    * refresh and one re-send, as device sends do. Errors become the failure outcome.
    */
+  /** A request to the channel management API. */
+  #manageRequest(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Sent> {
+    return this.#send(this.#manage, method, path, headers, body, signal, 'channel management');
+  }
+
   async #send(
     pool: Pool,
     method: string,
@@ -321,7 +290,7 @@ class Broadcast implements ApnsBroadcast {
     body: Buffer | undefined,
     signal: AbortSignal | undefined,
     api: string,
-  ): Promise<{ ok: true; response: TransportResponse } | { ok: false; failure: ChannelFailure }> {
+  ): Promise<Sent> {
     const environment = `${this.#options.environment} (${api})`;
     let token: ProviderToken | undefined;
     try {

@@ -11,9 +11,9 @@ import type { Device } from '../../device.js';
 import type { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
-import { createPool } from '../../transport/index.js';
 import type { Pool, TransportResponse } from '../../transport/types.js';
 import { expiryWarning } from './certificate-auth.js';
+import { apnsPool, providerTokens } from './connection.js';
 import { deviceToken } from './device-token.js';
 import { ApnsDryRun, localDryRun } from './dry-run.js';
 import { badRequest, certificateExpired, failed, PROVIDER_NAME } from './errors.js';
@@ -23,8 +23,7 @@ import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
 import { resolveApnsOptions } from './options.js';
 import type { Interpretation } from './responses.js';
 import { interpretResponse } from './responses.js';
-import type { ProviderToken } from './token-auth.js';
-import { ProviderTokenCache } from './token-auth.js';
+import type { ProviderToken, ProviderTokenCache } from './token-auth.js';
 
 /** Warning code for a certificate expiring within 30 days. */
 export const CERT_EXPIRING_WARNING = 'PUSHLINE_APNS_CERT_EXPIRING';
@@ -81,33 +80,13 @@ class Apns implements ApnsProvider {
     this.app = options.app;
     this.concurrency = options.concurrency;
     this.origin = options.origin;
-    const { auth } = options;
     this.#ownsPool = options.pool === undefined;
-    this.#pool =
-      options.pool ??
-      createPool({
-        origin: options.origin,
-        ...(options.connections === undefined ? {} : { connections: options.connections }),
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
-        protocol: options.protocol,
-        tls: {
-          ...(options.ca === undefined ? {} : { ca: options.ca }),
-          ...(auth.kind === 'certificate' ? { cert: auth.material.cert, key: auth.material.key } : {}),
-        },
-      });
-    if (auth.kind === 'token') {
-      this.#tokens = new ProviderTokenCache({
-        teamId: auth.teamId,
-        keyId: auth.keyId,
-        key: auth.key,
-        clock: options.clock,
-      });
-      // Sign the first token now, off the first send's path. A failure resurfaces on that send.
-      try {
-        this.#tokens.mintNow();
-      } catch {}
-    }
+    this.#pool = options.pool ?? apnsPool(options, options.origin, options.connections);
+    this.#tokens = providerTokens(options);
+    // Sign the first token now, off the first send's path. A failure resurfaces on that send.
+    try {
+      this.#tokens?.mintNow();
+    } catch {}
     this.#checkCertificateExpiry();
   }
 
