@@ -93,7 +93,7 @@ export interface ApnsOptions {
   onWarning?: (message: string, code: string) => void;
   /** Milliseconds since the epoch; for tests. Default `Date.now`. */
   clock?: () => number;
-  /** Send through this pool instead of creating one (the provider then does not close it). */
+  /** Send through this pool instead of the one shared by every client of the credential (the provider then does not close it). */
   pool?: Pool;
 }
 

@@ -202,3 +202,46 @@ describe('one APNs key, many apps', () => {
     }
   });
 });
+
+describe('one APNs certificate, shared; another certificate, its own pool', () => {
+  let emulator: ApnsEmulator;
+  before(async () => {
+    emulator = await startApnsEmulator({ auth: 'certificate', topic: CONSUMER });
+  });
+  after(async () => {
+    await emulator.close();
+  });
+
+  it('shares the TLS connection of one certificate, and keeps a certificate for another app apart', async () => {
+    const options = { ...(emulator.providerOptions as ApnsOptions), connections: 1 };
+    // The same certificate for two routes (its topic is its app's: a certificate is per app).
+    const ios = apns({ ...options });
+    const watch = apns({ ...options, platforms: ['ios'], app: 'watch' });
+    const proCertificate = emulator.issueClientCertificate({ topic: PRO });
+    const pro = apns({
+      ...options,
+      cert: proCertificate.certPem,
+      key: proCertificate.keyPem,
+      topic: PRO,
+      app: 'pro',
+    });
+    const client = new PushClient({ providers: [ios, watch, pro] });
+    try {
+      const feedback = await collect<Feedback>(
+        client.send({ title: 'hi' }, [
+          { platform: 'ios' as const, token: token(20) },
+          { platform: 'ios' as const, token: token(21), app: 'watch' },
+          { platform: 'ios' as const, token: token(22), app: 'pro' },
+        ]),
+      );
+      for (const fb of feedback) assert.equal(fb.status, 'sent', fb.error?.message);
+      const byToken = new Map(emulator.notifications.map((n) => [n.token, n]));
+      assert.equal(byToken.get(token(20))!.connectionId, byToken.get(token(21))!.connectionId);
+      assert.notEqual(byToken.get(token(20))!.connectionId, byToken.get(token(22))!.connectionId);
+      assert.equal(byToken.get(token(22))!.topic, PRO);
+      assert.equal(emulator.stats().connections, 2);
+    } finally {
+      await client.close();
+    }
+  });
+});
