@@ -3,13 +3,16 @@
  * the same credential shares ONE pool per APNs host and ONE provider-token cache, whatever its
  * topic. A token-auth JWT (team id + key id) is valid for every app of the team and `apns-topic`
  * picks the app per request (PROTOCOLS.md §1), so a pool and a JWT per bundle id would only
- * multiply connections and signatures — and Apple counts token refreshes per key.
+ * multiply connections, signatures and refreshes (Apple answers `TooManyProviderTokenUpdates`
+ * to refreshes within 20 minutes).
  *
  * Sharing is reference-counted: each client holds a lease; closing or destroying a lease drops
  * only its share, and the last one closes the pool. Pools are keyed by everything that makes a
  * connection different — host, credential (team + key id + key fingerprint, or the client
  * certificate's fingerprint), connection count, timeout, proxy, transport and extra CA — so two
- * providers differing in any of these keep their own pools.
+ * providers differing in any of these keep their own pools. A client given its own `pool` takes
+ * no lease. Under certificate auth only clients of the same certificate share (a certificate's
+ * topics are its app's).
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { PushError } from '../../errors.js';
