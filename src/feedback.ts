@@ -12,7 +12,10 @@ export interface Feedback<D extends Device = Device> {
   /** The caller's own device object, untouched (with whatever it carried). */
   device: D;
   status: FeedbackStatus;
-  /** Name of the provider that handled it (`apns`, `fcm`, …); absent for `no-provider`. */
+  /**
+   * Name of the provider that handled it (`Provider.name`: `apns`, `fcm`, …, `apns:<app>` for a
+   * provider serving an app, or the provider's `name` option); absent for `no-provider`.
+   */
   provider?: string;
   /** The provider's id for the message (APNs `apns-id`, FCM message name), when sent or validated remotely. */
   messageId?: string;

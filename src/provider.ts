@@ -7,7 +7,7 @@
  * to a device (or a batch of them), and map each answer to an {@link Outcome}.
  */
 import type { Device, Platform } from './device.js';
-import type { PushError } from './errors.js';
+import { PushError } from './errors.js';
 import type { Notification } from './notification.js';
 
 /**
@@ -80,7 +80,12 @@ export interface PreparedSend {
 }
 
 export interface Provider {
-  /** Short name used in feedback and summaries: `apns`, `fcm`, `webpush`, `hms`, … */
+  /**
+   * Short name used in feedback (`Feedback.provider`), summaries and metrics: by default the
+   * provider's kind (`apns`, `fcm`, `webpush`, `hms`), `<kind>:<app>` for a provider serving an
+   * `app`, or the `name` option. Unique within a client: the client refuses two providers of one
+   * name (their counts would merge).
+   */
   readonly name: string;
   /** The device platforms this provider sends to. */
   readonly platforms: readonly Platform[];
@@ -113,4 +118,31 @@ export interface Provider {
    * Calling it again returns a promise that settles the same way.
    */
   destroy(): Promise<void>;
+}
+
+/**
+ * A provider's {@link Provider.name} from its options: `name` when given, else the provider's
+ * kind (`apns`), or `<kind>:<app>` for a provider serving an `app` — so two apps' providers of
+ * one client are told apart in feedback and summaries, and never share a name by default.
+ * Throws a `config` PushError for a name that is not a short printable string.
+ */
+export function providerName(kind: string, name: unknown, app: string | undefined): string {
+  if (name === undefined) return app === undefined ? kind : `${kind}:${app}`;
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 64 || hasControl(name)) {
+    throw new PushError(
+      'config',
+      `${kind}: name must be a non-empty string of at most 64 printable characters, e.g. '${kind}-pro'; got ${typeof name === 'string' ? JSON.stringify(name.slice(0, 80)) : typeof name}`,
+      { provider: kind },
+    );
+  }
+  return name;
+}
+
+/** Control characters would garble terminal tables and log lines that show the name. */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }

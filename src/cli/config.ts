@@ -8,7 +8,7 @@
  */
 import type { PushClientOptions } from '../client.js';
 import {
-  apnsOptions,
+  apnsProvidersOptions,
   CONFIG_SCHEMA,
   ConfigError,
   configReference,
@@ -26,7 +26,8 @@ import { CliError, EXIT } from './exit-codes.js';
 
 /** What `pushline send` builds its providers from. */
 export interface ProviderConfig {
-  apns?: ApnsOptions;
+  /** One per app of the APNs key: the section's own, then one per entry of its `apps`. */
+  apns?: ApnsOptions[];
   fcm?: FcmOptions;
   webpush?: WebPushOptions;
   hms?: HmsOptions;
@@ -61,7 +62,7 @@ export function loadSendConfig(configPath: string | undefined, env: NodeJS.Proce
     const config: PushlineConfig = loadConfig(CONFIG_SCHEMA, configPath, env);
     const { apns, fcm, webpush, hms } = config.providers;
     const providers: ProviderConfig = {};
-    if (apns !== undefined) providers.apns = apnsOptions(apns);
+    if (apns !== undefined) providers.apns = apnsProvidersOptions(apns);
     if (fcm !== undefined) providers.fcm = fcmOptions(fcm);
     if (webpush !== undefined) providers.webpush = webPushOptions(webpush);
     if (hms !== undefined) providers.hms = hmsConfig(hms);

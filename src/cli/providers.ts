@@ -36,7 +36,7 @@ function build(name: string, make: () => Provider, built: Provider[]): void {
 /** One provider per configured section. Throws a {@link CliError} (78) when none is configured. */
 export function providersFromConfig(config: ProviderConfig): Provider[] {
   const built: Provider[] = [];
-  if (config.apns) build('apns', () => apns(config.apns!), built);
+  for (const options of config.apns ?? []) build('apns', () => apns(options), built);
   if (config.fcm) build('fcm', () => fcm(config.fcm!), built);
   if (config.webpush) build('webpush', () => webPush(config.webpush!), built);
   if (config.hms) build('hms', () => hms(config.hms!), built);

@@ -12,6 +12,7 @@ export {
   APNS_SECTION,
   type ApnsSection,
   apnsOptions,
+  apnsProvidersOptions,
   FCM_SECTION,
   type FcmSection,
   fcmOptions,

@@ -10,7 +10,18 @@ import type { FcmOptions, ServiceAccount } from '../providers/fcm/index.js';
 import type { WebPushOptions } from '../providers/webpush/index.js';
 import { jsonSyntaxProblem } from '../redact.js';
 import { ConfigError } from './errors.js';
-import { boolean, file, integer, oneOf, type Present, secret, section, string, strings } from './schema.js';
+import {
+  boolean,
+  file,
+  integer,
+  listOf,
+  oneOf,
+  type Present,
+  secret,
+  section,
+  string,
+  strings,
+} from './schema.js';
 
 /** Fields every provider has: extra CA, lane limit, timeout, proxy. */
 const common = {
@@ -27,6 +38,16 @@ const transport = oneOf(['wire', 'node-http2'], {
   help: "the HTTP/2 client: pushline's own ('wire', default) or Node's ('node-http2')",
 });
 const connections = integer({ help: 'HTTP/2 connections to the service' });
+
+/** One entry of `apns.apps`: another app signed by the same credential. */
+const APNS_APP = section(
+  {
+    app: string({ help: "the app its devices name in their 'app' field", required: true }),
+    topic: string({ help: "that app's bundle id, e.g. com.example.pro", required: true }),
+    name: string({ help: 'its name in feedback, summaries and metrics (default apns:<app>)' }),
+  },
+  { help: 'one more app of the same APNs key' },
+);
 
 /** `providers.apns` / `apps.<name>.apns`: Apple Push Notification service. */
 export const APNS_SECTION = section(
@@ -59,7 +80,15 @@ export const APNS_SECTION = section(
       env: 'PUSHLINE_APNS_PASSPHRASE',
       envEnables: false,
     }),
-    topic: string({ help: "your app's bundle id, e.g. com.example.app", env: 'PUSHLINE_APNS_TOPIC' }),
+    topic: string({
+      help: "your app's bundle id, e.g. com.example.app (with apps: the app of devices without an app field; may be left out)",
+      env: 'PUSHLINE_APNS_TOPIC',
+    }),
+    name: string({ help: 'its name in feedback, summaries and metrics (default apns)' }),
+    apps: listOf(APNS_APP, {
+      help: "more apps of the same key (token auth: a key signs for every app of its team): one pool and one token for all; devices choose by their 'app'",
+      nonEmpty: true,
+    }),
     production: boolean({
       help: 'production (true) or sandbox (false) APNs',
       env: 'PUSHLINE_APNS_PRODUCTION',
@@ -239,10 +268,13 @@ export interface HmsConfig {
   proxy?: string;
 }
 
-/** Options for `apns()` from a parsed `apns` section. */
+/**
+ * Options for `apns()` from a parsed `apns` section: the section's own provider (for devices
+ * without `app`). Its `apps` are {@link apnsProvidersOptions}.
+ */
 export function apnsOptions(section: ApnsSection): ApnsOptions {
   const options: ApnsOptions = {};
-  assign(options, section, ['teamId', 'keyId', 'topic', 'production', 'endpoint', 'proxy']);
+  assign(options, section, ['teamId', 'keyId', 'topic', 'name', 'production', 'endpoint', 'proxy']);
   assign(options, section, ['connections', 'concurrency', 'timeoutMs', 'transport']);
   if (section.key !== undefined) options.key = section.key.reveal();
   if (section.certFile !== undefined) options.cert = section.certFile;
@@ -250,6 +282,26 @@ export function apnsOptions(section: ApnsSection): ApnsOptions {
   if (section.passphrase !== undefined) options.passphrase = text(section.passphrase.reveal());
   if (section.caFile !== undefined) options.ca = section.caFile;
   return options;
+}
+
+/**
+ * Options for every `apns()` a parsed `apns` section makes: one per entry of `apps` (its `app`,
+ * `topic` and `name` on the section's credentials and settings), after the section's own
+ * provider — left out when `apps` is given without a `topic` under token auth (every device
+ * then names its app). The providers share one pool and one provider token (same key).
+ */
+export function apnsProvidersOptions(section: ApnsSection): ApnsOptions[] {
+  const base = apnsOptions(section);
+  const list: ApnsOptions[] = [];
+  const tokenAuth = section.certFile === undefined && section.pfx === undefined;
+  if (section.apps === undefined || section.topic !== undefined || !tokenAuth) list.push(base);
+  const { name: _name, ...shared } = base;
+  for (const app of section.apps ?? []) {
+    const options: ApnsOptions = { ...shared, app: app.app, topic: app.topic };
+    if (app.name !== undefined) options.name = app.name;
+    list.push(options);
+  }
+  return list;
 }
 
 /** Options for `fcm()` from a parsed `fcm` section (its service-account JSON parsed here). */

@@ -3,6 +3,7 @@
  * app's credentials comes back "invalid" and would be deleted, so there is no guessing.
  *  - a device with `app` goes only to the provider registered for that platform and app;
  *  - a device without `app` goes to the provider registered for its platform without `app`.
+ * Providers' names are unique within a client: they are how feedback and summaries tell them apart.
  */
 import type { Device, Platform } from '../device.js';
 import { PLATFORMS } from '../device.js';
@@ -12,6 +13,10 @@ import type { Provider } from '../provider.js';
 const key = (platform: Platform, app: string | undefined) =>
   app === undefined ? platform : `${platform}\u0000${app}`;
 
+/** A provider in a message: what it serves. */
+const describe = (provider: Provider): string =>
+  `one for ${provider.platforms.join('/')}${provider.app === undefined ? '' : ` app '${provider.app}'`}`;
+
 export class Router {
   private readonly routes = new Map<string, Provider>();
 
@@ -19,6 +24,7 @@ export class Router {
     if (!Array.isArray(providers) || providers.length === 0) {
       throw new PushError('config', 'PushClient needs at least one provider, e.g. providers: [apns({...})]');
     }
+    const names = new Map<string, Provider>();
     for (const provider of providers) {
       if (!provider || typeof provider.prepare !== 'function' || !Array.isArray(provider.platforms)) {
         throw new PushError(
@@ -26,6 +32,15 @@ export class Router {
           'PushClient: every entry of providers must be a provider such as apns({...})',
         );
       }
+      // Feedback, summaries and metrics tell providers apart by name: two of one name would merge.
+      const namesake = names.get(provider.name);
+      if (namesake !== undefined && namesake !== provider) {
+        throw new PushError(
+          'config',
+          `two providers are named '${provider.name}' (${describe(namesake)} and ${describe(provider)}); give each its own \`name\``,
+        );
+      }
+      names.set(provider.name, provider);
       for (const platform of provider.platforms) {
         if (!PLATFORMS.includes(platform)) {
           throw new PushError('config', `provider ${provider.name}: unknown platform '${platform}'`);

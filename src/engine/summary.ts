@@ -20,7 +20,7 @@ export interface Summary {
   failed: number;
   /** Final failures by PushError code (`invalid-token` included). */
   errors: Record<string, number>;
-  /** Final outcomes per provider name. */
+  /** Final outcomes per provider name (`Provider.name`: one entry per app's provider; `none` for no provider). */
   providers: Record<string, ProviderCounts>;
   /** Requests made again after a retryable failure. */
   retries: number;

@@ -5,7 +5,13 @@
  * `client` (window, delivery, …) applies to every app's client.
  */
 import { PushClient, type PushClientOptions } from '../client.js';
-import { apnsOptions, fcmOptions, hmsConfig, type PushlineConfig, webPushOptions } from '../config/index.js';
+import {
+  apnsProvidersOptions,
+  fcmOptions,
+  hmsConfig,
+  type PushlineConfig,
+  webPushOptions,
+} from '../config/index.js';
 import { PushError } from '../errors.js';
 import type { Provider } from '../provider.js';
 import { apns } from '../providers/apns/index.js';
@@ -44,7 +50,9 @@ function providersOf(sections: ProviderSections, where: string): Provider[] {
       throw error;
     }
   };
-  if (sections.apns) build('apns', () => apns(apnsOptions(sections.apns!)));
+  // One apns() per app of the key (`apns.apps`): they share one pool and one provider token.
+  for (const options of sections.apns ? apnsProvidersOptions(sections.apns) : [])
+    build('apns', () => apns(options));
   if (sections.fcm) build('fcm', () => fcm(fcmOptions(sections.fcm!)));
   if (sections.webpush) build('webpush', () => webPush(webPushOptions(sections.webpush!)));
   if (sections.hms) build('hms', () => hms(hmsConfig(sections.hms!)));

@@ -13,13 +13,13 @@ import type { PushError } from '../../errors.js';
 import { toPushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { Pool, TransportResponse } from '../../transport/types.js';
-import { apnsPool, providerTokens } from './connection.js';
 import { apnsError, badRequest } from './errors.js';
 import { expirationFor, inferPushType, priorityFor } from './headers.js';
 import { buildPayload, encodePayload } from './message.js';
 import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
 import { resolveApnsOptions, resolveManageOrigin } from './options.js';
 import { interpretResponse } from './responses.js';
+import { sharedPool, sharedTokens, type TokenLease } from './shared.js';
 import type { ProviderToken, ProviderTokenCache } from './token-auth.js';
 
 /** `apns()` options plus where channel management goes. */
@@ -129,6 +129,7 @@ class Broadcast implements ApnsBroadcast {
   readonly #push: Pool;
   readonly #manage: Pool;
   readonly #ownsPushPool: boolean;
+  readonly #tokenLease: TokenLease | undefined;
   readonly #tokens: ProviderTokenCache | undefined;
 
   constructor(options: ResolvedApnsOptions, manageOrigin: string) {
@@ -137,10 +138,12 @@ class Broadcast implements ApnsBroadcast {
     this.origin = options.origin;
     this.manageOrigin = manageOrigin;
     this.#ownsPushPool = options.pool === undefined;
-    this.#push = options.pool ?? apnsPool(options, options.origin, options.connections);
+    // The push pool and the provider token are those of every apns() of the same key (shared.ts).
+    this.#push = options.pool ?? sharedPool(options, options.origin, options.connections);
     // Channel management is a trickle of requests: one connection.
-    this.#manage = apnsPool(options, manageOrigin, 1);
-    this.#tokens = providerTokens(options);
+    this.#manage = sharedPool(options, manageOrigin, 1);
+    this.#tokenLease = sharedTokens(options);
+    this.#tokens = this.#tokenLease?.tokens;
   }
 
   get #channelsPath(): string {
@@ -264,6 +267,7 @@ class Broadcast implements ApnsBroadcast {
   }
 
   async close(): Promise<void> {
+    this.#tokenLease?.release();
     await Promise.all([this.#ownsPushPool ? this.#push.close() : undefined, this.#manage.close()]);
   }
 

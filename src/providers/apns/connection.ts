@@ -1,14 +1,14 @@
 /**
- * What every APNs client (the device sender and the broadcast client) builds from the resolved
- * options: a pool to an APNs host — TLS with the client certificate under certificate auth —
- * and, under token auth, the provider-token cache that signs its requests.
+ * The pool to an APNs host that every APNs client (the device sender and the broadcast client)
+ * builds from the resolved options: TLS with the client certificate under certificate auth.
+ * Clients do not call it directly: they take a lease on a pool shared by every client of the
+ * same credential (shared.ts).
  */
 import { createPool } from '../../transport/index.js';
 import type { Pool } from '../../transport/types.js';
 import type { ResolvedApnsOptions } from './options.js';
-import { ProviderTokenCache } from './token-auth.js';
 
-/** A pool to `origin` with the options' transport settings and credentials. */
+/** A new pool to `origin` with the options' transport settings and credentials. */
 export function apnsPool(
   options: ResolvedApnsOptions,
   origin: string,
@@ -25,17 +25,5 @@ export function apnsPool(
       ...(options.ca === undefined ? {} : { ca: options.ca }),
       ...(auth.kind === 'certificate' ? { cert: auth.material.cert, key: auth.material.key } : {}),
     },
-  });
-}
-
-/** The provider-token cache of token auth; undefined under certificate auth. */
-export function providerTokens(options: ResolvedApnsOptions): ProviderTokenCache | undefined {
-  const { auth } = options;
-  if (auth.kind !== 'token') return undefined;
-  return new ProviderTokenCache({
-    teamId: auth.teamId,
-    keyId: auth.keyId,
-    key: auth.key,
-    clock: options.clock,
   });
 }

@@ -10,12 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Platform } from '../../device.js';
 import { PLATFORMS } from '../../device.js';
 import { cleartextProblem } from '../../https-only.js';
+import { providerName } from '../../provider.js';
 import { maskUrl, quoteValue, secretDescription } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
 import type { Pool, TlsOptions } from '../../transport/types.js';
 import type { CertificateMaterial } from './certificate-auth.js';
 import { describePem, loadPemCertificate, loadPkcs12 } from './certificate-auth.js';
-import { configError } from './errors.js';
+import { configError, PROVIDER_NAME } from './errors.js';
 
 export const PRODUCTION_ORIGIN = 'https://api.push.apple.com';
 export const SANDBOX_ORIGIN = 'https://api.sandbox.push.apple.com';
@@ -65,6 +66,11 @@ export interface ApnsOptions {
   ca?: TlsOptions['ca'];
   /** The app this provider serves when one client serves several apps (devices carry `app`). */
   app?: string;
+  /**
+   * Name in feedback (`Feedback.provider`), summaries and metrics. Default `'apns'`, or
+   * `'apns:<app>'` with `app`. Unique within a client.
+   */
+  name?: string;
   /** Device platforms routed here; default `['ios']`. */
   platforms?: Platform[];
   /** HTTP/2 connections to open to APNs (Apple recommends several for volume). */
@@ -87,7 +93,7 @@ export interface ApnsOptions {
   onWarning?: (message: string, code: string) => void;
   /** Milliseconds since the epoch; for tests. Default `Date.now`. */
   clock?: () => number;
-  /** Send through this pool instead of creating one (the provider then does not close it). */
+  /** Send through this pool instead of the one shared by every client of the credential (the provider then does not close it). */
   pool?: Pool;
 }
 
@@ -96,6 +102,7 @@ export type ResolvedAuth =
   | { kind: 'certificate'; material: CertificateMaterial };
 
 export interface ResolvedApnsOptions {
+  name: string;
   auth: ResolvedAuth;
   topic: string;
   origin: string;
@@ -133,6 +140,7 @@ export function resolveApnsOptions(options: ApnsOptions): ResolvedApnsOptions {
   if (options.app !== undefined && (typeof options.app !== 'string' || options.app === '')) {
     throw configError('app must be a non-empty string');
   }
+  const name = providerName(PROVIDER_NAME, options.name, options.app);
   const platforms = options.platforms ?? ['ios'];
   if (!Array.isArray(platforms) || platforms.length === 0 || !platforms.every((p) => PLATFORMS.includes(p))) {
     throw configError(
@@ -152,6 +160,7 @@ export function resolveApnsOptions(options: ApnsOptions): ResolvedApnsOptions {
     );
   }
   return {
+    name,
     auth,
     topic,
     origin,

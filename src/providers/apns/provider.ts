@@ -8,12 +8,11 @@
  * README.md, "Anatomy of a provider".
  */
 import type { Device } from '../../device.js';
-import type { PushError } from '../../errors.js';
+import { PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import type { Pool, TransportResponse } from '../../transport/types.js';
 import { expiryWarning } from './certificate-auth.js';
-import { apnsPool, providerTokens } from './connection.js';
 import { deviceToken } from './device-token.js';
 import { ApnsDryRun, localDryRun } from './dry-run.js';
 import { badRequest, certificateExpired, failed, PROVIDER_NAME } from './errors.js';
@@ -23,6 +22,7 @@ import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
 import { resolveApnsOptions } from './options.js';
 import type { Interpretation } from './responses.js';
 import { interpretResponse } from './responses.js';
+import { sharedPool, sharedTokens, type TokenLease } from './shared.js';
 import type { ProviderToken, ProviderTokenCache } from './token-auth.js';
 
 /** Warning code for a certificate expiring within 30 days. */
@@ -32,7 +32,8 @@ const DAY_MS = 24 * 3600_000;
 
 /** The provider `apns()` returns. */
 export interface ApnsProvider extends Provider {
-  readonly name: 'apns';
+  /** `apns` by default, `apns:<app>` with `app`, or the `name` option. */
+  readonly name: string;
   /** The APNs origin requests go to. */
   readonly origin: string;
   /** When the client certificate expires (certificate auth only). */
@@ -47,6 +48,10 @@ export interface ApnsProvider extends Provider {
  * Creates an APNs provider. Throws a `config` PushError at once for bad options (missing
  * Team ID, a key that is not a P-256 `.p8`, an unreadable file, both auth kinds, no topic…).
  *
+ * Providers of the same credential share one connection pool per APNs host and one provider
+ * token, whatever their topic (shared.ts): one `apns()` per app of a team, with its `topic` and
+ * `app`, costs no connection and no JWT of its own. Closing one leaves the others working.
+ *
  * @example
  * ```ts
  * apns({ teamId: 'ABCDE12345', keyId: 'KEY1234567', key: './AuthKey_KEY1234567.p8', topic: 'com.example.app', production: true })
@@ -57,7 +62,7 @@ export function apns(options: ApnsOptions): ApnsProvider {
 }
 
 class Apns implements ApnsProvider {
-  readonly name = PROVIDER_NAME;
+  readonly name: string;
   readonly platforms;
   readonly app;
   readonly concurrency;
@@ -65,6 +70,7 @@ class Apns implements ApnsProvider {
   readonly #options: ResolvedApnsOptions;
   readonly #pool: Pool;
   readonly #ownsPool: boolean;
+  readonly #tokenLease: TokenLease | undefined;
   readonly #tokens: ProviderTokenCache | undefined;
   #lastExpiryCheckMs = Number.NEGATIVE_INFINITY;
 
@@ -76,16 +82,19 @@ class Apns implements ApnsProvider {
 
   constructor(options: ResolvedApnsOptions) {
     this.#options = options;
+    this.name = options.name;
     this.platforms = options.platforms;
     this.app = options.app;
     this.concurrency = options.concurrency;
     this.origin = options.origin;
     this.#ownsPool = options.pool === undefined;
-    this.#pool = options.pool ?? apnsPool(options, options.origin, options.connections);
-    this.#tokens = providerTokens(options);
-    // Sign the first token now, off the first send's path. A failure resurfaces on that send.
+    this.#pool = options.pool ?? sharedPool(options, options.origin, options.connections);
+    this.#tokenLease = sharedTokens(options);
+    this.#tokens = this.#tokenLease?.tokens;
+    // Sign the first token now, off the first send's path (once per key: another app's
+    // provider may have signed it already). A failure resurfaces on that send.
     try {
-      this.#tokens?.mintNow();
+      if (this.#tokens !== undefined && this.#tokens.current === undefined) this.#tokens.mintNow();
     } catch {}
     this.#checkCertificateExpiry();
   }
@@ -96,8 +105,15 @@ class Apns implements ApnsProvider {
   }
 
   prepare(notification: Notification): PreparedSend {
-    const { headers, body } = this.#encode(notification);
-    return new PreparedApnsSend(this.#pool, this.#tokens, this.#options.environment, headers, body);
+    let encoded: { headers: Record<string, string>; body: Buffer };
+    try {
+      encoded = this.#encode(notification);
+    } catch (thrown) {
+      throw this.name === PROVIDER_NAME ? thrown : named(thrown, this.name);
+    }
+    const { headers, body } = encoded;
+    const send = new PreparedApnsSend(this.#pool, this.#tokens, this.#options.environment, headers, body);
+    return this.name === PROVIDER_NAME ? send : new NamedSend(send, this.name);
   }
 
   /** Validates the notification and encodes it once: the headers and the payload bytes. */
@@ -119,11 +135,19 @@ class Apns implements ApnsProvider {
     return certificateExpired(expiresAt);
   }
 
+  /** Finishes in-flight requests, then gives back this provider's share of the pool (the last share closes it). */
   async close(): Promise<void> {
+    this.#tokenLease?.release();
     if (this.#ownsPool) await this.#pool.close();
   }
 
+  /**
+   * Gives back this provider's share of the pool at once; the last share destroys the pool
+   * (in-flight sends fail `closed`). While other providers share it, their connections stay
+   * and this provider's requests in flight end as the client's abort ends them.
+   */
   async destroy(): Promise<void> {
+    this.#tokenLease?.release();
     if (this.#ownsPool) await this.#pool.destroy();
   }
 
@@ -136,6 +160,32 @@ class Apns implements ApnsProvider {
     this.#lastExpiryCheckMs = now;
     const warning = expiryWarning(expiresAt, now);
     if (warning !== undefined) this.#options.onWarning(warning, CERT_EXPIRING_WARNING);
+  }
+}
+
+/** A PushError the provider raised, with the provider's own `name` rather than `apns`. */
+function named(thrown: unknown, name: string): unknown {
+  return thrown instanceof PushError && thrown.provider === PROVIDER_NAME
+    ? thrown.with({ provider: name })
+    : thrown;
+}
+
+/** A renamed provider's send: its failures name it (the success path is untouched). */
+class NamedSend implements PreparedSend {
+  readonly #send: PreparedApnsSend;
+  readonly #name: string;
+  readonly #rename = (outcome: Outcome): Outcome =>
+    outcome.ok || outcome.error.provider !== PROVIDER_NAME
+      ? outcome
+      : { ...outcome, error: outcome.error.with({ provider: this.#name }) };
+
+  constructor(send: PreparedApnsSend, name: string) {
+    this.#send = send;
+    this.#name = name;
+  }
+
+  send(device: Device, ctx: SendContext): Promise<Outcome> {
+    return this.#send.send(device, ctx).then(this.#rename);
   }
 }
 

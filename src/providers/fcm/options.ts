@@ -4,6 +4,7 @@
  */
 import type { Platform } from '../../device.js';
 import { cleartextProblem } from '../../https-only.js';
+import { providerName } from '../../provider.js';
 import { quoteValue } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
 import { configError } from './errors.js';
@@ -50,7 +51,7 @@ export interface FcmOptions {
    * the wire client: same options, same outcomes.
    */
   transport?: Http2Client;
-  /** Name reported in feedback and summaries. Default `'fcm'`. */
+  /** Name reported in feedback and summaries. Default `'fcm'`, or `'fcm:<app>'` with `app`. Unique within a client. */
   name?: string;
 }
 
@@ -123,7 +124,7 @@ export function resolveFcmOptions(
   }
   const basePath = endpoint.pathname.replace(/\/+$/, '');
   return {
-    name: options.name ?? 'fcm',
+    name: providerName('fcm', options.name, options.app),
     account,
     projectId,
     endpointOrigin: endpoint.origin,

@@ -4,6 +4,7 @@
  */
 import { PushError } from '../../errors.js';
 import { cleartextProblem } from '../../https-only.js';
+import { providerName } from '../../provider.js';
 import { quoteValue } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
 
@@ -57,7 +58,7 @@ export interface HmsOptions {
   proxy?: string;
   /** `'wire'` (default) or `'node-http2'`, as for `fcm()`. */
   transport?: Http2Client;
-  /** Name reported in feedback and summaries. Default `'hms'`. */
+  /** Name reported in feedback and summaries. Default `'hms'`, or `'hms:<app>'` with `app`. Unique within a client. */
   name?: string;
 }
 
@@ -155,7 +156,7 @@ export function resolveHmsOptions(options: HmsOptions): ResolvedHmsOptions {
   }
   const basePath = endpoint.pathname.replace(/\/+$/, '');
   return {
-    name: options.name ?? 'hms',
+    name: providerName('hms', options.name, options.app),
     appId,
     clientId,
     clientSecret: options.clientSecret,

@@ -4,6 +4,7 @@
  * the origin circuit's numbers in `origin-circuit.ts`).
  */
 import { availableParallelism } from 'node:os';
+import { providerName } from '../../provider.js';
 import type { Http2Client } from '../../transport/index.js';
 import type { TlsOptions } from '../../transport/types.js';
 import type { LookupFunction } from './endpoint-guard.js';
@@ -14,7 +15,7 @@ import type { VapidOptions } from './vapid.js';
 export interface WebPushOptions {
   /** VAPID identity (RFC 8292): `{ subject, publicKey, privateKey }` in the `web-push` key form. */
   vapid: VapidOptions;
-  /** Name in feedback and summaries. Default `webpush`. */
+  /** Name in feedback and summaries. Default `webpush`, or `webpush:<app>` with `app`. Unique within a client. */
   name?: string;
   /** Serve only devices with this `app` (when one client serves several apps). */
   app?: string;
@@ -117,5 +118,5 @@ export function resolveWebPushOptions(options: WebPushOptions): ResolvedWebPushO
   if (!Number.isInteger(threads) || threads < 0) {
     throw configError(`encryptionThreads must be a whole number ≥ 0, got ${options.encryptionThreads}`);
   }
-  return { ...options, name: options.name ?? 'webpush', encryptionThreads: threads };
+  return { ...options, name: providerName('webpush', options.name, options.app), encryptionThreads: threads };
 }

@@ -261,7 +261,7 @@ describe('apns provider against a local HTTP/2 server (token auth)', () => {
 
   it('exposes name, platforms, app and concurrency', () => {
     const p = provider({ app: 'shop', platforms: ['ios'], concurrency: 50 });
-    assert.equal(p.name, 'apns');
+    assert.equal(p.name, 'apns:shop', 'a provider serving an app is named for it by default');
     assert.deepEqual(p.platforms, ['ios']);
     assert.equal(p.app, 'shop');
     assert.equal(p.concurrency, 50);
