@@ -129,7 +129,8 @@ export function loadServiceAccount(
   if (account.type !== undefined && account.type !== 'service_account') {
     throw configError(
       `the credentials from ${source} are of type ${quoteValue(account.type)}, not "service_account". ` +
-        'FCM HTTP v1 needs a service-account key (Firebase console → Project settings → Service accounts → Generate new private key).',
+        'Pass a service-account key (Firebase console → Project settings → Service accounts → Generate new private key), ' +
+        "or use these credentials with credential: 'application-default'.",
     );
   }
   for (const field of ['client_email', 'private_key'] as const) {
