@@ -14,6 +14,7 @@ import type http2 from 'node:http2';
 import type { ServiceAccount } from '../../providers/fcm/service-account.js';
 import { listenH2 } from '../h2-listener.js';
 import { readBody } from '../read-body.js';
+import { type GoogleAuthEmulator, startGoogleAuthEmulator } from './google-auth.js';
 import { AccessTokens, answerTokenRequest } from './oauth.js';
 import { type RpcError, rpcError, unauthenticated } from './responses.js';
 import { type FcmScenarios, ScenarioState, scenarioAnswer } from './scenarios.js';
@@ -27,6 +28,7 @@ import {
 } from './topics.js';
 import { type SendTarget, validateSendRequest } from './validate.js';
 
+export type { EmulatorUserCredentials, GoogleAuthEmulator, GoogleAuthEmulatorStats } from './google-auth.js';
 export type { FcmScenarios } from './scenarios.js';
 
 export interface FcmEmulatorOptions extends FcmScenarios {
@@ -83,6 +85,11 @@ export interface FcmEmulator {
   readonly projectId: string;
   /** The generated service account (its `token_uri` is this emulator's `/token`). */
   readonly serviceAccount: ServiceAccount;
+  /**
+   * The metadata server, user-credential token endpoint and STS for Application Default
+   * Credentials, on plain-HTTP loopback (`GCE_METADATA_HOST=emu.googleAuth.metadataHost`).
+   */
+  readonly googleAuth: GoogleAuthEmulator;
   /** Ready options for `fcm()`: `fcm(emu.providerOptions)`. */
   readonly providerOptions: {
     serviceAccount: ServiceAccount;
@@ -138,6 +145,11 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   const { server, tls, origin } = listener;
   const sa = generateServiceAccount(projectId, `${origin}/token`);
   const accessTokens = new AccessTokens();
+  const googleAuth = await startGoogleAuthEmulator({
+    projectId,
+    tokens: accessTokens,
+    lifetimeSeconds: () => state.tokenLifetimeSeconds,
+  });
   const sendPath = `/v1/projects/${projectId}/messages:send`;
 
   let stats = emptyStats();
@@ -353,6 +365,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     ca: tls.ca.certPem,
     projectId,
     serviceAccount: sa.account,
+    googleAuth,
     providerOptions,
     get messages() {
       return recorded.slice();
@@ -371,7 +384,8 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
       attempts = new Map();
       topicAttempts = new Map();
       subscriptions.clear();
+      googleAuth.resetStats();
     },
-    close: () => listener.close(),
+    close: () => Promise.all([listener.close(), googleAuth.close()]).then(() => undefined),
   };
 }
