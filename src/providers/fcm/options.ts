@@ -174,8 +174,9 @@ export function resolveFcmOptions(
     // dependency); everything else is google-auth-library's to find and use.
     account = serviceAccountFromEnvironment(env, allowInsecureLoopback);
     if (account === undefined) applicationDefault = { googleAuth: options.googleAuth };
+    // firebase-admin's order: the option, the environment, then the credentials' own.
     projectId ??=
-      account?.account.project_id ?? nonEmpty(env['GOOGLE_CLOUD_PROJECT']) ?? nonEmpty(env['GCLOUD_PROJECT']);
+      nonEmpty(env['GOOGLE_CLOUD_PROJECT']) ?? nonEmpty(env['GCLOUD_PROJECT']) ?? account?.account.project_id;
   }
   const endpoint = parseEndpoint(
     options.endpoint,

@@ -466,6 +466,12 @@ describe("credential: 'application-default' options", () => {
     assert.equal(r.applicationDefault, undefined);
     assert.equal(r.account!.account.client_email, emu.serviceAccount.client_email);
     assert.equal(r.projectId, 'adc-project');
+    // firebase-admin's order: the environment before the credentials' own project.
+    const env = resolveFcmOptions(
+      { credential: 'application-default' },
+      { GOOGLE_APPLICATION_CREDENTIALS: path, GOOGLE_CLOUD_PROJECT: 'from-env' },
+    );
+    assert.equal(env.projectId, 'from-env');
   });
 
   it('other credential types go to google-auth-library; project id from the option, then the environment', () => {
