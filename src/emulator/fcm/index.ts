@@ -47,6 +47,11 @@ export interface AcceptedFcmMessage {
   message: Record<string, unknown>;
   validateOnly: boolean;
   receivedAt: Date;
+  /**
+   * A topic send's recipients: the tokens subscribed to its topic (through `/iid/v1:batchAdd`)
+   * when it was accepted, none for a `validate_only` one. Absent for token and condition sends.
+   */
+  recipients?: readonly string[];
 }
 
 export interface FcmEmulatorStats {
@@ -271,6 +276,9 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
       message: verdict.message,
       validateOnly: verdict.validateOnly,
       receivedAt: new Date(),
+      ...(verdict.target.kind === 'topic'
+        ? { recipients: verdict.validateOnly ? [] : subscriptions.subscribers(verdict.target.value) }
+        : {}),
     });
     if (recorded.length > maxRecorded) recorded.splice(0, recorded.length - maxRecorded);
     answerSend(res, 200, { name }, undefined, undefined, verdict.validateOnly);

@@ -194,6 +194,16 @@ describe('client.subscribe / unsubscribe through the FCM emulator', () => {
     assert.equal(emu.subscribers('big').length, total);
   });
 
+  it('a topic send reaches the tokens subscribed to it (the emulator records them)', async () => {
+    await client.subscribe('deals', tokens('d', 3).map(android)).done;
+    await client.unsubscribe('deals', [android('d-1')]).done;
+    const summary = await client.send({ title: 'Sale', fcm: { topic: 'deals' } }, [android('any')]).done;
+    assert.equal(summary.sent, 1);
+    const message = emu.messages.at(-1)!;
+    assert.deepEqual(message.target, { kind: 'topic', value: 'deals' });
+    assert.deepEqual(message.recipients, ['d-0', 'd-2']);
+  });
+
   it('fails an empty token alone, without sending it', async () => {
     const feedback = await collect(client.subscribe('news', [android(''), android('fine')]));
     const empty = feedback.find((f) => f.device.token === '')!;
