@@ -115,7 +115,8 @@ export function loadServiceAccount(
     if (!path) {
       throw configError(
         'no service account. Pass `serviceAccount` (the parsed key JSON or its file path), ' +
-          'or set GOOGLE_APPLICATION_CREDENTIALS to the key file path.',
+          'or set GOOGLE_APPLICATION_CREDENTIALS to the key file path; ' +
+          "on Google Cloud (Cloud Run, GKE, GCE) without a key, use credential: 'application-default'.",
       );
     }
     ({ raw, source } = readAccountString(path, 'GOOGLE_APPLICATION_CREDENTIALS'));

@@ -63,7 +63,12 @@ describe('fcm options', () => {
   });
 
   it('names the problem and the fix for broken credentials', () => {
-    rejects(() => resolveFcmOptions({}, {}), /no service account/, /GOOGLE_APPLICATION_CREDENTIALS/);
+    rejects(
+      () => resolveFcmOptions({}, {}),
+      /no service account/,
+      /GOOGLE_APPLICATION_CREDENTIALS/,
+      /credential: 'application-default'/,
+    );
     rejects(
       () => resolveFcmOptions({ serviceAccount: join(dir, 'missing.json') }, {}),
       /cannot read/,
