@@ -15,7 +15,7 @@ import { type Session, SessionHandle } from './engine/session.js';
 import type { DeviceSource } from './engine/source.js';
 import { PushError } from './errors.js';
 import type { Notification } from './notification.js';
-import type { Provider } from './provider.js';
+import type { PreparedSend, Provider, TopicOperation } from './provider.js';
 
 export interface PushClientOptions {
   providers: Provider[];
@@ -73,6 +73,52 @@ export interface SendOptions {
   retry?: RetryOptions;
   /** This send's delivery semantics; default: the client's (see {@link PushClientOptions.delivery}). */
   delivery?: DeliverySemantics;
+}
+
+/** Options of {@link PushClient.subscribe} / {@link PushClient.unsubscribe}. */
+export interface TopicOptions {
+  /** Aborting stops reading devices; every device not yet answered gets an `aborted` feedback. */
+  signal?: AbortSignal;
+  /**
+   * Devices each provider lane holds at once; a topic lane always holds at least two requests'
+   * worth (2,000 tokens). More lets more requests of 1,000 tokens run at once.
+   */
+  window?: number;
+  /** Overrides the client's `laneOverflow`. */
+  laneOverflow?: LaneOverflow;
+  retry?: RetryOptions;
+}
+
+/** What the engine is handed as the notification of a topic operation: never encoded. */
+const TOPIC_OPERATION: Notification = Object.freeze({});
+
+/**
+ * A provider as a topic operation sees it: the same name, platforms, app and concurrency (so
+ * devices route as in a send), sending through its topic management, or failing every device
+ * it gets when it has none. Closing it closes nothing: it owns no connection.
+ */
+function topicStandIn(provider: Provider, operation: TopicOperation, topic: string): Provider {
+  const topics = provider.topics;
+  // The topic name is checked here, once, before any device is read: a bad one throws.
+  const prepared = topics?.prepare(operation, topic);
+  const standIn: Provider = {
+    name: provider.name,
+    platforms: provider.platforms,
+    batchSize: topics?.batchSize ?? 1,
+    prepare(): PreparedSend {
+      if (prepared !== undefined) return prepared;
+      throw new PushError(
+        'bad-request',
+        `${provider.name} has no topics: ${operation}() serves devices of an FCM provider only`,
+        { provider: provider.name, reason: 'NoTopics' },
+      );
+    },
+    close: () => Promise.resolve(),
+    destroy: () => Promise.resolve(),
+  };
+  if (provider.app !== undefined) Object.assign(standIn, { app: provider.app });
+  if (provider.concurrency !== undefined) Object.assign(standIn, { concurrency: provider.concurrency });
+  return standIn;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -153,6 +199,33 @@ export class PushClient {
   }
 
   /**
+   * Subscribes every device of `devices` to an FCM topic (firebase-admin's `subscribeToTopic`),
+   * streamed like a send: read only as fast as the window allows, up to 1,000 tokens per
+   * request, retried as a send is, exactly one feedback per device. `sent` means subscribed;
+   * `invalid-token` means FCM does not know the token (delete it). Devices routed to a provider
+   * without topics (APNs, Web Push, HMS) fail `bad-request` without a request.
+   *
+   * Throws a `bad-request` PushError at once for a topic name FCM would refuse
+   * (`[a-zA-Z0-9-_.~%]+`, optionally after `/topics/`), and `config` when no provider manages topics.
+   */
+  subscribe<D extends Device>(
+    topic: string,
+    devices: DeviceSource<D>,
+    options: TopicOptions = {},
+  ): Delivery<D> {
+    return this.topicOperation('subscribe', topic, devices, options);
+  }
+
+  /** Unsubscribes every device of `devices` from an FCM topic; as {@link subscribe}. */
+  unsubscribe<D extends Device>(
+    topic: string,
+    devices: DeviceSource<D>,
+    options: TopicOptions = {},
+  ): Delivery<D> {
+    return this.topicOperation('unsubscribe', topic, devices, options);
+  }
+
+  /**
    * Stops reading devices, lets every device already handed in finish (no new retries),
    * then closes the providers' connections. Sends after close throw a `closed` PushError.
    */
@@ -197,10 +270,36 @@ export class PushClient {
     return this.destroying;
   }
 
+  /**
+   * A topic operation runs through the engine as a send whose providers are stand-ins: each
+   * provider with topic management lends its batched request (`TopicManagement.prepare`), each
+   * other one fails its devices. They share the real providers' connections and never close
+   * them (the client's close does).
+   */
+  private topicOperation<D extends Device>(
+    operation: TopicOperation,
+    topic: string,
+    source: DeviceSource<D>,
+    options: TopicOptions,
+  ): Delivery<D> {
+    if (this.closing)
+      throw new PushError('closed', 'this PushClient is closed; create a new one to send again');
+    const providers = this.router.providers;
+    if (!providers.some((provider) => provider.topics !== undefined)) {
+      throw new PushError(
+        'config',
+        `${operation}(): no provider of this client manages topics; topics are FCM's (add an fcm() provider)`,
+      );
+    }
+    const standIns = providers.map((provider) => topicStandIn(provider, operation, topic));
+    return this.start(TOPIC_OPERATION, source, { ...options }, new Router(standIns));
+  }
+
   private start<D extends Device>(
     notification: Notification | Personalise<D>,
     source: DeviceSource<D> | PushSource<D>,
     options: SendOptions,
+    router: Router = this.router,
   ): DeliveryRun<D> {
     if (this.closing)
       throw new PushError('closed', 'this PushClient is closed; create a new one to send again');
@@ -221,7 +320,7 @@ export class PushClient {
       dryRun: options.dryRun === true,
     };
     const run = new DeliveryRun<D>(
-      this.router,
+      router,
       notification,
       source,
       settings,

@@ -1,4 +1,4 @@
-export { PushClient, type PushClientOptions, type SendOptions } from './client.js';
+export { PushClient, type PushClientOptions, type SendOptions, type TopicOptions } from './client.js';
 export type { Device, Platform, WebPushSubscription } from './device.js';
 export type { Delivery } from './engine/delivery.js';
 export type { Personalise } from './engine/personalise.js';
@@ -9,7 +9,16 @@ export type { ProviderCounts, Summary } from './engine/summary.js';
 export { PushError, type PushErrorCode, type PushErrorOptions } from './errors.js';
 export type { Feedback, FeedbackStatus } from './feedback.js';
 export type { Localization, Notification, Priority, ProviderOverrides } from './notification.js';
-export type { DryRun, Outcome, PreparedSend, PrepareOptions, Provider, SendContext } from './provider.js';
+export type {
+  DryRun,
+  Outcome,
+  PreparedSend,
+  PrepareOptions,
+  Provider,
+  SendContext,
+  TopicManagement,
+  TopicOperation,
+} from './provider.js';
 
 // Providers
 export {

@@ -110,6 +110,8 @@ export interface Provider {
   prepare(notification: Notification, options: PrepareOptions): PreparedSend;
   /** The dry-run path, when the provider can check without delivering (see {@link DryRun}). */
   readonly dryRun?: DryRun;
+  /** Topic subscriptions of its devices, when the service has them (FCM); see {@link TopicManagement}. */
+  readonly topics?: TopicManagement;
   /** Finishes in-flight requests, then releases connections and timers. */
   close(): Promise<void>;
   /**
@@ -145,4 +147,23 @@ function hasControl(text: string): boolean {
     if (code < 0x20 || code === 0x7f) return true;
   }
   return false;
+}
+
+/** Subscribing devices to a topic, or unsubscribing them from it. */
+export type TopicOperation = 'subscribe' | 'unsubscribe';
+
+/**
+ * A provider's topic subscriptions (FCM's Instance ID `batchAdd` / `batchRemove`), run by the
+ * engine like a send (`client.subscribe(topic, devices)`): devices are batched up to
+ * `batchSize` per request, retried and answered one feedback each, `sent` meaning done.
+ */
+export interface TopicManagement {
+  /** Most devices per request. */
+  readonly batchSize: number;
+  /**
+   * The requests for one operation on one topic. Throws a PushError (`bad-request`) at once
+   * for a topic name the service would refuse, before any request. The returned
+   * `sendBatch` resolves with one outcome per device, in order, like a send's.
+   */
+  prepare(operation: TopicOperation, topic: string): PreparedSend;
 }

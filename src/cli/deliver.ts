@@ -42,6 +42,8 @@ export interface DeliverOptions {
   /** Where the interrupt notices go (stderr), and whether it is a terminal (a progress bar to clear). */
   notices?: { stream: NodeJS.WritableStream; tty: boolean };
   dryRun?: boolean;
+  /** Starts something else than a send of `notification` over the devices (`pushline subscribe`). */
+  start?: (devices: AsyncIterable<Device>) => Delivery<Device>;
 }
 
 /** The default grace period: under `docker stop`'s 10 s, so the abort lines are written before a SIGKILL. */
@@ -83,9 +85,11 @@ export interface FailureGroup {
 }
 
 export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
-  const delivery = options.client.send(options.notification, options.devices, {
-    ...(options.dryRun ? { dryRun: true } : {}),
-  });
+  const delivery = options.start
+    ? options.start(options.devices)
+    : options.client.send(options.notification, options.devices, {
+        ...(options.dryRun ? { dryRun: true } : {}),
+      });
   const interrupts = handleInterrupts(delivery, options);
   let progress: Progress | undefined;
   if (options.progress) {

@@ -182,7 +182,12 @@ export function writeEmulatorFiles(
         endpoint: apns.origin,
         caFile: 'apns-ca.pem',
       },
-      fcm: { serviceAccountFile: 'service-account.json', endpoint: fcm.origin, caFile: 'fcm-ca.pem' },
+      fcm: {
+        serviceAccountFile: 'service-account.json',
+        endpoint: fcm.origin,
+        topicEndpoint: fcm.origin,
+        caFile: 'fcm-ca.pem',
+      },
       webpush: {
         subject: webpush.vapid.subject,
         publicKey: webpush.vapid.publicKey,

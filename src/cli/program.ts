@@ -1,5 +1,5 @@
 /**
- * The `pushline` command line: `send`, `serve`, `key`, `emulate`, `demo`, each with its own --help.
+ * The `pushline` command line: `send`, `subscribe`, `unsubscribe`, `serve`, `key`, `emulate`, `demo`, each with its own --help.
  * Parsing is commander's; each command's work is in its own file.
  */
 import { Command, CommanderError, Option } from 'commander';
@@ -12,6 +12,7 @@ import { reportError } from './report.js';
 import { sanitize } from './sanitize.js';
 import { runSend } from './send.js';
 import { serveCommands, workerCommand } from './server-commands.js';
+import { runSubscribe } from './subscribe.js';
 import { addVapidCommand } from './vapid.js';
 import { pushlineVersion } from './version.js';
 
@@ -135,6 +136,38 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     )
     .addHelpText('after', `\n${SEND_EXAMPLES}\n\n${CONFIG_HELP}\n\n${EXIT_CODES_HELP}`)
     .action(async (flags) => finish(await runSend(flags, io)));
+
+  for (const operation of ['subscribe', 'unsubscribe'] as const) {
+    program
+      .command(operation)
+      .description(
+        operation === 'subscribe'
+          ? 'subscribe every device of a source to an FCM topic (1,000 tokens a request); write the feedback'
+          : 'unsubscribe every device of a source from an FCM topic; write the feedback',
+      )
+      .requiredOption('-t, --topic <name>', 'the topic: [a-zA-Z0-9-_.~%]+, with or without /topics/')
+      .option('-c, --config <file>', "JSON file with the providers' credentials (an fcm section)")
+      .option('-d, --devices <source>', 'where the devices come from (as pushline send: see its --help)')
+      .option('--devices-env <name>', 'read the device source from this environment variable instead')
+      .option('-q, --query <sql>', 'the SELECT for a sqlite: or postgres:// source')
+      .option('--token-column <name>', "the query's token column (default: token)")
+      .option('--platform-column <name>', "the query's platform column (default: platform)")
+      .option('--platform <platform>', 'every device is this platform (android for FCM tokens)')
+      .option(
+        '--apply-feedback',
+        'delete the rows of tokens FCM does not know (NOT_FOUND, INVALID_ARGUMENT), or mark them: --mark-column',
+      )
+      .option('--table <name>', 'with --apply-feedback: the table holding the tokens')
+      .option('--key-column <name>', 'with --apply-feedback: the column identifying a row (default: id)')
+      .option('--mark-column <name>', 'with --apply-feedback: set this column instead of deleting')
+      .option('-o, --out <file>', 'write one NDJSON feedback line per device read (- for stdout)')
+      .option('--json', 'print the summary as one JSON object instead of a table')
+      .option('--emulator', 'start the built-in emulators and use the FCM one (for trying things out)')
+      .option('--window <n>', 'devices held at once; each 1,000 is one request in flight (default: 2,000)')
+      .option('--no-progress', 'no progress display on stderr')
+      .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+      .action(async (flags) => finish(await runSubscribe(operation, flags, io)));
+  }
 
   program
     .command('serve')

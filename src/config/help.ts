@@ -42,7 +42,14 @@ export function configReference(root: Section<SectionFields, unknown>): string {
       return;
     }
     const keys = fileKeys(name, field).join(' | ');
-    const extras = [kindOf(field), field.required ? 'required' : undefined];
+    const extras = [
+      kindOf(field),
+      field.required
+        ? field.requiredUnless
+          ? `required unless ${field.requiredUnless.field} is ${field.requiredUnless.value}`
+          : 'required'
+        : undefined,
+    ];
     if (overrides) {
       for (const variable of variablesOf(field)) {
         const role =

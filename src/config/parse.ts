@@ -114,7 +114,10 @@ function parseSection(
     if (value !== undefined) out[name] = value;
   }
   const missing = Object.entries(section.fields).filter(
-    ([name, field]) => field.required === true && out[name] === undefined,
+    ([name, field]) =>
+      field.required === true &&
+      out[name] === undefined &&
+      !(field.requiredUnless !== undefined && out[field.requiredUnless.field] === field.requiredUnless.value),
   );
   if (missing.length > 0) {
     const list = missing.map(([name, field]) => describeMissing(name, field, context)).join(', ');

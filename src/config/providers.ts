@@ -121,9 +121,17 @@ export const FCM_SECTION = section(
       pathIsInline: isInlineJson,
       hint: 'give the path of the JSON key file downloaded from the Firebase console, or the whole JSON',
       required: true,
+      requiredUnless: { field: 'credential', value: 'application-default' },
+    }),
+    // Cloud Run, GKE, GCE and workload identity federation have no key file: google-auth-library
+    // finds the credentials (GOOGLE_APPLICATION_CREDENTIALS of any type, gcloud's file, the
+    // metadata server), as firebase-admin's applicationDefault() does.
+    credential: oneOf(['service-account', 'application-default'], {
+      help: "'application-default': Google Application Default Credentials (metadata server, gcloud, workload identity; needs google-auth-library) instead of a key",
+      env: 'PUSHLINE_FCM_CREDENTIAL',
     }),
     projectId: string({
-      help: "Firebase project id (default: the service account's)",
+      help: "Firebase project id (default: the service account's; with ADC, GOOGLE_CLOUD_PROJECT or the credentials')",
       env: 'PUSHLINE_FCM_PROJECT_ID',
     }),
     platforms: strings({
@@ -136,11 +144,16 @@ export const FCM_SECTION = section(
       env: 'PUSHLINE_FCM_ENDPOINT',
       envEnables: false,
     }),
+    topicEndpoint: string({
+      help: "another Instance ID origin for topic subscriptions (an emulator's), instead of Google's",
+      env: 'PUSHLINE_FCM_TOPIC_ENDPOINT',
+      envEnables: false,
+    }),
     ...common,
     connections,
     transport,
   },
-  { help: 'FCM (HTTP v1): a service account' },
+  { help: "FCM (HTTP v1): a service account, or credential 'application-default'" },
 );
 
 /** `providers.webpush` / `apps.<name>.webpush`: Web Push with VAPID. */
@@ -306,19 +319,25 @@ export function apnsProvidersOptions(section: ApnsSection): ApnsOptions[] {
 
 /** Options for `fcm()` from a parsed `fcm` section (its service-account JSON parsed here). */
 export function fcmOptions(section: FcmSection): FcmOptions {
-  const source = section.serviceAccount;
-  const json = text(source.reveal());
   const options: FcmOptions = {};
-  try {
-    options.serviceAccount = JSON.parse(json) as ServiceAccount;
-  } catch (error) {
-    throw new ConfigError(
-      `${source.inline ? `the service-account JSON held in ${source.where}` : `the service-account file named by ${source.where}`} is malformed: ${jsonSyntaxProblem(json, error)}; use the JSON key file as downloaded from the Firebase console`,
-    );
+  // Present unless credential is 'application-default' (requiredUnless).
+  const source = section.serviceAccount as typeof section.serviceAccount | undefined;
+  if (section.credential === 'application-default') {
+    // google-auth-library reads GOOGLE_APPLICATION_CREDENTIALS itself (any credential type);
+    // a key named in the config file is a contradiction.
+    if (source !== undefined && source.where !== 'GOOGLE_APPLICATION_CREDENTIALS') {
+      throw new ConfigError(
+        `${source.where} names a service account, but credential is 'application-default': keep one of the two`,
+      );
+    }
+    options.credential = 'application-default';
+  } else {
+    options.serviceAccount = parseServiceAccount(source!);
   }
   assign(options, section, [
     'projectId',
     'endpoint',
+    'topicEndpoint',
     'proxy',
     'connections',
     'concurrency',
@@ -328,6 +347,17 @@ export function fcmOptions(section: FcmSection): FcmOptions {
   if (section.platforms !== undefined) options.platforms = section.platforms as Platform[];
   if (section.caFile !== undefined) options.ca = section.caFile;
   return options;
+}
+
+function parseServiceAccount(source: FcmSection['serviceAccount']): ServiceAccount {
+  const json = text(source.reveal());
+  try {
+    return JSON.parse(json) as ServiceAccount;
+  } catch (error) {
+    throw new ConfigError(
+      `${source.inline ? `the service-account JSON held in ${source.where}` : `the service-account file named by ${source.where}`} is malformed: ${jsonSyntaxProblem(json, error)}; use the JSON key file as downloaded from the Firebase console`,
+    );
+  }
 }
 
 /** Options for `webPush()` from a parsed `webpush` section. */

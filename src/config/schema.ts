@@ -37,6 +37,11 @@ interface Declared<T> {
   readonly fallbackEnv?: string;
   /** A present section without this field is an error naming every missing field at once. */
   readonly required?: boolean;
+  /**
+   * With `required`: not required when the section's field `field` is `value` (FCM's service
+   * account, which Application Default Credentials do without).
+   */
+  readonly requiredUnless?: { readonly field: string; readonly value: string };
 }
 
 export interface StringField<T = string | undefined> extends Declared<T> {

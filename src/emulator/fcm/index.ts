@@ -14,12 +14,21 @@ import type http2 from 'node:http2';
 import type { ServiceAccount } from '../../providers/fcm/service-account.js';
 import { listenH2 } from '../h2-listener.js';
 import { readBody } from '../read-body.js';
+import { type GoogleAuthEmulator, startGoogleAuthEmulator } from './google-auth.js';
 import { AccessTokens, answerTokenRequest } from './oauth.js';
 import { type RpcError, rpcError, unauthenticated } from './responses.js';
 import { type FcmScenarios, ScenarioState, scenarioAnswer } from './scenarios.js';
 import { generateServiceAccount } from './service-account.js';
+import {
+  checkTopicHeaders,
+  Subscriptions,
+  topicAuthError,
+  topicTokenAnswer,
+  validateTopicRequest,
+} from './topics.js';
 import { type SendTarget, validateSendRequest } from './validate.js';
 
+export type { EmulatorUserCredentials, GoogleAuthEmulator, GoogleAuthEmulatorStats } from './google-auth.js';
 export type { FcmScenarios } from './scenarios.js';
 
 export interface FcmEmulatorOptions extends FcmScenarios {
@@ -38,6 +47,11 @@ export interface AcceptedFcmMessage {
   message: Record<string, unknown>;
   validateOnly: boolean;
   receivedAt: Date;
+  /**
+   * A topic send's recipients: the tokens subscribed to its topic (through `/iid/v1:batchAdd`)
+   * when it was accepted, none for a `validate_only` one. Absent for token and condition sends.
+   */
+  recipients?: readonly string[];
 }
 
 export interface FcmEmulatorStats {
@@ -60,6 +74,12 @@ export interface FcmEmulatorStats {
   tokensIssued: number;
   /** Token requests refused (bad signature, wrong claims…). */
   tokenRejections: number;
+  /** Requests to the topic API (`/iid/v1:batchAdd`, `/iid/v1:batchRemove`), all outcomes. */
+  topicRequests: number;
+  /** Tokens the topic API answered done (subscribed or unsubscribed). */
+  topicTokensDone: number;
+  /** Tokens the topic API answered with a per-token error, by error word. */
+  topicErrors: Record<string, number>;
 }
 
 export interface FcmEmulator {
@@ -70,13 +90,27 @@ export interface FcmEmulator {
   readonly projectId: string;
   /** The generated service account (its `token_uri` is this emulator's `/token`). */
   readonly serviceAccount: ServiceAccount;
+  /**
+   * The metadata server, user-credential token endpoint and STS for Application Default
+   * Credentials, on plain-HTTP loopback (`GCE_METADATA_HOST=emu.googleAuth.metadataHost`).
+   */
+  readonly googleAuth: GoogleAuthEmulator;
   /** Ready options for `fcm()`: `fcm(emu.providerOptions)`. */
-  readonly providerOptions: { serviceAccount: ServiceAccount; endpoint: string; ca: string };
+  readonly providerOptions: {
+    serviceAccount: ServiceAccount;
+    endpoint: string;
+    topicEndpoint: string;
+    ca: string;
+  };
   /** Accepted messages, oldest first (bounded by `maxRecorded`; empty in sink mode). */
   readonly messages: readonly AcceptedFcmMessage[];
   readonly stats: FcmEmulatorStats;
   /** Send requests seen for `token` since start or `reset()` (not counted in sink mode). */
   attempts(token: string): number;
+  /** Tokens subscribed to `topic` (`news` or `/topics/news`), in subscription order (none in sink mode). */
+  subscribers(topic: string): string[];
+  /** Topics (names without `/topics/`) `token` is subscribed to. */
+  topicsOf(token: string): string[];
   /** Changes the named scenarios; the others stay as they are. */
   setScenarios(scenarios: FcmScenarios): void;
   /** Invalidates every access token issued so far: the next sends get 401 UNAUTHENTICATED. */
@@ -99,6 +133,9 @@ function emptyStats(): FcmEmulatorStats {
     tokenRequests: 0,
     tokensIssued: 0,
     tokenRejections: 0,
+    topicRequests: 0,
+    topicTokensDone: 0,
+    topicErrors: {},
   };
 }
 
@@ -113,11 +150,18 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   const { server, tls, origin } = listener;
   const sa = generateServiceAccount(projectId, `${origin}/token`);
   const accessTokens = new AccessTokens();
+  const googleAuth = await startGoogleAuthEmulator({
+    projectId,
+    tokens: accessTokens,
+    lifetimeSeconds: () => state.tokenLifetimeSeconds,
+  });
   const sendPath = `/v1/projects/${projectId}/messages:send`;
 
   let stats = emptyStats();
   let recorded: AcceptedFcmMessage[] = [];
   let attempts = new Map<string, number>();
+  let topicAttempts = new Map<string, number>();
+  const subscriptions = new Subscriptions();
 
   function answer(
     res: http2.Http2ServerResponse,
@@ -232,9 +276,54 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
       message: verdict.message,
       validateOnly: verdict.validateOnly,
       receivedAt: new Date(),
+      ...(verdict.target.kind === 'topic'
+        ? { recipients: verdict.validateOnly ? [] : subscriptions.subscribers(verdict.target.value) }
+        : {}),
     });
     if (recorded.length > maxRecorded) recorded.splice(0, recorded.length - maxRecorded);
     answerSend(res, 200, { name }, undefined, undefined, verdict.validateOnly);
+  }
+
+  async function handleTopic(
+    req: http2.Http2ServerRequest,
+    res: http2.Http2ServerResponse,
+    operation: 'add' | 'remove',
+  ) {
+    stats.topicRequests++;
+    const body = await readBody(req, MAX_BODY_BYTES);
+    const bearer = /^Bearer (.+)$/i.exec(String(req.headers['authorization'] ?? ''))?.[1];
+    const refused =
+      topicAuthError(bearer, bearer !== undefined && accessTokens.check(bearer) === 'valid') ??
+      checkTopicHeaders(req.headers);
+    if (refused) return answer(res, refused.httpStatus, refused.body);
+    if (!body) return answer(res, 413, rpcError(413, 'INVALID_ARGUMENT', 'Request payload too large.').body);
+    const latency = state.latency();
+    if (latency > 0) await sleep(latency);
+    if (state.unavailableBurst > 0) {
+      state.unavailableBurst--;
+      const error = rpcError(503, 'UNAVAILABLE', 'The service is currently unavailable.');
+      return answer(res, error.httpStatus, error.body);
+    }
+    const verdict = validateTopicRequest(body);
+    if (!verdict.ok) return answer(res, verdict.error.httpStatus, verdict.error.body);
+    if (state.sink) {
+      stats.topicTokensDone += verdict.tokens.length;
+      return answer(res, 200, { results: verdict.tokens.map(() => ({})) });
+    }
+    const results = verdict.tokens.map((token) => {
+      const attempt = (topicAttempts.get(token) ?? 0) + 1;
+      topicAttempts.set(token, attempt);
+      const word = topicTokenAnswer(state, token, attempt);
+      if (word !== undefined) {
+        stats.topicErrors[word] = (stats.topicErrors[word] ?? 0) + 1;
+        return { error: word };
+      }
+      stats.topicTokensDone++;
+      if (operation === 'add') subscriptions.add(verdict.topic, token);
+      else subscriptions.remove(verdict.topic, token);
+      return {};
+    });
+    answer(res, 200, { results });
   }
 
   server.on('request', (req, res) => {
@@ -242,6 +331,8 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     let work: Promise<void>;
     if (req.method === 'POST' && path === '/token') work = handleToken(req, res);
     else if (req.method === 'POST' && path === sendPath) work = handleSend(req, res);
+    else if (req.method === 'POST' && path === '/iid/v1:batchAdd') work = handleTopic(req, res, 'add');
+    else if (req.method === 'POST' && path === '/iid/v1:batchRemove') work = handleTopic(req, res, 'remove');
     else if (req.method === 'POST' && /^\/v1\/projects\/[^/]+\/messages:send$/.test(path ?? '')) {
       // Another project: the service account has no permission there.
       stats.sendRequests++;
@@ -270,13 +361,19 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     });
   });
 
-  const providerOptions = { serviceAccount: sa.account, endpoint: origin, ca: tls.ca.certPem };
+  const providerOptions = {
+    serviceAccount: sa.account,
+    endpoint: origin,
+    topicEndpoint: origin,
+    ca: tls.ca.certPem,
+  };
 
   return {
     origin,
     ca: tls.ca.certPem,
     projectId,
     serviceAccount: sa.account,
+    googleAuth,
     providerOptions,
     get messages() {
       return recorded.slice();
@@ -285,13 +382,18 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
       return structuredClone(stats);
     },
     attempts: (token) => attempts.get(token) ?? 0,
+    subscribers: (topic) => subscriptions.subscribers(topic),
+    topicsOf: (token) => subscriptions.topicsOf(token),
     setScenarios: (s) => state.apply(s),
     revokeAccessTokens: () => accessTokens.revokeAll(),
     reset() {
       stats = emptyStats();
       recorded = [];
       attempts = new Map();
+      topicAttempts = new Map();
+      subscriptions.clear();
+      googleAuth.resetStats();
     },
-    close: () => listener.close(),
+    close: () => Promise.all([listener.close(), googleAuth.close()]).then(() => undefined),
   };
 }

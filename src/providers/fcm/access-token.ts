@@ -31,6 +31,35 @@ export interface AccessTokenSourceOptions {
   now?: () => number;
 }
 
+/**
+ * Where the provider's access tokens and project id come from: a service-account key (below,
+ * no dependency) or Application Default Credentials (application-default.ts).
+ */
+export interface FcmCredential {
+  readonly kind: 'service-account' | 'application-default';
+  /** The shared token cache: `usable()` on the hot path, `get()`, `invalidate(token)` after a 401. */
+  readonly tokens: AccessTokenCache;
+  /** The project id, known at once or found on first use (ADC). Rejects with a `config` PushError. */
+  projectId(): Promise<string>;
+  /** Headers every request carries besides the token (`x-goog-user-project` for user credentials). */
+  extraHeaders(): Record<string, string>;
+}
+
+/** The credential of a service-account key: our own signed JWT, no dependency. */
+export function serviceAccountCredential(
+  options: AccessTokenSourceOptions,
+  projectId: string,
+): FcmCredential {
+  const tokens = new AccessTokenSource(options);
+  const none = {};
+  return {
+    kind: 'service-account',
+    tokens,
+    projectId: () => Promise.resolve(projectId),
+    extraHeaders: () => none,
+  };
+}
+
 /** The FCM token cache: {@link AccessTokenCache} fed by the JWT-bearer grant. */
 export class AccessTokenSource extends AccessTokenCache {
   constructor(options: AccessTokenSourceOptions) {

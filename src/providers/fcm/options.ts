@@ -2,13 +2,19 @@
  * `fcm()` options, checked once at construction: every mistake is a `config` PushError
  * thrown by `fcm()` itself, before any device is read.
  */
+import { readFileSync } from 'node:fs';
 import type { Platform } from '../../device.js';
 import { cleartextProblem } from '../../https-only.js';
 import { providerName } from '../../provider.js';
 import { quoteValue } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
 import { configError } from './errors.js';
-import { type LoadedServiceAccount, loadServiceAccount, type ServiceAccount } from './service-account.js';
+import {
+  isInlineJson,
+  type LoadedServiceAccount,
+  loadServiceAccount,
+  type ServiceAccount,
+} from './service-account.js';
 
 export interface FcmOptions {
   /**
@@ -17,7 +23,27 @@ export interface FcmOptions {
    * is used, which may likewise hold the path or the JSON text.
    */
   serviceAccount?: ServiceAccount | string;
-  /** Firebase project id; defaults to the service account's `project_id`. */
+  /**
+   * `'service-account'` (default): the key of `serviceAccount` or `GOOGLE_APPLICATION_CREDENTIALS`,
+   * signed by pushline itself. `'application-default'`: Google Application Default Credentials,
+   * as firebase-admin's `applicationDefault()` — `GOOGLE_APPLICATION_CREDENTIALS` of any type
+   * (`service_account`, `authorized_user`, `external_account`…), the gcloud file, else the
+   * metadata server (Cloud Run, GKE, GCE). Needs the optional package `google-auth-library@10`
+   * unless the credentials turn out to be a service-account key file. See README, "Application
+   * Default Credentials".
+   */
+  credential?: 'service-account' | 'application-default';
+  /**
+   * With `credential: 'application-default'`: more options for google-auth-library's
+   * `new GoogleAuth(...)` (e.g. `keyFilename`, `clientOptions`); `scopes` and `projectId` are
+   * pushline's.
+   */
+  googleAuth?: Record<string, unknown>;
+  /**
+   * Firebase project id. Default: the service account's `project_id`; with Application Default
+   * Credentials, `GOOGLE_CLOUD_PROJECT` / `GCLOUD_PROJECT`, else the credentials' project
+   * (asked on first send).
+   */
   projectId?: string;
   /** Base URL of the FCM API. Default `https://fcm.googleapis.com` (point it at the emulator in tests). */
   endpoint?: string;
@@ -27,6 +53,11 @@ export interface FcmOptions {
    * false: both must be `https://`, because they carry tokens and bearer credentials.
    */
   allowInsecureLoopback?: boolean;
+  /**
+   * Base URL of the Instance ID API, for topic subscriptions (`client.subscribe`). Default
+   * `https://iid.googleapis.com`.
+   */
+  topicEndpoint?: string;
   /** Extra trusted CA certificate(s), PEM, for both the FCM endpoint and the token endpoint. */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Device platforms to serve. Default `['android']`; add `'ios'` / `'web'` for apps that receive through FCM. */
@@ -57,12 +88,21 @@ export interface FcmOptions {
 
 export interface ResolvedFcmOptions {
   name: string;
-  account: LoadedServiceAccount;
-  projectId: string;
+  /** The service-account key; undefined with Application Default Credentials other than a key file. */
+  account: LoadedServiceAccount | undefined;
+  /** Set when google-auth-library finds the credentials (`credential: 'application-default'`). */
+  applicationDefault: { googleAuth: Record<string, unknown> | undefined } | undefined;
+  /** Undefined until the credentials name it (ADC without `projectId` or GOOGLE_CLOUD_PROJECT). */
+  projectId: string | undefined;
   /** Origin of the FCM endpoint, e.g. `https://fcm.googleapis.com`. */
   endpointOrigin: string;
-  /** `/v1/projects/<id>/messages:send`, with any base path of `endpoint` in front. */
-  sendPath: string;
+  /** Any base path of `endpoint` (`''` for Google's). */
+  basePath: string;
+  /** `/v1/projects/<id>/messages:send`, with any base path of `endpoint` in front (undefined: see `projectId`). */
+  sendPath: string | undefined;
+  /** Origin and base path of the Instance ID API (topic subscriptions). */
+  topicOrigin: string;
+  topicBasePath: string;
   platforms: readonly Platform[];
   app: string | undefined;
   validateOnly: boolean;
@@ -91,23 +131,66 @@ export function resolveFcmOptions(
 ): ResolvedFcmOptions {
   if (typeof options !== 'object' || options === null) throw configError('options must be an object');
   const allowInsecureLoopback = options.allowInsecureLoopback === true;
-  const account = loadServiceAccount(options.serviceAccount, env, { allowInsecureLoopback });
-  const projectId = options.projectId ?? account.account.project_id;
-  if (typeof projectId !== 'string' || projectId === '') {
+  const credential = options.credential ?? 'service-account';
+  if (credential !== 'service-account' && credential !== 'application-default') {
     throw configError(
-      `no project id: the service account from ${account.source} has no \`project_id\`; pass \`projectId\` (Firebase console → Project settings).`,
+      `\`credential\` must be 'service-account' or 'application-default', got ${quoteValue(credential)}`,
     );
   }
-  let endpoint: URL;
-  try {
-    endpoint = new URL(options.endpoint ?? 'https://fcm.googleapis.com');
-  } catch {
-    throw configError(
-      `\`endpoint\` ${quoteValue(options.endpoint)} is not a URL (e.g. https://fcm.googleapis.com)`,
-    );
+  if (
+    options.googleAuth !== undefined &&
+    (typeof options.googleAuth !== 'object' ||
+      options.googleAuth === null ||
+      Array.isArray(options.googleAuth))
+  ) {
+    throw configError('`googleAuth` must be an object of google-auth-library `GoogleAuth` options');
   }
-  const cleartext = cleartextProblem(endpoint, '`endpoint`', allowInsecureLoopback);
-  if (cleartext !== undefined) throw configError(cleartext);
+  if (
+    options.projectId !== undefined &&
+    (typeof options.projectId !== 'string' || options.projectId === '')
+  ) {
+    throw configError('`projectId` must be a non-empty string');
+  }
+  let account: LoadedServiceAccount | undefined;
+  let applicationDefault: ResolvedFcmOptions['applicationDefault'];
+  let projectId = options.projectId;
+  if (credential === 'service-account') {
+    if (options.googleAuth !== undefined) {
+      throw configError("`googleAuth` applies to credential: 'application-default' only");
+    }
+    account = loadServiceAccount(options.serviceAccount, env, { allowInsecureLoopback });
+    projectId ??= account.account.project_id;
+    if (typeof projectId !== 'string' || projectId === '') {
+      throw configError(
+        `no project id: the service account from ${account.source} has no \`project_id\`; pass \`projectId\` (Firebase console → Project settings).`,
+      );
+    }
+  } else {
+    if (options.serviceAccount !== undefined) {
+      throw configError(
+        "pass either `serviceAccount` (a key) or credential: 'application-default', not both",
+      );
+    }
+    // A service-account key file found the ADC way keeps pushline's own signing (no
+    // dependency); everything else is google-auth-library's to find and use.
+    account = serviceAccountFromEnvironment(env, allowInsecureLoopback);
+    if (account === undefined) applicationDefault = { googleAuth: options.googleAuth };
+    // firebase-admin's order: the option, the environment, then the credentials' own.
+    projectId ??=
+      nonEmpty(env['GOOGLE_CLOUD_PROJECT']) ?? nonEmpty(env['GCLOUD_PROJECT']) ?? account?.account.project_id;
+  }
+  const endpoint = parseEndpoint(
+    options.endpoint,
+    'https://fcm.googleapis.com',
+    '`endpoint`',
+    allowInsecureLoopback,
+  );
+  const topicEndpoint = parseEndpoint(
+    options.topicEndpoint,
+    'https://iid.googleapis.com',
+    '`topicEndpoint`',
+    allowInsecureLoopback,
+  );
   const platforms = options.platforms ?? ['android'];
   if (!Array.isArray(platforms) || platforms.length === 0) {
     throw configError('`platforms` must be a non-empty array of "android", "ios", "web"');
@@ -126,9 +209,13 @@ export function resolveFcmOptions(
   return {
     name: providerName('fcm', options.name, options.app),
     account,
+    applicationDefault,
     projectId,
     endpointOrigin: endpoint.origin,
-    sendPath: `${basePath}/v1/projects/${encodeURIComponent(projectId)}/messages:send`,
+    basePath,
+    sendPath: projectId === undefined ? undefined : sendPathFor(basePath, projectId),
+    topicOrigin: topicEndpoint.origin,
+    topicBasePath: topicEndpoint.pathname.replace(/\/+$/, ''),
     platforms: [...new Set(platforms)],
     app: options.app,
     validateOnly: options.validateOnly === true,
@@ -139,4 +226,48 @@ export function resolveFcmOptions(
     proxy: options.proxy,
     protocol: http2Protocol('fcm', options.transport),
   };
+}
+
+/** `<base>/v1/projects/<id>/messages:send`. */
+export function sendPathFor(basePath: string, projectId: string): string {
+  return `${basePath}/v1/projects/${encodeURIComponent(projectId)}/messages:send`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function parseEndpoint(value: unknown, fallback: string, name: string, allowInsecureLoopback: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL((value as string | undefined) ?? fallback);
+  } catch {
+    throw configError(`${name} ${quoteValue(value)} is not a URL (e.g. ${fallback})`);
+  }
+  const cleartext = cleartextProblem(url, name, allowInsecureLoopback);
+  if (cleartext !== undefined) throw configError(cleartext);
+  return url;
+}
+
+/**
+ * With Application Default Credentials: the service-account key named by
+ * GOOGLE_APPLICATION_CREDENTIALS (a path or the JSON itself), or undefined when the variable
+ * is unset or names credentials of another type (google-auth-library's to read).
+ */
+function serviceAccountFromEnvironment(
+  env: NodeJS.ProcessEnv,
+  allowInsecureLoopback: boolean,
+): LoadedServiceAccount | undefined {
+  const value = env['GOOGLE_APPLICATION_CREDENTIALS'];
+  if (!value) return undefined;
+  let type: unknown;
+  try {
+    const text = isInlineJson(value) ? value : readFileSync(value, 'utf8');
+    type = (JSON.parse(text) as { type?: unknown })?.type;
+  } catch {
+    // Unreadable or not JSON: google-auth-library reports it in its own words.
+    return undefined;
+  }
+  if (type !== 'service_account') return undefined;
+  return loadServiceAccount(undefined, env, { allowInsecureLoopback });
 }

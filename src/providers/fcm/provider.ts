@@ -4,16 +4,25 @@
  */
 import type { Device } from '../../device.js';
 import type { Notification } from '../../notification.js';
-import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
+import type {
+  DryRun,
+  Outcome,
+  PreparedSend,
+  Provider,
+  SendContext,
+  TopicManagement,
+} from '../../provider.js';
 import { PoolRegistry } from '../../transport/index.js';
-import type { Pool, TransportRequest } from '../../transport/types.js';
-import { AccessTokenSource } from './access-token.js';
+import type { Pool, TransportRequest, TransportResponse } from '../../transport/types.js';
+import { type FcmCredential, serviceAccountCredential } from './access-token.js';
+import { applicationDefaultCredential } from './application-default.js';
 import { deviceToken } from './device-token.js';
 import { remoteDryRun, validated } from './dry-run.js';
 import { failed, fcmError } from './errors.js';
 import { buildMessage, MAX_MESSAGE_BYTES, MAX_TOPIC_MESSAGE_BYTES, MessageTemplate } from './message.js';
-import { type FcmOptions, type ResolvedFcmOptions, resolveFcmOptions } from './options.js';
-import { isUnauthenticated, outcomeFromResponse, parseErrorBody } from './responses.js';
+import { type FcmOptions, type ResolvedFcmOptions, resolveFcmOptions, sendPathFor } from './options.js';
+import { isUnauthenticated, outcomeFromResponse, parseErrorBody, topicOutcomes } from './responses.js';
+import { MAX_TOPIC_TOKENS, prepareTopicOperation, TOPIC_PATHS, type TopicPost } from './topics.js';
 
 /** Where the provider gets its connections: the transport's PoolRegistry, or a fake in tests. */
 export interface PoolSource {
@@ -29,6 +38,8 @@ export interface FcmProvider extends Provider {
   readonly tokenRequests: number;
   /** Remote: FCM checks each message sent with `validate_only`. */
   readonly dryRun: DryRun;
+  /** Topic subscriptions through the Instance ID API (`client.subscribe` / `client.unsubscribe`). */
+  readonly topics: TopicManagement;
 }
 
 /**
@@ -59,15 +70,45 @@ function unrequested(outcome: Outcome): Outcome {
   return { ...outcome, requested: false };
 }
 
-/** Builds the provider from checked options and a pool source (exported for tests). */
-export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSource): FcmProvider {
-  const tokenOrigin = new URL(resolved.account.tokenUri).origin;
-  // Pools are looked up per request: the registry closes idle ones (the token origin is
-  // idle most of the hour) and makes a new one on the next get().
-  const tokens = new AccessTokenSource({
-    account: resolved.account,
-    pool: { request: (req) => pools.get(tokenOrigin).request(req) },
+/**
+ * One kind of authorised request: where it goes, its headers per access token, which 401
+ * means "new token", and how the answer or a failure reads. Made once, not per request.
+ */
+interface Route<T> {
+  origin: string;
+  path: string;
+  headers(token: string): Record<string, string>;
+  stale(res: TransportResponse): boolean;
+  answer(res: TransportResponse): T;
+  /** `requested: false` when no request was made (no token). */
+  fail(err: unknown, requested: boolean): T;
+}
+
+/** The credential the options name: a service-account key, or Application Default Credentials. */
+function credentialFor(resolved: ResolvedFcmOptions, pools: PoolSource): FcmCredential {
+  if (resolved.account !== undefined) {
+    const tokenOrigin = new URL(resolved.account.tokenUri).origin;
+    // Pools are looked up per request: the registry closes idle ones (the token origin is
+    // idle most of the hour) and makes a new one on the next get().
+    return serviceAccountCredential(
+      { account: resolved.account, pool: { request: (req) => pools.get(tokenOrigin).request(req) } },
+      resolved.projectId!,
+    );
+  }
+  return applicationDefaultCredential({
+    projectId: resolved.projectId,
+    googleAuth: resolved.applicationDefault?.googleAuth,
+    provider: resolved.name,
   });
+}
+
+/** Builds the provider from checked options and a pool source (exported for tests). */
+export function createFcmProvider(
+  resolved: ResolvedFcmOptions,
+  pools: PoolSource,
+  credential: FcmCredential = credentialFor(resolved, pools),
+): FcmProvider {
+  const tokens = credential.tokens;
   const provider = resolved.name;
 
   // One headers object per access token: the wire transport caches a header block's HPACK
@@ -77,59 +118,126 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
   function headersFor(token: string): Record<string, string> {
     if (token !== headersToken) {
       headersToken = token;
-      headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=UTF-8' };
+      headers = {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json; charset=UTF-8',
+        ...credential.extraHeaders(),
+      };
     }
     return headers;
   }
+  // The Instance ID API takes the OAuth token only with `access_token_auth: true` (without
+  // it, Authorization is read as a legacy server key): firebase-admin sends it on every call.
+  let topicHeadersToken = '';
+  let topicHeaders: Record<string, string> = {};
+  function topicHeadersFor(token: string): Record<string, string> {
+    if (token !== topicHeadersToken) {
+      topicHeadersToken = token;
+      topicHeaders = { ...headersFor(token), access_token_auth: 'true' };
+    }
+    return topicHeaders;
+  }
 
   /**
-   * One POST, refreshing the access token once if FCM says it is no longer valid. With a valid
-   * token cached it is one pool request and one `.then`: no async function frames and awaits,
-   * which at tens of thousands of sends a second were much of what each send allocated.
+   * One POST on `route`, refreshing the access token once if the service says it is no longer
+   * valid. With a valid token cached it is one pool request and one `.then`: no async function
+   * frames and awaits, which at tens of thousands of sends a second were much of what each
+   * send allocated.
    */
-  function post(body: string, signal: AbortSignal | undefined): Promise<Outcome> {
+  function post<T>(route: Route<T>, body: string, signal: AbortSignal | undefined): Promise<T> {
     try {
       const token = tokens.usable();
       if (token === undefined)
         return tokens.get().then(
-          (fresh) => postWith(fresh, body, signal, false),
-          (err: unknown) => unrequested(failure(err)),
+          (fresh) => postWith(route, fresh, body, signal, false),
+          (err: unknown) => route.fail(err, false),
         );
-      return postWith(token, body, signal, false);
+      return postWith(route, token, body, signal, false);
     } catch (err) {
-      return Promise.resolve(unrequested(failure(err)));
+      return Promise.resolve(route.fail(err, false));
     }
   }
 
-  function postWith(
+  function postWith<T>(
+    route: Route<T>,
     token: string,
     body: string,
     signal: AbortSignal | undefined,
     refreshed: boolean,
-  ): Promise<Outcome> {
+  ): Promise<T> {
     const request: TransportRequest = {
       method: 'POST',
-      path: resolved.sendPath,
-      headers: headersFor(token),
+      path: route.path,
+      headers: route.headers(token),
       body,
     };
     if (signal !== undefined) request.signal = signal;
     return pools
-      .get(resolved.endpointOrigin)
+      .get(route.origin)
       .request(request)
-      .then((res) => {
-        try {
-          // Only a 401 can mean a stale token: no JSON parse of every other response here.
-          if (!refreshed && res.status === 401 && isUnauthenticated(res.status, parseErrorBody(res.body))) {
-            tokens.invalidate(token);
-            return tokens.get().then((fresh) => postWith(fresh, body, signal, true), failure);
+      .then(
+        (res) => {
+          try {
+            if (!refreshed && res.status === 401 && route.stale(res)) {
+              tokens.invalidate(token);
+              return tokens.get().then(
+                (fresh) => postWith(route, fresh, body, signal, true),
+                (err: unknown) => route.fail(err, true),
+              );
+            }
+            return route.answer(res);
+          } catch (err) {
+            return route.fail(err, true);
           }
-          return outcomeFromResponse(res.status, res.headers, res.body, provider);
-        } catch (err) {
-          return failure(err);
-        }
-      }, failure);
+        },
+        (err: unknown) => route.fail(err, true),
+      );
   }
+
+  const sendRoute = (path: string): Route<Outcome> => ({
+    origin: resolved.endpointOrigin,
+    path,
+    headers: headersFor,
+    // Only a 401 can mean a stale token: no JSON parse of every other response here.
+    stale: (res) => isUnauthenticated(res.status, parseErrorBody(res.body)),
+    answer: (res) => outcomeFromResponse(res.status, res.headers, res.body, provider),
+    fail: (err, requested) => (requested ? failure(err) : unrequested(failure(err))),
+  });
+  let send: Route<Outcome> | undefined =
+    resolved.sendPath === undefined ? undefined : sendRoute(resolved.sendPath);
+  /** The send route once the project id is known (Application Default Credentials may have to ask). */
+  function sendRouteReady(): Promise<Route<Outcome>> {
+    return credential.projectId().then((id) => {
+      send ??= sendRoute(sendPathFor(resolved.basePath, id));
+      return send;
+    });
+  }
+
+  /** A send: one POST of `body` to the send endpoint. */
+  function postSend(body: string, signal: AbortSignal | undefined): Promise<Outcome> {
+    if (send !== undefined) return post(send, body, signal);
+    return sendRouteReady().then(
+      (route) => post(route, body, signal),
+      (err: unknown) => unrequested(failure(err)),
+    );
+  }
+
+  /** One topic-management request for `count` tokens (a route per request: one per 1,000 tokens). */
+  const postTopic: TopicPost = (operation, body, count, signal) => {
+    const route: Route<Outcome[]> = {
+      origin: resolved.topicOrigin,
+      path: resolved.topicBasePath + TOPIC_PATHS[operation],
+      headers: topicHeadersFor,
+      // The Instance ID API's 401 body is not documented: any 401 gets one new token.
+      stale: () => true,
+      answer: (res) => topicOutcomes(res.status, res.headers, res.body, count, provider),
+      fail: (err, requested) => {
+        const outcome = requested ? failure(err) : unrequested(failure(err));
+        return new Array<Outcome>(count).fill(outcome);
+      },
+    };
+    return post(route, body, signal);
+  };
 
   /** A thrown or rejected error as this provider's failed outcome (transport errors get its name). */
   function failure(err: unknown): Outcome {
@@ -163,7 +271,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
         send(_device: Device, ctx: SendContext): Promise<Outcome> {
           let outcome = byAttempt.get(ctx.attempt);
           if (!outcome) {
-            outcome = post(body, undefined);
+            outcome = postSend(body, undefined);
             byAttempt.set(ctx.attempt, outcome);
           }
           return outcome;
@@ -175,7 +283,7 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
       send(device: Device, ctx: SendContext): Promise<Outcome> {
         const token = deviceToken(device, provider);
         if (typeof token !== 'string') return Promise.resolve(token);
-        return post(template.body(token), ctx.signal);
+        return postSend(template.body(token), ctx.signal);
       },
     };
   }
@@ -195,6 +303,11 @@ export function createFcmProvider(resolved: ResolvedFcmOptions, pools: PoolSourc
 
     // FCM checks a `validate_only` message as it would a real one and delivers nothing.
     dryRun: remoteDryRun((notification) => prepareWith(notification, true)),
+
+    topics: {
+      batchSize: MAX_TOPIC_TOKENS,
+      prepare: (operation, topic) => prepareTopicOperation(operation, topic, provider, postTopic),
+    },
 
     close(): Promise<void> {
       return pools.close();

@@ -204,3 +204,138 @@ export function outcomeFromResponse(
     }),
   };
 }
+
+/*
+ * Topic management: the Instance ID server API (`POST https://iid.googleapis.com/iid/v1:batchAdd`
+ * and `:batchRemove`). A 200 answers every token of the request, in order:
+ * `{"results": [{}, {"error": "NOT_FOUND"}, …]}` — `{}` is done. The per-token error words and
+ * their meanings are firebase-admin's (src/utils/error.ts, TOPIC_MGT_SERVER_TO_CLIENT_CODE;
+ * the IID reference documents only the shape). Any other status answers the whole request.
+ * See docs/FCM-TOPICS.md.
+ */
+
+/** By the per-token `error` of a topic-management answer. */
+export const TOPIC_ERRORS: Readonly<Record<string, Rule>> = {
+  // firebase-admin: messaging/registration-token-not-registered.
+  NOT_FOUND: {
+    code: 'invalid-token',
+    meaning: 'The registration token is not registered (the app was uninstalled or the token expired).',
+  },
+  // firebase-admin: messaging/invalid-registration-token.
+  INVALID_ARGUMENT: { code: 'invalid-token', meaning: 'The registration token is not a valid one.' },
+  // firebase-admin: messaging/too-many-topics. Retrying the same token cannot help.
+  TOO_MANY_TOPICS: {
+    code: 'bad-request',
+    meaning: 'The registration token is subscribed to the most topics allowed (2,000).',
+  },
+  // firebase-admin maps it to too-many-topics (older) or topics-subscription-rate-exceeded
+  // (newer); either way a later request may succeed, so it is retried with backoff.
+  RESOURCE_EXHAUSTED: {
+    code: 'rate-limited',
+    retryable: true,
+    meaning: 'Too many subscription requests, or too many topics for this token.',
+  },
+  // firebase-admin: messaging/authentication-error. About our credentials: stops the lane.
+  PERMISSION_DENIED: {
+    code: 'auth',
+    meaning: "The credentials may not manage this project's topics (check the IAM role and project).",
+  },
+  DEADLINE_EXCEEDED: { code: 'unavailable', retryable: true, meaning: 'The server timed out.' },
+  INTERNAL: { code: 'unavailable', retryable: true, meaning: 'An internal error occurred.' },
+  UNKNOWN: { code: 'internal', meaning: 'An unknown error occurred.' },
+};
+
+/** A whole topic-management request's failure, by HTTP status (the body's words quoted). */
+function topicRequestRule(status: number): Rule {
+  if (status === 429) return { code: 'rate-limited', retryable: true, meaning: 'Too many requests.' };
+  if (status >= 500) return { code: 'unavailable', retryable: true, meaning: 'Server error.' };
+  if (status === 401 || status === 403) return { code: 'auth', meaning: 'Not authorised.' };
+  if (status === 404) return { code: 'config', meaning: 'Not found (wrong topic endpoint?).' };
+  return { code: 'bad-request', meaning: 'The request was refused.' };
+}
+
+/** The words of an error body in either shape: `{"error": "…"}` or a `google.rpc.Status`. */
+function topicErrorWords(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { error?: unknown };
+    const error = parsed?.error;
+    if (typeof error === 'string') return error;
+    const rpc = error as FcmErrorBody | undefined;
+    if (rpc && typeof rpc === 'object')
+      return [rpc.status, rpc.message].filter(Boolean).join(': ') || undefined;
+  } catch {
+    // Not JSON: reported by status.
+  }
+  return undefined;
+}
+
+/**
+ * Maps one topic-management answer to one outcome per token (`count` of them, in request
+ * order). A per-token error that stops the lane (PERMISSION_DENIED) is reported on its tokens.
+ */
+export function topicOutcomes(
+  status: number,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  count: number,
+  provider = 'fcm',
+): Outcome[] {
+  if (status !== 200) {
+    const rule = topicRequestRule(status);
+    const words = topicErrorWords(body);
+    const after = rule.retryable ? parseRetryAfter(headers['retry-after']) : undefined;
+    const error = new PushError(
+      rule.code,
+      `fcm: topic management answered ${status}${words ? ` (${words})` : ''}: ${rule.meaning}`,
+      {
+        provider,
+        reason: words?.split(':')[0] ?? `HTTP ${status}`,
+        httpStatus: status,
+        retryable: rule.retryable ?? false,
+        ...(after !== undefined ? { retryAfterMs: after } : {}),
+      },
+    );
+    const outcome: Outcome = { ok: false, error, httpStatus: status };
+    return new Array<Outcome>(count).fill(outcome);
+  }
+  let results: unknown;
+  try {
+    results = (JSON.parse(body.toString('utf8')) as { results?: unknown })?.results;
+  } catch {
+    results = undefined;
+  }
+  if (!Array.isArray(results) || results.length !== count) {
+    const got = Array.isArray(results) ? `${results.length} results` : 'no results';
+    const error = new PushError(
+      'internal',
+      `fcm: topic management answered 200 with ${got} for ${count} tokens; each token's result is unknown`,
+      { provider, reason: 'BadResults', httpStatus: 200 },
+    );
+    return new Array<Outcome>(count).fill({ ok: false, error, httpStatus: 200 });
+  }
+  const done: Outcome = { ok: true, httpStatus: 200 };
+  // One PushError per distinct error word, shared by its tokens (a dead-token heavy batch
+  // makes one object, not hundreds).
+  const byWord = new Map<string, Outcome>();
+  return results.map((result: unknown) => {
+    const word = (result as { error?: unknown } | null)?.error;
+    if (word === undefined) return done;
+    const key = typeof word === 'string' ? word : 'UNKNOWN';
+    let outcome = byWord.get(key);
+    if (outcome === undefined) {
+      const rule = TOPIC_ERRORS[key] ?? TOPIC_ERRORS['UNKNOWN']!;
+      outcome = {
+        ok: false,
+        httpStatus: 200,
+        error: new PushError(rule.code, `fcm: topic management: ${key}: ${rule.meaning}`, {
+          provider,
+          reason: key,
+          httpStatus: 200,
+          retryable: rule.retryable ?? false,
+        }),
+      };
+      byWord.set(key, outcome);
+    }
+    return outcome;
+  });
+}

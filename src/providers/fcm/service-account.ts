@@ -115,7 +115,8 @@ export function loadServiceAccount(
     if (!path) {
       throw configError(
         'no service account. Pass `serviceAccount` (the parsed key JSON or its file path), ' +
-          'or set GOOGLE_APPLICATION_CREDENTIALS to the key file path.',
+          'or set GOOGLE_APPLICATION_CREDENTIALS to the key file path; ' +
+          "on Google Cloud (Cloud Run, GKE, GCE) without a key, use credential: 'application-default'.",
       );
     }
     ({ raw, source } = readAccountString(path, 'GOOGLE_APPLICATION_CREDENTIALS'));
@@ -129,7 +130,8 @@ export function loadServiceAccount(
   if (account.type !== undefined && account.type !== 'service_account') {
     throw configError(
       `the credentials from ${source} are of type ${quoteValue(account.type)}, not "service_account". ` +
-        'FCM HTTP v1 needs a service-account key (Firebase console → Project settings → Service accounts → Generate new private key).',
+        'Pass a service-account key (Firebase console → Project settings → Service accounts → Generate new private key), ' +
+        "or use these credentials with credential: 'application-default'.",
     );
   }
   for (const field of ['client_email', 'private_key'] as const) {

@@ -121,7 +121,12 @@ describe('fcm emulator: service account and provider options', () => {
     assert.equal(sa.token_uri, `${emu.origin}/token`);
     assert.match(sa.private_key, /-----BEGIN PRIVATE KEY-----/);
     assert.match(sa.client_email, /@emu-project\.iam\.gserviceaccount\.com$/);
-    assert.deepEqual(emu.providerOptions, { serviceAccount: sa, endpoint: emu.origin, ca: emu.ca });
+    assert.deepEqual(emu.providerOptions, {
+      serviceAccount: sa,
+      endpoint: emu.origin,
+      topicEndpoint: emu.origin,
+      ca: emu.ca,
+    });
   });
 });
 

@@ -43,12 +43,12 @@ describe('fcm options', () => {
     assert.deepEqual(fromObject.platforms, ['android']);
     const path = file('sa.json', JSON.stringify(account));
     assert.equal(
-      resolveFcmOptions({ serviceAccount: path }, {}).account.account.client_email,
+      resolveFcmOptions({ serviceAccount: path }, {}).account!.account.client_email,
       account.client_email,
     );
     const fromEnv = resolveFcmOptions({ projectId: 'other' }, { GOOGLE_APPLICATION_CREDENTIALS: path });
     assert.equal(fromEnv.projectId, 'other');
-    assert.equal(fromEnv.account.source, path);
+    assert.equal(fromEnv.account!.source, path);
   });
 
   it('defaults token_uri to Google and keeps a base path of the endpoint', () => {
@@ -57,13 +57,18 @@ describe('fcm options', () => {
       { serviceAccount: noUri as ServiceAccount, endpoint: 'https://127.0.0.1:8443/fcm/' },
       {},
     );
-    assert.equal(r.account.tokenUri, 'https://oauth2.googleapis.com/token');
+    assert.equal(r.account!.tokenUri, 'https://oauth2.googleapis.com/token');
     assert.equal(r.endpointOrigin, 'https://127.0.0.1:8443');
     assert.equal(r.sendPath, '/fcm/v1/projects/demo-project/messages:send');
   });
 
   it('names the problem and the fix for broken credentials', () => {
-    rejects(() => resolveFcmOptions({}, {}), /no service account/, /GOOGLE_APPLICATION_CREDENTIALS/);
+    rejects(
+      () => resolveFcmOptions({}, {}),
+      /no service account/,
+      /GOOGLE_APPLICATION_CREDENTIALS/,
+      /credential: 'application-default'/,
+    );
     rejects(
       () => resolveFcmOptions({ serviceAccount: join(dir, 'missing.json') }, {}),
       /cannot read/,
@@ -120,11 +125,11 @@ describe('fcm options', () => {
   it('takes the key JSON itself from serviceAccount or GOOGLE_APPLICATION_CREDENTIALS', () => {
     const json = JSON.stringify(account, null, 2);
     const fromOption = resolveFcmOptions({ serviceAccount: json }, {});
-    assert.equal(fromOption.account.account.client_email, account.client_email);
-    assert.equal(fromOption.account.source, 'the JSON given inline in the `serviceAccount` option');
+    assert.equal(fromOption.account!.account.client_email, account.client_email);
+    assert.equal(fromOption.account!.source, 'the JSON given inline in the `serviceAccount` option');
     const fromEnv = resolveFcmOptions({}, { GOOGLE_APPLICATION_CREDENTIALS: json });
     assert.equal(fromEnv.projectId, 'demo-project');
-    assert.equal(fromEnv.account.source, 'the JSON given inline in GOOGLE_APPLICATION_CREDENTIALS');
+    assert.equal(fromEnv.account!.source, 'the JSON given inline in GOOGLE_APPLICATION_CREDENTIALS');
   });
 
   it('never quotes the key: malformed JSON, a key where a path belongs, messages about the account', () => {
@@ -203,7 +208,7 @@ describe('fcm options', () => {
       {},
     );
     assert.equal(r.endpointOrigin, 'http://localhost:9001');
-    assert.equal(r.account.tokenUri, 'http://127.0.0.1:9000/token');
+    assert.equal(r.account!.tokenUri, 'http://127.0.0.1:9000/token');
   });
 
   it('checks platforms, endpoint and numbers', () => {
