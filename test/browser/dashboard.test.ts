@@ -94,6 +94,19 @@ test('the dashboard and the inbox in Chromium', {
   assert.equal(await page.evaluate('window.localStorage.length'), 0);
   await page.waitForFunction(LIVE);
 
+  // Keyboard: the first Tab reaches the skip link.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate('document.activeElement.className'), 'skip');
+  await page.evaluate('document.activeElement.blur()');
+
+  // A dry run first (done at once: a finished row beside the running one).
+  const dry = await call(url, key, 'POST', '/v1/sends', {
+    notification: { title: 'Weekly digest' },
+    dryRun: true,
+    devices: [{ platform: 'ios', token: 'c1'.repeat(32) }],
+  });
+  assert.equal(dry.status, 202);
+
   // A send through the API, while the list is open: it shows up and advances by itself.
   const devices = Array.from({ length: DEVICES }, (_, i) => {
     const platform = (['ios', 'android', 'huawei'] as const)[i % 3]!;
@@ -157,6 +170,19 @@ test('the dashboard and the inbox in Chromium', {
   assert.ok(!(await page.locator('#feedback').innerHTML()).includes(devices[4]!.token), 'shown masked');
   await accessibility(page, 'send', axeFound);
   await page.screenshot({ path: join(shots, 'dashboard-send.png'), fullPage: true });
+
+  // Abort from a send's page (the button asks first).
+  const long = await call(url, key, 'POST', '/v1/sends', { notification: { title: 'Too early' }, devices });
+  assert.equal(long.status, 202);
+  const longId = String(long.json['id']);
+  await page.goto(`${url}/ui/sends/${longId}`);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await Promise.all([page.waitForURL(`${url}/ui/sends/${longId}`), page.click('#actions button')]);
+  await page.waitForSelector('#live[data-state="aborted"]', { timeout: 10_000 });
+  // No abort button once it has ended.
+  await page.locator('#actions button').waitFor({ state: 'detached', timeout: 10_000 });
+  const aborted = await call(url, key, 'GET', `/v1/sends/${longId}`);
+  assert.equal(aborted.json['state'], 'aborted');
 
   // The inbox, open before the notification arrives; a <script> in a title stays text.
   await page.goto(`${url}/inbox`);

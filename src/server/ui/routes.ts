@@ -264,7 +264,9 @@ export async function uiRoutes(app: FastifyInstance, deps: UiDeps): Promise<void
       if (!visible(session, send))
         return reply.code(404).type('text/plain; charset=utf-8').send('no such send');
       const stream = follow(reply);
-      let state = send.status?.state;
+      // Unknown at first (the page may have been rendered before the last change): the first
+      // patch carries the buttons too.
+      let state: string | undefined = '';
       const push = (changed: readonly TrackedSend[]) => {
         if (!changed.includes(send)) return;
         const patches: Patch[] = [{ op: 'replace', target: 'live', html: liveSection(send, directory).text }];
