@@ -271,7 +271,7 @@ function readEvents(
   });
 }
 
-test('live updates are server-sent events carrying escaped page patches', async (t) => {
+test('live updates are server-sent events carrying escaped page patches', { timeout: 15_000 }, async (t) => {
   const dispatcher = new FakeDispatcher();
   dispatcher.hold = true;
   const { app } = await testServer({ dispatcher, ui: { intervalMs: 20 } });

@@ -74,7 +74,7 @@ export class Inbox {
     const out: InboxItem[] = [];
     for (let i = this.#items.length - 1; i >= 0 && out.length < limit; i--) {
       const item = this.#items[i]!;
-      if (out.length === 0 && this.#items.length - i > this.max) break;
+      if (this.#items.length - i > this.max) break;
       if (matches(item, filter)) out.push(item);
     }
     return out;
