@@ -148,6 +148,16 @@ test('the dashboard and the inbox in Chromium', {
   assert.ok(Number(await page.getAttribute('body', 'data-updates')) > 2, 'updated by server-sent events');
   await accessibility(page, 'sends', axeFound);
 
+  // Without JavaScript the list is the same page, only static.
+  const noScript = await browser.newContext({ javaScriptEnabled: false });
+  t.after(() => noScript.close());
+  await noScript.addCookies(await context.cookies());
+  const staticPage = await noScript.newPage();
+  await staticPage.goto(`${url}/ui`);
+  assert.equal(await staticPage.getAttribute(`${row} progress`, 'data-done'), String(DEVICES));
+  assert.equal(await staticPage.textContent('#live-status'), 'static');
+  await staticPage.close();
+
   // The send's page: its final counts are the API's.
   const api = await call(url, key, 'GET', `/v1/sends/${id}`);
   const counts = api.json['counts'] as Record<string, number>;

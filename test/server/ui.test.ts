@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { createServerTls } from '../../src/emulator/tls.js';
 import { SendDirectory } from '../../src/server/ui/directory.js';
 import { SessionStore } from '../../src/server/ui/sessions.js';
 import { bearer, FakeDispatcher, IOS_TOKEN, KEYS, testServer } from './support.js';
@@ -116,6 +117,15 @@ test('every page, stream and form needs a session; the login keeps only a cookie
   assert.equal(out.statusCode, 303);
   assert.match(String(out.headers['set-cookie']), /Max-Age=0/);
   assert.equal((await app.inject({ method: 'GET', url: '/ui', headers: { cookie } })).statusCode, 303);
+});
+
+test('over https the session cookie is Secure', async (t) => {
+  const tls = createServerTls('ui test');
+  const { app } = await testServer({ server: { tls: { cert: tls.server.certPem, key: tls.server.keyPem } } });
+  t.after(() => app.close());
+  const answer = await app.inject({ method: 'POST', url: '/ui/login', ...form({ key: KEYS.admin }) });
+  assert.equal(answer.statusCode, 303);
+  assert.match(String(answer.headers['set-cookie']), /; Secure$/);
 });
 
 test('sessions expire and are bounded', () => {
