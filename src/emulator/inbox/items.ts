@@ -156,8 +156,9 @@ export function fromFcm(m: AcceptedFcmMessage, projectId: string, seq: number): 
     view,
     raw: {
       request: `POST /v1/projects/${projectId}/messages:send HTTP/2`,
-      headers: { 'content-type': 'application/json' },
+      headers: {},
       body: pretty({ ...(m.validateOnly ? { validate_only: true } : {}), message: shown }),
+      note: 'the body as sent (the FCM emulator does not record headers)',
     },
   };
 }
@@ -198,9 +199,10 @@ export function fromHms(m: AcceptedHmsMessage, appId: string, seq: number): Inbo
     receivedAt: m.receivedAt.getTime(),
     view,
     raw: {
-      request: `POST /v1/${appId}/messages:send HTTP/1.1`,
-      headers: { 'content-type': 'application/json' },
+      request: `POST /v1/${appId}/messages:send`,
+      headers: {},
       body: pretty({ ...(m.validateOnly ? { validate_only: true } : {}), message: shown }),
+      note: 'the body as sent (the HMS emulator does not record headers)',
     },
   };
 }
