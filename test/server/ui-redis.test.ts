@@ -34,6 +34,11 @@ function followSend(base: string, id: string, cookie: string): Promise<number[]>
   return new Promise((resolve, reject) => {
     const seen: number[] = [];
     const req = httpRequest(`${base}/ui/sends/${id}/events`, { headers: { cookie } }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`the event stream answered ${res.statusCode}`));
+        res.resume();
+        return;
+      }
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
