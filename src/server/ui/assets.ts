@@ -52,7 +52,7 @@ button.danger { background: var(--bad); color: #fff; border-color: var(--bad); }
 .login input { width: 100%; }
 .error { color: var(--bad); font-weight: 600; }
 .chart { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 8px; }
-.chart svg { width: 100%; height: auto; max-height: 220px; display: block; }
+.chart svg { width: 100%; height: auto; display: block; }
 .live-status, .muted-light { font-size: .85em; color: #d1d5db; }
 /* The inbox: notifications as devices show them. */
 .inbox { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 16px; list-style: none; padding: 0; }

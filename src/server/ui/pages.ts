@@ -174,8 +174,8 @@ export function throughputChart(send: TrackedSend): SafeHtml {
     const b = history[i]!;
     if (b.t > a.t) points.push({ t: b.t, rate: ((b.total - a.total) * 1000) / (b.t - a.t) });
   }
-  const width = 600;
-  const height = 160;
+  const width = 1000;
+  const height = 200;
   if (points.length < 2) {
     return html`<div class="chart" id="chart"><p class="muted">Throughput appears here while the send runs.</p></div>`;
   }
