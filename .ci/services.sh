@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the services the test suite needs (PostgreSQL, Redis), then prints the environment the tests
+# Starts the services the test suite needs (PostgreSQL, Redis; Chromium installed), then prints the environment the tests
 # read, as `export NAME=value` lines on stdout (everything else goes to stderr):
 #
 #   bash .ci/services.sh /tmp/services.env && source /tmp/services.env
@@ -122,5 +122,14 @@ redis_url="redis://127.0.0.1:$(cat "$REDIS_PORT_FILE")"
 log "Redis ready: $redis_url"
 exports="$exports
 export REDIS_URL=$redis_url"
+
+# Chromium for the browser tests (test/browser/): Debian's package, driven by playwright-core,
+# which downloads no browser of its own.
+if ! command -v chromium >/dev/null 2>&1; then
+  log "no chromium found: installing Debian's chromium package"
+  apt_install_quietly --no-install-recommends chromium
+fi
+exports="$exports
+export PUSHLINE_CHROMIUM=$(command -v chromium)"
 if [[ -n "${1:-}" ]]; then printf '%s\n' "$exports" >"$1"; fi
 echo "$exports"

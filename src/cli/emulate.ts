@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Inbox, startInboxServer } from '../emulator/inbox/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { writeEmulatorFiles } from './emulator-files.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
@@ -66,6 +67,13 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
     webpush: latency > 0 ? { latencyMs: latency } : {},
     hms: latency > 0 ? { latencyMs: latency } : {},
   });
+  // The inbox: what the emulators accepted, drawn as devices show it, on its own listener.
+  const inbox = new Inbox(emulator);
+  const inboxServer = await startInboxServer(inbox).catch(async (error: unknown) => {
+    inbox.close();
+    await emulator.close();
+    throw error;
+  });
   try {
     const files = writeEmulatorFiles(emulator, dir, { subscriptions, tokens, unregisteredRate: rate });
     const { apns, fcm, webpush, hms } = emulator;
@@ -98,6 +106,7 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
           devices: files.devices,
           dead: files.dead,
           scenarios: { unregisteredRate: rate, latencyMs: latency },
+          inbox: inboxServer.url,
         })}\n`,
       );
     } else {
@@ -118,6 +127,7 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
         `  config    ${files.configFile}`,
         `  devices   ${files.devicesFile}  (${files.devices.ios} iOS, ${files.devices.android} Android, ${files.devices.huawei} Huawei, ${files.devices.web} web subscriptions; ${files.dead.length} dead)`,
         `  scenarios unregistered rate ${rate} · latency ${latency} ms`,
+        `  inbox     ${inboxServer.url}  (every notification accepted, as the device shows it)`,
         '',
         'Try, in another shell:',
         `  ${sendCommand}`,
@@ -130,6 +140,8 @@ export async function runEmulate(flags: EmulateFlags, io: CliIO): Promise<ExitCo
     if (!flags.json) io.stdout.write('pushline emulate: stopping\n');
     return EXIT.ok;
   } finally {
+    inbox.close();
+    await inboxServer.close();
     await emulator.close();
     if (ownDir) rmSync(dir, { recursive: true, force: true });
   }

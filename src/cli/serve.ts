@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { PushClient } from '../client.js';
 import { CONFIG_SCHEMA, ConfigError, loadConfig, type PushlineConfig } from '../config/index.js';
 import type { Platform } from '../device.js';
+import { Inbox, type InboxPages, inboxPages } from '../emulator/inbox/index.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
 import { PushError } from '../errors.js';
 import type { Provider } from '../provider.js';
@@ -230,6 +231,7 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
   };
   try {
     let madeKey: string | undefined;
+    let inboxMount: InboxPages | undefined;
     let built: BuiltApps;
     // The emulators' origins, named as the services they stand for in the metrics.
     const origins: Record<string, string> = {};
@@ -241,13 +243,26 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
           teamId: EMULATOR_TEAM,
           teams: { [EMULATOR_TEAM]: topics },
           topic: topics[0]!,
-          record: false,
+          // The inbox (/inbox) shows the most recent ones; more would only cost memory.
+          record: 1000,
           ...(latency > 0 ? { scenarios: { latencyMs: latency } } : {}),
         },
         fcm: latency > 0 ? { latencyMs: latency } : {},
         webpush: latency > 0 ? { latencyMs: latency } : {},
       });
       cleanups.unshift(() => emulator.close());
+      const inbox = new Inbox(emulator);
+      inboxMount = inboxPages(inbox, {
+        nav: [
+          { label: 'Sends', href: '/ui' },
+          { label: 'Emulator inbox', href: '/inbox', current: true },
+        ],
+      });
+      const mounted = inboxMount;
+      cleanups.unshift(async () => {
+        mounted.close();
+        inbox.close();
+      });
       built = emulatorApps(emulator, appNames, topics);
       origins[emulator.apns.origin] = 'apns';
       origins[emulator.fcm.origin] = 'fcm';
@@ -371,6 +386,7 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
         gorush: { settings: gorush, stats: gorushStats },
         metrics,
         ...(healthy === undefined ? {} : { healthy }),
+        ...(inboxMount === undefined ? {} : { inbox: inboxMount }),
         logger: { level: flags.logLevel ?? 'info', stream: io.stdout },
       });
     } catch (error) {
@@ -450,6 +466,7 @@ function closingAfter(dispatcher: Dispatcher, before: (graceMs: number) => Promi
 function banner(url: string, apps: string[], key: string | undefined, emulator: boolean): string {
   const lines = [
     `pushline serve: listening on ${url} (apps: ${apps.join(', ')})${emulator ? ', sending to the built-in emulators' : ''}`,
+    `  dashboard ${url}/ui${emulator ? `  ·  emulator inbox ${url}/inbox` : ''}  (log in with an API key)`,
   ];
   if (key !== undefined) {
     lines.push(

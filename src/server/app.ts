@@ -25,6 +25,9 @@ import { IdempotencyTable } from './idempotency.js';
 import { logCensor, REDACTED_PATHS } from './mask.js';
 import { type RateLimit, SERVER_DEFAULTS, type ServerOptions } from './options.js';
 import { sendsRoutes } from './sends.js';
+import { SendDirectory } from './ui/directory.js';
+import { uiRoutes } from './ui/routes.js';
+import { SessionStore } from './ui/sessions.js';
 import { type SchemaError, validationField } from './validation.js';
 
 declare module 'fastify' {
@@ -243,9 +246,20 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     async () => app.swagger(),
   );
 
+  // The dashboard sees every send accepted here, whichever route made it.
+  const ui = options.ui === false ? undefined : typeof options.ui === 'object' ? options.ui : {};
+  const directory =
+    ui === undefined
+      ? undefined
+      : new SendDirectory(
+          options.dispatcher,
+          ui.intervalMs === undefined ? {} : { intervalMs: ui.intervalMs },
+        );
+  const dispatcher = directory?.track() ?? options.dispatcher;
+
   const followSends = options.metricsFollowSends ?? true;
   await app.register(sendsRoutes, {
-    dispatcher: options.dispatcher,
+    dispatcher,
     ...(options.metrics === undefined
       ? {}
       : {
@@ -253,7 +267,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
             const metrics = options.metrics!;
             metrics.sendAccepted(spec);
             if (followSends) {
-              options.dispatcher.settled(spec.id).then(
+              dispatcher.settled(spec.id).then(
                 (status) => metrics.sendSettled({ app: spec.app, state: status.state }),
                 () => metrics.sendSettled({ app: spec.app, state: 'failed' }),
               );
@@ -269,7 +283,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // gorush's API. Auth needs nothing more: the hook above runs first on its routes too (GET
   // needs `read`, POST `send`), and the onRoute hook documents their key.
   await app.register(gorushRoutes, {
-    dispatcher: options.dispatcher,
+    dispatcher,
     directory: gorushDirectory(options.apps),
     settings: {
       sync: false,
@@ -285,6 +299,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     authorize: authorizeApps,
     submittedBy: (request) => request.apiKey?.id,
   } satisfies GorushDeps);
+
+  if (directory !== undefined) {
+    await app.register(uiRoutes, {
+      directory,
+      dispatcher,
+      keyring,
+      sessions: new SessionStore(ui?.sessionTtlMs === undefined ? {} : { ttlMs: ui.sessionTtlMs }),
+      secure: settings.tls !== undefined,
+      ...(options.inbox === undefined ? {} : { inbox: options.inbox }),
+    });
+  }
 
   // The metrics: /metrics needs a key with `read` unless the operator lists it in
   // server.public (it then gets no key in /openapi.json).

@@ -8,6 +8,7 @@ import type { Platform } from '../device.js';
 import type { Dispatcher } from '../queue/dispatch.js';
 import type { GorushSettings, GorushStats } from './gorush/index.js';
 import type { ServerMetrics } from './metrics.js';
+import type { MountedPages } from './ui/routes.js';
 
 /** What a key may do: `send` creates and aborts sends; `read` reads sends, their feedback and stats. */
 export type Permission = 'send' | 'read';
@@ -98,6 +99,14 @@ export interface ServerOptions {
   metricsFollowSends?: boolean;
   /** Whether what runs the sends can take one now (Redis up): `/healthz` answers 503 when not. */
   healthy?: () => Promise<boolean>;
+  /**
+   * The dashboard at `/ui` (on by default; `false` leaves it out): the sends and their live
+   * progress, behind a login with the same API keys. `intervalMs`: how often running sends'
+   * status is read for it (default 500); `sessionTtlMs`: how long a login lasts (default 8 h).
+   */
+  ui?: boolean | { intervalMs?: number; sessionTtlMs?: number };
+  /** Pages served behind the dashboard's login: the emulator inbox (`/inbox`) with `serve --emulator`. */
+  inbox?: MountedPages;
   /**
    * Pino options or a destination for the JSON logs. Default: info level on stdout; `false`
    * for no logs (tests).
