@@ -20,7 +20,7 @@ import { badRequest, certificateExpired, failed, PROVIDER_NAME } from './errors.
 import { buildHeaders, inferPushType } from './headers.js';
 import { buildPayload, encodePayload } from './message.js';
 import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
-import { resolveApnsOptions } from './options.js';
+import { DEFAULT_CONCURRENCY, resolveApnsOptions } from './options.js';
 import type { Interpretation } from './responses.js';
 import { interpretResponse } from './responses.js';
 import type { ProviderToken, ProviderTokenCache } from './token-auth.js';
@@ -60,7 +60,6 @@ class Apns implements ApnsProvider {
   readonly name = PROVIDER_NAME;
   readonly platforms;
   readonly app;
-  readonly concurrency;
   readonly origin;
   readonly #options: ResolvedApnsOptions;
   readonly #pool: Pool;
@@ -78,7 +77,6 @@ class Apns implements ApnsProvider {
     this.#options = options;
     this.platforms = options.platforms;
     this.app = options.app;
-    this.concurrency = options.concurrency;
     this.origin = options.origin;
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? apnsPool(options, options.origin, options.connections);
@@ -88,6 +86,11 @@ class Apns implements ApnsProvider {
       this.#tokens?.mintNow();
     } catch {}
     this.#checkCertificateExpiry();
+  }
+
+  /** The fixed `concurrency`, else the pool's adaptive in-flight limit as it is now. */
+  get concurrency(): number {
+    return this.#options.concurrency ?? this.#pool.limit ?? DEFAULT_CONCURRENCY;
   }
 
   get certificateExpiresAt(): Date | undefined {
