@@ -128,7 +128,10 @@ export abstract class BasePool implements Pool, AbortTarget {
     this.timeline.push(pending);
     if (this.sweepTimer === null) this.startSweeping();
     if (signal !== undefined) this.watch(signal, pending);
-    if (this.waiting.size === 0 && underLimit && this.start(pending)) return pending.promise;
+    if (this.waiting.size === 0 && underLimit) {
+      pending.sentAt = now;
+      if (this.start(pending)) return pending.promise;
+    }
     if (this.waiting.size >= this.options.maxQueued) {
       this.fail(
         pending,
@@ -147,8 +150,10 @@ export abstract class BasePool implements Pool, AbortTarget {
   /** Starts waiting requests while connections have room; asks for capacity if some still wait. */
   protected pump(): void {
     let next = this.waiting.head;
+    const now = next === null ? 0 : Date.now();
     while (next !== null && this.room > 0) {
       this.waiting.remove(next);
+      next.sentAt = now;
       if (!this.start(next)) {
         this.waiting.unshift(next);
         break;
@@ -172,11 +177,14 @@ export abstract class BasePool implements Pool, AbortTarget {
     request.reject(error);
   }
 
-  /** Feeds the limiter: the round trip (queue wait included) and, for a 429, the overload. */
+  /**
+   * Feeds the limiter: the round trip from leaving the queue (time spent waiting for the limit
+   * or a connection is not the server's) and, for a 429, the overload.
+   */
   private answered(request: PendingRequest, status: number): void {
     if (!this.limiter.adaptive) return;
     if (status === 429) this.limiter.overload('429');
-    else this.limiter.sample(Date.now() - (request.deadline - this.options.timeoutMs), this.inFlight);
+    else this.limiter.sample(Date.now() - request.sentAt, this.inFlight);
   }
 
   private publishEnd(request: PendingRequest, outcome: { status: number } | { error: string }): void {
