@@ -11,14 +11,16 @@
  *
  *   node --import tsx bench/latency.ts                 # 50/100/150 ms, 100k pushes (~6 min)
  *   node --import tsx bench/latency.ts --quick         # 100 ms only, 30k pushes, no RESULTS.md
- *   node --import tsx bench/latency.ts --delays 100 --pushes 50000 [--only pushline] [--no-write]
+ *   node --import tsx bench/latency.ts --delays 100 --pushes 50000 [--only h2load,pushline,others] [--no-write]
  *
  * Writes the "Latency (a distant server)" section of bench/RESULTS.md.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import webpush from 'web-push';
 import { createServerTls } from '../src/emulator/tls.js';
 import { buildMessage, MessageTemplate } from '../src/providers/fcm/message.js';
@@ -36,7 +38,8 @@ const flag = (name: string) => {
 const quick = argv.includes('--quick');
 const delays = (flag('--delays') ?? (quick ? '100' : '50,100,150')).split(',').map(Number);
 const pushes = Number(flag('--pushes') ?? (quick ? 30_000 : 100_000));
-const only = flag('--only');
+const only = flag('--only')?.split(',');
+const runs = (group: string) => only === undefined || only.includes(group);
 const write = !quick && !argv.includes('--no-write');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -129,7 +132,7 @@ try {
       () =>
         runClient(script, [targetPath, ...args.map(String)], sink.pid, 300_000);
     const contenders: { protocol: 'apns' | 'fcm'; name: string; run: () => Promise<RunResult> }[] = [];
-    if (h2load && (only === undefined || only === 'h2load')) {
+    if (h2load && runs('h2load')) {
       const shape = { connections: ceilingConnections, streams: SINK_STREAMS };
       const streams = `${shape.connections} connections × ${shape.streams} streams`;
       contenders.push(
@@ -172,7 +175,7 @@ try {
     }
     const tuned = JSON.stringify(TUNED);
     const tunedName = `concurrency: ${TUNED.concurrency.toLocaleString('en')}, connections: ${TUNED.connections}`;
-    if (only === undefined || only === 'pushline') {
+    if (runs('pushline')) {
       contenders.push(
         {
           protocol: 'apns',
@@ -211,7 +214,7 @@ try {
         },
       );
     }
-    if (only === undefined || only === 'others') {
+    if (runs('others')) {
       contenders.push(
         {
           protocol: 'apns',
@@ -251,14 +254,37 @@ try {
     }
   }
 
-  const markdown = report(rows);
+  // Live bytes per request in flight (heap after a full GC, all 10,000 waiting on a 3 s sink).
+  const memory: Record<string, number | string | boolean>[] = [];
+  if (runs('pushline')) {
+    for (const kind of ['apns', 'fcm']) {
+      log(`bench latency: live memory per request in flight (${kind}, bench/latency-memory.ts)`);
+      try {
+        const out = execFileSync(
+          process.execPath,
+          [
+            '--expose-gc',
+            '--import',
+            'tsx',
+            fileURLToPath(new URL('./latency-memory.ts', import.meta.url)),
+            kind,
+          ],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 120_000 },
+        );
+        memory.push(JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number | string | boolean>);
+      } catch (error) {
+        log(`  failed: ${(error as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+  const markdown = report(rows, memory);
   if (write) writeSection('## Latency (a distant server)', markdown);
   console.log(markdown);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
-function report(all: Row[]): string {
+function report(all: Row[], memory: Record<string, number | string | boolean>[]): string {
   const fmt = (n: number) => Math.round(n).toLocaleString('en');
   const box = machine();
   const lines: string[] = [
@@ -309,6 +335,12 @@ function report(all: Row[]): string {
     const perRequest = ((tuned.peakRssMb - base.peakRssMb) * 1024 * 1024) / (TUNED.concurrency - 1000);
     lines.push(
       `Memory per request in flight (APNs, 100 ms): peak RSS ${tuned.peakRssMb} MB with ${fmt(TUNED.concurrency)} in flight, ${base.peakRssMb} MB with 1,000: ${(perRequest / 1024).toFixed(1)} KB per request in flight.`,
+      '',
+    );
+  }
+  for (const m of memory) {
+    lines.push(
+      `Live memory per request in flight (${m.kind === 'apns' ? 'APNs' : 'FCM'}, bench/latency-memory.ts: ${fmt(Number(m.inFlight))} in flight, heap after a full GC): ${fmt(Number(m.heapBytesPerRequest))} B of heap + ${fmt(Number(m.externalBytesPerRequest))} B of buffers${m.allStillInFlight ? '' : ' (some were answered before the measure)'}.`,
       '',
     );
   }
