@@ -31,7 +31,7 @@ function round(limiter: AdaptiveLimit, clock: ReturnType<typeof fakeClock>, rttM
 describe('AdaptiveLimit', () => {
   it('grows at a high round trip while the round trip stays at its no-load value, up to the cap', () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now });
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
     const seen = [limiter.limit];
     for (let i = 0; i < 12; i++) {
       round(limiter, clock, 100);
@@ -44,7 +44,7 @@ describe('AdaptiveLimit', () => {
 
   it('stops growing once more in flight only adds queueing delay, and gives the excess back', () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveLimit({ initial: 1000, max: 100_000, now: clock.now });
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 100_000, now: clock.now, busy: () => 0.5 });
     // A path that carries 20,000/s at most behind a 100 ms round trip: beyond 2,000 in
     // flight, the round trip is in flight / 20,000 (Little's law).
     const rttAt = (inFlight: number) => Math.max(100, (inFlight / 20_000) * 1000);
@@ -53,9 +53,43 @@ describe('AdaptiveLimit', () => {
     assert.ok(limiter.limit <= 20_000 * 0.1 * 2.5, `but stopped near it: ${limiter.limit}`);
   });
 
+  it('does not take one answer given at once (an OAuth token on the same origin) as the no-load round trip', () => {
+    const clock = fakeClock();
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
+    clock.advance(1);
+    limiter.sample(1, 1);
+    for (let i = 0; i < 12; i++) round(limiter, clock, 100);
+    assert.ok(limiter.noLoadRttMs > 50, `baseline ${limiter.noLoadRttMs}`);
+    assert.equal(limiter.limit, 10_000);
+  });
+
+  it('keeps growing while answers per second grow, even though the round trip rises', () => {
+    const clock = fakeClock();
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
+    // A CPU-starved server: it gets faster per request with more in flight (it batches), but the
+    // round trip still rises — 100 ms at nothing in flight, 100 ms more per 2,500.
+    for (let r = 0; r < 60; r++) {
+      const limit = limiter.limit;
+      const rtt = 100 + (limit / 2500) * 100;
+      for (let i = 0; i < limit; i++) {
+        clock.advance(rtt / limit);
+        limiter.sample(rtt, limit);
+      }
+    }
+    // On the round trip alone (×1.5 at most) it would stop near 1,250 in flight.
+    assert.ok(limiter.limit >= 5000, `grew with throughput: ${limiter.limit}`);
+  });
+
+  it('does not grow while the sender itself is busy all the time (its own CPU is the bottleneck)', () => {
+    const clock = fakeClock();
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.99 });
+    for (let i = 0; i < 12; i++) round(limiter, clock, 100);
+    assert.equal(limiter.limit, 1000);
+  });
+
   it('does not grow when the pool does not use its limit', () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now });
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
     for (let i = 0; i < 10; i++) {
       for (let j = 0; j < 50; j++) {
         clock.advance(2);
@@ -67,7 +101,7 @@ describe('AdaptiveLimit', () => {
 
   it('never goes below the initial limit on latency alone (a CPU-bound sender keeps its limit)', () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now });
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
     round(limiter, clock, 1);
     for (let i = 0; i < 20; i++) round(limiter, clock, 40);
     assert.equal(limiter.limit, 1000);
@@ -75,7 +109,7 @@ describe('AdaptiveLimit', () => {
 
   it('shrinks on latency only what it grew', () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now });
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
     for (let i = 0; i < 8; i++) round(limiter, clock, 100);
     const grown = limiter.limit;
     assert.ok(grown > 1000);
@@ -88,7 +122,13 @@ describe('AdaptiveLimit', () => {
   for (const signal of ['429', 'refused'] as const) {
     it(`halves on ${signal}, once per round trip, down to its minimum`, () => {
       const clock = fakeClock();
-      const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, min: 10, now: clock.now });
+      const limiter = new AdaptiveLimit({
+        initial: 1000,
+        max: 10_000,
+        min: 10,
+        now: clock.now,
+        busy: () => 0.5,
+      });
       round(limiter, clock, 100);
       const before = limiter.limit;
       limiter.overload(signal);
@@ -110,7 +150,7 @@ describe('AdaptiveLimit', () => {
 
   it('backs off more gently on GOAWAY, and on a timeout as on a 429', () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now });
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
     limiter.overload('goaway');
     assert.equal(limiter.limit, 800);
     clock.advance(1000);
@@ -125,7 +165,7 @@ describe('AdaptiveLimit', () => {
 
   it('takes a slower route as the new baseline, slowly (10% per 10 s)', () => {
     const clock = fakeClock();
-    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now });
+    const limiter = new AdaptiveLimit({ initial: 1000, max: 10_000, now: clock.now, busy: () => 0.5 });
     round(limiter, clock, 10);
     assert.equal(limiter.noLoadRttMs, 10);
     // 30 s of a 100 ms route: the baseline has risen, but by three steps of 10% at most.
