@@ -7,11 +7,13 @@
  *   npm run bench -- --quick       # smoke run: small counts, one round
  *   npm run bench -- --json        # machine-readable results on stdout
  *   npm run bench -- --sink emulator   # pushline's emulators in sink mode instead of nginx
+ *   npm run bench -- --no-latency      # without the latency runs (bench/latency.ts, ~6 min)
  *
  * Sections: APNs (pushline, @parse/node-apn Provider/MultiProvider, apns2, bare node:http2,
  * h2load), FCM (pushline), Web Push (pushline, web-push), memory (100k and 1M devices streamed
  * from a generator and from SQLite vs @parse/node-apn given one array), engine overhead
- * (bench/engine.ts) and device sources (bench/stores.ts).
+ * (bench/engine.ts) and device sources (bench/stores.ts); then the latency runs (bench/latency.ts:
+ * every sender against a sink that answers after 50/100/150 ms), which write their own section.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -273,6 +275,21 @@ try {
 } finally {
   await sink.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+if (!argv.includes('--no-latency')) {
+  // After the loopback sink is gone: its own sink, its own section of RESULTS.md (not with --quick).
+  log('bench: latency runs (bench/latency.ts)');
+  execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./latency.ts', import.meta.url)),
+      ...(quick ? ['--quick'] : []),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
 }
 
 // ---- report ------------------------------------------------------------------------------

@@ -3,13 +3,14 @@
  * `send(notification, tokens)` awaited chunk after chunk, or all tokens as one array.
  * Pointed at the sink with its own documented options (`address`, `port`, `ca`).
  *
- *   node --import tsx bench/clients/node-apn.ts <target.json> provider|multi <pushes> <chunk|0 for one array>
+ *   node --import tsx bench/clients/node-apn.ts <target.json> provider|multi <pushes> <chunk|0 for one array> [clients, default 4]
  */
 import apn from '@parse/node-apn';
 import { count, print, startTimer } from '../lib/report.js';
 import { ALERT, hexToken, readTarget } from '../lib/target.js';
 
-const [targetPath, mode, pushesArg, chunkArg] = process.argv.slice(2);
+const [targetPath, mode, pushesArg, chunkArg, clientsArg] = process.argv.slice(2);
+const clientCount = Number(clientsArg) || 4;
 const target = readTarget(targetPath!);
 const pushes = Number(pushesArg);
 const chunk = Number(chunkArg) || pushes;
@@ -22,7 +23,7 @@ const options: apn.ProviderOptions = {
   production: false,
 };
 const provider =
-  mode === 'multi' ? new apn.MultiProvider({ ...options, clientCount: 4 }) : new apn.Provider(options);
+  mode === 'multi' ? new apn.MultiProvider({ ...options, clientCount }) : new apn.Provider(options);
 
 const note = new apn.Notification({ alert: { title: ALERT.title, body: ALERT.body } });
 note.topic = target.apns.topic;
@@ -38,7 +39,7 @@ for (let i = 0; i < tokens.length; i += chunk) {
   sent += result.sent.length;
   for (const f of result.failed) count(failures, f.response?.reason ?? f.error?.message ?? f.status);
 }
-const label = `@parse/node-apn ${mode === 'multi' ? 'MultiProvider (4 clients)' : 'Provider'}, ${
+const label = `@parse/node-apn ${mode === 'multi' ? `MultiProvider (${clientCount} clients)` : 'Provider'}, ${
   chunk === pushes ? 'one array' : `chunks of ${chunk.toLocaleString('en')}`
 }`;
 const result = timer.stop(label, pushes, sent, failures);

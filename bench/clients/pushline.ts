@@ -2,7 +2,10 @@
  * pushline as its users run it: one PushClient, one provider, devices streamed in, feedback
  * streamed out. Runs in its own process; prints one JSON line (see ../lib/report.ts).
  *
- *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-node|fcm|fcm-node|webpush|webpush-node <pushes> [generator|sqlite <db>|postgres <url>]
+ *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-node|fcm|fcm-node|webpush|webpush-node <pushes> [generator [<options JSON>]|sqlite <db>|postgres <url>]
+ *
+ * With the generator, an options JSON (e.g. `{"concurrency":10000,"connections":10}`) is
+ * merged into the provider's options: the latency benchmark's tuned runs.
  */
 import type { Device, Provider } from '../../src/index.js';
 import { apns, fcm, PushClient, webPush } from '../../src/index.js';
@@ -12,6 +15,8 @@ import { ALERT, hexToken, readTarget } from '../lib/target.js';
 const [targetPath, kind, pushesArg, source = 'generator', dbPath] = process.argv.slice(2);
 const target = readTarget(targetPath!);
 const pushes = Number(pushesArg);
+const tuning =
+  source === 'generator' && dbPath !== undefined ? (JSON.parse(dbPath) as Record<string, number>) : {};
 
 let provider: Provider;
 let platform: Device['platform'];
@@ -20,7 +25,16 @@ const [protocol, variant] = kind!.split('-');
 const transport = variant === 'node' ? ({ transport: 'node-http2' } as const) : {};
 if (protocol === 'apns') {
   const { origin, teamId, keyId, key, topic } = target.apns;
-  provider = apns({ endpoint: origin, ca: target.apns.ca, teamId, keyId, key, topic, ...transport });
+  provider = apns({
+    endpoint: origin,
+    ca: target.apns.ca,
+    teamId,
+    keyId,
+    key,
+    topic,
+    ...transport,
+    ...tuning,
+  });
   platform = 'ios';
 } else if (protocol === 'fcm') {
   provider = fcm({
@@ -28,11 +42,12 @@ if (protocol === 'apns') {
     endpoint: target.fcm.origin,
     ca: target.fcm.ca,
     ...transport,
+    ...tuning,
   });
   platform = 'android';
 } else if (protocol === 'webpush') {
   const { vapid, allowHosts } = target.webpush;
-  provider = webPush({ vapid, allowHosts, ca: target.webpush.ca, ...transport });
+  provider = webPush({ vapid, allowHosts, ca: target.webpush.ca, ...transport, ...tuning });
   platform = 'web';
 } else {
   throw new Error(`unknown kind ${kind}`);
@@ -72,5 +87,6 @@ const result = timer.stop(
   sent,
   failures,
 );
+if (provider.concurrency !== undefined) result.inFlightLimit = provider.concurrency;
 await client.close();
 print(result);

@@ -102,10 +102,21 @@ export async function runH2load(
   pushes: number,
   dir: string,
   sinkPid: number,
+  shape: { connections: number; streams: number } = { connections: 4, streams: 100 },
 ): Promise<RunResult> {
   const bodyFile = join(dir, `h2load-body-${pushes}-${body.length}.json`);
   writeFileSync(bodyFile, body);
-  const h2Args = ['-n', String(pushes), '-c', '4', '-m', '100', '-t', '1', '-d', bodyFile];
+  const h2Args = [
+    '-n',
+    String(pushes),
+    '-c',
+    String(shape.connections),
+    '-m',
+    String(shape.streams),
+    '-t',
+    '1',
+  ];
+  h2Args.push('-d', bodyFile);
   for (const [name, value] of Object.entries(headers)) h2Args.push('-H', `${name}: ${value}`);
   h2Args.push(url);
   const time = which('time') ?? (existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined);

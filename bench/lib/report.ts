@@ -17,6 +17,8 @@ export interface ClientResult {
   peakRssMb: number;
   /** Failure reasons and how often, when any failed. */
   failures?: Record<string, number>;
+  /** pushline: the provider's in-flight limit when the send ended (adaptive, or the fixed one). */
+  inFlightLimit?: number;
 }
 
 export interface Timer {

@@ -14,6 +14,7 @@ export const OWN_SECTIONS = [
   '## Server', // bench/server.ts
   '## HMS (Huawei Push Kit)', // bench/hms.ts
   '## Queue (Redis, BullMQ)', // bench/queue.ts
+  '## Latency (a distant server)', // bench/latency.ts
 ] as const;
 
 const read = () => (existsSync(PATH) ? readFileSync(PATH, 'utf8') : '');

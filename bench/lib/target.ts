@@ -12,7 +12,7 @@ export interface WebPushSubscriptionJson {
 
 export interface BenchTarget {
   /** Which sink answers: nginx (HTTP/2 + TLS, returns fixed answers) or pushline's emulators in sink mode. */
-  sink: 'nginx' | 'emulator';
+  sink: 'nginx' | 'emulator' | 'delay';
   apns: {
     origin: string;
     host: string;

@@ -50,11 +50,11 @@ export class Lane<D extends Device> {
   private inFlightRequests = 0;
   private readonly batchSize: number;
   /**
-   * Devices this lane may hold queued or in flight: the send's `window`, and for a batching
-   * provider at least two full batches, so that one fills while the other is in flight (with
-   * one batch's worth, reading would stop for every request's round trip).
+   * The send's `window`, and for a batching provider at least two full batches, so that one
+   * fills while the other is in flight (with one batch's worth, reading would stop for every
+   * request's round trip).
    */
-  readonly window: number;
+  private readonly baseWindow: number;
   /** Whether requests go through `sendBatch`. */
   /** Many devices per request (`sendBatch`): its per-device answer times are not comparable to a one-per-request lane's. */
   readonly batched: boolean;
@@ -65,12 +65,12 @@ export class Lane<D extends Device> {
   constructor(
     readonly provider: Provider,
     private readonly prepared: PreparedSend | undefined,
-    private readonly concurrency: number,
+    private readonly defaultConcurrency: number,
     private readonly host: LaneHost<D>,
     window: number,
   ) {
     this.batchSize = Math.max(1, Math.floor(provider.batchSize ?? 1) || 1);
-    this.window = this.batchSize > 1 ? Math.max(window, 2 * this.batchSize) : window;
+    this.baseWindow = this.batchSize > 1 ? Math.max(window, 2 * this.batchSize) : window;
     // A batching provider set to one device per request may offer only sendBatch: batches of one.
     this.batched = this.batchSize > 1 || (prepared?.send === undefined && prepared?.sendBatch !== undefined);
     if (prepared && !(this.batched ? prepared.sendBatch : prepared.send)) {
@@ -83,6 +83,23 @@ export class Lane<D extends Device> {
         },
       );
     }
+  }
+
+  /**
+   * Requests this lane keeps in flight: the provider's `concurrency`, read as it is now — an
+   * adaptive transport's limit moves with the round trip and the server's answers.
+   */
+  get concurrency(): number {
+    return Math.max(1, this.provider.concurrency ?? this.defaultConcurrency);
+  }
+
+  /**
+   * Devices this lane may hold queued or in flight: the send's `window`, or the provider's
+   * concurrency when that is larger — raising one must not require raising the other.
+   */
+  get window(): number {
+    if (this.batchSize > 1) return this.baseWindow;
+    return Math.max(this.concurrency, this.baseWindow);
   }
 
   get queued(): number {
@@ -117,7 +134,8 @@ export class Lane<D extends Device> {
   dispatch(): void {
     // A personalised lane has no shared `prepared`: each job carries its own.
     if (this.tripped) return;
-    while (this.inFlightRequests < this.concurrency && this.head < this.queue.length) {
+    const concurrency = this.concurrency;
+    while (this.inFlightRequests < concurrency && this.head < this.queue.length) {
       if (!this.batched) {
         this.sendOne(this.shift());
         continue;

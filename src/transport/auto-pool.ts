@@ -42,6 +42,10 @@ export class AutoPool implements Pool {
     return this.inner?.lastRequestAt ?? 0;
   }
 
+  get limit(): number {
+    return this.inner?.limit ?? this.options.concurrency ?? this.options.initialConcurrency;
+  }
+
   get stats(): PoolStats {
     if (this.inner !== null) return this.inner.stats;
     return { connections: this.probing === null ? 0 : 1, inFlight: 0, queued: this.waiters };

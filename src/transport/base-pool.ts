@@ -6,6 +6,7 @@
 import { PushError } from '../errors.js';
 import { publishRequestEnd, requestEndWatched } from './diagnostics.js';
 import { lostError } from './errors.js';
+import { AdaptiveLimit, FixedLimit, type Limiter, type OverloadSignal } from './limiter.js';
 import { emit, type ResolvedOptions } from './options.js';
 import { type AbortTarget, PendingRequest, SignalWatch, Timeline, WaitQueue } from './pending.js';
 import type { Pool, PoolStats, TransportRequest, TransportResponse } from './types.js';
@@ -23,6 +24,8 @@ export abstract class BasePool implements Pool, AbortTarget {
   protected state: 'open' | 'closing' | 'closed' = 'open';
   /** When the last request was accepted (epoch ms); the registry closes pools idle long enough. */
   lastRequestAt = 0;
+  /** How many requests may be in flight: fixed `concurrency`, or adaptive (limiter.ts). */
+  protected readonly limiter: Limiter;
 
   private readonly timeline = new Timeline();
   /** One abort listener per distinct signal of the unsettled requests (see SignalWatch). */
@@ -38,6 +41,30 @@ export abstract class BasePool implements Pool, AbortTarget {
     this.origin = options.target.origin;
     // Deadlines are checked this often: a timeout fires at most ~10% late.
     this.sweepEveryMs = Math.min(1000, Math.max(10, Math.floor(options.timeoutMs / 10)));
+    this.limiter =
+      options.concurrency !== undefined
+        ? new FixedLimit(options.concurrency)
+        : new AdaptiveLimit({ initial: options.initialConcurrency, max: options.maxConcurrency });
+  }
+
+  /** Requests allowed in flight now (see Pool.limit). */
+  get limit(): number {
+    return this.limiter.limit;
+  }
+
+  /** Requests started on a connection and not settled. */
+  protected get inFlight(): number {
+    return this.timeline.size - this.waiting.size;
+  }
+
+  /** How many more requests the in-flight limit lets start now. */
+  protected get room(): number {
+    return this.limiter.limit - (this.timeline.size - this.waiting.size);
+  }
+
+  /** Tells the limiter the server signalled overload (429, refused stream, GOAWAY, timeout). */
+  protected overloaded(signal: OverloadSignal): void {
+    this.limiter.overload(signal);
   }
 
   /** Starts `request` on a connection now; false when no connection has room. */
@@ -91,6 +118,8 @@ export abstract class BasePool implements Pool, AbortTarget {
     }
     const now = Date.now();
     this.lastRequestAt = now;
+    // Before this request joins the timeline (where it would count as in flight).
+    const underLimit = this.room > 0;
     const pending = new PendingRequest(
       request,
       now + this.options.timeoutMs,
@@ -99,7 +128,10 @@ export abstract class BasePool implements Pool, AbortTarget {
     this.timeline.push(pending);
     if (this.sweepTimer === null) this.startSweeping();
     if (signal !== undefined) this.watch(signal, pending);
-    if (this.waiting.size === 0 && this.start(pending)) return pending.promise;
+    if (this.waiting.size === 0 && underLimit) {
+      pending.sentAt = now;
+      if (this.start(pending)) return pending.promise;
+    }
     if (this.waiting.size >= this.options.maxQueued) {
       this.fail(
         pending,
@@ -110,25 +142,30 @@ export abstract class BasePool implements Pool, AbortTarget {
       return pending.promise;
     }
     this.waiting.push(pending);
-    this.wantCapacity();
+    // Over the in-flight limit, a request waits for an answer, not for another connection.
+    if (this.room > 0) this.wantCapacity();
     return pending.promise;
   }
 
   /** Starts waiting requests while connections have room; asks for capacity if some still wait. */
   protected pump(): void {
     let next = this.waiting.head;
-    while (next !== null) {
+    const now = next === null ? 0 : Date.now();
+    while (next !== null && this.room > 0) {
       this.waiting.remove(next);
+      next.sentAt = now;
       if (!this.start(next)) {
         this.waiting.unshift(next);
         break;
       }
       next = this.waiting.head;
     }
-    if (this.waiting.size > 0) this.wantCapacity();
+    if (this.waiting.size > 0 && this.room > 0) this.wantCapacity();
   }
 
   protected succeed(request: PendingRequest, response: TransportResponse): void {
+    // Sampled before settling: the in-flight count is the one this answer came back under.
+    if (!request.settled) this.answered(request, response.status);
     if (!this.settle(request)) return;
     if (requestEndWatched()) this.publishEnd(request, { status: response.status });
     request.resolve(response);
@@ -138,6 +175,16 @@ export abstract class BasePool implements Pool, AbortTarget {
     if (!this.settle(request)) return;
     if (requestEndWatched()) this.publishEnd(request, { error: error.code });
     request.reject(error);
+  }
+
+  /**
+   * Feeds the limiter: the round trip from leaving the queue (time spent waiting for the limit
+   * or a connection is not the server's) and, for a 429, the overload.
+   */
+  private answered(request: PendingRequest, status: number): void {
+    if (!this.limiter.adaptive) return;
+    if (status === 429) this.limiter.overload('429');
+    else this.limiter.sample(Date.now() - request.sentAt, this.inFlight);
   }
 
   private publishEnd(request: PendingRequest, outcome: { status: number } | { error: string }): void {
@@ -166,6 +213,7 @@ export abstract class BasePool implements Pool, AbortTarget {
       return;
     }
     emit(this.options, { type: 'resend', origin: this.origin, reason });
+    this.limiter.overload(reason === 'goaway' ? 'goaway' : 'refused');
     this.waiting.requeue(request);
   }
 
@@ -279,6 +327,7 @@ export abstract class BasePool implements Pool, AbortTarget {
   private sweep(): void {
     const now = Date.now();
     let head = this.timeline.head;
+    if (head !== null && head.deadline <= now && !head.queued) this.limiter.overload('timeout');
     while (head !== null && head.deadline <= now) {
       const maybeDelivered = this.maybeDelivered(head);
       if (!head.queued && head.carrier !== null) this.cancel(head);

@@ -25,6 +25,10 @@ import type { GoawayInfo, PoolStats } from './types.js';
 
 /** RFC 9113 §6.5.2: no SETTINGS_MAX_CONCURRENT_STREAMS means no limit. */
 const UNLIMITED = 2 ** 32 - 1;
+/** Connections opened as soon as requests wait for a stream (the pool's default before limits adapted). */
+const EAGER_CONNECTIONS = 4;
+/** RFC 9113 §6.5.2: servers should allow at least this many concurrent streams. */
+const MIN_STREAMS = 100;
 
 export class H2Pool extends BasePool implements H2ConnectionOwner {
   private readonly connections: H2Connection[] = [];
@@ -144,11 +148,34 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
       }
       return;
     }
-    // Each new session takes at least one stream, so more connects than waiters are wasted.
-    while (usable < this.options.connections && connecting < this.waiting.size) {
+    // Requests the in-flight limit lets start now: over it they wait for answers, not connections.
+    const demand = Math.min(this.waiting.size, this.room);
+    // The first few connections open as requests wait, as many at once as wait (each new
+    // session takes at least one stream, so more connects than waiters are wasted)…
+    const eager = Math.min(this.options.connections, EAGER_CONNECTIONS);
+    while (usable < eager && connecting < demand) {
       this.open();
       usable++;
       connecting++;
+    }
+    if (usable < eager) return;
+    // …more only when the open ones' streams (SETTINGS_MAX_CONCURRENT_STREAMS) cannot take the
+    // demand: one per that many streams wanted. A server's first, provisional grant (APNs
+    // allows one stream until a request has succeeded) counts as the RFC's recommended 100.
+    let spare = 0;
+    let streamsEach = 0;
+    for (const connection of this.connections) {
+      if (connection.state !== 'ready') continue;
+      const streams = Math.max(connection.maxStreams, MIN_STREAMS);
+      if (streams > streamsEach) streamsEach = streams;
+      spare += Math.max(0, streams - connection.active);
+    }
+    if (streamsEach === 0) return;
+    spare += connecting * streamsEach;
+    while (usable < this.options.connections && spare < demand) {
+      this.open();
+      usable++;
+      spare += streamsEach;
     }
   }
 
@@ -248,6 +275,7 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
     connection.goawayReason = reason;
     this.lastGoaway = info;
     emit(this.options, { type: 'goaway', origin: this.origin, connection: connection.id, ...info });
+    this.overloaded('goaway');
     // Node closes (NO_ERROR) or destroys the session itself; waiting requests need another one.
     this.pump();
   }

@@ -17,7 +17,14 @@ export interface Target {
 
 export interface ResolvedOptions {
   target: Target;
+  /** Most connections: `connections`, else `maxConnections`. */
   connections: number;
+  /** A fixed in-flight limit (`concurrency`), or undefined for the adaptive one. */
+  concurrency: number | undefined;
+  /** Where the adaptive limit starts (and its floor on latency alone). */
+  initialConcurrency: number;
+  /** Highest adaptive limit. */
+  maxConcurrency: number;
   maxQueued: number;
   timeoutMs: number;
   connectTimeoutMs: number;
@@ -83,7 +90,15 @@ export function resolveOptions(options: PoolOptions): ResolvedOptions {
   }
   return {
     target: parseTarget(options.origin),
-    connections: Math.floor(positive('connections', options.connections, 4)),
+    connections: Math.floor(
+      positive('connections', options.connections, positive('maxConnections', options.maxConnections, 16)),
+    ),
+    concurrency:
+      options.concurrency === undefined
+        ? undefined
+        : Math.floor(positive('concurrency', options.concurrency, 1)),
+    initialConcurrency: Math.floor(positive('initialConcurrency', options.initialConcurrency, 1000)),
+    maxConcurrency: Math.floor(positive('maxConcurrency', options.maxConcurrency, 10_000)),
     maxQueued: options.maxQueued === undefined ? 10_000 : Math.max(0, Math.floor(options.maxQueued)),
     timeoutMs: positive('timeoutMs', options.timeoutMs, 30_000),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),

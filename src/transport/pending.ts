@@ -38,6 +38,8 @@ export class PendingRequest {
   settled = false;
   /** Times re-sent because the server provably did not process it (not attempts). */
   resends = 0;
+  /** When it last left the queue for a connection (epoch ms): its round trip starts there. */
+  sentAt = 0;
   /** Links in the {@link SignalWatch} of this request's signal (requests sharing that signal). */
   watch: SignalWatch | null = null;
   sPrev: PendingRequest | null = null;

@@ -45,10 +45,29 @@ export interface PoolOptions {
   /** `https://host[:port]` (or `http://` for cleartext HTTP/2 to a local server). */
   origin: string;
   /**
-   * Most connections to open to this origin (HTTP/2 sessions, or sockets for `http1`). Default 4.
-   * They open lazily: a new one only when every open one is full and requests are waiting.
+   * Most connections to open to this origin (HTTP/2 sessions, or sockets for `http1`); fixes
+   * the cap that `maxConnections` otherwise sets. They open lazily: a new one only when every
+   * open one is full (the server's SETTINGS_MAX_CONCURRENT_STREAMS, or
+   * `maxStreamsPerConnection`) and requests are waiting under the in-flight limit.
    */
   connections?: number;
+  /**
+   * Most connections when `connections` is not given. Default 16: at APNs' 1,000 streams per
+   * connection, room for `maxConcurrency` (10,000) in flight with some to spare.
+   */
+  maxConnections?: number;
+  /**
+   * A fixed number of requests in flight at once (the rest wait in the queue). Default: none —
+   * the limit adapts (src/transport/limiter.ts): it starts at `initialConcurrency`, grows while
+   * the round trip stays near its no-load value (a distant server needs many requests in flight:
+   * throughput = in flight / round trip), and backs off on a rising round trip, `429`, a refused
+   * stream, a GOAWAY or a timeout, within `maxConcurrency`.
+   */
+  concurrency?: number;
+  /** Where the adaptive in-flight limit starts, and its floor on latency alone. Default 1 000. */
+  initialConcurrency?: number;
+  /** Highest adaptive in-flight limit. Default 10 000. */
+  maxConcurrency?: number;
   /** Most requests waiting for a free stream before `request()` rejects with `unavailable` (reason `queue-full`). Default 10 000. */
   maxQueued?: number;
   /** Per-request timeout in ms, from being queued to the full response. Default 30 000. */
@@ -172,6 +191,11 @@ export type PoolRegistryOptions = Omit<PoolOptions, 'origin'> & {
 
 export interface Pool {
   readonly origin: string;
+  /**
+   * Requests the pool lets in flight now: its fixed `concurrency`, or the adaptive limit's
+   * current value. A provider's lane follows it (so the engine's window does too).
+   */
+  readonly limit?: number;
   request(req: TransportRequest): Promise<TransportResponse>;
   readonly stats: PoolStats;
   /** Stops taking requests, lets in-flight and queued ones finish, then closes every connection. */

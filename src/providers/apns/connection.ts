@@ -18,6 +18,9 @@ export function apnsPool(
   return createPool({
     origin,
     ...(connections === undefined ? {} : { connections }),
+    ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
     protocol: options.protocol,

@@ -20,6 +20,7 @@ import { configError, PROVIDER_NAME } from './errors.js';
 
 export const PRODUCTION_ORIGIN = 'https://api.push.apple.com';
 export const SANDBOX_ORIGIN = 'https://api.sandbox.push.apple.com';
+/** Where the adaptive in-flight limit starts (and the lane's limit with a pool that has none). */
 export const DEFAULT_CONCURRENCY = 1000;
 /** Channel management (broadcast push), production: Apple's `api-manage-broadcast.push.apple.com`, port 2196 (docs/APNS-BROADCAST.md). */
 export const MANAGE_PRODUCTION_ORIGIN = 'https://api-manage-broadcast.push.apple.com:2196';
@@ -73,10 +74,23 @@ export interface ApnsOptions {
   name?: string;
   /** Device platforms routed here; default `['ios']`. */
   platforms?: Platform[];
-  /** HTTP/2 connections to open to APNs (Apple recommends several for volume). */
+  /**
+   * Most HTTP/2 connections to APNs, fixed (Apple recommends several for volume). Default: the
+   * pool opens them as the in-flight limit needs — a new one when every open one has its
+   * 1,000 streams (APNs' SETTINGS_MAX_CONCURRENT_STREAMS) busy — up to `maxConnections`.
+   */
   connections?: number;
-  /** Requests in flight at once for this provider; default 1000. */
+  /** Cap on the connections opened when `connections` is not set. Default 16. */
+  maxConnections?: number;
+  /**
+   * Requests in flight at once, fixed. Default: adaptive — starts at 1,000, grows while the
+   * round trip stays near its no-load value (APNs is 30–150 ms away: 1,000 in flight at 100 ms
+   * is at most 10,000/s), backs off on a rising round trip, `429`, refused streams and GOAWAY,
+   * up to `maxConcurrency` (README, Latency). The engine's window follows it.
+   */
   concurrency?: number;
+  /** Cap on the adaptive in-flight limit when `concurrency` is not set. Default 10,000. */
+  maxConcurrency?: number;
   /** Per-request timeout in ms. */
   timeoutMs?: number;
   /** HTTP CONNECT proxy URL, e.g. `http://proxy.internal:3128`. */
@@ -111,7 +125,10 @@ export interface ResolvedApnsOptions {
   app: string | undefined;
   platforms: readonly Platform[];
   connections: number | undefined;
-  concurrency: number;
+  maxConnections: number | undefined;
+  /** Fixed in-flight limit; undefined: adaptive (the pool's). */
+  concurrency: number | undefined;
+  maxConcurrency: number | undefined;
   timeoutMs: number | undefined;
   proxy: string | undefined;
   protocol: 'h2' | 'h2-wire';
@@ -168,7 +185,9 @@ export function resolveApnsOptions(options: ApnsOptions): ResolvedApnsOptions {
     app: options.app,
     platforms: [...platforms],
     connections: positiveInteger(options.connections, 'connections'),
-    concurrency: positiveInteger(options.concurrency, 'concurrency') ?? DEFAULT_CONCURRENCY,
+    maxConnections: positiveInteger(options.maxConnections, 'maxConnections'),
+    concurrency: positiveInteger(options.concurrency, 'concurrency'),
+    maxConcurrency: positiveInteger(options.maxConcurrency, 'maxConcurrency'),
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs'),
     proxy: options.proxy,
     protocol: http2Protocol('apns', options.transport),

@@ -19,7 +19,7 @@ import { badRequest, certificateExpired, failed, PROVIDER_NAME } from './errors.
 import { buildHeaders, inferPushType } from './headers.js';
 import { buildPayload, encodePayload } from './message.js';
 import type { ApnsOptions, ResolvedApnsOptions } from './options.js';
-import { resolveApnsOptions } from './options.js';
+import { DEFAULT_CONCURRENCY, resolveApnsOptions } from './options.js';
 import type { Interpretation } from './responses.js';
 import { interpretResponse } from './responses.js';
 import { sharedPool, sharedTokens, type TokenLease } from './shared.js';
@@ -65,7 +65,6 @@ class Apns implements ApnsProvider {
   readonly name: string;
   readonly platforms;
   readonly app;
-  readonly concurrency;
   readonly origin;
   readonly #options: ResolvedApnsOptions;
   readonly #pool: Pool;
@@ -85,7 +84,6 @@ class Apns implements ApnsProvider {
     this.name = options.name;
     this.platforms = options.platforms;
     this.app = options.app;
-    this.concurrency = options.concurrency;
     this.origin = options.origin;
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? sharedPool(options, options.origin, options.connections);
@@ -97,6 +95,11 @@ class Apns implements ApnsProvider {
       if (this.#tokens !== undefined && this.#tokens.current === undefined) this.#tokens.mintNow();
     } catch {}
     this.#checkCertificateExpiry();
+  }
+
+  /** The fixed `concurrency`, else the pool's adaptive in-flight limit as it is now. */
+  get concurrency(): number {
+    return this.#options.concurrency ?? this.#pool.limit ?? DEFAULT_CONCURRENCY;
   }
 
   get certificateExpiresAt(): Date | undefined {

@@ -66,10 +66,22 @@ export interface FcmOptions {
   app?: string;
   /** Send every message with `validate_only: true` (FCM checks it, delivers nothing). */
   validateOnly?: boolean;
-  /** Requests kept in flight at once (the engine's lane limit). Default 500. */
+  /**
+   * Requests kept in flight at once, fixed (the engine's lane limit). Default: adaptive — the
+   * pool's limit starts at 1,000, grows while the round trip stays near its no-load value,
+   * backs off on a rising round trip, `429`, refused streams and GOAWAY, up to
+   * `maxConcurrency` (README, Latency). The engine's window follows it.
+   */
   concurrency?: number;
-  /** HTTP/2 connections to the FCM endpoint. Default: the transport's. */
+  /** Cap on the adaptive in-flight limit when `concurrency` is not set. Default 10,000. */
+  maxConcurrency?: number;
+  /**
+   * Most HTTP/2 connections to the FCM endpoint, fixed. Default: opened as the in-flight limit
+   * needs (a new one when every open one's streams are busy), up to `maxConnections`.
+   */
   connections?: number;
+  /** Cap on the connections opened when `connections` is not set. Default 16. */
+  maxConnections?: number;
   /** Per-request timeout, ms. Default: the transport's. */
   timeoutMs?: number;
   /** HTTP CONNECT proxy URL. */
@@ -106,9 +118,12 @@ export interface ResolvedFcmOptions {
   platforms: readonly Platform[];
   app: string | undefined;
   validateOnly: boolean;
-  concurrency: number;
+  /** Fixed in-flight limit; undefined: adaptive (the pool's). */
+  concurrency: number | undefined;
+  maxConcurrency: number | undefined;
   ca: FcmOptions['ca'];
   connections: number | undefined;
+  maxConnections: number | undefined;
   timeoutMs: number | undefined;
   proxy: string | undefined;
   protocol: 'h2' | 'h2-wire';
@@ -219,9 +234,11 @@ export function resolveFcmOptions(
     platforms: [...new Set(platforms)],
     app: options.app,
     validateOnly: options.validateOnly === true,
-    concurrency: positiveInt(options.concurrency, 'concurrency') ?? 500,
+    concurrency: positiveInt(options.concurrency, 'concurrency'),
+    maxConcurrency: positiveInt(options.maxConcurrency, 'maxConcurrency'),
     ca: options.ca,
     connections: positiveInt(options.connections, 'connections'),
+    maxConnections: positiveInt(options.maxConnections, 'maxConnections'),
     timeoutMs: positiveInt(options.timeoutMs, 'timeoutMs'),
     proxy: options.proxy,
     protocol: http2Protocol('fcm', options.transport),

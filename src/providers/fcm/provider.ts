@@ -58,6 +58,9 @@ export function fcm(options: FcmOptions = {}): FcmProvider {
   const pools = new PoolRegistry({
     ...(resolved.ca !== undefined ? { tls: { ca: resolved.ca } } : {}),
     ...(resolved.connections !== undefined ? { connections: resolved.connections } : {}),
+    ...(resolved.maxConnections !== undefined ? { maxConnections: resolved.maxConnections } : {}),
+    ...(resolved.concurrency !== undefined ? { concurrency: resolved.concurrency } : {}),
+    ...(resolved.maxConcurrency !== undefined ? { maxConcurrency: resolved.maxConcurrency } : {}),
     ...(resolved.timeoutMs !== undefined ? { timeoutMs: resolved.timeoutMs } : {}),
     ...(resolved.proxy !== undefined ? { proxy: resolved.proxy } : {}),
     protocol: resolved.protocol,
@@ -292,7 +295,10 @@ export function createFcmProvider(
     name: provider,
     platforms: resolved.platforms,
     ...(resolved.app !== undefined ? { app: resolved.app } : {}),
-    concurrency: resolved.concurrency,
+    // The fixed `concurrency`, else the send pool's adaptive limit as it is now.
+    get concurrency() {
+      return resolved.concurrency ?? (pools.get(resolved.endpointOrigin) as Partial<Pool>).limit ?? 500;
+    },
     get tokenRequests() {
       return tokens.requests;
     },

@@ -233,10 +233,11 @@ describe('apns options: the rest', () => {
     assert.equal(local.origin, 'http://127.0.0.1:8080');
   });
 
-  it('defaults platforms to ios and concurrency to 1000', () => {
+  it('defaults platforms to ios and concurrency to adaptive (no fixed value)', () => {
     const resolved = resolveApnsOptions(TOKEN);
     assert.deepEqual(resolved.platforms, ['ios']);
-    assert.equal(resolved.concurrency, 1000);
+    assert.equal(resolved.concurrency, undefined);
+    assert.equal(resolveApnsOptions({ ...TOKEN, concurrency: 250 }).concurrency, 250);
   });
 
   it('validates platforms and numbers', () => {
