@@ -9,7 +9,7 @@
  * Sharing is reference-counted: each client holds a lease; closing or destroying a lease drops
  * only its share, and the last one closes the pool. Pools are keyed by everything that makes a
  * connection different — host, credential (team + key id + key fingerprint, or the client
- * certificate's fingerprint), connection count, timeout, proxy, transport and extra CA — so two
+ * certificate's fingerprint), connection count and caps, in-flight limits, timeout, proxy, transport and extra CA — so two
  * providers differing in any of these keep their own pools. A client given its own `pool` takes
  * no lease. Under certificate auth only clients of the same certificate share (a certificate's
  * topics are its app's).
@@ -72,6 +72,9 @@ export function sharedPool(
     origin,
     credentialKey(options),
     connections ?? null,
+    options.maxConnections ?? null,
+    options.concurrency ?? null,
+    options.maxConcurrency ?? null,
     options.timeoutMs ?? null,
     options.proxy ?? null,
     options.protocol,
@@ -107,6 +110,11 @@ class PoolLease implements Pool {
 
   get stats(): PoolStats {
     return this.#entry.value.stats;
+  }
+
+  /** The shared pool's in-flight limit (adaptive unless fixed): the provider's concurrency reads it. */
+  get limit(): number | undefined {
+    return this.#entry.value.limit;
   }
 
   request(req: TransportRequest): Promise<TransportResponse> {

@@ -11,7 +11,8 @@ import { startApnsEmulator } from '../../../src/emulator/apns/index.js';
 import { type Feedback, PushClient, PushError } from '../../../src/index.js';
 import type { ApnsOptions } from '../../../src/providers/apns/index.js';
 import { apns, apnsBroadcast } from '../../../src/providers/apns/index.js';
-import { sharedCounts } from '../../../src/providers/apns/shared.js';
+import { resolveApnsOptions } from '../../../src/providers/apns/options.js';
+import { sharedCounts, sharedPool } from '../../../src/providers/apns/shared.js';
 
 const CONSUMER = 'com.example.app';
 const PRO = 'com.example.pro';
@@ -155,6 +156,22 @@ describe('one APNs key, many apps', () => {
       await one.close();
       await two.close();
     }
+  });
+
+  it('keeps separate pools for different in-flight caps, and each lease shows its pool’s limit', async () => {
+    const adaptive = resolveApnsOptions({ ...key, topic: CONSUMER });
+    const capped = resolveApnsOptions({ ...key, topic: PRO, maxConcurrency: 2000 });
+    const fixed = resolveApnsOptions({ ...key, topic: PRO, concurrency: 7 });
+    const leases = [adaptive, capped, fixed].map((options) => sharedPool(options, emulator.origin, 1));
+    try {
+      assert.equal(sharedCounts().pools, 3, 'limits are part of what makes a pool');
+      // The provider's concurrency (and so the engine's window) reads the limit through the lease.
+      assert.equal(leases[0]?.limit, 1000, 'the adaptive limit starts at 1,000');
+      assert.equal(leases[2]?.limit, 7, 'a fixed concurrency is the limit');
+    } finally {
+      for (const lease of leases) await lease.close();
+    }
+    assert.deepEqual(sharedCounts(), { pools: 0, tokenCaches: 0 });
   });
 
   it('shares the pool and token with the broadcast client of the same key', async () => {
