@@ -7,7 +7,7 @@ import { PushError } from '../errors.js';
 import { redactText } from '../redact.js';
 import { StoreError } from '../stores/errors.js';
 import { inCliTerms } from './cli-terms.js';
-import type { FailureGroup } from './deliver.js';
+import type { DeliverResult, FailureGroup } from './deliver.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { sanitize } from './sanitize.js';
 
@@ -127,4 +127,37 @@ export function partialFailureMessage(groups: readonly FailureGroup[]): string |
   });
   if (groups.length > 3) parts.push(`and ${groups.length - 3} more kinds (see --out)`);
   return `${total} device${total === 1 ? '' : 's'} failed, each for its own reason: no provider was stopped, so your credentials are not at fault; ${parts.join('; ')}`;
+}
+
+/** One failure line of a run and the exit code it stands for. */
+export interface RunFailure {
+  message: string;
+  exitCode: ExitCode;
+}
+
+/**
+ * What went wrong in a `send`/`subscribe` run, each reported once, in this order — the source,
+ * the feedback sink, `--out`, a provider stopped by our own credentials or configuration — and
+ * the exit code: the first failure's, else `partial` when devices failed, `interrupted` when a
+ * signal stopped the run, `ok` otherwise. `stopMessage` words the provider-stop line.
+ */
+export function runVerdict(
+  result: DeliverResult,
+  stopMessage: (error: PushError) => string = providerStopMessage,
+): { failures: RunFailure[]; exitCode: ExitCode } {
+  const failures: RunFailure[] = [];
+  if (result.sourceError !== undefined) failures.push(classify(result.sourceError));
+  if (result.sinkError !== undefined) failures.push(classify(result.sinkError));
+  if (result.outError !== undefined) {
+    failures.push({
+      message: `writing --out failed: ${(result.outError as Error).message}`,
+      exitCode: EXIT.io,
+    });
+  }
+  if (result.providerConfigError) {
+    failures.push({ message: stopMessage(result.providerConfigError), exitCode: EXIT.config });
+  }
+  let exitCode: ExitCode = failures[0]?.exitCode ?? (result.summary.failed > 0 ? EXIT.partial : EXIT.ok);
+  if (result.interrupted && failures.length === 0) exitCode = EXIT.interrupted;
+  return { failures, exitCode };
 }

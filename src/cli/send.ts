@@ -19,7 +19,7 @@ import type { CliIO } from './io.js';
 import { type NotificationFlags, notificationFrom } from './notification-input.js';
 import { redrawsInPlace } from './progress.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
-import { classify, partialFailureMessage, providerStopMessage } from './report.js';
+import { partialFailureMessage, providerStopMessage, runVerdict } from './report.js';
 import { readResume, skipDone } from './resume.js';
 import { sanitize } from './sanitize.js';
 import { checkSinkFits } from './sink-check.js';
@@ -198,26 +198,11 @@ export async function runSend(given: SendFlags, io: CliIO): Promise<ExitCode> {
     out = undefined;
 
     // The first failure decides the exit code; each is reported once, in this order.
-    const failures: { message: string; exitCode: ExitCode }[] = [];
-    if (result.sourceError !== undefined) failures.push(classify(result.sourceError));
-    if (result.sinkError !== undefined) failures.push(classify(result.sinkError));
-    if (result.outError !== undefined) {
-      failures.push({
-        message: `writing --out failed: ${(result.outError as Error).message}`,
-        exitCode: EXIT.io,
-      });
-    }
-    if (result.providerConfigError) {
-      const error = result.providerConfigError;
-      failures.push({
-        message: error.reason === 'DryRunUnsupported' ? error.message : providerStopMessage(error),
-        exitCode: EXIT.config,
-      });
-    }
+    const { failures, exitCode } = runVerdict(result, (error) =>
+      error.reason === 'DryRunUnsupported' ? error.message : providerStopMessage(error),
+    );
     const summary = result.summary;
     const dryRun = flags.dryRun ? dryRunChecks(summary, providers) : undefined;
-    let exitCode: ExitCode = failures[0]?.exitCode ?? (summary.failed > 0 ? EXIT.partial : EXIT.ok);
-    if (result.interrupted && failures.length === 0) exitCode = EXIT.interrupted;
 
     const applied = result.applied
       ? { mode: flags.markColumn ? 'mark' : 'delete', table: flags.table, ...result.applied }

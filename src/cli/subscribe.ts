@@ -18,7 +18,7 @@ import { formatCount } from './format.js';
 import type { CliIO } from './io.js';
 import { redrawsInPlace } from './progress.js';
 import { providersForEmulator, providersFromConfig } from './providers.js';
-import { classify, providerStopMessage } from './report.js';
+import { runVerdict } from './report.js';
 import { sanitize } from './sanitize.js';
 import { checkSinkFits } from './sink-check.js';
 import {
@@ -108,21 +108,8 @@ export async function runSubscribe(
     sink = undefined; // closed by deliver
     out = undefined;
 
-    const failures: { message: string; exitCode: ExitCode }[] = [];
-    if (result.sourceError !== undefined) failures.push(classify(result.sourceError));
-    if (result.sinkError !== undefined) failures.push(classify(result.sinkError));
-    if (result.outError !== undefined) {
-      failures.push({
-        message: `writing --out failed: ${(result.outError as Error).message}`,
-        exitCode: EXIT.io,
-      });
-    }
-    if (result.providerConfigError) {
-      failures.push({ message: providerStopMessage(result.providerConfigError), exitCode: EXIT.config });
-    }
+    const { failures, exitCode } = runVerdict(result);
     const summary = result.summary;
-    let exitCode: ExitCode = failures[0]?.exitCode ?? (summary.failed > 0 ? EXIT.partial : EXIT.ok);
-    if (result.interrupted && failures.length === 0) exitCode = EXIT.interrupted;
     const report = flags.out === '-' ? io.stderr : io.stdout;
     const done = operation === 'subscribe' ? 'Subscribed to' : 'Unsubscribed from';
     if (flags.json) {
