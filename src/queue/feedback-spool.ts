@@ -25,10 +25,15 @@ const HIGH_WATER = 256 * 1024;
 /** Bytes a reader reads at once. */
 const READ_CHUNK = 64 * 1024;
 const NEWLINE = 0x0a;
+/** After `delete()`, how long readers still part-way through may keep the file. */
+const ABANDONED_READER_MS = 60_000;
 
 export class FeedbackSpool {
-  /** The first lines (each with its newline), up to MEMORY_CHARS: kept here, never in the file. */
-  private readonly head: string[] = [];
+  /**
+   * The first lines (each with its newline), up to MEMORY_CHARS: kept here, never in the file.
+   * Replaced, never emptied, by `delete()`: a reader part-way through it keeps its own reference.
+   */
+  private head: string[] = [];
   private headChars = 0;
   /** A line went past the memory part: every later line goes to the file. */
   private spilled = false;
@@ -45,6 +50,8 @@ export class FeedbackSpool {
   private deleted = false;
   private failure: Error | undefined;
   private waiters: Array<() => void> = [];
+  /** Readers part-way through `lines()`: a deleted spool's file stays until the last is done. */
+  private readers = 0;
   /** Lines written so far. */
   written = 0;
 
@@ -103,8 +110,17 @@ export class FeedbackSpool {
     this.deleted = true;
     this.notify();
     await this.end();
-    this.head.length = 0;
-    // A reader still reading keeps its descriptor, so it may finish what the file held.
+    // A new array, not `length = 0`: a follower still in the memory part (the dispatcher
+    // deletes its spools at shutdown while an HTTP client may still be reading a send's
+    // feedback) must get the rest of its lines, not jump to the file past them.
+    this.head = [];
+    // Readers still reading finish what the spool held: the file goes with the last of them,
+    // or after ABANDONED_READER_MS at the latest (a reader nobody resumes must not keep it).
+    if (this.readers === 0) await this.removeFile();
+    else setTimeout(() => void this.removeFile().catch(() => undefined), ABANDONED_READER_MS).unref();
+  }
+
+  private async removeFile(): Promise<void> {
     if (this.spilled) await rm(this.path, { force: true });
   }
 
@@ -115,11 +131,22 @@ export class FeedbackSpool {
    */
   async *lines(follow: boolean): AsyncGenerator<string> {
     if (this.deleted) return;
+    this.readers++;
+    try {
+      yield* this.read(follow);
+    } finally {
+      this.readers--;
+      if (this.deleted && this.readers === 0) await this.removeFile();
+    }
+  }
+
+  private async *read(follow: boolean): AsyncGenerator<string> {
     // The memory part first; then, once the spool has spilled, the file.
-    const stopLine = follow ? Number.POSITIVE_INFINITY : this.head.length;
+    const head = this.head;
+    const stopLine = follow ? Number.POSITIVE_INFINITY : head.length;
     const fileStopAt = follow ? Number.POSITIVE_INFINITY : this.size;
     for (let next = 0; ; ) {
-      while (next < Math.min(this.head.length, stopLine)) yield this.head[next++]!.slice(0, -1);
+      while (next < Math.min(head.length, stopLine)) yield head[next++]!.slice(0, -1);
       if (next >= stopLine || this.spilled || this.finished || this.deleted) break;
       await this.changed();
     }

@@ -29,6 +29,24 @@ async function spoolIn(t: TestContext): Promise<FeedbackSpool> {
 }
 
 describe('FeedbackSpool', () => {
+  test('a follower part-way through the memory part when the spool is deleted still gets every line', async (t) => {
+    // The dispatcher deletes its spools at shutdown while an HTTP client may still be reading
+    // a send's feedback: a slow reader must not skip the lines kept in memory.
+    const spool = await spoolIn(t);
+    const lines = Array.from({ length: 400 }, (_, i) => `line ${i} ${'x'.repeat(200)}`);
+    for (const line of lines) await spool.write(`${line}\n`);
+    const reader = spool.lines(true)[Symbol.asyncIterator]();
+    const first = await reader.next();
+    assert.equal(first.value, lines[0]);
+    await spool.delete();
+    assert.equal(existsSync(spool.path), true, 'kept while a reader is part-way through');
+    const rest: string[] = [];
+    for (let next = await reader.next(); !next.done; next = await reader.next()) rest.push(next.value);
+    assert.equal(rest.length, lines.length - 1, 'every line after the first, memory part and file');
+    assert.deepEqual([first.value, ...rest], lines);
+    assert.equal(existsSync(spool.path), false, 'the file goes with its last reader');
+  });
+
   test('followers from the first line, live until the end; lines longer than a read come whole', async (t) => {
     const spool = await spoolIn(t);
     // Lines of every length around the 64 KiB read size, with multi-byte characters.

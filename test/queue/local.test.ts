@@ -430,7 +430,8 @@ describe('LocalDispatcher', () => {
     const small = spec(inline([ios(1), ios(2)]));
     await dispatcher.submit(endless);
     await dispatcher.submit(small);
-    await readUntil(dispatcher.feedback(endless.id), 1).enough;
+    const follower = readUntil(dispatcher.feedback(endless.id), 1);
+    await follower.enough;
 
     await dispatcher.close(30_000);
     await assert.rejects(dispatcher.submit(spec(inline([ios(3)]))), (error: unknown) => {
@@ -450,6 +451,8 @@ describe('LocalDispatcher', () => {
     assert.equal(seen.get(small.id)?.size, 2);
     assert.equal(twice, 0, 'each device observed once');
     assert.equal(closed, 1, 'observers are closed');
+    // A follower reading when the dispatcher closed gets every line recorded, then its file goes.
+    assert.equal((await follower.done).length, stopped.accepted);
     assert.deepEqual(readdirSync(dir), [], 'the feedback files are deleted');
     await assert.rejects(collect(dispatcher.feedback(small.id)), { code: 'closed' });
   });
