@@ -22,7 +22,8 @@ export interface PushClientOptions {
   /**
    * Devices each provider lane holds at once (queued + in flight). The source is read only
    * as fast as this window frees: memory depends on it, not on the number of devices.
-   * Default 1000.
+   * Default 1000, raised to the provider's concurrency when that is higher (an adaptive
+   * transport raises it at a distance); a window you set is kept as given.
    */
   window?: number;
   /**
@@ -151,6 +152,7 @@ export class PushClient {
     this.router = new Router(options.providers);
     this.base = {
       window: positiveInteger('window', options.window, 1000),
+      windowFixed: options.window !== undefined,
       maxWaitingRetries: positiveInteger('maxWaitingRetries', options.maxWaitingRetries, 10_000),
       slowAnswerMs: positiveInteger('slowAnswerMs', options.slowAnswerMs, 500),
       laneOverflow: laneOverflow(options.laneOverflow, 'fail'),
@@ -311,6 +313,7 @@ export class PushClient {
     }
     const settings: EngineSettings = {
       window: positiveInteger('window', options.window, this.base.window),
+      windowFixed: options.window !== undefined || this.base.windowFixed === true,
       maxWaitingRetries: this.base.maxWaitingRetries,
       slowAnswerMs: this.base.slowAnswerMs,
       laneOverflow: laneOverflow(options.laneOverflow, this.base.laneOverflow),

@@ -38,6 +38,12 @@ import { TimerQueue } from './timer-queue.js';
 export interface EngineSettings {
   /** Devices one lane may hold at once (queued + in flight). */
   window: number;
+  /**
+   * `window` was set by the caller: it bounds each lane as given. Otherwise a lane's window is
+   * at least its provider's concurrency (which an adaptive transport raises at a distance), so
+   * raising one never requires raising the other.
+   */
+  windowFixed?: boolean;
   /** Devices one lane may hold waiting for a retry. */
   maxWaitingRetries: number;
   /** How much longer than the others' a slow lane's answers take, ms (lane-bounds.ts). */
@@ -357,7 +363,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
       failure = this.prepareError(provider, thrown);
     }
     const concurrency = Math.max(1, provider.concurrency ?? this.settings.window);
-    lane = new Lane<D>(provider, prepared, concurrency, this, this.settings.window);
+    lane = new Lane<D>(provider, prepared, concurrency, this, this.settings.window, !this.settings.windowFixed);
     if (failure) lane.tripped = failure;
     if (personalisedSend) {
       const method = Math.max(1, provider.batchSize ?? 1) > 1 ? 'sendBatch' : 'send';

@@ -68,6 +68,8 @@ export class Lane<D extends Device> {
     private readonly defaultConcurrency: number,
     private readonly host: LaneHost<D>,
     window: number,
+    /** The window grows to the provider's concurrency (the caller did not fix it). */
+    private readonly windowFollowsConcurrency = true,
   ) {
     this.batchSize = Math.max(1, Math.floor(provider.batchSize ?? 1) || 1);
     this.baseWindow = this.batchSize > 1 ? Math.max(window, 2 * this.batchSize) : window;
@@ -95,10 +97,11 @@ export class Lane<D extends Device> {
 
   /**
    * Devices this lane may hold queued or in flight: the send's `window`, or the provider's
-   * concurrency when that is larger — raising one must not require raising the other.
+   * concurrency when that is larger — raising one must not require raising the other — unless
+   * the caller set `window` (a memory bound it chose).
    */
   get window(): number {
-    if (this.batchSize > 1) return this.baseWindow;
+    if (this.batchSize > 1 || !this.windowFollowsConcurrency) return this.baseWindow;
     return Math.max(this.concurrency, this.baseWindow);
   }
 

@@ -48,25 +48,48 @@ async function runUntil(provider: HeldProvider, condition: () => boolean): Promi
   assert.ok(condition(), `in flight ${provider.inFlight}, peak ${provider.peak}`);
 }
 
-test('a provider concurrency above the send window is used in full', async () => {
+test('a provider concurrency above the default window is used in full', async () => {
   const provider = new HeldProvider();
-  provider.concurrency = 50;
+  provider.concurrency = 1500; // above the default window of 1,000
   const client = new PushClient({ providers: [provider] });
-  const devices: Device[] = Array.from({ length: 200 }, (_, i) => ({ platform: 'ios', token: `t${i}` }));
-  const delivery = client.send({ title: 'hi' }, devices, { window: 10 });
+  const devices: Device[] = Array.from({ length: 2000 }, (_, i) => ({ platform: 'ios', token: `t${i}` }));
+  const delivery = client.send({ title: 'hi' }, devices);
   let feedback = 0;
   const reading = (async () => {
     for await (const _ of delivery) feedback++;
   })();
-  await runUntil(provider, () => provider.inFlight === 50);
+  await runUntil(provider, () => provider.inFlight === 1500);
   while (feedback < devices.length) {
     provider.release();
     await settle();
   }
   await reading;
   assert.equal(feedback, devices.length);
-  assert.equal(provider.peak, 50, 'never more than the provider allows');
+  assert.equal(provider.peak, 1500, 'never more than the provider allows');
   await client.close();
+});
+
+test('a window the caller sets is a memory bound it chose: kept, whatever the concurrency', async () => {
+  for (const where of ['send', 'client'] as const) {
+    const provider = new HeldProvider();
+    provider.concurrency = 50;
+    const client = new PushClient({ providers: [provider], ...(where === 'client' ? { window: 10 } : {}) });
+    const devices: Device[] = Array.from({ length: 200 }, (_, i) => ({ platform: 'ios', token: `t${i}` }));
+    const delivery = client.send({ title: 'hi' }, devices, where === 'send' ? { window: 10 } : {});
+    let feedback = 0;
+    const reading = (async () => {
+      for await (const _ of delivery) feedback++;
+    })();
+    await runUntil(provider, () => provider.inFlight === 10);
+    while (feedback < devices.length) {
+      provider.release();
+      await settle();
+    }
+    await reading;
+    assert.equal(feedback, devices.length);
+    assert.equal(provider.peak, 10, `window 10 set on the ${where}`);
+    await client.close();
+  }
 });
 
 test('a concurrency that moves during the send is followed, up and down', async () => {
