@@ -29,6 +29,7 @@ import { buildClients, type RunResult, runClient, runH2load, which } from './lib
 import { writeSection } from './lib/results-file.js';
 import { ALERT, type BenchTarget, hexToken } from './lib/target.js';
 import { delaySinkMissing, startDelaySink } from './sink/delay-sink.js';
+import { benchServiceAccount } from './sink/index.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => {
@@ -105,15 +106,7 @@ try {
       },
       fcm: {
         origin: sink.origin,
-        serviceAccount: {
-          type: 'service_account',
-          project_id: 'pushline-bench',
-          private_key_id: 'bench-key',
-          private_key: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-          client_email: 'bench@pushline-bench.iam.gserviceaccount.com',
-          client_id: '1',
-          token_uri: `${sink.origin}/token`,
-        },
+        serviceAccount: benchServiceAccount(sink.origin, rsa.privateKey),
         ca: tls.ca.certPem,
       },
       webpush: {

@@ -4,13 +4,26 @@
  * the sink's pid (its CPU is measured too: on 2 shared cores client and sink compete).
  */
 import { spawn } from 'node:child_process';
-import { createECDH, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createECDH, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import webpush from 'web-push';
 import { createServerTls } from '../../src/emulator/tls.js';
 import type { BenchTarget, WebPushSubscriptionJson } from '../lib/target.js';
 import { startNginxSink } from './nginx.js';
+
+/** The FCM service account of a bench sink: its token endpoint is the sink's own `/token`. */
+export function benchServiceAccount(origin: string, privateKey: KeyObject) {
+  return {
+    type: 'service_account',
+    project_id: 'pushline-bench',
+    private_key_id: 'bench-key',
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    client_email: 'bench@pushline-bench.iam.gserviceaccount.com',
+    client_id: '1',
+    token_uri: `${origin}/token`,
+  };
+}
 
 export interface Sink {
   kind: 'nginx' | 'emulator';
@@ -61,15 +74,7 @@ async function nginxSink(dir: string, subscriptionCount: number): Promise<Sink> 
     },
     fcm: {
       origin: nginx.origin,
-      serviceAccount: {
-        type: 'service_account',
-        project_id: 'pushline-bench',
-        private_key_id: 'bench-key',
-        private_key: rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-        client_email: 'bench@pushline-bench.iam.gserviceaccount.com',
-        client_id: '1',
-        token_uri: `${nginx.origin}/token`,
-      },
+      serviceAccount: benchServiceAccount(nginx.origin, rsa.privateKey),
       ca,
     },
     webpush: {
