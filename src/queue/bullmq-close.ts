@@ -15,6 +15,7 @@
  */
 import { type Processor, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { QuietClosingConnection } from './bullmq-connection.js';
 import { whenReady } from './redis-connection.js';
 
 /** True when `promise` settles before `deadline` (epoch ms). */
@@ -34,7 +35,7 @@ export class ClosableWorker<Data> extends Worker<Data> {
   private blocking: Redis | undefined;
 
   constructor(queue: string, processor: Processor<Data>, options: WorkerOptions) {
-    super(queue, processor, options);
+    super(queue, processor, options, QuietClosingConnection);
     // BullMQ's public waitUntilReady() resolves to the blocking connection: keep hold of it.
     this.waitUntilReady().then(
       (client) => {

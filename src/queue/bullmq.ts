@@ -21,6 +21,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PushError } from '../errors.js';
+import { QuietClosingConnection } from './bullmq-connection.js';
 import { type ChunkJob, chunksOf } from './chunks.js';
 import type {
   Dispatcher,
@@ -148,11 +149,11 @@ export class BullMQDispatcher implements Dispatcher {
     this.retention = options.retentionSeconds ?? 7 * 86_400;
     this.log = options.log ?? ((message) => process.stderr.write(`pushline: ${message}\n`));
     this.redis = connectRedis(this.url, 'fail-fast', (error) => this.onRedisError(error));
-    this.queue = new Queue(CHUNK_QUEUE, {
-      connection: this.redis,
-      prefix: this.prefix,
-      defaultJobOptions: CHUNK_JOB_OPTIONS,
-    });
+    this.queue = new Queue(
+      CHUNK_QUEUE,
+      { connection: this.redis, prefix: this.prefix, defaultJobOptions: CHUNK_JOB_OPTIONS },
+      QuietClosingConnection,
+    );
     this.queue.on('error', (error) => this.onRedisError(error));
   }
 

@@ -24,6 +24,7 @@ import { PushError } from '../errors.js';
 import type { Feedback } from '../feedback.js';
 import { CHUNK_JOB_OPTIONS, type StoredSpec } from './bullmq.js';
 import { ClosableWorker } from './bullmq-close.js';
+import { QuietClosingConnection } from './bullmq-connection.js';
 import type { ChunkJob, KeysChunk } from './chunks.js';
 import { type ConcurrencyLimits, SharedConcurrencyLimiter } from './concurrency-limit.js';
 import type { FeedbackObserver, SendSpec } from './dispatch.js';
@@ -362,11 +363,15 @@ export function startWorker(options: WorkerOptions): PushlineWorker {
 
   let chunkQueue: Queue | undefined;
   const queue = () => {
-    chunkQueue ??= new Queue(CHUNK_QUEUE, {
-      connection: redis,
-      prefix,
-      defaultJobOptions: CHUNK_JOB_OPTIONS,
-    });
+    if (chunkQueue === undefined) {
+      chunkQueue = new Queue(
+        CHUNK_QUEUE,
+        { connection: redis, prefix, defaultJobOptions: CHUNK_JOB_OPTIONS },
+        QuietClosingConnection,
+      );
+      // A Queue with no 'error' listener turns a Redis hiccup into an uncaught exception.
+      chunkQueue.on('error', onError);
+    }
     return chunkQueue;
   };
 
