@@ -171,6 +171,23 @@ describe('HMS emulator', () => {
     assert.equal(emu.attempts('d1'), 2);
   });
 
+  it('counts tokens sent again after they were delivered, even in a request it throttles or refuses', async () => {
+    const token = await accessToken();
+    await send({ message: { ...notification, token: ['a', 'b'] } }, token);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 0, 'a first delivery is not a re-send');
+    emu.setScenarios({ throttleBurst: 1 });
+    assert.equal((await send({ message: { ...notification, token: ['a', 'c'] } }, token)).status, 503);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 1, 'a throttled re-send to a delivered token');
+    await send({ message: { ...notification, token: ['b'] } }, 'forged');
+    assert.equal(emu.stats.tokensResentAfterDelivery, 2, 'one refused for its access token');
+    await send({ message: { ...notification, token: ['c'] } }, token);
+    await send({ message: { ...notification, token: ['a'] }, validate_only: true }, token);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 2, 'neither a first delivery nor a validation');
+    await send({ message: { ...notification, token: ['b', 'c'] } }, token);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 4);
+    assert.equal(emu.deliveries('b'), 2);
+  });
+
   it('throttles every 1/rate-th request with a bare 503, and validate_only delivers nothing', async () => {
     emu.setScenarios({ throttleRate: 0.25 });
     const token = await accessToken();
