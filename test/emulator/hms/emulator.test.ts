@@ -124,6 +124,12 @@ describe('HMS emulator', () => {
       '80300010',
     );
     assert.equal(await code({ message: { ...notification, token: ['t'], topic: 'news' } }), '80100001');
+    assert.equal(
+      await code({ message: { ...notification, topic: 'news', condition: "'a' in topics" } }),
+      '80100001',
+    );
+    assert.equal(await code({ message: { ...notification } }), '80100001', 'no target at all');
+    assert.equal(await code({ message: { ...notification, condition: "'a' in topics" } }), '80000000');
     assert.equal(await code({ messag: { ...notification, token: ['t'] } }), '80300010');
     assert.equal(
       await code({ message: { ...notification, data: 'x'.repeat(4100), token: ['t'] } }),
