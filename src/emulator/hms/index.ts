@@ -73,6 +73,15 @@ const MAX_BODY_BYTES = 2 << 20;
 const JSON_TYPE = 'application/json;charset=UTF-8';
 export const TOKEN_PATH = '/oauth2/v3/token';
 
+/** The string tokens of a (not yet validated) send body that would deliver; none for validate-only. */
+function tokensOf(parsed: unknown): string[] {
+  if (typeof parsed !== 'object' || parsed === null) return [];
+  const { message, validate_only: validateOnly } = parsed as { message?: unknown; validate_only?: unknown };
+  if (validateOnly === true || typeof message !== 'object' || message === null) return [];
+  const tokens = (message as { token?: unknown }).token;
+  return Array.isArray(tokens) ? tokens.filter((token): token is string => typeof token === 'string') : [];
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Starts the HMS emulator on 127.0.0.1 (a port chosen by the OS). */
@@ -138,6 +147,20 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
   ) {
     inspection.stats.sendRequests++;
     const body = await readBody(req, MAX_BODY_BYTES);
+    // Read before any answer is chosen, so that a re-send to tokens already delivered is counted
+    // even when it is refused or throttled (a client retrying a partial success whole would
+    // otherwise hide behind a 503). Not in sink mode, which reads nothing.
+    let parsed: unknown;
+    let parseError: Error | undefined;
+    if (body && !state.sink) {
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        parseError = err as Error;
+      }
+      const tokens = tokensOf(parsed);
+      if (tokens.length > 0) inspection.requested(tokens);
+    }
     const bearer = /^Bearer (.+)$/i.exec(String(req.headers['authorization'] ?? ''))?.[1];
     const check = bearer === undefined ? 'unknown' : accessTokens.check(bearer);
     if (check === 'expired') return answer(res, 401, '80200003', 'Oauth Token expired');
@@ -161,12 +184,7 @@ export async function startHmsEmulator(options: HmsEmulatorOptions = {}): Promis
     if (state.internalError()) return answer(res, 500, '81000001', 'System internal error');
     if (state.sink) return answer(res, 200, '80000000', 'Success');
 
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      return answer(res, 400, '80100003', `Illegal payload, ${(err as Error).message}`);
-    }
+    if (parseError) return answer(res, 400, '80100003', `Illegal payload, ${parseError.message}`);
     const verdict = validateSendRequest(parsed, body.length);
     if (!verdict.ok) return answer(res, 400, verdict.code, verdict.msg);
     const { target, message, validateOnly } = verdict;

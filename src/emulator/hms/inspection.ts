@@ -29,6 +29,12 @@ export interface HmsEmulatorStats {
   tokensDelivered: number;
   /** Tokens answered as invalid (listed in `illegal_tokens`, or in an 80300007 request). */
   tokensRejected: number;
+  /**
+   * Tokens carried by a send request after they had been delivered, whatever that request's
+   * answer (refused, throttled, internal error or delivered; validate-only requests aside): 0
+   * for a client that never re-sends to a token that succeeded. Not counted in sink mode.
+   */
+  tokensResentAfterDelivery: number;
   /** Requests to the OAuth endpoint. */
   tokenRequests: number;
   tokensIssued: number;
@@ -42,6 +48,7 @@ export function emptyStats(): HmsEmulatorStats {
     byStatus: {},
     tokensDelivered: 0,
     tokensRejected: 0,
+    tokensResentAfterDelivery: 0,
     tokenRequests: 0,
     tokensIssued: 0,
     tokenRejections: 0,
@@ -65,6 +72,11 @@ export class Inspection {
 
   carried(tokens: readonly string[]): void {
     for (const token of tokens) this.attempts.set(token, (this.attempts.get(token) ?? 0) + 1);
+  }
+
+  /** A send request (any answer to come) carries `tokens`: counts those already delivered. */
+  requested(tokens: readonly string[]): void {
+    for (const token of tokens) if (this.deliveries.has(token)) this.stats.tokensResentAfterDelivery++;
   }
 
   delivered(tokens: readonly string[]): void {

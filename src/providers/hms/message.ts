@@ -8,7 +8,8 @@
  *    of the data object with every value a string (what `RemoteMessage.getDataOfMap()` reads);
  *  - a notification with no title, body, image or localisation key, or `silent`, is a data
  *    message ("transparent"): no notification block; `priority: 'high'` → `urgency: HIGH`
- *    (Huawei grants HIGH on request), otherwise NORMAL;
+ *    (Huawei grants HIGH on request), otherwise NORMAL; its data is `message.data`, or only
+ *    `android.data` when the `hms` block gives it (`"{}"` when there is neither);
  *  - a notification message gets `android.notification.click_action`, which Huawei requires:
  *    `{type: 3}` (open the app) by default — not gorush's `{type: 1, action: "Action"}`, which
  *    matches no intent filter —, or `{type: 1, action: category}` when `category` is set;
@@ -129,7 +130,10 @@ export function buildMessage(n: Notification, options: BuildOptions = {}): Built
   let android: Json | undefined;
   let notification: Json | undefined;
   if (dataMessage) {
-    data ??= '{}'; // a data message carries data, if only an empty object
+    // A data message must carry data (Huawei: "data only, no notification" is a data message).
+    // `hms.android.data` is that data on Android, replacing message.data, so message.data is not
+    // added beside it; without either, an empty object stands in.
+    if (typeof o?.android?.data !== 'string') data ??= '{}';
     android = compact({
       urgency: n.priority === undefined ? undefined : n.priority === 'high' ? 'HIGH' : 'NORMAL',
       ttl: ttl === undefined ? undefined : `${ttl}s`,

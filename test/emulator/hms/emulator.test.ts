@@ -124,6 +124,12 @@ describe('HMS emulator', () => {
       '80300010',
     );
     assert.equal(await code({ message: { ...notification, token: ['t'], topic: 'news' } }), '80100001');
+    assert.equal(
+      await code({ message: { ...notification, topic: 'news', condition: "'a' in topics" } }),
+      '80100001',
+    );
+    assert.equal(await code({ message: { ...notification } }), '80100001', 'no target at all');
+    assert.equal(await code({ message: { ...notification, condition: "'a' in topics" } }), '80000000');
     assert.equal(await code({ messag: { ...notification, token: ['t'] } }), '80300010');
     assert.equal(
       await code({ message: { ...notification, data: 'x'.repeat(4100), token: ['t'] } }),
@@ -169,6 +175,23 @@ describe('HMS emulator', () => {
     assert.equal(emu.deliveries('a'), 1);
     assert.equal(emu.deliveries('d1'), 0);
     assert.equal(emu.attempts('d1'), 2);
+  });
+
+  it('counts tokens sent again after they were delivered, even in a request it throttles or refuses', async () => {
+    const token = await accessToken();
+    await send({ message: { ...notification, token: ['a', 'b'] } }, token);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 0, 'a first delivery is not a re-send');
+    emu.setScenarios({ throttleBurst: 1 });
+    assert.equal((await send({ message: { ...notification, token: ['a', 'c'] } }, token)).status, 503);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 1, 'a throttled re-send to a delivered token');
+    await send({ message: { ...notification, token: ['b'] } }, 'forged');
+    assert.equal(emu.stats.tokensResentAfterDelivery, 2, 'one refused for its access token');
+    await send({ message: { ...notification, token: ['c'] } }, token);
+    await send({ message: { ...notification, token: ['a'] }, validate_only: true }, token);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 2, 'neither a first delivery nor a validation');
+    await send({ message: { ...notification, token: ['b', 'c'] } }, token);
+    assert.equal(emu.stats.tokensResentAfterDelivery, 4);
+    assert.equal(emu.deliveries('b'), 2);
   });
 
   it('throttles every 1/rate-th request with a bare 503, and validate_only delivers nothing', async () => {

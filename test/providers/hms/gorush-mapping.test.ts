@@ -61,6 +61,9 @@ describe('gorush platform 3 through hms()', () => {
       } as GorushPushNotification),
       ['sent/1'],
     );
+    // gorush's huawei_data is android.data; no empty message.data is added beside it.
+    const { token: _token, ...received } = emu.messages.at(-1)!.message;
+    assert.deepEqual(received, { android: { urgency: 'NORMAL', ttl: '86400s', data: '{"k":"v"}' } });
     assert.deepEqual(
       await sendMapped({ platform: 3, topic: 'news', title: 'T', message: 'M' } as GorushPushNotification),
       ['sent/1'],

@@ -55,6 +55,25 @@ describe('hms message', () => {
     assert.equal(plain.dataMessage, true);
   });
 
+  it('a data message carries hms.android.data alone, without an empty message.data beside it', () => {
+    const raw = buildMessage({ hms: { android: { data: '{"k":"v"}' } } });
+    assert.equal(raw.dataMessage, true);
+    assert.deepEqual(raw.message, { android: { data: '{"k":"v"}' } });
+    const both = buildMessage({ data: { a: 'b' }, hms: { android: { data: 'raw' } } });
+    assert.deepEqual(both.message, { data: '{"a":"b"}', android: { data: 'raw' } });
+    // Nothing at all to carry: an empty object, or Huawei would see neither data nor notification.
+    assert.deepEqual(buildMessage({ silent: true }).message, { data: '{}' });
+  });
+
+  it('hms.condition makes the condition the target, instead of tokens', () => {
+    const { target: byCondition } = buildMessage({
+      title: 'T',
+      body: 'B',
+      hms: { condition: "'a' in topics && 'b' in topics" },
+    });
+    assert.deepEqual(byCondition, { kind: 'condition', condition: "'a' in topics && 'b' in topics" });
+  });
+
   it('the hms block merges over the built message and picks topic or condition', () => {
     const { message, target } = buildMessage({
       title: 'T',

@@ -201,6 +201,43 @@ describe('hms provider through the emulator', () => {
     }
   });
 
+  it('a revoked access token (80200001) is refreshed ONCE for a burst of concurrent batches, each re-sent in the same attempt', async () => {
+    const provider = hms({ ...emu.providerOptions, batchSize: 1, concurrency: 8 });
+    const client = new PushClient({ providers: [provider], retry: fast });
+    try {
+      assert.equal((await collect(client.send(alert, [huawei(1)])))[0]!.status, 'sent');
+      emu.revokeAccessTokens();
+      emu.reset();
+      const devices = Array.from({ length: 16 }, (_, i) => huawei(200 + i));
+      const feedback = await collect(client.send(alert, devices));
+      assert.deepEqual(feedback.filter((fb) => !(fb.status === 'sent' && fb.attempts === 1)).map(brief), []);
+      assert.equal(provider.tokenRequests, 2, 'one refresh however many batches were refused');
+      assert.ok((emu.stats.byCode['80200001'] ?? 0) >= 1, JSON.stringify(emu.stats.byCode));
+      for (const device of devices) assert.equal(emu.deliveries(device.token as string), 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a token still refused after its refresh is re-sent once only, then the lane stops as auth', async () => {
+    // The OAuth client is right (clientId), the send URL names another app: 80200001 every time.
+    const provider = hms({ ...emu.providerOptions, clientId: emu.appId, appId: '999999999' });
+    const client = new PushClient({ providers: [provider], retry: fast });
+    try {
+      const feedback = await collect(client.send(alert, [huawei(1), huawei(2)]));
+      assert.deepEqual(
+        feedback.filter((fb) => !(fb.status === 'failed' && fb.error?.code === 'auth')).map(brief),
+        [],
+      );
+      assert.equal(feedback[0]!.error?.reason, '80200001');
+      assert.equal(emu.stats.sendRequests, 2, 'the first request and one re-send with a new token');
+      assert.equal(provider.tokenRequests, 2);
+      assert.equal(emu.stats.tokensDelivered, 0);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a wrong client secret stops the lane as auth, without a send request and without echoing the secret', async () => {
     const secret = 'not-the-secret+&=/';
     const provider = hms({ ...emu.providerOptions, clientSecret: secret });
