@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { createCertificateAuthority, issueCertificate } from '../../src/emulator/tls.js';
 import { hashApiKey } from '../../src/server/auth.js';
 import { call, memoryMiB, type ServeProcess, settled, startServe } from './process-support.js';
 
@@ -270,6 +272,60 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
       `server RSS ${before.rss.toFixed(0)} MiB before, peak ${afterwards.peak.toFixed(0)} MiB during a ${((DEVICES * 600) / 1e6).toFixed(0)} MB upload (+${growth.toFixed(0)} MiB)`,
     );
     assert.ok(growth < 100, `the server grew by ${growth.toFixed(0)} MiB during the upload`);
+  });
+
+  test('server.tls in the config: the listener speaks HTTPS only, with that certificate', async (t) => {
+    const ca = createCertificateAuthority('pushline serve test CA');
+    const issued = issueCertificate(ca, {
+      commonName: '127.0.0.1',
+      altNames: ['127.0.0.1'],
+      usage: 'server',
+    });
+    const certFile = join(dir, 'server.pem');
+    const keyFile = join(dir, 'server-key.pem');
+    writeFileSync(certFile, issued.certPem);
+    writeFileSync(keyFile, issued.keyPem, { mode: 0o600 });
+    const config = writeConfig('tls.json', {
+      server: { tls: { certFile, keyFile } },
+      apiKeys: { ci: { hash: hashApiKey(KEY.newsAll), apps: ['*'], permissions: ['send', 'read'] } },
+    });
+    const server = await startServe(['--config', config, '--emulator']);
+    t.after(() => server.kill());
+    assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const { port } = new URL(server.url);
+    // A send over HTTPS, trusting only the test CA (the server presents the configured certificate).
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/sends',
+          method: 'POST',
+          ca: ca.certPem,
+          headers: { authorization: `Bearer ${KEY.newsAll}`, 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(
+        JSON.stringify({
+          notification: { title: 'Over TLS' },
+          devices: [{ platform: 'ios', token: iosToken() }],
+          dryRun: true,
+        }),
+      );
+    });
+    assert.equal(answer.status, 202, answer.body);
+    // Plain HTTP on the same port gets no HTTP answer.
+    const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.status,
+      () => 'refused',
+    );
+    assert.equal(plain, 'refused');
   });
 
   describe('graceful shutdown (SIGTERM mid-send)', () => {
