@@ -350,8 +350,12 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
     let healthy: (() => Promise<boolean>) | undefined;
     const workers: PushlineWorker[] = [];
     if (queue === undefined) {
+      const limits = config.server.sends;
       const local = new LocalDispatcher({
         clients,
+        ...(limits?.concurrency === undefined ? {} : { maxConcurrent: limits.concurrency }),
+        ...(limits?.queued === undefined ? {} : { maxQueued: limits.queued }),
+        ...(limits?.kept === undefined ? {} : { maxKept: limits.kept }),
         sources: appSources(config),
         observers,
         onError: (error, context) =>

@@ -328,6 +328,42 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
     assert.equal(plain, 'refused');
   });
 
+  test("server.sends: the in-process queue's limits (gorush's worker_num / queue_num) from the config", async (t) => {
+    const emulator = await startEmulator({
+      apns: { scenarios: { latencyMs: 1500 } },
+      fcm: false,
+      webpush: false,
+    });
+    t.after(() => emulator.close());
+    const config = writeConfig('sends-limits.json', {
+      server: { sends: { concurrency: 1, queued: 1, kept: 1 } },
+      apiKeys: { ci: { hash: hashApiKey(KEY.newsAll), apps: ['*'], permissions: ['send', 'read'] } },
+    });
+    const server = await startServe(['--config', config], apnsEnv(emulator));
+    t.after(() => server.kill());
+    const one = () =>
+      call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
+        notification: { title: 'Hi' },
+        devices: [{ platform: 'ios', token: iosToken() }],
+      });
+    // One runs, one waits, the next is refused: 503, nothing taken.
+    const running = await one();
+    const waiting = await one();
+    assert.deepEqual([running.status, waiting.status], [202, 202]);
+    assert.equal(waiting.json['status'], 'queued');
+    const refused = await one();
+    assert.equal(refused.status, 503, JSON.stringify(refused.json));
+    // gorush's route too: its only send refused, a 503 the client may retry.
+    const gorush = await call(server.url, KEY.newsAll, 'POST', '/api/push', {
+      notifications: [{ tokens: [iosToken()], platform: 1, message: 'busy' }],
+    });
+    assert.equal(gorush.status, 503);
+    // kept: 1 — once the second has ended, the first is forgotten.
+    await settled(server.url, KEY.newsAll, waiting.json['id'] as string);
+    assert.equal((await call(server.url, KEY.newsAll, 'GET', `/v1/sends/${running.json['id']}`)).status, 404);
+    assert.equal(emulator.apns.notifications.length, 2);
+  });
+
   describe('graceful shutdown (SIGTERM mid-send)', () => {
     async function midSend(
       t: { after(fn: () => Promise<void>): void },
