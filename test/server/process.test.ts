@@ -106,6 +106,38 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
     for (const key of Object.values(KEY)) assert.ok(!server.stdout().includes(key));
   });
 
+  test('`pushline serve --emulator` alone: the key it prints once sends, gorush’s Quick Start included', async (t) => {
+    const server = await startServe(['--emulator']);
+    t.after(() => server.kill());
+    // The banner (with the key made for this run) follows the 'listening' log line.
+    for (let i = 0; i < 200 && !/Stop with Ctrl-C/.test(server.stderr()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const key = /API key\s+(pl_\S+)/.exec(server.stderr())?.[1];
+    assert.ok(key, `the banner names the key:\n${server.stderr()}`);
+    assert.ok(!server.stdout().includes(key), 'the key is not in the log');
+    // The banner's own example, as printed.
+    const example = /-d '(\{"notification".*\})'/.exec(server.stderr())?.[1];
+    assert.ok(example, server.stderr());
+    const created = await call(server.url, key, 'POST', '/v1/sends', JSON.parse(example));
+    assert.equal(created.status, 202, JSON.stringify(created.json));
+    const done = await settled(server.url, key, created.json['id'] as string);
+    assert.equal((done['counts'] as { sent: number }).sent, 1, JSON.stringify(done));
+    // gorush's Quick Start request (FCM), sync: delivered to the FCM emulator.
+    const quick = await call(server.url, key, 'POST', '/api/push?sync=true', {
+      notifications: [
+        {
+          tokens: ['your_device_token'],
+          platform: 2,
+          title: 'Hello World',
+          message: 'Your first notification!',
+        },
+      ],
+    });
+    assert.deepEqual(quick.json, { counts: 1, logs: [], success: 'ok' });
+    assert.equal((await call(server.url, undefined, 'POST', '/v1/sends', JSON.parse(example))).status, 401);
+  });
+
   test('apps from the config: one APNs key serves two apps (each send with its topic); Web Push devices inline', async (t) => {
     const emulator = await startEmulator({
       apns: {
