@@ -115,7 +115,12 @@ export function apnsEnvironment(
   return undefined;
 }
 
-function emulatorApps(emulator: Emulator, names: string[], topics: string[]): BuiltApps {
+function emulatorApps(
+  emulator: Emulator,
+  names: string[],
+  topics: string[],
+  environments: Array<boolean | undefined>,
+): BuiltApps {
   const built: BuiltApps = { clients: new Map(), info: {} };
   for (const [index, name] of names.entries()) {
     const topic = topics[index]!;
@@ -126,7 +131,8 @@ function emulatorApps(emulator: Emulator, names: string[], topics: string[]): Bu
       hms(emulator.hms.providerOptions),
     ];
     built.clients.set(name, new PushClient({ providers }));
-    built.info[name] = appInfo(providers, [topic]);
+    // The app keeps its configured environment: gorush's production / development still choose it.
+    built.info[name] = appInfo(providers, [topic], environments[index]);
   }
   return built;
 }
@@ -294,7 +300,12 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
         mounted.close();
         inbox.close();
       });
-      built = emulatorApps(emulator, appNames, topics);
+      built = emulatorApps(
+        emulator,
+        appNames,
+        topics,
+        appNames.map((name) => apnsEnvironment(config.apps?.[name]?.apns)),
+      );
       origins[emulator.apns.origin] = 'apns';
       origins[emulator.fcm.origin] = 'fcm';
       origins[emulator.hms.origin] = 'hms';

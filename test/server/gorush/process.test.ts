@@ -341,3 +341,45 @@ describe('gorush API on a spawned pushline serve with several apps', { timeout: 
     assert.deepEqual(over.json, { code: 400, message: 'Number of notifications(4) over limit(3)' });
   });
 });
+
+it('serve --emulator keeps the apps’ APNs environments: production / development still choose the app', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pushline-gorush-emulator-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'pushline.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apps: {
+        live: { apns: { topic: 'com.example.app', production: true } },
+        sandbox: { apns: { topic: 'com.example.app', production: false } },
+      },
+      apiKeys: {
+        ci: { hash: hashApiKey(KEY), apps: ['*'], permissions: ['send', 'read'], defaultApp: 'live' },
+      },
+    }),
+  );
+  const server = await startServe(['--config', file, '--emulator']);
+  t.after(() => server.kill());
+  const example = README_EXAMPLES.find((e) => e.name === 'iOS Example: production and development')!;
+  const notifications = example.body.notifications.map((n) => ({
+    ...n,
+    tokens: (n['tokens'] as string[]).map(apnsToken),
+  }));
+  const answer = await call(server.url, KEY, 'POST', '/api/push?sync=true', { notifications });
+  assert.deepEqual(answer.json, { counts: 4, logs: [], success: 'ok' });
+  const metrics = await (
+    await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })
+  ).text();
+  for (const app of ['live', 'sandbox']) {
+    assert.match(
+      metrics,
+      new RegExp(
+        `^pushline_pushes_total\\{app="${app}",provider="apns",platform="ios",status="sent"\\} 2$`,
+        'm',
+      ),
+      app,
+    );
+  }
+});
