@@ -322,7 +322,10 @@ describe('gorush API on a spawned pushline serve with several apps', { timeout: 
       notifications: [{ tokens: [apnsToken('u1')], platform: 1, topic: 'com.example.other', message: 'x' }],
     });
     const [entry] = unknown.json['logs'] as Array<Record<string, string>>;
-    assert.match(entry!['error']!, /no app in the config has the APNs topic 'com\.example\.other'/);
+    assert.match(
+      entry!['error']!,
+      /no app in the config has the APNs topic 'com\.example\.other': give it to an app \(apps\.<name>\.apns\.topic/,
+    );
     assert.equal(production.apns.notifications.length + sandbox.apns.notifications.length, 2);
   });
 
