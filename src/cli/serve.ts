@@ -23,6 +23,7 @@ import { type Emulator, startEmulator } from '../emulator/index.js';
 import { PushError } from '../errors.js';
 import type { Provider } from '../provider.js';
 import { apns } from '../providers/apns/index.js';
+import { PRODUCTION_ORIGIN, SANDBOX_ORIGIN } from '../providers/apns/options.js';
 import { fcm } from '../providers/fcm/index.js';
 import { hms } from '../providers/hms/index.js';
 import { webPush } from '../providers/webpush/index.js';
@@ -79,13 +80,47 @@ const EMULATOR_TEAM = 'EMUTEAM001';
 /** The APNs topic an app gets from the emulator: `com.example.<name>`. */
 const emulatorTopic = (app: string) => `com.example.${app.replace(/[^A-Za-z0-9.-]/g, '-')}`;
 
-function appInfo(providers: readonly Provider[], topics: string[]): AppInfo {
+function appInfo(providers: readonly Provider[], topics: string[], apnsProduction?: boolean): AppInfo {
   const platforms = new Set<Platform>();
   for (const provider of providers) for (const platform of provider.platforms) platforms.add(platform);
-  return { platforms: [...platforms], apnsTopics: topics };
+  return {
+    platforms: [...platforms],
+    apnsTopics: topics,
+    ...(apnsProduction === undefined ? {} : { apnsProduction }),
+  };
 }
 
-function emulatorApps(emulator: Emulator, names: string[], topics: string[]): BuiltApps {
+/**
+ * The APNs environment an app's `apns` section sends to, for gorush's `production` /
+ * `development` (a token of one environment is `BadDeviceToken` in the other, so a request
+ * must reach an app of the environment it names): the section's `production` when given —
+ * with an `endpoint` too, which then stands for that environment (a proxy, Apple's port 2197)
+ * — else the environment of Apple's host the endpoint names; undefined when unknown (an
+ * emulator's endpoint).
+ */
+export function apnsEnvironment(
+  section: { production?: boolean | undefined; endpoint?: string | undefined } | undefined,
+): boolean | undefined {
+  if (section === undefined) return undefined;
+  if (typeof section.production === 'boolean') return section.production;
+  if (section.endpoint === undefined) return undefined;
+  let host: string;
+  try {
+    host = new URL(section.endpoint).hostname;
+  } catch {
+    return undefined;
+  }
+  if (host === new URL(PRODUCTION_ORIGIN).hostname) return true;
+  if (host === new URL(SANDBOX_ORIGIN).hostname) return false;
+  return undefined;
+}
+
+function emulatorApps(
+  emulator: Emulator,
+  names: string[],
+  topics: string[],
+  environments: Array<boolean | undefined>,
+): BuiltApps {
   const built: BuiltApps = { clients: new Map(), info: {} };
   for (const [index, name] of names.entries()) {
     const topic = topics[index]!;
@@ -96,7 +131,8 @@ function emulatorApps(emulator: Emulator, names: string[], topics: string[]): Bu
       hms(emulator.hms.providerOptions),
     ];
     built.clients.set(name, new PushClient({ providers }));
-    built.info[name] = appInfo(providers, [topic]);
+    // The app keeps its configured environment: gorush's production / development still choose it.
+    built.info[name] = appInfo(providers, [topic], environments[index]);
   }
   return built;
 }
@@ -106,9 +142,10 @@ function configApps(config: PushlineConfig): BuiltApps {
   const clients = configAppClients(config);
   const built: BuiltApps = { clients: new Map(clients.clients), info: {} };
   for (const name of clients.names) {
+    const section = config.apps?.[name]?.apns ?? (name === DEFAULT_APP ? config.providers.apns : undefined);
     const topic =
       config.apps?.[name]?.apns?.topic ?? (name === DEFAULT_APP ? config.providers.apns?.topic : undefined);
-    built.info[name] = appInfo(clients.providers(name), topic ? [topic] : []);
+    built.info[name] = appInfo(clients.providers(name), topic ? [topic] : [], apnsEnvironment(section));
   }
   return built;
 }
@@ -263,7 +300,12 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
         mounted.close();
         inbox.close();
       });
-      built = emulatorApps(emulator, appNames, topics);
+      built = emulatorApps(
+        emulator,
+        appNames,
+        topics,
+        appNames.map((name) => apnsEnvironment(config.apps?.[name]?.apns)),
+      );
       origins[emulator.apns.origin] = 'apns';
       origins[emulator.fcm.origin] = 'fcm';
       origins[emulator.hms.origin] = 'hms';
@@ -319,8 +361,12 @@ export async function runServe(flags: ServeFlags, io: CliIO): Promise<ExitCode> 
     let healthy: (() => Promise<boolean>) | undefined;
     const workers: PushlineWorker[] = [];
     if (queue === undefined) {
+      const limits = config.server.sends;
       const local = new LocalDispatcher({
         clients,
+        ...(limits?.concurrency === undefined ? {} : { maxConcurrent: limits.concurrency }),
+        ...(limits?.queued === undefined ? {} : { maxQueued: limits.queued }),
+        ...(limits?.kept === undefined ? {} : { maxKept: limits.kept }),
         sources: appSources(config),
         observers,
         onError: (error, context) =>

@@ -76,6 +76,25 @@ export const SERVER_SECTION = section(
       help: 'how long an Idempotency-Key is remembered (default 24 h)',
       unit: 'ms',
     }),
+    sends: section(
+      {
+        concurrency: integer({
+          help: "sends running at once (gorush's core.worker_num); the others wait (default 16)",
+          min: 1,
+        }),
+        queued: integer({
+          help: "sends waiting to run at most (gorush's core.queue_num); past it a request gets 503 (default 1,000)",
+          min: 1,
+        }),
+        kept: integer({
+          help: 'finished sends whose status and feedback stay readable, the oldest forgotten first (default 1,000)',
+          min: 1,
+        }),
+      },
+      {
+        help: 'the in-process queue (without Redis): every gorush notification and every POST /v1/sends is a send',
+      },
+    ),
     gorush: section(
       {
         sync: boolean({

@@ -71,6 +71,11 @@ export interface AppInfo {
   platforms: readonly Platform[];
   /** The APNs topics (bundle ids) the app sends to: gorush requests pick their app by `topic`. */
   apnsTopics: readonly string[];
+  /**
+   * Its APNs environment — true production, false sandbox, undefined unknown (an emulator's
+   * endpoint): gorush's `production` / `development` pick the app of that environment.
+   */
+  apnsProduction?: boolean;
 }
 
 export interface ServerOptions {

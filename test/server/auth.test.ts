@@ -131,6 +131,25 @@ describe('routes need a key', () => {
   });
 });
 
+test("gorush's /api/push listed in server.public: an unchanged gorush client (no key) is served", async (t) => {
+  const { app, dispatcher } = await testServer({
+    apps: { shop: { platforms: ['ios', 'android'], apnsTopics: ['com.example.shop'] } },
+    apiKeys: {},
+    server: { public: ['/api/push'] },
+  });
+  t.after(() => app.close());
+  const answer = await app.inject({
+    method: 'POST',
+    url: '/api/push',
+    payload: { notifications: [{ tokens: ['token_a'], platform: 2, message: 'Hello' }] },
+  });
+  assert.equal(answer.statusCode, 200);
+  assert.equal(answer.body, '{"counts":1,"logs":[],"success":"ok"}');
+  assert.equal(dispatcher.specs[0]?.app, 'shop');
+  // Only that route: the rest still needs a key.
+  assert.equal((await app.inject({ method: 'GET', url: '/api/stat/app' })).statusCode, 401);
+});
+
 describe('scopes', () => {
   test('send needs the send permission: a read-only key gets 403', async (t) => {
     const { app, dispatcher } = await testServer();

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildServer } from '../../src/server/app.js';
+import { createMetrics } from '../../src/server/metrics.js';
 import { sendAcceptedSchema, sendStatusSchema } from '../../src/server/schemas.js';
 import { API_KEYS, APPS, bearer, FakeDispatcher, KEYS } from './support.js';
 
@@ -22,12 +23,16 @@ const openapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 const plain = (schema: unknown) => JSON.parse(JSON.stringify(schema));
 
 test('every registered route is in /openapi.json with its schemas', async (t) => {
+  // As pushline serve builds it: with the metrics (/metrics), the gorush routes, the dashboard.
+  const metrics = createMetrics({ processMetrics: false });
+  t.after(() => metrics.close());
   const app = await buildServer({
     apiKeys: API_KEYS,
     apps: APPS,
     dispatcher: new FakeDispatcher(),
     version: '1.2.3',
     logger: false,
+    metrics,
   });
   t.after(() => app.close());
   const answer = await app.inject({ method: 'GET', url: '/openapi.json', headers: bearer(KEYS.admin) });
@@ -53,6 +58,12 @@ test('every registered route is in /openapi.json with its schemas', async (t) =>
       if (method !== 'HEAD') registered.push([method, stack[depth]!]);
   }
   assert.ok(registered.length >= 6, `routes found: ${JSON.stringify(registered)}`);
+  for (const route of ['POST /api/push', 'GET /api/stat/app', 'GET /api/stat/go', 'GET /metrics']) {
+    assert.ok(
+      registered.some(([method, url]) => `${method} ${url}` === route),
+      `${route} is served`,
+    );
+  }
   // The dashboard's HTML pages (/ui, /inbox) are not API: hidden from the document.
   const apiRoutes = registered.filter(([, url]) => !/^\/(ui|inbox)(\/|$)/.test(url));
   registered.splice(0, registered.length, ...apiRoutes);

@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
+import { createCertificateAuthority, issueCertificate } from '../../src/emulator/tls.js';
 import { hashApiKey } from '../../src/server/auth.js';
 import { call, memoryMiB, type ServeProcess, settled, startServe } from './process-support.js';
 
@@ -102,6 +104,38 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
     assert.equal((await call(url, KEY.shopSender, 'GET', `/v1/sends/${id}`)).status, 403);
     // No secret in the log: neither a key nor a token.
     for (const key of Object.values(KEY)) assert.ok(!server.stdout().includes(key));
+  });
+
+  test('`pushline serve --emulator` alone: the key it prints once sends, gorush’s Quick Start included', async (t) => {
+    const server = await startServe(['--emulator']);
+    t.after(() => server.kill());
+    // The banner (with the key made for this run) follows the 'listening' log line.
+    for (let i = 0; i < 200 && !/Stop with Ctrl-C/.test(server.stderr()); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const key = /API key\s+(pl_\S+)/.exec(server.stderr())?.[1];
+    assert.ok(key, `the banner names the key:\n${server.stderr()}`);
+    assert.ok(!server.stdout().includes(key), 'the key is not in the log');
+    // The banner's own example, as printed.
+    const example = /-d '(\{"notification".*\})'/.exec(server.stderr())?.[1];
+    assert.ok(example, server.stderr());
+    const created = await call(server.url, key, 'POST', '/v1/sends', JSON.parse(example));
+    assert.equal(created.status, 202, JSON.stringify(created.json));
+    const done = await settled(server.url, key, created.json['id'] as string);
+    assert.equal((done['counts'] as { sent: number }).sent, 1, JSON.stringify(done));
+    // gorush's Quick Start request (FCM), sync: delivered to the FCM emulator.
+    const quick = await call(server.url, key, 'POST', '/api/push?sync=true', {
+      notifications: [
+        {
+          tokens: ['your_device_token'],
+          platform: 2,
+          title: 'Hello World',
+          message: 'Your first notification!',
+        },
+      ],
+    });
+    assert.deepEqual(quick.json, { counts: 1, logs: [], success: 'ok' });
+    assert.equal((await call(server.url, undefined, 'POST', '/v1/sends', JSON.parse(example))).status, 401);
   });
 
   test('apps from the config: one APNs key serves two apps (each send with its topic); Web Push devices inline', async (t) => {
@@ -216,25 +250,34 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
     const config = writeConfig('stream.json', {
       apiKeys: { ci: { hash: hashApiKey(KEY.newsAll), apps: ['*'], permissions: ['send', 'read'] } },
     });
-    const server = await startServe(['--config', config, '--emulator']);
+    // The APNs emulator in this process (in sink mode: it keeps no record of 100,000 pushes),
+    // so that the server's memory is the server's own.
+    const emulator = await startEmulator({
+      apns: { scenarios: { sink: true } },
+      fcm: false,
+      webpush: false,
+      hms: false,
+    });
+    t.after(() => emulator.close());
+    const server = await startServe(['--config', config], apnsEnv(emulator));
     t.after(() => server.kill());
     const pid = server.child.pid!;
     // Warm up (first request compiles schemas, opens connections), then take the baseline.
-    await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
+    const warm = await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
       notification: { title: 'warm-up' },
       devices: [{ platform: 'ios', token: iosToken() }],
-      dryRun: true,
     });
+    await settled(server.url, KEY.newsAll, warm.json['id'] as string);
     const before = memoryMiB(pid);
 
     const DEVICES = 100_000;
-    // ~600 bytes a device, 60 MB in all. Measured on 2 shared cores: streamed, the peak grows
-    // 25–45 MiB; held whole (the body buffered before parsing), ~210 MiB.
+    // ~600 bytes a device, 60 MB in all, each sent to the emulator. Measured on 2 shared cores:
+    // streamed, the peak grows 8–10 MiB; held whole (the body buffered before parsing), ~300 MiB.
     const padding = 'x'.repeat(500);
     const token = iosToken();
     const body = Readable.from(
       (function* () {
-        yield `${JSON.stringify({ notification: { title: 'Streamed' }, dryRun: true })}\n`;
+        yield `${JSON.stringify({ notification: { title: 'Streamed' } })}\n`;
         for (let id = 0; id < DEVICES; id += 1000) {
           let chunk = '';
           for (let i = id; i < id + 1000; i++)
@@ -263,13 +306,103 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
     const { id, accepted } = JSON.parse(answer.body) as { id: string; accepted: number };
     assert.equal(accepted, DEVICES);
     const done = await settled(server.url, KEY.newsAll, id);
-    assert.equal((done['counts'] as { validated: number }).validated, DEVICES);
+    assert.equal((done['counts'] as { sent: number }).sent, DEVICES);
     const afterwards = memoryMiB(pid);
     const growth = afterwards.peak - before.rss;
     t.diagnostic(
       `server RSS ${before.rss.toFixed(0)} MiB before, peak ${afterwards.peak.toFixed(0)} MiB during a ${((DEVICES * 600) / 1e6).toFixed(0)} MB upload (+${growth.toFixed(0)} MiB)`,
     );
     assert.ok(growth < 100, `the server grew by ${growth.toFixed(0)} MiB during the upload`);
+  });
+
+  test('server.tls in the config: the listener speaks HTTPS only, with that certificate', async (t) => {
+    const ca = createCertificateAuthority('pushline serve test CA');
+    const issued = issueCertificate(ca, {
+      commonName: '127.0.0.1',
+      altNames: ['127.0.0.1'],
+      usage: 'server',
+    });
+    const certFile = join(dir, 'server.pem');
+    const keyFile = join(dir, 'server-key.pem');
+    writeFileSync(certFile, issued.certPem);
+    writeFileSync(keyFile, issued.keyPem, { mode: 0o600 });
+    const config = writeConfig('tls.json', {
+      server: { tls: { certFile, keyFile } },
+      apiKeys: { ci: { hash: hashApiKey(KEY.newsAll), apps: ['*'], permissions: ['send', 'read'] } },
+    });
+    const server = await startServe(['--config', config, '--emulator']);
+    t.after(() => server.kill());
+    assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const { port } = new URL(server.url);
+    // A send over HTTPS, trusting only the test CA (the server presents the configured certificate).
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/sends',
+          method: 'POST',
+          ca: ca.certPem,
+          headers: { authorization: `Bearer ${KEY.newsAll}`, 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(
+        JSON.stringify({
+          notification: { title: 'Over TLS' },
+          devices: [{ platform: 'ios', token: iosToken() }],
+          dryRun: true,
+        }),
+      );
+    });
+    assert.equal(answer.status, 202, answer.body);
+    // Plain HTTP on the same port gets no HTTP answer.
+    const plain = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.status,
+      () => 'refused',
+    );
+    assert.equal(plain, 'refused');
+  });
+
+  test("server.sends: the in-process queue's limits (gorush's worker_num / queue_num) from the config", async (t) => {
+    const emulator = await startEmulator({
+      apns: { scenarios: { latencyMs: 1500 } },
+      fcm: false,
+      webpush: false,
+    });
+    t.after(() => emulator.close());
+    const config = writeConfig('sends-limits.json', {
+      server: { sends: { concurrency: 1, queued: 1, kept: 1 } },
+      apiKeys: { ci: { hash: hashApiKey(KEY.newsAll), apps: ['*'], permissions: ['send', 'read'] } },
+    });
+    const server = await startServe(['--config', config], apnsEnv(emulator));
+    t.after(() => server.kill());
+    const one = () =>
+      call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
+        notification: { title: 'Hi' },
+        devices: [{ platform: 'ios', token: iosToken() }],
+      });
+    // One runs, one waits, the next is refused: 503, nothing taken.
+    const running = await one();
+    const waiting = await one();
+    assert.deepEqual([running.status, waiting.status], [202, 202]);
+    assert.equal(waiting.json['status'], 'queued');
+    const refused = await one();
+    assert.equal(refused.status, 503, JSON.stringify(refused.json));
+    // gorush's route too: its only send refused, a 503 the client may retry.
+    const gorush = await call(server.url, KEY.newsAll, 'POST', '/api/push', {
+      notifications: [{ tokens: [iosToken()], platform: 1, message: 'busy' }],
+    });
+    assert.equal(gorush.status, 503);
+    // kept: 1 — once the second has ended, the first is forgotten.
+    await settled(server.url, KEY.newsAll, waiting.json['id'] as string);
+    assert.equal((await call(server.url, KEY.newsAll, 'GET', `/v1/sends/${running.json['id']}`)).status, 404);
+    assert.equal(emulator.apns.notifications.length, 2);
   });
 
   describe('graceful shutdown (SIGTERM mid-send)', () => {

@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { run } from '../../src/cli/program.js';
+import { CONFIG_SCHEMA, loadConfig } from '../../src/config/index.js';
 import { hashApiKey } from '../../src/server/auth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pushline-serve-cmd-'));
@@ -140,4 +141,14 @@ test("an app's deadTokens table that is not in its database stops the server at 
   ]);
   assert.equal(missing.code, 78, missing.stderr);
   assert.match(missing.stderr, /apps\.shop\.deadTokens: .*cannot open/);
+});
+
+test('PUSHLINE_SERVER_HOST and PUSHLINE_SERVER_PORT override the config file’s server section', () => {
+  const path = config('env.json', { server: { host: '127.0.0.1', port: 8088 } });
+  const file = loadConfig(CONFIG_SCHEMA, path, {}).server;
+  assert.deepEqual([file.host, file.port], ['127.0.0.1', 8088]);
+  const env = { PUSHLINE_SERVER_HOST: '0.0.0.0', PUSHLINE_SERVER_PORT: '9099' };
+  const { server } = loadConfig(CONFIG_SCHEMA, path, env);
+  assert.equal(server.host, '0.0.0.0');
+  assert.equal(server.port, 9099);
 });

@@ -140,6 +140,25 @@ describe('limits and errors', () => {
     );
   });
 
+  test("gorush's /api/push has the body limit too: 413, nothing sent (gorush has none)", async (t) => {
+    const { app, dispatcher } = await testServer({ server: { bodyLimit: 1000 } });
+    t.after(() => app.close());
+    const push = (tokens: number) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/push',
+        headers: bearer(KEYS.admin),
+        payload: {
+          notifications: [{ platform: 2, message: 'm', tokens: Array(tokens).fill('t'.repeat(40)) }],
+        },
+      });
+    assert.equal((await push(2)).statusCode, 200);
+    const big = await push(40);
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().code, 'body-too-large');
+    assert.equal(dispatcher.specs.length, 1, 'only the small request was sent');
+  });
+
   test('no route shows the config: /api/config and the like are 404', async (t) => {
     const { app } = await testServer();
     t.after(() => app.close());

@@ -205,7 +205,9 @@ function selectIosApp(
       (a) => a.platforms.includes('ios') && (a.apnsTopics ?? []).some((t) => t === topic || t === bundleId),
     );
     if (candidates.length === 0) {
-      return { error: `no app in the config has the APNs topic '${topic}': add it to an app's apns.topics` };
+      return {
+        error: `no app in the config has the APNs topic '${topic}': give it to an app (apps.<name>.apns.topic; one APNs key may serve several apps)`,
+      };
     }
   }
   if (wanted !== undefined) {

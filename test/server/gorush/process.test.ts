@@ -191,3 +191,184 @@ describe('gorush API on a spawned pushline serve', { timeout: 300_000 }, () => {
     assert.equal(emulator.fcm.messages.length, 0);
   });
 });
+
+/**
+ * Several apps from the config, as a gorush user moving several bundle ids (and both APNs
+ * environments) onto one server would write it: `live` (production) and `news` share one APNs
+ * key, `sandbox` has the same topic as `live` in the sandbox — two emulators stand for the two
+ * environments. gorush's `topic` and `production` / `development` choose the app, and the
+ * config's `server.gorush` (sync, maxNotification, maskTokens) is honoured.
+ */
+describe('gorush API on a spawned pushline serve with several apps', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pushline-gorush-apps-'));
+  const DEAD = apnsToken('dead-live');
+  let production: Emulator;
+  let sandbox: Emulator;
+  let server: ServeProcess;
+
+  /** An app's `apns` section for an emulator: its key and CA written to files. */
+  function apnsSection(emulator: Emulator, name: string, topic: string, isProduction: boolean) {
+    const options = emulator.apns.providerOptions as { key: string; ca: string };
+    const keyFile = join(dir, `${name}.p8`);
+    const caFile = join(dir, `${name}-ca.pem`);
+    writeFileSync(keyFile, options.key, { mode: 0o600 });
+    writeFileSync(caFile, options.ca);
+    return {
+      teamId: emulator.apns.teamId,
+      keyId: emulator.apns.keyId,
+      keyFile,
+      caFile,
+      endpoint: emulator.apns.origin,
+      topic,
+      production: isProduction,
+    };
+  }
+
+  before(async () => {
+    production = await startEmulator({
+      apns: {
+        teamId: 'TEAM000001',
+        topic: 'com.example.app',
+        teams: { TEAM000001: ['com.example.app', 'com.example.news'] },
+        scenarios: { badTokens: [DEAD] },
+      },
+      fcm: false,
+      webpush: false,
+      hms: false,
+    });
+    sandbox = await startEmulator({
+      apns: { teamId: 'TEAM000002', topic: 'com.example.app' },
+      fcm: false,
+      webpush: false,
+      hms: false,
+    });
+    const config = {
+      apps: {
+        live: { apns: apnsSection(production, 'live', 'com.example.app', true) },
+        news: { apns: apnsSection(production, 'news', 'com.example.news', true) },
+        sandbox: { apns: apnsSection(sandbox, 'sandbox', 'com.example.app', false) },
+      },
+      server: { gorush: { sync: true, maxNotification: 3, maskTokens: false } },
+      apiKeys: {
+        ci: { hash: hashApiKey(KEY), apps: ['*'], permissions: ['send', 'read'], defaultApp: 'live' },
+      },
+    };
+    const file = join(dir, 'pushline.json');
+    writeFileSync(file, JSON.stringify(config));
+    server = await startServe(['--config', file]);
+  });
+  after(async () => {
+    await server?.kill();
+    await production?.close();
+    await sandbox?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const push = (body: unknown) => call(server.url, KEY, 'POST', '/api/push', body);
+  const reset = () => {
+    production.apns.reset();
+    sandbox.apns.reset();
+  };
+
+  it("README's production and development example: each notification reaches its environment's app", async () => {
+    reset();
+    const example = README_EXAMPLES.find((e) => e.name === 'iOS Example: production and development')!;
+    const notifications = example.body.notifications.map((n) => ({
+      ...n,
+      tokens: (n['tokens'] as string[]).map(apnsToken),
+    }));
+    // server.gorush.sync: answered once the sends have ended, without ?sync=true.
+    const answer = await push({ notifications });
+    assert.equal(answer.status, 200, JSON.stringify(answer.json));
+    assert.deepEqual(answer.json, { counts: 4, logs: [], success: 'ok' });
+    const alerts = (emulator: Emulator) =>
+      emulator.apns.notifications.map((n) => (n.payload as { aps: { alert: unknown } }).aps.alert);
+    assert.deepEqual(alerts(production), ['Hello World iOS Production!', 'Hello World iOS Production!']);
+    assert.deepEqual(alerts(sandbox), ['Hello World iOS Sandbox!', 'Hello World iOS Sandbox!']);
+  });
+
+  it("`topic` selects the app whose APNs topic it is; one APNs key serves both apps' topics", async () => {
+    reset();
+    const answer = await push({
+      notifications: [
+        { tokens: [apnsToken('n1')], platform: 1, topic: 'com.example.news', message: 'news' },
+        { tokens: [apnsToken('l1')], platform: 1, message: 'default app' },
+      ],
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.json));
+    assert.deepEqual(answer.json['logs'], []);
+    const byToken = Object.fromEntries(production.apns.notifications.map((n) => [n.token, n.topic]));
+    assert.deepEqual(byToken, {
+      [apnsToken('n1')]: 'com.example.news',
+      [apnsToken('l1')]: 'com.example.app',
+    });
+    assert.equal(sandbox.apns.notifications.length, 0);
+    // A topic no app has is not sent anywhere: its failure names the fix.
+    const unknown = await push({
+      notifications: [{ tokens: [apnsToken('u1')], platform: 1, topic: 'com.example.other', message: 'x' }],
+    });
+    const [entry] = unknown.json['logs'] as Array<Record<string, string>>;
+    assert.match(
+      entry!['error']!,
+      /no app in the config has the APNs topic 'com\.example\.other': give it to an app \(apps\.<name>\.apns\.topic/,
+    );
+    assert.equal(production.apns.notifications.length + sandbox.apns.notifications.length, 2);
+  });
+
+  it("server.gorush: sync and maskTokens from the config; maxNotification's 400", async () => {
+    reset();
+    const answer = await push({
+      notifications: [{ tokens: [apnsToken('ok'), DEAD], platform: 1, message: 'Hello' }],
+    });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.json['logs'], [
+      { type: 'failed-push', platform: 'ios', token: DEAD, message: 'Hello', error: 'BadDeviceToken' },
+    ]);
+    const one = { tokens: [apnsToken('x')], platform: 1, message: 'm' };
+    const over = await push({ notifications: [one, one, one, one] });
+    assert.equal(over.status, 400);
+    assert.deepEqual(over.json, { code: 400, message: 'Number of notifications(4) over limit(3)' });
+  });
+});
+
+it('serve --emulator keeps the apps’ APNs environments: production / development still choose the app', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pushline-gorush-emulator-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'pushline.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apps: {
+        live: { apns: { topic: 'com.example.app', production: true } },
+        sandbox: { apns: { topic: 'com.example.app', production: false } },
+      },
+      apiKeys: {
+        ci: { hash: hashApiKey(KEY), apps: ['*'], permissions: ['send', 'read'], defaultApp: 'live' },
+      },
+    }),
+  );
+  const server = await startServe(['--config', file, '--emulator']);
+  t.after(() => server.kill());
+  const example = README_EXAMPLES.find((e) => e.name === 'iOS Example: production and development')!;
+  const notifications = example.body.notifications.map((n) => ({
+    ...n,
+    tokens: (n['tokens'] as string[]).map(apnsToken),
+  }));
+  const answer = await call(server.url, KEY, 'POST', '/api/push?sync=true', { notifications });
+  assert.deepEqual(answer.json, { counts: 4, logs: [], success: 'ok' });
+  const metrics = await (
+    await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })
+  ).text();
+  for (const app of ['live', 'sandbox']) {
+    assert.match(
+      metrics,
+      new RegExp(
+        `^pushline_pushes_total\\{app="${app}",provider="apns",platform="ios",status="sent"\\} 2$`,
+        'm',
+      ),
+      app,
+    );
+  }
+});
