@@ -7,8 +7,9 @@ import type { Device } from '../../device.js';
 import { PushError, toPushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
+import { sendTokenBatch } from '../../token-batch.js';
 import { PoolRegistry } from '../../transport/index.js';
-import type { Pool, TransportRequest, TransportResponse } from '../../transport/types.js';
+import type { PoolSource, TransportRequest, TransportResponse } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
 import { deviceToken } from './device-token.js';
 import { hmsDryRun, validated } from './dry-run.js';
@@ -22,13 +23,6 @@ import { answerBatch, type BatchAnswer } from './responses.js';
  * `msg` (~150 KB), which must be read whole to know which devices were delivered.
  */
 const MAX_ANSWER_BYTES = 1 << 20;
-
-/** Where the provider gets its connections: the transport's PoolRegistry, or a fake in tests. */
-export interface PoolSource {
-  get(origin: string): Pick<Pool, 'request'>;
-  close(): Promise<void>;
-  destroy(): void | Promise<void>;
-}
 
 /** The HMS provider, with its OAuth token requests exposed for inspection. */
 export interface HmsProvider extends Provider {
@@ -219,24 +213,12 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
     }
 
     return {
-      async sendBatch(devices: readonly Device[], ctx: SendContext): Promise<Outcome[]> {
-        const outcomes: Outcome[] = new Array(devices.length);
-        const targets: string[] = [];
-        const at: number[] = [];
-        for (let i = 0; i < devices.length; i++) {
-          const token = deviceToken(devices[i]!, provider);
-          if (typeof token !== 'string') {
-            outcomes[i] = token;
-            continue;
-          }
-          targets.push(token);
-          at.push(i);
-        }
-        if (targets.length === 0) return outcomes;
-        const answer = await post(template.body(targets), targets, ctx.signal);
-        const answered = outcomesOf(answer, targets);
-        for (let j = 0; j < at.length; j++) outcomes[at[j]!] = answered[j]!;
-        return outcomes;
+      sendBatch(devices: readonly Device[], ctx: SendContext): Promise<Outcome[]> {
+        return sendTokenBatch(
+          devices,
+          (device) => deviceToken(device, provider),
+          async (targets) => outcomesOf(await post(template.body(targets), targets, ctx.signal), targets),
+        );
       },
     };
   }
