@@ -4,7 +4,7 @@
  * send. See responses.ts for what each answer does, access-token.ts for OAuth.
  */
 import type { Device } from '../../device.js';
-import { PushError, toPushError } from '../../errors.js';
+import { namedAfter, PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
 import { sendTokenBatch } from '../../token-batch.js';
@@ -88,20 +88,7 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
   }
 
   /** A thrown or rejected error as a PushError carrying this provider's name. */
-  function named(err: unknown): PushError {
-    const error = toPushError(err);
-    return error.provider === undefined
-      ? new PushError(error.code, error.message, {
-          provider,
-          reason: error.reason,
-          httpStatus: error.httpStatus,
-          retryable: error.retryable,
-          retryAfterMs: error.retryAfterMs,
-          maybeDelivered: error.maybeDelivered,
-          cause: err,
-        })
-      : error;
-  }
+  const named = (err: unknown): PushError => namedAfter(err, provider);
 
   type Answer = BatchAnswer | { kind: 'failed'; error: PushError; requested: boolean };
 
