@@ -5,6 +5,7 @@
  * mode for benchmarks. Deterministic: the n-th request and the token decide, never a dice roll.
  */
 import { PushError } from '../../errors.js';
+import { tokenLifetime } from '../access-tokens.js';
 import { tokenFraction } from '../apns/scenarios.js';
 
 /**
@@ -65,14 +66,8 @@ export class ScenarioState {
     if (s.throttleBurst !== undefined) this.throttleBurst = s.throttleBurst ?? 0;
     if (s.internalErrorBurst !== undefined) this.internalErrorBurst = s.internalErrorBurst ?? 0;
     if (s.latencyMs !== undefined) this.latencyMs = s.latencyMs;
-    if (s.tokenLifetimeSeconds !== undefined) {
-      if (!(s.tokenLifetimeSeconds > 0))
-        throw new PushError(
-          'config',
-          `tokenLifetimeSeconds must be a number of seconds > 0, got ${s.tokenLifetimeSeconds}`,
-        );
-      this.tokenLifetimeSeconds = s.tokenLifetimeSeconds;
-    }
+    if (s.tokenLifetimeSeconds !== undefined)
+      this.tokenLifetimeSeconds = tokenLifetime(s.tokenLifetimeSeconds);
     if (s.sink !== undefined) this.sink = s.sink === true;
   }
 
