@@ -146,3 +146,13 @@ export function toPushError(thrown: unknown, fallbackCode: PushErrorCode = 'inte
   const message = thrown instanceof Error ? thrown.message : String(thrown);
   return new PushError(fallbackCode, message, { cause: thrown });
 }
+
+/**
+ * A thrown value as a PushError carrying `provider`'s name: a PushError without one (the
+ * transport's, which serves every provider) gets it, its code and fields kept and the original
+ * as its cause; one already named stays as it is; anything else is `internal`.
+ */
+export function namedAfter(thrown: unknown, provider: string): PushError {
+  const error = toPushError(thrown);
+  return error.provider === undefined ? error.with({ provider, cause: thrown }) : error;
+}

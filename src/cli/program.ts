@@ -3,6 +3,9 @@
  * Parsing is commander's; each command's work is in its own file.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { REDIS_SECTION } from '../config/redis.js';
+import { variablesOf } from '../config/schema.js';
+import { SERVER_SECTION } from '../config/server.js';
 import { CONFIG_HELP } from './config.js';
 import { runDemo } from './demo.js';
 import { runEmulate } from './emulate.js';
@@ -49,6 +52,10 @@ Interrupting (Ctrl-C, SIGTERM):
 
 /** Builds the program; `finish` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Command {
+  // Flags that stand for a config field name its variable and default from the one schema.
+  const { host, port } = SERVER_SECTION.fields;
+  const redis = REDIS_SECTION.fields;
+  const redisVariable = variablesOf(redis.url).join(' or ');
   const program = new Command('pushline')
     .description('Send one notification to many devices through APNs, FCM and Web Push; act on the feedback.')
     .version(pushlineVersion(), '-V, --version', 'print the version')
@@ -173,8 +180,11 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     .command('serve')
     .description("run the push server: the native /v1/sends API and gorush's /api/push, behind API keys")
     .option('-c, --config <file>', 'JSON config: apps, server, apiKeys, databases (see the README, "Server")')
-    .option('--host <address>', `listen on this address (default: 127.0.0.1; 0.0.0.0 for every interface)`)
-    .option('--port <n>', "listen on this port (default: 8088, gorush's; 0 for any free one)")
+    .option(
+      '--host <address>',
+      `listen on this address (default: ${host.default}; 0.0.0.0 for every interface)`,
+    )
+    .option('--port <n>', `listen on this port (default: ${port.default}, gorush's; 0 for any free one)`)
     .option(
       '--emulator',
       'start the built-in emulators and send every app to them; without apiKeys in the config, make a key and print it',
@@ -183,7 +193,7 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug (default: info)')
     .option(
       '--redis <url>',
-      'accept sends into the Redis queue (BullMQ) for pushline worker processes (also redis.url, PUSHLINE_REDIS_URL)',
+      `accept sends into the Redis queue (BullMQ) for pushline worker processes (also redis.url, ${redisVariable})`,
     )
     .option('--workers <n>', 'with Redis: queue workers to run in this process too (default: 0)')
     .addHelpText(
@@ -191,7 +201,7 @@ export function buildProgram(io: CliIO, finish: (code: ExitCode) => void): Comma
       `
 Logs are JSON lines on stdout (one per request, with its request id and the API key's id;
 never a token or a key). The ready line and any key made by --emulator go to stderr.
-Environment: PUSHLINE_SERVER_HOST, PUSHLINE_SERVER_PORT override the config's server section.
+Environment: ${[...variablesOf(host), ...variablesOf(port)].join(', ')} override the config's server section.
 SIGTERM/SIGINT: new requests get 503, accepted sends get server.shutdownTimeoutMs (default
 10 s) to finish, what is left is aborted (each device still gets its feedback), exit 0.
 
@@ -267,10 +277,13 @@ Exit 0 when every check passes.`,
     .description('process the sends queued on Redis by pushline serve --redis (run as many as needed)')
     .option(
       '--redis <url>',
-      'the queue, redis://host:port (default: PUSHLINE_REDIS_URL or redis.url of --config)',
+      `the queue, redis://host:port (default: ${redisVariable} or redis.url of --config)`,
     )
     .option('-c, --config <file>', "the apps' credentials (apps, or providers as the app 'default')")
-    .option('--concurrency <n>', 'chunk jobs run at once (default: redis.concurrency, 2)')
+    .option(
+      '--concurrency <n>',
+      `chunk jobs run at once (default: redis.concurrency, ${redis.concurrency.default})`,
+    )
     .option(
       '--grace-period <ms>',
       'on SIGTERM, how long requests in flight may take to finish (default: 30000)',
@@ -280,7 +293,10 @@ Exit 0 when every check passes.`,
       '--metrics-port <port>',
       'serve Prometheus metrics on GET /metrics at this port (0: any free one)',
     )
-    .option('--metrics-host <host>', 'the address the metrics listen on (default: 127.0.0.1)')
+    .option(
+      '--metrics-host <host>',
+      `the address the metrics listen on (default: redis.metricsHost, ${redis.metricsHost.default})`,
+    )
     .action(async (flags) => finish(await (await workerCommand()).runWorker(flags, io)));
 
   addVapidCommand(program, io, finish);

@@ -3,6 +3,16 @@
  * a bearer token against. Each emulator mints tokens in its service's own format (Google's
  * `ya29.…`, Huawei's base64 with `/` and `+`), so a client that mangles them is caught.
  */
+import { PushError } from '../errors.js';
+
+/** A scenario's `tokenLifetimeSeconds`, checked: a config PushError unless it is > 0. */
+export function tokenLifetime(seconds: number): number {
+  if (!(seconds > 0)) {
+    throw new PushError('config', `tokenLifetimeSeconds must be a number of seconds > 0, got ${seconds}`);
+  }
+  return seconds;
+}
+
 export class IssuedTokens {
   readonly #expiry = new Map<string, number>();
   readonly #mint: () => string;

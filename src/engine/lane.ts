@@ -250,9 +250,11 @@ export class Lane<D extends Device> {
           );
           return;
         }
+        // Array.from, not map: map skips the holes of a sparse array (`new Array(n)` with a
+        // slot never written), which left those devices without an outcome, their send unended.
         this.host.completeBatch(
           jobs,
-          outcomes.map((outcome) => this.checked(outcome)),
+          Array.from(outcomes, (outcome) => this.checked(outcome)),
         );
       },
       (thrown: unknown) => {

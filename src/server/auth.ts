@@ -14,6 +14,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PushError } from '../errors.js';
 import { HttpError } from './http-error.js';
 import { type ApiKeyOptions, PERMISSIONS, type Permission, type RateLimit } from './options.js';
 
@@ -105,11 +106,11 @@ interface StoredKey {
 export class ApiKeyring {
   private readonly keys: StoredKey[];
 
-  /** Throws an Error naming the field for a malformed key entry (see {@link apiKeyProblem}). */
+  /** Throws a `config` PushError naming the field for a malformed key entry (see {@link apiKeyProblem}). */
   constructor(keys: Readonly<Record<string, ApiKeyOptions>>, apps: readonly string[]) {
     this.keys = Object.entries(keys).map(([id, options]) => {
       const problem = apiKeyProblem(id, options, apps);
-      if (problem !== undefined) throw new Error(problem);
+      if (problem !== undefined) throw new PushError('config', problem);
       const everyApp = options.apps.includes('*');
       const defaultApp =
         options.defaultApp ?? (!everyApp && options.apps.length === 1 ? options.apps[0] : undefined);

@@ -1,6 +1,7 @@
 /**
- * The one `Retry-After` parser (RFC 9110 §10.2.3), used by every provider: APNs, FCM, Web
- * Push. A service's header is untrusted input, so the rules are strict and written down:
+ * The one `Retry-After` parser (RFC 9110 §10.2.3), used wherever pushline reads one: the APNs,
+ * FCM and Web Push providers and the webhook sink (Huawei documents none). A service's header is
+ * untrusted input, so the rules are strict and written down:
  *
  * - **delta-seconds** (`1*DIGIT`, e.g. `120`): that many seconds. Leading zeros are allowed;
  *   nothing else is: `-5`, `+5`, `1.5`, `1e3`, `0x10`, `5s` are garbage, not a number.

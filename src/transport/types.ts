@@ -178,6 +178,17 @@ export type TransportEvent =
   /** A request the server provably did not process (refused stream, above GOAWAY) goes out again. */
   | { type: 'resend'; origin: string; reason: string };
 
+/**
+ * Where a provider that talks to several origins gets its connections: the transport's
+ * {@link PoolRegistry}, or a fake in tests.
+ */
+export interface PoolSource {
+  get(origin: string): Pick<Pool, 'request'>;
+  close(): Promise<void>;
+  /** Resolves once the connections are gone (a fake may return nothing). */
+  destroy(): void | Promise<void>;
+}
+
 /** Options for a {@link PoolRegistry}: pool defaults for every origin, plus idle closing. */
 export type PoolRegistryOptions = Omit<PoolOptions, 'origin'> & {
   /** Close and forget a pool that had no request for this long (ms). Default 300 000. */

@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { startApnsEmulator } from '../../src/emulator/apns/index.js';
 import { startFcmEmulator } from '../../src/emulator/fcm/index.js';
+import { startHmsEmulator } from '../../src/emulator/hms/index.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import { startWebPushEmulator } from '../../src/emulator/webpush/index.js';
 import { PushError } from '../../src/errors.js';
@@ -37,6 +38,23 @@ test('FCM emulator: a token lifetime that is not > 0 is a config error', async (
   assert.throws(
     () => emulator.setScenarios({ tokenLifetimeSeconds: 0 }),
     pushError('config', /tokenLifetimeSeconds must be a number of seconds > 0, got 0/),
+  );
+});
+
+test('HMS emulator: a token lifetime that is not > 0, or a rate outside 0 to 1, is a config error', async (t) => {
+  await assert.rejects(
+    startHmsEmulator({ deadRate: 2 }),
+    pushError('config', /deadRate must be a share of tokens from 0 to 1, got 2/),
+  );
+  const emulator = await startHmsEmulator();
+  t.after(() => emulator.close());
+  assert.throws(
+    () => emulator.setScenarios({ tokenLifetimeSeconds: 0 }),
+    pushError('config', /tokenLifetimeSeconds must be a number of seconds > 0, got 0/),
+  );
+  assert.throws(
+    () => emulator.setScenarios({ throttleRate: -0.5 }),
+    pushError('config', /throttleRate must be a share of tokens from 0 to 1, got -0.5/),
   );
 });
 

@@ -60,7 +60,9 @@ test('every platform drawn as its device shows it, escaped, masked, filterable, 
     image: 'https://cdn.example.com/sale.png',
     webpush: { icon: 'https://example.com/icon.png', actions: [{ action: 'open', title: 'Open the shop' }] },
   };
-  for await (const feedback of client.send(notification, devices)) assert.equal(feedback.status, 'sent');
+  const statuses: string[] = [];
+  for await (const feedback of client.send(notification, devices)) statuses.push(feedback.status);
+  assert.deepEqual(statuses, ['sent', 'sent', 'sent', 'sent']);
 
   const added = inbox.collect();
   assert.deepEqual(added.map((item) => item.provider).sort(), ['apns', 'fcm', 'hms', 'webpush']);
@@ -132,9 +134,12 @@ test('live updates: a new notification is pushed to the page as an escaped card'
   });
   t.after(() => client.close());
 
+  // The content type is checked once the event came, not in the callback: an assertion thrown
+  // there would leave `event` pending forever.
+  let contentType = '';
   const event = new Promise<string>((resolve, reject) => {
     const req = get(`${server.url}/events?provider=apns`, (res) => {
-      assert.match(String(res.headers['content-type']), /^text\/event-stream/);
+      contentType = String(res.headers['content-type']);
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -146,15 +151,19 @@ test('live updates: a new notification is pushed to the page as an escaped card'
       });
     });
     req.on('error', reject);
+    t.after(() => req.destroy());
   });
   // Once the stream is open, send.
   await new Promise((resolve) => setTimeout(resolve, 100));
+  const statuses: string[] = [];
   for await (const feedback of client.send({ title: EVIL, body: 'live' }, [
     { platform: 'ios', token: IOS },
   ])) {
-    assert.equal(feedback.status, 'sent');
+    statuses.push(feedback.status);
   }
+  assert.deepEqual(statuses, ['sent']);
   const text = await event;
+  assert.match(contentType, /^text\/event-stream/);
   const data = JSON.parse(/event: patch\ndata: (.*)\n/.exec(text)![1]!) as Array<{
     op: string;
     target: string;

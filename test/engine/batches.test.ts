@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PushClient } from '../../src/index.js';
+import { type Device, PushClient } from '../../src/index.js';
+import type { Outcome, Provider } from '../../src/provider.js';
 import { collect, ScriptedProvider, scriptedDevices } from '../support/scripted-provider.js';
 
 const brief = (fb: { status: string; attempts: number }) => `${fb.status}/${fb.attempts}`;
@@ -72,6 +73,38 @@ describe('batched sends', () => {
     );
     assert.equal(feedback.length, 1000);
     assert.equal(provider.maxInFlight, 200, 'two batches of 100 in flight at once');
+    await client.close();
+  });
+
+  // The timeout only turns the old hang into a failure: a device left without an outcome kept
+  // the send, and close(), waiting forever.
+  test("a sendBatch answer with a hole fails that device 'internal'; the send and close() still end", {
+    timeout: 20_000,
+  }, async (t) => {
+    const holey: Provider = {
+      name: 'holey',
+      platforms: ['android'],
+      batchSize: 10,
+      prepare: () => ({
+        // One outcome per device, as asked, but the last slot never written (`new Array(n)`).
+        sendBatch: async (devices: readonly Device[]) => {
+          const outcomes: Outcome[] = new Array(devices.length);
+          for (let i = 0; i < devices.length - 1; i++) outcomes[i] = { ok: true };
+          return outcomes;
+        },
+      }),
+      close: async () => {},
+      destroy: async () => {},
+    };
+    const client = new PushClient({ providers: [holey] });
+    t.after(() => client.destroy());
+    const devices = Array.from({ length: 3 }, (_, i): Device => ({ platform: 'android', token: `t${i}` }));
+    const feedback = await collect(client.send({}, devices));
+    assert.deepEqual(feedback.map((fb) => `${fb.device.token}:${fb.status}:${fb.error?.code ?? ''}`).sort(), [
+      't0:sent:',
+      't1:sent:',
+      't2:failed:internal',
+    ]);
     await client.close();
   });
 });

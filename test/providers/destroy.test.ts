@@ -47,6 +47,8 @@ describe('PushClient.destroy()', () => {
     const watch = watchClientSockets();
     t.after(watch.restore);
     const client = new PushClient({ providers: [apns({ ...emulator.providerOptions, production: false })] });
+    // For an assertion failing before destroy() (a second destroy is harmless, as tested below).
+    t.after(() => client.destroy());
     const delivery = client.send({ title: 'Hi', body: 'destroy me' }, iosDevices(5000));
     const feedback = delivery[Symbol.asyncIterator]();
     const first = await feedback.next();
@@ -80,6 +82,7 @@ describe('PushClient.destroy()', () => {
     const client = new PushClient({
       providers: [webPush({ ...emulator.providerOptions, encryptionThreads: 1 })],
     });
+    t.after(() => client.destroy());
     const subscription = emulator.subscribe({ origin: 0 });
     const devices: Device[] = [{ platform: 'web', token: subscription }];
     let feedback: Feedback | undefined;

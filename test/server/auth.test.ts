@@ -69,6 +69,7 @@ describe('keys', () => {
     );
     assert.throws(
       () => new ApiKeyring({ ci: { hash: 'sha256:xyz', apps: ['shop'], permissions: ['send'] } }, apps),
+      { name: 'PushError', code: 'config', message: /^apiKeys\.ci\.hash must be/ },
     );
   });
 });

@@ -97,6 +97,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
   test('POSTs signed JSON arrays of records, batched by size, with send id and app', async (t) => {
     const hook = await receiver(t);
     const sink = webhookSink({ url: hook.url, secret: SECRET, batchSize: 3, batchDelayMs: 60_000 });
+    t.after(() => sink.destroy());
     for (let i = 0; i < 7; i++) await sink.observe(SEND, dead(i));
     await hook.until(2); // two full batches go without waiting for the timer
     await sink.close();
@@ -144,6 +145,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       retry: fast,
       onDelivery: (event) => events.push(event),
     });
+    t.after(() => sink.destroy());
     for (let i = 0; i < 10; i++) await sink.observe(SEND, dead(i));
     await sink.close();
     const delivered = hook.received.filter((r) => r.status === 200);
@@ -182,6 +184,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       t.after(() => new Promise((resolve) => server.close(resolve)));
       const { port } = server.address() as AddressInfo;
       const sink = webhookSink({ url: `http://127.0.0.1:${port}/hook`, secret: SECRET, batchSize: 1, retry });
+      t.after(() => sink.destroy());
       await sink.observe(SEND, dead(0));
       const closed = sink.close();
       const late = new Promise<'late'>((resolve) => setTimeout(resolve, 12_000, 'late').unref());
@@ -209,6 +212,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       retry: fast,
       onDelivery: (event) => events.push(event),
     });
+    t.after(() => sink.destroy());
     await sink.write(dead(1));
     await sink.close();
     assert.equal(sink.delivered, 1);
@@ -229,6 +233,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       retry: { ...fast, attempts: 3 },
       onError: (error, batch) => errors.push({ error, records: batch.records, attempts: batch.attempts }),
     });
+    t.after(() => sink.destroy());
     for (let i = 0; i < 3; i++) assert.equal(await sink.observe(SEND, dead(i)), undefined);
     await sink.close(); // resolves: failures went to onError
     assert.equal(hook.received.length, 6);
@@ -244,12 +249,13 @@ describe('webhookSink', { timeout: 20_000 }, () => {
     assert.equal(sink.delivered, 0);
   });
 
-  test('without onError, flush/close reject saying what was lost; total time bounds the tries', async () => {
+  test('without onError, flush/close reject saying what was lost; total time bounds the tries', async (t) => {
     const sink = webhookSink({
       url: await refusingUrl(),
       secret: SECRET,
       retry: { attempts: 1000, baseDelayMs: 20, maxDelayMs: 20, maxElapsedMs: 100 },
     });
+    t.after(() => sink.destroy());
     await sink.write(dead(1));
     await sink.write(dead(2));
     await assert.rejects(sink.close(), (error: StoreError) => {
@@ -271,6 +277,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       return 200;
     });
     const sink = webhookSink({ url: hook.url, secret: SECRET, batchSize: 5, maxPending: 10, concurrency: 1 });
+    t.after(() => sink.destroy());
     const results: Array<void | Promise<void>> = [];
     for (let i = 0; i < 10; i++) results.push(sink.observe(SEND, dead(i)));
     assert.ok(
@@ -305,6 +312,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       return 200;
     });
     const sink = webhookSink({ url: hook.url, secret: SECRET, batchSize: 5, maxPending: 10, concurrency: 1 });
+    t.after(() => sink.destroy());
     for (let i = 0; i < 10; i++) sink.observe(SEND, dead(i));
     const waiting = sink.observe(SEND, dead(10));
     const closing = sink.close();
@@ -319,6 +327,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
     const hook = await receiver(t);
     const all: FeedbackStatus[] = ['sent', 'validated', 'invalid-token', 'failed'];
     const byDefault = webhookSink({ url: hook.url, secret: SECRET });
+    t.after(() => byDefault.destroy());
     for (const [i, status] of all.entries()) await byDefault.observe(SEND, feedbackOf(i, status));
     await byDefault.close();
     assert.deepEqual(
@@ -329,6 +338,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
 
     hook.received.length = 0;
     const onlySent = webhookSink({ url: hook.url, secret: SECRET, statuses: ['sent'] });
+    t.after(() => onlySent.destroy());
     for (const [i, status] of all.entries()) await onlySent.observe(SEND, feedbackOf(i, status));
     await onlySent.close();
     assert.deepEqual(
@@ -350,6 +360,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       retry: { ...fast, attempts: 2 },
       onError: (error) => errors.push(error),
     });
+    t.after(() => sink.destroy());
     await sink.write(dead(1));
     await sink.close();
     assert.deepEqual(
@@ -372,6 +383,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       onDelivery: (event) => texts.push(JSON.stringify(event)),
       onError: (error) => texts.push(error.message, String(error.stack)),
     });
+    t.after(() => sink.destroy());
     await sink.write(dead(1));
     await sink.close();
     assert.equal(hook.received[0]!.headers['x-receiver-token'], token);
@@ -399,6 +411,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       secret: SECRET,
       retry: { ...fast, attempts: 1 },
     });
+    t.after(() => unreachable.destroy());
     await unreachable.write(dead(1));
     await unreachable.close().catch((error: Error) => texts.push(error.message));
     assert.ok(texts.length >= 9);
@@ -438,6 +451,7 @@ describe('webhookSink', { timeout: 20_000 }, () => {
       onError: (_error, batch) => dropped.push(batch.records),
       onDelivery: (event) => event.outcome === 'retry' && sleeping(),
     });
+    t.after(() => sink.destroy());
     for (let i = 0; i < 3; i++) await sink.write(dead(i));
     await retryScheduled; // the first batch now waits a minute before its retry
     await sink.destroy();

@@ -54,8 +54,9 @@ for (const protocol of H2_PROTOCOLS) {
       assert.equal(result.stdout.trim(), 'done destroy');
     });
 
-    test('PoolRegistry: one pool per origin, idle pools closed and forgotten', async () => {
+    test('PoolRegistry: one pool per origin, idle pools closed and forgotten', async (t) => {
       const registry = new PoolRegistry({ protocol, tls: { ca: server.ca }, idleCloseMs: 100 });
+      t.after(() => registry.destroy());
       const pool = registry.get(server.origin);
       assert.equal(registry.get(`${server.origin}/some/path`), pool, 'keyed by origin');
       const other = registry.get(server.origin.replace('127.0.0.1', 'localhost'));
@@ -77,11 +78,12 @@ for (const protocol of H2_PROTOCOLS) {
       const slow = await startH2Server((stream, body) => setTimeout(() => echo(stream, body, {}), 400));
       t.after(() => slow.close());
       const registry = new PoolRegistry({ protocol, tls: { ca: slow.ca }, idleCloseMs: 80 });
+      t.after(() => registry.destroy());
       const pool = registry.get(slow.origin);
       const response = await pool.request({ path: '/', body: 'slow' });
       assert.equal(response.body.toString(), 'slow');
       assert.equal(registry.get(slow.origin), pool, 'not closed while busy');
-      registry.destroy();
+      await registry.destroy();
       assert.equal(registry.size, 0);
     });
 

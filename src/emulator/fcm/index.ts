@@ -15,6 +15,7 @@ import type { ServiceAccount } from '../../providers/fcm/service-account.js';
 import { listenH2 } from '../h2-listener.js';
 import { readBody } from '../read-body.js';
 import { type GoogleAuthEmulator, startGoogleAuthEmulator } from './google-auth.js';
+import { type AcceptedFcmMessage, type FcmEmulatorStats, Inspection } from './inspection.js';
 import { AccessTokens, answerTokenRequest } from './oauth.js';
 import { type RpcError, rpcError, unauthenticated } from './responses.js';
 import { type FcmScenarios, ScenarioState, scenarioAnswer } from './scenarios.js';
@@ -26,9 +27,10 @@ import {
   topicTokenAnswer,
   validateTopicRequest,
 } from './topics.js';
-import { type SendTarget, validateSendRequest } from './validate.js';
+import { validateSendRequest } from './validate.js';
 
 export type { EmulatorUserCredentials, GoogleAuthEmulator, GoogleAuthEmulatorStats } from './google-auth.js';
+export type { AcceptedFcmMessage, FcmEmulatorStats } from './inspection.js';
 export type { FcmScenarios } from './scenarios.js';
 
 export interface FcmEmulatorOptions extends FcmScenarios {
@@ -36,50 +38,6 @@ export interface FcmEmulatorOptions extends FcmScenarios {
   projectId?: string;
   /** How many accepted messages to keep for inspection (oldest dropped first). Default 1000. */
   maxRecorded?: number;
-}
-
-/** One message the emulator accepted. */
-export interface AcceptedFcmMessage {
-  /** `projects/<id>/messages/<id>`, as answered. */
-  name: string;
-  target: SendTarget;
-  /** The message as received (with its target). */
-  message: Record<string, unknown>;
-  validateOnly: boolean;
-  receivedAt: Date;
-  /**
-   * A topic send's recipients: the tokens subscribed to its topic (through `/iid/v1:batchAdd`)
-   * when it was accepted, none for a `validate_only` one. Absent for token and condition sends.
-   */
-  recipients?: readonly string[];
-}
-
-export interface FcmEmulatorStats {
-  /** Requests to the send endpoint (all outcomes). */
-  sendRequests: number;
-  /** Sends answered 200 (validate_only ones included). */
-  accepted: number;
-  /**
-   * Of `accepted`, the messages that would reach a device: `validate_only` ones are checked and
-   * answered like the others but never delivered, as FCM does. (In sink mode, every 200.)
-   */
-  delivered: number;
-  /** Send answers by HTTP status. */
-  byStatus: Record<number, number>;
-  /** Send error answers by FCM errorCode (or rpc status when there is no errorCode). */
-  byErrorCode: Record<string, number>;
-  /** Requests to the OAuth token endpoint. */
-  tokenRequests: number;
-  /** Access tokens issued. */
-  tokensIssued: number;
-  /** Token requests refused (bad signature, wrong claims…). */
-  tokenRejections: number;
-  /** Requests to the topic API (`/iid/v1:batchAdd`, `/iid/v1:batchRemove`), all outcomes. */
-  topicRequests: number;
-  /** Tokens the topic API answered done (subscribed or unsubscribed). */
-  topicTokensDone: number;
-  /** Tokens the topic API answered with a per-token error, by error word. */
-  topicErrors: Record<string, number>;
 }
 
 export interface FcmEmulator {
@@ -123,22 +81,6 @@ export interface FcmEmulator {
 const MAX_BODY_BYTES = 1 << 20;
 const JSON_TYPE = 'application/json; charset=UTF-8';
 
-function emptyStats(): FcmEmulatorStats {
-  return {
-    sendRequests: 0,
-    accepted: 0,
-    delivered: 0,
-    byStatus: {},
-    byErrorCode: {},
-    tokenRequests: 0,
-    tokensIssued: 0,
-    tokenRejections: 0,
-    topicRequests: 0,
-    topicTokensDone: 0,
-    topicErrors: {},
-  };
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Starts the FCM emulator on 127.0.0.1 (a port chosen by the OS). */
@@ -157,10 +99,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   });
   const sendPath = `/v1/projects/${projectId}/messages:send`;
 
-  let stats = emptyStats();
-  let recorded: AcceptedFcmMessage[] = [];
-  let attempts = new Map<string, number>();
-  let topicAttempts = new Map<string, number>();
+  const inspection = new Inspection(maxRecorded);
   const subscriptions = new Subscriptions();
 
   function answer(
@@ -182,11 +121,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     code?: string,
     validateOnly = false,
   ) {
-    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-    if (status === 200) {
-      stats.accepted++;
-      if (!validateOnly) stats.delivered++;
-    } else if (code) stats.byErrorCode[code] = (stats.byErrorCode[code] ?? 0) + 1;
+    inspection.answered(status, code, validateOnly);
     answer(res, status, body, headers);
   }
 
@@ -197,11 +132,11 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   }
 
   async function handleToken(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
-    stats.tokenRequests++;
+    inspection.stats.tokenRequests++;
     const body = await readBody(req, MAX_BODY_BYTES);
     const type = String(req.headers['content-type'] ?? '');
     if (!body || !type.startsWith('application/x-www-form-urlencoded')) {
-      stats.tokenRejections++;
+      inspection.stats.tokenRejections++;
       answer(res, 400, {
         error: 'invalid_request',
         error_description: 'Expected a form body (application/x-www-form-urlencoded).',
@@ -215,16 +150,16 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
       state.tokenLifetimeSeconds,
     );
     if (result.ok) {
-      stats.tokensIssued++;
+      inspection.stats.tokensIssued++;
       answer(res, 200, result.body, { 'cache-control': 'no-cache, no-store, max-age=0, must-revalidate' });
     } else {
-      stats.tokenRejections++;
+      inspection.stats.tokenRejections++;
       answer(res, result.status, result.body);
     }
   }
 
   async function handleSend(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) {
-    stats.sendRequests++;
+    inspection.stats.sendRequests++;
     const body = await readBody(req, MAX_BODY_BYTES);
     const auth = String(req.headers['authorization'] ?? '');
     const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
@@ -262,15 +197,12 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     if (!verdict.ok) return answerError(res, verdict.error);
     const token = verdict.target.kind === 'token' ? verdict.target.value : undefined;
     let attempt = 0;
-    if (token !== undefined) {
-      attempt = (attempts.get(token) ?? 0) + 1;
-      attempts.set(token, attempt);
-    }
+    if (token !== undefined) attempt = inspection.attempt(token);
     const scenario = scenarioAnswer(state, token, attempt);
     if (scenario) return answerError(res, scenario.error, scenario.retryAfterSeconds);
     const id = verdict.validateOnly ? 'fake_message_id' : `0:${Date.now()}%${randomBytes(8).toString('hex')}`;
     const name = `projects/${projectId}/messages/${id}`;
-    recorded.push({
+    inspection.record({
       name,
       target: verdict.target,
       message: verdict.message,
@@ -280,7 +212,6 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
         ? { recipients: verdict.validateOnly ? [] : subscriptions.subscribers(verdict.target.value) }
         : {}),
     });
-    if (recorded.length > maxRecorded) recorded.splice(0, recorded.length - maxRecorded);
     answerSend(res, 200, { name }, undefined, undefined, verdict.validateOnly);
   }
 
@@ -289,7 +220,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     res: http2.Http2ServerResponse,
     operation: 'add' | 'remove',
   ) {
-    stats.topicRequests++;
+    inspection.stats.topicRequests++;
     const body = await readBody(req, MAX_BODY_BYTES);
     const bearer = /^Bearer (.+)$/i.exec(String(req.headers['authorization'] ?? ''))?.[1];
     const refused =
@@ -307,18 +238,17 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     const verdict = validateTopicRequest(body);
     if (!verdict.ok) return answer(res, verdict.error.httpStatus, verdict.error.body);
     if (state.sink) {
-      stats.topicTokensDone += verdict.tokens.length;
+      inspection.stats.topicTokensDone += verdict.tokens.length;
       return answer(res, 200, { results: verdict.tokens.map(() => ({})) });
     }
     const results = verdict.tokens.map((token) => {
-      const attempt = (topicAttempts.get(token) ?? 0) + 1;
-      topicAttempts.set(token, attempt);
+      const attempt = inspection.topicAttempt(token);
       const word = topicTokenAnswer(state, token, attempt);
       if (word !== undefined) {
-        stats.topicErrors[word] = (stats.topicErrors[word] ?? 0) + 1;
+        inspection.stats.topicErrors[word] = (inspection.stats.topicErrors[word] ?? 0) + 1;
         return { error: word };
       }
-      stats.topicTokensDone++;
+      inspection.stats.topicTokensDone++;
       if (operation === 'add') subscriptions.add(verdict.topic, token);
       else subscriptions.remove(verdict.topic, token);
       return {};
@@ -335,7 +265,7 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     else if (req.method === 'POST' && path === '/iid/v1:batchRemove') work = handleTopic(req, res, 'remove');
     else if (req.method === 'POST' && /^\/v1\/projects\/[^/]+\/messages:send$/.test(path ?? '')) {
       // Another project: the service account has no permission there.
-      stats.sendRequests++;
+      inspection.stats.sendRequests++;
       const other = decodeURIComponent(path!.split('/')[3] ?? '');
       answerError(
         res,
@@ -376,21 +306,18 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
     googleAuth,
     providerOptions,
     get messages() {
-      return recorded.slice();
+      return inspection.recorded.slice();
     },
     get stats() {
-      return structuredClone(stats);
+      return structuredClone(inspection.stats);
     },
-    attempts: (token) => attempts.get(token) ?? 0,
+    attempts: (token) => inspection.attempts.get(token) ?? 0,
     subscribers: (topic) => subscriptions.subscribers(topic),
     topicsOf: (token) => subscriptions.topicsOf(token),
     setScenarios: (s) => state.apply(s),
     revokeAccessTokens: () => accessTokens.revokeAll(),
     reset() {
-      stats = emptyStats();
-      recorded = [];
-      attempts = new Map();
-      topicAttempts = new Map();
+      inspection.reset();
       subscriptions.clear();
       googleAuth.resetStats();
     },

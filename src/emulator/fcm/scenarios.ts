@@ -4,7 +4,7 @@
  * test knows exactly which devices end how.
  */
 
-import { PushError } from '../../errors.js';
+import { tokenLifetime } from '../access-tokens.js';
 import { type RpcError, rpcError } from './responses.js';
 
 /**
@@ -90,14 +90,8 @@ export class ScenarioState {
     }
     if (s.unavailableBurst !== undefined) this.unavailableBurst = s.unavailableBurst;
     if (s.latencyMs !== undefined) this.latencyMs = s.latencyMs;
-    if (s.tokenLifetimeSeconds !== undefined) {
-      if (!(s.tokenLifetimeSeconds > 0))
-        throw new PushError(
-          'config',
-          `tokenLifetimeSeconds must be a number of seconds > 0, got ${s.tokenLifetimeSeconds}`,
-        );
-      this.tokenLifetimeSeconds = s.tokenLifetimeSeconds;
-    }
+    if (s.tokenLifetimeSeconds !== undefined)
+      this.tokenLifetimeSeconds = tokenLifetime(s.tokenLifetimeSeconds);
     if (s.sink !== undefined) this.sink = s.sink;
   }
 

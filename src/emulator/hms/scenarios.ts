@@ -4,6 +4,8 @@
  * a misconfigured app, 503 flow control by rate or burst, internal errors, latency, and a sink
  * mode for benchmarks. Deterministic: the n-th request and the token decide, never a dice roll.
  */
+import { PushError } from '../../errors.js';
+import { tokenLifetime } from '../access-tokens.js';
 import { tokenFraction } from '../apns/scenarios.js';
 
 /**
@@ -64,10 +66,8 @@ export class ScenarioState {
     if (s.throttleBurst !== undefined) this.throttleBurst = s.throttleBurst ?? 0;
     if (s.internalErrorBurst !== undefined) this.internalErrorBurst = s.internalErrorBurst ?? 0;
     if (s.latencyMs !== undefined) this.latencyMs = s.latencyMs;
-    if (s.tokenLifetimeSeconds !== undefined) {
-      if (!(s.tokenLifetimeSeconds > 0)) throw new RangeError('tokenLifetimeSeconds must be > 0');
-      this.tokenLifetimeSeconds = s.tokenLifetimeSeconds;
-    }
+    if (s.tokenLifetimeSeconds !== undefined)
+      this.tokenLifetimeSeconds = tokenLifetime(s.tokenLifetimeSeconds);
     if (s.sink !== undefined) this.sink = s.sink === true;
   }
 
@@ -103,7 +103,7 @@ export class ScenarioState {
 
 function rate(value: number, name: string): number {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1))
-    throw new RangeError(`${name} must be from 0 to 1`);
+    throw new PushError('config', `${name} must be a share of tokens from 0 to 1, got ${String(value)}`);
   return value;
 }
 

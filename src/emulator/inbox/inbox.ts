@@ -6,7 +6,7 @@
  * tells its listeners (the inbox pages' event streams) what arrived.
  */
 import type { AcceptedNotification } from '../apns/inspection.js';
-import type { AcceptedFcmMessage } from '../fcm/index.js';
+import type { AcceptedFcmMessage } from '../fcm/inspection.js';
 import type { AcceptedHmsMessage } from '../hms/inspection.js';
 import type { ReceivedMessage } from '../webpush/push-service.js';
 import { fromApns, fromFcm, fromHms, fromWebPush, type InboxItem, type InboxProvider } from './items.js';

@@ -7,7 +7,7 @@
  */
 import { maskToken } from '../../server/mask.js';
 import type { AcceptedNotification } from '../apns/inspection.js';
-import type { AcceptedFcmMessage } from '../fcm/index.js';
+import type { AcceptedFcmMessage } from '../fcm/inspection.js';
 import type { AcceptedHmsMessage } from '../hms/inspection.js';
 import type { ReceivedMessage } from '../webpush/push-service.js';
 

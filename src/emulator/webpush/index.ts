@@ -14,9 +14,9 @@ import type { WebPushSubscription } from '../../device.js';
 import { PushError } from '../../errors.js';
 import { createServerTls } from '../tls.js';
 import { PushService, type PushServiceState, type ReceivedMessage } from './push-service.js';
+import type { SubscriptionScenario } from './scenarios.js';
 import {
   type SubscribeOptions,
-  type SubscriptionScenario,
   type SubscriptionStats,
   SubscriptionStore,
   toWebPushSubscription,
@@ -24,7 +24,8 @@ import {
 import { VapidChecker } from './vapid-check.js';
 
 export type { ReceivedMessage } from './push-service.js';
-export type { SubscribeOptions, SubscriptionScenario, SubscriptionStats } from './subscriptions.js';
+export type { SubscriptionScenario } from './scenarios.js';
+export type { SubscribeOptions, SubscriptionStats } from './subscriptions.js';
 
 export interface WebPushEmulatorOptions {
   /** How many push services (listeners, origins) to run. Default 1. */

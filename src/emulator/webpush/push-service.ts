@@ -10,6 +10,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { WebPushSubscription } from '../../device.js';
 import { decryptWebPush } from './ece.js';
+import { scenarioRefusal } from './scenarios.js';
 import { type EmulatedSubscription, type SubscriptionStore, toWebPushSubscription } from './subscriptions.js';
 import type { VapidChecker } from './vapid-check.js';
 
@@ -180,38 +181,9 @@ export class PushService {
     }
 
     if (subscription.unsubscribed) return error(410, 'Gone', 'the subscription has been removed');
-    const scenario = subscription.scenario;
-    if (scenario !== undefined) {
-      const attempt = ++subscription.scenarioAttempts;
-      switch (scenario.kind) {
-        case 'gone':
-          return error(410, 'Gone', 'the subscription has been removed');
-        case 'not-found':
-          return error(404, 'NotFound', 'the subscription has expired');
-        case 'too-large':
-          return error(413, 'PayloadTooLarge', 'the message is too large for this push service');
-        case 'rate-limited':
-          if (attempt <= scenario.times) {
-            return error(429, 'TooManyRequests', 'too many messages for this subscription', {
-              'retry-after': String(scenario.retryAfterSeconds ?? 1),
-            });
-          }
-          break;
-        case 'server-error':
-          if (attempt <= scenario.times) {
-            const headers: Record<string, string> =
-              scenario.retryAfterSeconds === undefined
-                ? {}
-                : { 'retry-after': String(scenario.retryAfterSeconds) };
-            return error(
-              scenario.status ?? 503,
-              'ServiceUnavailable',
-              'the push service is unavailable',
-              headers,
-            );
-          }
-          break;
-      }
+    if (subscription.scenario !== undefined) {
+      const refusal = scenarioRefusal(subscription.scenario, ++subscription.scenarioAttempts);
+      if (refusal) return error(refusal.status, refusal.reason, refusal.message, refusal.headers);
     }
 
     if (size > MAX_BODY_BYTES) {

@@ -1,23 +1,12 @@
 /**
  * What the emulated browsers hold: each subscription's P-256 key pair and auth secret (the
- * emulator plays both the push service and the user agent), plus its scenario and counters.
+ * emulator plays both the push service and the user agent), plus its scenario (scenarios.ts)
+ * and counters.
  */
 import { createECDH, type ECDH, randomBytes } from 'node:crypto';
 import type { WebPushSubscription } from '../../device.js';
 import { PushError } from '../../errors.js';
-
-/** How the push service answers for one subscription, set at runtime. */
-export type SubscriptionScenario =
-  /** 410 Gone: the user unsubscribed. */
-  | { kind: 'gone' }
-  /** 404 Not Found: the subscription expired or never existed. */
-  | { kind: 'not-found' }
-  /** 429 for the first `times` attempts (counted from when the scenario is set), then normal. */
-  | { kind: 'rate-limited'; times: number; retryAfterSeconds?: number }
-  /** 413 for every message. */
-  | { kind: 'too-large' }
-  /** `status` (default 503) for the first `times` attempts, with an optional Retry-After. */
-  | { kind: 'server-error'; times: number; status?: number; retryAfterSeconds?: number };
+import type { SubscriptionScenario } from './scenarios.js';
 
 export interface SubscribeOptions {
   /** Which listener (push-service origin) issues it, by index. Default: round robin. */

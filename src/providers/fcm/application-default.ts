@@ -141,21 +141,20 @@ export function applicationDefaultCredential(options: ApplicationDefaultOptions)
       if (options.projectId !== undefined) return Promise.resolve(options.projectId);
       projectId ??= connect()
         .then(({ auth }) => auth.getProjectId())
-        .then(
-          (id) => {
-            if (typeof id !== 'string' || id === '') throw new Error('empty project id');
-            return id;
-          },
-          (err: unknown) => {
-            if (err instanceof PushError) throw err;
-            throw fcmError(
-              'config',
-              `no project id: the Application Default Credentials do not name one (${shortText(err)}). ` +
-                'Pass `projectId`, or set GOOGLE_CLOUD_PROJECT.',
-              { provider },
-            );
-          },
-        )
+        .then((id) => {
+          // Checked before the catch below, so an empty id gets the same config error as none.
+          if (typeof id !== 'string' || id === '') throw new Error('they name an empty project id');
+          return id;
+        })
+        .catch((err: unknown) => {
+          if (err instanceof PushError) throw err;
+          throw fcmError(
+            'config',
+            `no project id: the Application Default Credentials do not name one (${shortText(err)}). ` +
+              'Pass `projectId`, or set GOOGLE_CLOUD_PROJECT.',
+            { provider },
+          );
+        })
         .catch((err: unknown) => {
           projectId = undefined;
           throw err;

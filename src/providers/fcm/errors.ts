@@ -4,7 +4,7 @@
  * provider name.
  */
 
-import { PushError, type PushErrorCode, type PushErrorOptions, toPushError } from '../../errors.js';
+import { namedAfter, PushError, type PushErrorCode, type PushErrorOptions } from '../../errors.js';
 import type { Outcome } from '../../provider.js';
 
 export const PROVIDER_NAME = 'fcm';
@@ -29,8 +29,7 @@ export function configError(message: string, cause?: unknown): PushError {
  * error); anything else is `internal`.
  */
 export function failed(thrown: unknown, provider: string): Outcome {
-  const error = toPushError(thrown);
-  const named = error.provider === undefined ? error.with({ provider, cause: thrown }) : error;
+  const named = namedAfter(thrown, provider);
   return named.httpStatus === undefined
     ? { ok: false, error: named }
     : { ok: false, error: named, httpStatus: named.httpStatus };

@@ -13,7 +13,7 @@ import type {
   TopicManagement,
 } from '../../provider.js';
 import { PoolRegistry } from '../../transport/index.js';
-import type { Pool, TransportRequest, TransportResponse } from '../../transport/types.js';
+import type { Pool, PoolSource, TransportRequest, TransportResponse } from '../../transport/types.js';
 import { type FcmCredential, serviceAccountCredential } from './access-token.js';
 import { applicationDefaultCredential } from './application-default.js';
 import { deviceToken } from './device-token.js';
@@ -23,14 +23,6 @@ import { buildMessage, MAX_MESSAGE_BYTES, MAX_TOPIC_MESSAGE_BYTES, MessageTempla
 import { type FcmOptions, type ResolvedFcmOptions, resolveFcmOptions, sendPathFor } from './options.js';
 import { isUnauthenticated, outcomeFromResponse, parseErrorBody, topicOutcomes } from './responses.js';
 import { MAX_TOPIC_TOKENS, prepareTopicOperation, TOPIC_PATHS, type TopicPost } from './topics.js';
-
-/** Where the provider gets its connections: the transport's PoolRegistry, or a fake in tests. */
-export interface PoolSource {
-  get(origin: string): Pick<Pool, 'request'>;
-  close(): Promise<void>;
-  /** Resolves once the connections are gone (a fake may return nothing). */
-  destroy(): void | Promise<void>;
-}
 
 /** The FCM provider, with its token source exposed for inspection. */
 export interface FcmProvider extends Provider {

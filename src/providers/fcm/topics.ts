@@ -8,6 +8,7 @@
  */
 import type { Device } from '../../device.js';
 import type { Outcome, PreparedSend, SendContext, TopicOperation } from '../../provider.js';
+import { sendTokenBatch } from '../../token-batch.js';
 import { deviceToken } from './device-token.js';
 import { fcmError } from './errors.js';
 
@@ -65,23 +66,11 @@ export function prepareTopicOperation(
   const to = normalizeTopic(topic, provider);
   return {
     sendBatch(devices: readonly Device[], ctx: SendContext): Promise<Outcome[]> {
-      const outcomes: Outcome[] = new Array(devices.length);
-      const tokens: string[] = [];
-      const at: number[] = [];
-      for (let i = 0; i < devices.length; i++) {
-        const token = deviceToken(devices[i]!, provider);
-        if (typeof token !== 'string') {
-          outcomes[i] = token;
-          continue;
-        }
-        tokens.push(token);
-        at.push(i);
-      }
-      if (tokens.length === 0) return Promise.resolve(outcomes);
-      return post(operation, topicBody(to, tokens), tokens.length, ctx.signal).then((answered) => {
-        for (let j = 0; j < at.length; j++) outcomes[at[j]!] = answered[j]!;
-        return outcomes;
-      });
+      return sendTokenBatch(
+        devices,
+        (device) => deviceToken(device, provider),
+        (tokens) => post(operation, topicBody(to, tokens), tokens.length, ctx.signal),
+      );
     },
   };
 }

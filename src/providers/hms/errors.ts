@@ -1,9 +1,20 @@
 /**
- * The PushErrors the HMS provider raises itself, not read from a send response: a device
- * token that cannot be sent, the guard on 80300007, and the OAuth endpoint's refusals.
+ * The PushErrors the HMS provider raises itself, not read from a send response: bad options,
+ * a notification it refuses, a device token that cannot be sent, the guard on 80300007, and
+ * the OAuth endpoint's refusals.
  */
 import { PushError } from '../../errors.js';
 import { maskUrl, redactText } from '../../redact.js';
+
+/** Bad options at `hms()` time. */
+export function configError(message: string): PushError {
+  return new PushError('config', `hms: ${message}`, { provider: 'hms' });
+}
+
+/** A notification the provider refuses at `prepare`: the same for every device, never retryable. */
+export function badRequest(message: string): PushError {
+  return new PushError('bad-request', message, { provider: 'hms' });
+}
 
 /** Longest token accepted (Huawei's are ~130 characters): bounds what one request can carry. */
 export const MAX_TOKEN_LENGTH = 1024;

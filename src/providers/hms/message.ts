@@ -18,9 +18,10 @@
  *    `badge` → `badge.set_num` with the provider's `badgeClass` (Huawei requires the class),
  *    `priority: 'low'` → `importance: LOW`, `ttl`/`expiresAt` → `ttl` (at most 15 days).
  */
-import { PushError } from '../../errors.js';
+import type { PushError } from '../../errors.js';
 import { stringValues, ttlSeconds } from '../../message-values.js';
 import type { Notification } from '../../notification.js';
+import { badRequest } from './errors.js';
 import type { HmsOverrides } from './overrides.js';
 
 /** "The message body, tokens excluded, is at most 4096 bytes." */
@@ -34,10 +35,6 @@ export type HmsTarget =
   | { kind: 'condition'; condition: string };
 
 type Json = Record<string, unknown>;
-
-function badRequest(message: string): PushError {
-  return new PushError('bad-request', message, { provider: 'hms' });
-}
 
 /** The shared checks' refusals, with this provider's prefix. */
 const hmsBadRequest = (message: string): PushError => badRequest(`hms: ${message}`);

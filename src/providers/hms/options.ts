@@ -2,11 +2,11 @@
  * `hms()` options, checked once at construction: every mistake is a `config` PushError thrown
  * by `hms()` itself, before any device is read. The client secret is never echoed.
  */
-import { PushError } from '../../errors.js';
 import { cleartextProblem } from '../../https-only.js';
 import { providerName } from '../../provider.js';
 import { quoteValue } from '../../redact.js';
 import { type Http2Client, http2Protocol } from '../../transport/index.js';
+import { configError } from './errors.js';
 
 /** Huawei's send API (v1) and OAuth token endpoint. */
 export const DEFAULT_ENDPOINT = 'https://push-api.cloud.huawei.com';
@@ -83,10 +83,6 @@ export interface ResolvedHmsOptions {
   timeoutMs: number | undefined;
   proxy: string | undefined;
   protocol: 'h2' | 'h2-wire';
-}
-
-function configError(message: string): PushError {
-  return new PushError('config', `hms: ${message}`, { provider: 'hms' });
 }
 
 function positiveInt(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {

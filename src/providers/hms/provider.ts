@@ -4,11 +4,12 @@
  * send. See responses.ts for what each answer does, access-token.ts for OAuth.
  */
 import type { Device } from '../../device.js';
-import { PushError, toPushError } from '../../errors.js';
+import { namedAfter, PushError } from '../../errors.js';
 import type { Notification } from '../../notification.js';
 import type { DryRun, Outcome, PreparedSend, Provider, SendContext } from '../../provider.js';
+import { sendTokenBatch } from '../../token-batch.js';
 import { PoolRegistry } from '../../transport/index.js';
-import type { Pool, TransportRequest, TransportResponse } from '../../transport/types.js';
+import type { PoolSource, TransportRequest, TransportResponse } from '../../transport/types.js';
 import { AccessTokenSource } from './access-token.js';
 import { deviceToken } from './device-token.js';
 import { hmsDryRun, validated } from './dry-run.js';
@@ -22,13 +23,6 @@ import { answerBatch, type BatchAnswer } from './responses.js';
  * `msg` (~150 KB), which must be read whole to know which devices were delivered.
  */
 const MAX_ANSWER_BYTES = 1 << 20;
-
-/** Where the provider gets its connections: the transport's PoolRegistry, or a fake in tests. */
-export interface PoolSource {
-  get(origin: string): Pick<Pool, 'request'>;
-  close(): Promise<void>;
-  destroy(): void | Promise<void>;
-}
 
 /** The HMS provider, with its OAuth token requests exposed for inspection. */
 export interface HmsProvider extends Provider {
@@ -94,20 +88,7 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
   }
 
   /** A thrown or rejected error as a PushError carrying this provider's name. */
-  function named(err: unknown): PushError {
-    const error = toPushError(err);
-    return error.provider === undefined
-      ? new PushError(error.code, error.message, {
-          provider,
-          reason: error.reason,
-          httpStatus: error.httpStatus,
-          retryable: error.retryable,
-          retryAfterMs: error.retryAfterMs,
-          maybeDelivered: error.maybeDelivered,
-          cause: err,
-        })
-      : error;
-  }
+  const named = (err: unknown): PushError => namedAfter(err, provider);
 
   type Answer = BatchAnswer | { kind: 'failed'; error: PushError; requested: boolean };
 
@@ -219,24 +200,12 @@ export function createHmsProvider(resolved: ResolvedHmsOptions, pools: PoolSourc
     }
 
     return {
-      async sendBatch(devices: readonly Device[], ctx: SendContext): Promise<Outcome[]> {
-        const outcomes: Outcome[] = new Array(devices.length);
-        const targets: string[] = [];
-        const at: number[] = [];
-        for (let i = 0; i < devices.length; i++) {
-          const token = deviceToken(devices[i]!, provider);
-          if (typeof token !== 'string') {
-            outcomes[i] = token;
-            continue;
-          }
-          targets.push(token);
-          at.push(i);
-        }
-        if (targets.length === 0) return outcomes;
-        const answer = await post(template.body(targets), targets, ctx.signal);
-        const answered = outcomesOf(answer, targets);
-        for (let j = 0; j < at.length; j++) outcomes[at[j]!] = answered[j]!;
-        return outcomes;
+      sendBatch(devices: readonly Device[], ctx: SendContext): Promise<Outcome[]> {
+        return sendTokenBatch(
+          devices,
+          (device) => deviceToken(device, provider),
+          async (targets) => outcomesOf(await post(template.body(targets), targets, ctx.signal), targets),
+        );
       },
     };
   }

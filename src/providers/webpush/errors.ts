@@ -4,7 +4,7 @@
  * send carry the provider's name (`name`, default `webpush`).
  */
 
-import { PushError } from '../../errors.js';
+import { namedAfter, PushError } from '../../errors.js';
 
 /** Bad options or VAPID keys at `webPush()` time. */
 export function configError(message: string, cause?: unknown): PushError {
@@ -41,9 +41,7 @@ export function encryptionError(cause: unknown, provider: string): PushError {
 
 /** A thrown PushError named after the provider (a transport error has no provider yet); anything else is `internal`. */
 export function withProvider(thrown: unknown, provider: string): PushError {
-  if (thrown instanceof PushError) {
-    return thrown.provider === undefined ? thrown.with({ provider, cause: thrown }) : thrown;
-  }
+  if (thrown instanceof PushError) return namedAfter(thrown, provider);
   return internalError(`webpush transport: ${String(thrown)}`, provider, thrown);
 }
 

@@ -6,4 +6,5 @@ export type { WebPushMessage } from './message.js';
 export type { WebPushOptions } from './options.js';
 export type { WebPushAction, WebPushOverrides, WebPushUrgency } from './overrides.js';
 export { webPush } from './provider.js';
+export { WEB_PUSH_STATUSES, type WebPushAnswer } from './responses.js';
 export { generateVapidKeys, type VapidKeys, type VapidOptions } from './vapid.js';

@@ -2,19 +2,9 @@
  * What push services answer (RFC 8030 §5 and the services' own error bodies), and what
  * pushline makes of it. The one place to read how a Web Push response becomes an outcome.
  *
- * | status | the service says | outcome |
- * |---|---|---|
- * | 201 | "Created": accepted, `Location` names the message (RFC 8030 §5) | sent, `messageId` = `Location` |
- * | other 2xx | Safari has answered 200 to expired endpoints (WebKit bug 249766) | sent |
- * | 400 | "Bad Request": malformed headers, bad TTL/Topic/Urgency, body that is not aes128gcm | `bad-request` |
- * | 401, 403 | VAPID rejected: Apple `{"reason":"BadJwtToken"}`, Mozilla errno 109, or whatever the server at that URL likes to say | `bad-request`, fault `vapid` (see below) |
- * | 401, 403 + key *mismatch* | FCM "…do not correspond to the credentials used to create the subscriptions" / "…sender ID used to subscribe this user", Mozilla "VAPID public key mismatch": this one subscription was made for another `applicationServerKey` | `bad-request` (not `invalid-token`: a wrong key would otherwise delete every subscription) |
- * | 404 | "Not Found": unknown or expired subscription (RFC 8030 §7.3) | `invalid-token` |
- * | 410 | "Gone": the subscription was removed (RFC 8030 §7.3) | `invalid-token` |
- * | 413 | "Payload Too Large" (RFC 8030 §7.2) | `payload-too-large` |
- * | 429 | "Too Many Requests", with `Retry-After` (RFC 8030 §8.4) | `rate-limited` (retryable) |
- * | 5xx | the service is failing, maybe with `Retry-After` | `unavailable` (retryable) |
- * | anything else (1xx, 3xx — redirects are never followed —, other 4xx) | unexpected | `bad-request` (not retried), fault `malformed` |
+ * Every answer is one entry of {@link WEB_PUSH_STATUSES} (by status) or one of the rules
+ * beside it (2xx, a VAPID key mismatch, 5xx, anything else), with what the RFC or the services
+ * say beside what pushline makes of it. Redirects are never followed: a 3xx is unexpected.
  *
  * **Who is blamed.** A subscription's endpoint is a URL a browser — or an attacker — chose, so
  * one server's 401/403 is not proof that *our* VAPID key is wrong: it may be a subscription
@@ -69,6 +59,88 @@ function reasonFrom(body: Buffer, status: number): string {
  */
 export type OriginVerdict = 'vapid' | 'tls' | 'malformed' | 'proxy' | 'ok' | 'neutral';
 
+/** What a push service's answer means, and what pushline makes of it. */
+export interface WebPushAnswer {
+  /** What RFC 8030 (or the push services, in their own words) says the answer means. */
+  said: string;
+  code: PushErrorCode;
+  /** pushline's message (the status and the service's reason are added to it). */
+  message: string;
+  verdict: OriginVerdict;
+  /** Whether the answer's `Retry-After` is read (and the error is retryable, by its code). */
+  retryAfter?: true;
+}
+
+const GONE: Omit<WebPushAnswer, 'said'> = {
+  code: 'invalid-token',
+  message: 'the push service no longer knows this subscription: remove it',
+  verdict: 'ok',
+};
+
+const VAPID_REFUSED: WebPushAnswer = {
+  said: 'VAPID rejected: Apple {"reason":"BadJwtToken"}, Mozilla errno 109, or whatever the server at that URL likes to say',
+  code: 'bad-request',
+  message:
+    "this subscription's push service refused our VAPID authorization (one server's refusal does not stop the send)",
+  verdict: 'vapid',
+};
+
+/** THE table: the answers with a meaning of their own, by HTTP status. */
+export const WEB_PUSH_STATUSES: Readonly<Record<number, WebPushAnswer>> = {
+  400: {
+    said: '"Bad Request": malformed headers, bad TTL/Topic/Urgency, a body that is not aes128gcm',
+    code: 'bad-request',
+    message: 'the push service refused the request',
+    verdict: 'ok',
+  },
+  401: VAPID_REFUSED,
+  403: VAPID_REFUSED,
+  404: { said: '"Not Found": unknown or expired subscription (RFC 8030 §7.3)', ...GONE },
+  410: { said: '"Gone": the subscription was removed (RFC 8030 §7.3)', ...GONE },
+  413: {
+    said: '"Payload Too Large" (RFC 8030 §7.2)',
+    code: 'payload-too-large',
+    message: 'the push service refused the message size',
+    verdict: 'ok',
+  },
+  429: {
+    said: '"Too Many Requests", with Retry-After (RFC 8030 §8.4)',
+    code: 'rate-limited',
+    message: 'the push service asked to slow down',
+    verdict: 'neutral',
+    retryAfter: true,
+  },
+};
+
+/**
+ * 401/403 naming a key mismatch: this one subscription was made for another
+ * `applicationServerKey`. `bad-request`, not `invalid-token`: a wrong key would otherwise
+ * delete every subscription.
+ */
+export const KEY_MISMATCH_ANSWER: WebPushAnswer = {
+  said: 'FCM "…do not correspond to the credentials used to create the subscriptions" / "…sender ID used to subscribe this user", Mozilla "VAPID public key mismatch"',
+  code: 'bad-request',
+  message: 'the subscription was made for another VAPID key (applicationServerKey)',
+  verdict: 'ok',
+};
+
+/** Any 5xx. */
+export const SERVER_ERROR_ANSWER: WebPushAnswer = {
+  said: 'the service is failing, maybe with Retry-After',
+  code: 'unavailable',
+  message: 'the push service is unavailable',
+  verdict: 'neutral',
+  retryAfter: true,
+};
+
+/** Anything else: 1xx, 3xx (redirects are never followed), other 4xx. */
+export const UNEXPECTED_ANSWER: WebPushAnswer = {
+  said: 'nothing a push service answers',
+  code: 'bad-request',
+  message: 'unexpected push service answer',
+  verdict: 'malformed',
+};
+
 /** Maps one push-service response to an outcome. */
 export function outcomeFromResponse(
   status: number,
@@ -87,6 +159,8 @@ export function classifyResponse(
   provider: string,
 ): { outcome: Outcome; verdict: OriginVerdict } {
   if (status >= 200 && status < 300) {
+    // 201 "Created" (RFC 8030 §5), `Location` naming the message; any other 2xx counts as sent
+    // too (Safari has answered 200 to expired endpoints: WebKit bug 249766).
     const location = firstHeader(headers['location']);
     const outcome: Outcome =
       location === undefined
@@ -95,62 +169,19 @@ export function classifyResponse(
     return { outcome, verdict: 'ok' };
   }
   const reason = reasonFrom(body, status);
-  const fail = (code: PushErrorCode, message: string, extra: { retryAfterMs?: number } = {}): Outcome => ({
+  const answer =
+    (status === 401 || status === 403) && KEY_MISMATCH.test(reason)
+      ? KEY_MISMATCH_ANSWER
+      : (WEB_PUSH_STATUSES[status] ?? (status >= 500 ? SERVER_ERROR_ANSWER : UNEXPECTED_ANSWER));
+  const outcome: Outcome = {
     ok: false,
     httpStatus: status,
-    error: new PushError(code, `${message} (HTTP ${status}: ${reason})`, {
+    error: new PushError(answer.code, `${answer.message} (HTTP ${status}: ${reason})`, {
       reason,
       httpStatus: status,
       provider,
-      ...extra,
+      ...(answer.retryAfter ? { retryAfterMs: parseRetryAfter(headers['retry-after']) } : {}),
     }),
-  });
-  const retryAfterMs = () => parseRetryAfter(headers['retry-after']);
-  switch (status) {
-    case 404:
-    case 410:
-      return {
-        outcome: fail('invalid-token', 'the push service no longer knows this subscription: remove it'),
-        verdict: 'ok',
-      };
-    case 413:
-      return {
-        outcome: fail('payload-too-large', 'the push service refused the message size'),
-        verdict: 'ok',
-      };
-    case 429:
-      return {
-        outcome: fail('rate-limited', 'the push service asked to slow down', {
-          retryAfterMs: retryAfterMs(),
-        }),
-        verdict: 'neutral',
-      };
-    case 400:
-      return { outcome: fail('bad-request', 'the push service refused the request'), verdict: 'ok' };
-    case 401:
-    case 403:
-      if (KEY_MISMATCH.test(reason)) {
-        return {
-          outcome: fail(
-            'bad-request',
-            'the subscription was made for another VAPID key (applicationServerKey)',
-          ),
-          verdict: 'ok',
-        };
-      }
-      return {
-        outcome: fail(
-          'bad-request',
-          "this subscription's push service refused our VAPID authorization (one server's refusal does not stop the send)",
-        ),
-        verdict: 'vapid',
-      };
-  }
-  if (status >= 500) {
-    return {
-      outcome: fail('unavailable', 'the push service is unavailable', { retryAfterMs: retryAfterMs() }),
-      verdict: 'neutral',
-    };
-  }
-  return { outcome: fail('bad-request', 'unexpected push service answer'), verdict: 'malformed' };
+  };
+  return { outcome, verdict: answer.verdict };
 }

@@ -349,6 +349,21 @@ describe('the ADC seam, with a fake google-auth-library', () => {
       (err: unknown) =>
         err instanceof PushError && err.code === 'config' && /Pass `projectId`/.test(err.message),
     );
+    // An empty project id is none: the same config error, not a bare Error.
+    const empty = applicationDefaultCredential({
+      projectId: undefined,
+      googleAuth: undefined,
+      provider: 'fcm',
+      load: async () => fakeLibrary({ projectId: '' }).mod,
+    });
+    await assert.rejects(
+      empty.projectId(),
+      (err: unknown) =>
+        err instanceof PushError &&
+        err.code === 'config' &&
+        /empty project id/.test(err.message) &&
+        /Pass `projectId`/.test(err.message),
+    );
   });
 
   it("the library's failures become our token endpoint's outcome classes", () => {

@@ -47,6 +47,7 @@ describe('hms answers', () => {
 
   it('80100000 whose msg cannot be read: not re-sent, not deleted, marked maybe delivered', () => {
     const got = outcomes(answerBatch(200, body({ code: '80100000', msg: 'garbled' }), tokens));
+    assert.equal(got.length, tokens.length);
     for (const o of got) {
       assert.equal(o.ok, false);
       if (o.ok) continue;

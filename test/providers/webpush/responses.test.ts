@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Outcome } from '../../../src/provider.js';
-import { classifyResponse, outcomeFromResponse } from '../../../src/providers/webpush/responses.js';
+import {
+  classifyResponse,
+  outcomeFromResponse,
+  WEB_PUSH_STATUSES,
+} from '../../../src/providers/webpush/responses.js';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/transport/retry-after.js';
 
 function map(status: number, body = '', headers: Record<string, string> = {}): Outcome {
@@ -14,6 +18,32 @@ function failure(outcome: Outcome) {
 }
 
 describe('Web Push response table', () => {
+  it("answers each status of WEB_PUSH_STATUSES as its entry says, with the service's words beside it", () => {
+    const statuses = Object.keys(WEB_PUSH_STATUSES).map(Number);
+    assert.deepEqual(statuses, [400, 401, 403, 404, 410, 413, 429]);
+    for (const status of statuses) {
+      const entry = WEB_PUSH_STATUSES[status]!;
+      assert.ok(entry.said.length > 10, `${status}: the service's words`);
+      const { outcome, verdict } = classifyResponse(
+        status,
+        { 'retry-after': '3' },
+        Buffer.from('no'),
+        'webpush',
+      );
+      const error = failure(outcome);
+      assert.deepEqual(
+        [error.code, error.message, verdict, error.retryAfterMs],
+        [
+          entry.code,
+          `${entry.message} (HTTP ${status}: no)`,
+          entry.verdict,
+          entry.retryAfter ? 3000 : undefined,
+        ],
+        String(status),
+      );
+    }
+  });
+
   it('201 is sent, with the Location as messageId', () => {
     assert.deepEqual(map(201, '', { location: 'https://fcm.googleapis.com/0:1705%0f49' }), {
       ok: true,

@@ -164,6 +164,7 @@ test('the wire reader reports the same responses for any chunking of the same by
       (responses, cuts) => {
         const bytes = serverBytes(responses);
         const whole = run(responses.length, bytes, [bytes.length]);
+        assert.equal(whole.length, responses.length, 'one reported response per response sent');
         // Every response arrived complete when fed whole, with the body sent.
         whole.forEach((line, i) => {
           const parsed = JSON.parse(line) as {
