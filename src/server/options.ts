@@ -4,6 +4,7 @@
  * program embedding the server can build them itself. Secrets never appear here in clear:
  * API keys are hashes, and TLS material is held only to hand it to the listener.
  */
+import { SERVER_SECTION } from '../config/server.js';
 import type { Platform } from '../device.js';
 import type { Dispatcher } from '../queue/dispatch.js';
 import type { GorushSettings, GorushStats } from './gorush/index.js';
@@ -119,10 +120,19 @@ export interface ServerOptions {
   logger?: boolean | { level?: string; stream?: NodeJS.WritableStream };
 }
 
-/** The defaults of {@link ServerSettings}, in one place (README and `--help` quote them). */
+/** A default the config schema declares (an invariant of src/config/server.ts, not input). */
+function declared<T>(value: T | undefined, field: string): T {
+  if (value === undefined) throw new Error(`the config schema declares no default for ${field}`);
+  return value;
+}
+
+/**
+ * The defaults of {@link ServerSettings}, in one place (README and `--help` quote them); those
+ * the config schema declares (`server.host`, `server.port`) are read from it, not repeated.
+ */
 export const SERVER_DEFAULTS = {
-  host: '127.0.0.1',
-  port: 8088,
+  host: declared(SERVER_SECTION.fields.host.default, 'server.host'),
+  port: declared(SERVER_SECTION.fields.port.default, 'server.port'),
   bodyLimit: 1024 * 1024,
   maxInlineDevices: 10_000,
   rateLimit: { max: 1200, timeWindowMs: 60_000 },
