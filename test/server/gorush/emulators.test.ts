@@ -150,7 +150,8 @@ describe("gorush README examples delivered to pushline's emulators", () => {
     stopGoStats();
   });
 
-  // Every README example whose sends go to APNs or FCM (HMS: its emulator arrives with the HMS provider).
+  // Every README example whose sends go to APNs or FCM; the HMS examples are delivered to the HMS
+  // emulator through a spawned server in process.test.ts.
   for (const example of README_EXAMPLES.filter((e) => e.delivered.every((d) => !d.hms))) {
     it(example.name, async (t) => {
       const { apnsEmu, fcmEmu, push } = await setup(t, providers);
