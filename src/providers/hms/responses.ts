@@ -307,20 +307,20 @@ export function answerBatch(
   const reason = code ?? `HTTP ${status}`;
   const describe = (meaning: string) => `hms: ${status} ${reason}${said ? ` "${said}"` : ''}: ${meaning}`;
 
-  if (!rule) {
-    // A code not in the table: not retried, nothing deleted, Huawei's words kept.
-    const retryable = status >= 500;
-    const error = new PushError(retryable ? 'unavailable' : 'bad-request', describe('unknown answer'), {
-      provider,
-      reason,
-      httpStatus: status,
-      retryable,
-    });
+  /** Every device of the batch failed with one error: nothing was delivered. */
+  const failedBatch = (code: PushErrorCode, meaning: string, retryable: boolean) => {
+    const error = new PushError(code, describe(meaning), { provider, reason, httpStatus: status, retryable });
     return {
-      kind: 'outcomes',
+      kind: 'outcomes' as const,
       outcomes: everyDevice(tokens, { ok: false, error, httpStatus: status }),
       delivered: false,
     };
+  };
+
+  if (!rule) {
+    // A code not in the table: not retried, nothing deleted, Huawei's words kept.
+    const retryable = status >= 500;
+    return failedBatch(retryable ? 'unavailable' : 'bad-request', 'unknown answer', retryable);
   }
 
   switch (rule.action) {
@@ -375,19 +375,7 @@ export function answerBatch(
         kind: 'reauth',
         error: new PushError('auth', describe(rule.meaning), { provider, reason, httpStatus: status }),
       };
-    default: {
-      const retryable = rule.retryable ?? false;
-      const error = new PushError(rule.code ?? 'bad-request', describe(rule.meaning), {
-        provider,
-        reason,
-        httpStatus: status,
-        retryable,
-      });
-      return {
-        kind: 'outcomes',
-        outcomes: everyDevice(tokens, { ok: false, error, httpStatus: status }),
-        delivered: false,
-      };
-    }
+    default:
+      return failedBatch(rule.code ?? 'bad-request', rule.meaning, rule.retryable ?? false);
   }
 }
