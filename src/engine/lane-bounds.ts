@@ -30,9 +30,9 @@
  * (a single-provider send has nobody to protect: it only ever waits). Answer time comes from
  * Little's law over the tick (devices in flight ÷ answers per ms), so no request is timed.
  */
-import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import type { Device } from '../device.js';
 import { PushError } from '../errors.js';
+import { eventLoopBusy } from '../event-loop.js';
 import type { Outcome } from '../provider.js';
 import type { Lane } from './lane.js';
 
@@ -311,15 +311,4 @@ export class LaneBounds<D extends Device> {
     }
     return fastest;
   }
-}
-
-/** Reads the share of time our event loop was busy since the previous call. */
-function eventLoopBusy(): () => number {
-  let before: EventLoopUtilization = performance.eventLoopUtilization();
-  return () => {
-    const now = performance.eventLoopUtilization();
-    const share = performance.eventLoopUtilization(now, before).utilization;
-    before = now;
-    return share;
-  };
 }

@@ -32,6 +32,8 @@
  * The pool re-sends refused streams itself and never drops one (see base-pool.ts).
  */
 
+import { eventLoopBusy } from '../event-loop.js';
+
 /** What made the server (or the path) say "too much". */
 export type OverloadSignal = '429' | 'refused' | 'goaway' | 'timeout';
 
@@ -72,17 +74,6 @@ export interface AdaptiveLimitOptions {
 
 /** Above this event-loop utilization the sender is its own bottleneck: more in flight only queues here. */
 const SENDER_SATURATED = 0.9;
-
-/** Event-loop utilization since the previous call. */
-function eventLoopBusy(): () => number {
-  let last = performance.eventLoopUtilization();
-  return () => {
-    const now = performance.eventLoopUtilization();
-    const share = performance.eventLoopUtilization(now, last).utilization;
-    last = now;
-    return share;
-  };
-}
 
 /** Grow fast while the round trip is within this factor of the no-load one… */
 const FAST_GROW_BELOW = 1.25;
