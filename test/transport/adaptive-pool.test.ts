@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { describe, test } from 'node:test';
-import { createPool } from '../../src/transport/index.js';
+import { describe, type TestContext, test } from 'node:test';
+import { createPool, type PoolOptions } from '../../src/transport/index.js';
 import type { Pool } from '../../src/transport/types.js';
-import { H2_PROTOCOLS, startH2Server } from './helpers.js';
+import { H2_PROTOCOLS, type H2Protocol, startH2Server, type TestServer } from './helpers.js';
 
 /** Counts each body the server processed, and the most it held at once across connections. */
 function counting() {
@@ -31,6 +31,18 @@ function counting() {
 
 const limitOf = (pool: Pool) => pool.limit ?? Number.NaN;
 
+type Limits = Pick<PoolOptions, 'concurrency' | 'initialConcurrency' | 'maxConcurrency'>;
+
+/** A pool on `server` with these limits; the pool and the server are closed after the test. */
+function poolOn(t: TestContext, server: TestServer, protocol: H2Protocol, limits: Limits): Pool {
+  const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, ...limits });
+  t.after(async () => {
+    await pool.destroy();
+    await server.close();
+  });
+  return pool;
+}
+
 for (const protocol of H2_PROTOCOLS) {
   describe(`adaptive in-flight limit (${protocol})`, () => {
     test('grows past its start when every answer takes 100 ms, and stops at maxConcurrency', async (t) => {
@@ -44,17 +56,7 @@ for (const protocol of H2_PROTOCOLS) {
           stream.end();
         }, 100);
       });
-      const pool = createPool({
-        origin: server.origin,
-        protocol,
-        tls: { ca: server.ca },
-        initialConcurrency: 10,
-        maxConcurrency: 80,
-      });
-      t.after(async () => {
-        await pool.destroy();
-        await server.close();
-      });
+      const pool = poolOn(t, server, protocol, { initialConcurrency: 10, maxConcurrency: 80 });
       assert.equal(limitOf(pool), 10);
       const bodies = Array.from({ length: 1500 }, (_, i) => `r${i}`);
       const statuses = await Promise.all(
@@ -82,16 +84,7 @@ for (const protocol of H2_PROTOCOLS) {
         stream.respond({ ':status': 200 });
         stream.end();
       });
-      const pool = createPool({
-        origin: server.origin,
-        protocol,
-        tls: { ca: server.ca },
-        initialConcurrency: 200,
-      });
-      t.after(async () => {
-        await pool.destroy();
-        await server.close();
-      });
+      const pool = poolOn(t, server, protocol, { initialConcurrency: 200 });
       const bodies = Array.from({ length: 100 }, (_, i) => `r${i}`);
       const statuses = await Promise.all(
         bodies.map((body) => pool.request({ path: '/', body }).then((r) => r.status)),
@@ -110,16 +103,7 @@ for (const protocol of H2_PROTOCOLS) {
         stream.respond({ ':status': answered <= 5 ? 429 : 200 });
         stream.end();
       });
-      const pool = createPool({
-        origin: server.origin,
-        protocol,
-        tls: { ca: server.ca },
-        initialConcurrency: 64,
-      });
-      t.after(async () => {
-        await pool.destroy();
-        await server.close();
-      });
+      const pool = poolOn(t, server, protocol, { initialConcurrency: 64 });
       const statuses = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           pool.request({ path: '/', body: `r${i}` }).then((r) => r.status),
@@ -147,11 +131,7 @@ for (const protocol of H2_PROTOCOLS) {
           stream.end();
         }, 20);
       });
-      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca }, concurrency: 5 });
-      t.after(async () => {
-        await pool.destroy();
-        await server.close();
-      });
+      const pool = poolOn(t, server, protocol, { concurrency: 5 });
       const bodies = Array.from({ length: 60 }, (_, i) => `r${i}`);
       await Promise.all(bodies.map((body) => pool.request({ path: '/', body })));
       assert.equal(limitOf(pool), 5);
