@@ -23,11 +23,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import webpush from 'web-push';
 import { createServerTls } from '../src/emulator/tls.js';
-import { buildMessage, MessageTemplate } from '../src/providers/fcm/message.js';
 import { machine } from './lib/machine.js';
-import { buildClients, type RunResult, runClient, runH2load, which } from './lib/proc.js';
+import { alertBodies, buildClients, type RunResult, runClient, runH2load, which } from './lib/proc.js';
 import { writeSection } from './lib/results-file.js';
-import { ALERT, type BenchTarget, hexToken } from './lib/target.js';
+import type { BenchTarget } from './lib/target.js';
 import { delaySinkMissing, startDelaySink } from './sink/delay-sink.js';
 import { benchServiceAccount } from './sink/index.js';
 
@@ -77,12 +76,7 @@ buildClients();
 const tls = createServerTls();
 const apnsKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const apnsBody = JSON.stringify({ aps: { alert: { title: ALERT.title, body: ALERT.body } } });
-const fcmBody = new MessageTemplate(
-  buildMessage(ALERT, { platforms: ['android'] }).message,
-  'token',
-  false,
-).body(hexToken(0));
+const { apns: apnsBody, fcm: fcmBody } = alertBodies();
 
 const rows: Row[] = [];
 try {

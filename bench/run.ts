@@ -20,11 +20,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildMessage, MessageTemplate } from '../src/providers/fcm/message.js';
 import { machine } from './lib/machine.js';
-import { buildClients, type RunResult, runClient, runClientCapped, runH2load, which } from './lib/proc.js';
+import {
+  alertBodies,
+  buildClients,
+  type RunResult,
+  runClient,
+  runClientCapped,
+  runH2load,
+  which,
+} from './lib/proc.js';
 import { writeMainReport } from './lib/results-file.js';
-import { ALERT, hexToken } from './lib/target.js';
 import { startSink } from './sink/index.js';
 
 const argv = process.argv.slice(2);
@@ -57,13 +63,7 @@ const client =
   (script: string, ...args: (string | number)[]) =>
   () =>
     runClient(script, [targetPath, ...args.map(String)], sink.pid);
-const apnsBody = JSON.stringify({ aps: { alert: { title: ALERT.title, body: ALERT.body } } });
-// Byte for byte what fcm() sends for the bench's first device.
-const fcmBody = new MessageTemplate(
-  buildMessage(ALERT, { platforms: ['android'] }).message,
-  'token',
-  false,
-).body(hexToken(0));
+const { apns: apnsBody, fcm: fcmBody } = alertBodies();
 const H2LOAD_APNS = 'h2load (C, nghttp2), 1 thread, 4 connections × 100 streams';
 const H2LOAD_FCM = 'h2load (C, nghttp2), the same FCM request, 4 connections × 100 streams';
 const h2load = which('h2load');

@@ -6,7 +6,9 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildMessage, MessageTemplate } from '../../src/providers/fcm/message.js';
 import type { ClientResult } from './report.js';
+import { ALERT, hexToken } from './target.js';
 
 export interface RunResult extends ClientResult {
   /** CPU the sink spent during this run, per 10k pushes (it shares the cores with the client). */
@@ -87,6 +89,19 @@ export function which(name: string): string | undefined {
     if (existsSync(path)) return path;
   }
   return undefined;
+}
+
+/**
+ * The request bodies h2load sends: byte for byte what `apns()` and `fcm()` send for ALERT to the
+ * bench's first device, so the ceiling carries the same bytes as the senders.
+ */
+export function alertBodies(): { apns: string; fcm: string } {
+  return {
+    apns: JSON.stringify({ aps: { alert: { title: ALERT.title, body: ALERT.body } } }),
+    fcm: new MessageTemplate(buildMessage(ALERT, { platforms: ['android'] }).message, 'token', false).body(
+      hexToken(0),
+    ),
+  };
 }
 
 /**
