@@ -59,7 +59,7 @@ export abstract class BasePool implements Pool, AbortTarget {
 
   /** How many more requests the in-flight limit lets start now. */
   protected get room(): number {
-    return this.limiter.limit - (this.timeline.size - this.waiting.size);
+    return this.limiter.limit - this.inFlight;
   }
 
   /** Tells the limiter the server signalled overload (429, refused stream, GOAWAY, timeout). */
