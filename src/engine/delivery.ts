@@ -362,15 +362,7 @@ export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
     } catch (thrown) {
       failure = this.prepareError(provider, thrown);
     }
-    const concurrency = Math.max(1, provider.concurrency ?? this.settings.window);
-    lane = new Lane<D>(
-      provider,
-      prepared,
-      concurrency,
-      this,
-      this.settings.window,
-      !this.settings.windowFixed,
-    );
+    lane = new Lane<D>(provider, prepared, this, this.settings.window, !this.settings.windowFixed);
     if (failure) lane.tripped = failure;
     if (personalisedSend) {
       const method = Math.max(1, provider.batchSize ?? 1) > 1 ? 'sendBatch' : 'send';

@@ -55,6 +55,8 @@ export class Lane<D extends Device> {
    * request's round trip).
    */
   private readonly baseWindow: number;
+  /** Requests in flight for a provider that states no `concurrency`: the send's `window`. */
+  private readonly defaultConcurrency: number;
   /** Whether requests go through `sendBatch`. */
   /** Many devices per request (`sendBatch`): its per-device answer times are not comparable to a one-per-request lane's. */
   readonly batched: boolean;
@@ -65,13 +67,13 @@ export class Lane<D extends Device> {
   constructor(
     readonly provider: Provider,
     private readonly prepared: PreparedSend | undefined,
-    private readonly defaultConcurrency: number,
     private readonly host: LaneHost<D>,
     window: number,
     /** The window grows to the provider's concurrency (the caller did not fix it). */
     private readonly windowFollowsConcurrency = true,
   ) {
     this.batchSize = Math.max(1, Math.floor(provider.batchSize ?? 1) || 1);
+    this.defaultConcurrency = window;
     this.baseWindow = this.batchSize > 1 ? Math.max(window, 2 * this.batchSize) : window;
     // A batching provider set to one device per request may offer only sendBatch: batches of one.
     this.batched = this.batchSize > 1 || (prepared?.send === undefined && prepared?.sendBatch !== undefined);
