@@ -56,7 +56,10 @@ const duration = Number(values.duration);
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
 const cases = new Set(values.cases.split(','));
-/** `--profile <dir>`: every server process writes a V8 CPU profile there (read with bench/profile-summary.ts). */
+/**
+ * `--profile <dir>`: every server process and library client writes a V8 CPU profile there
+ * (`CPU.*.cpuprofile`, in the order they ran; read with bench/profile-summary.ts).
+ */
 const serverArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const load = () => loadavg()[0]!.toFixed(1);
@@ -110,7 +113,13 @@ const topic = sink.target.apns.topic;
 log(`sink: ${sink.description}; load ${load()}`);
 
 async function runLibrary(): Promise<RunResult & { load: string }> {
-  const result = await runClient('clients/pushline.ts', [targetPath, 'apns', String(devices)], sink.pid);
+  const result = await runClient(
+    'clients/pushline.ts',
+    [targetPath, 'apns', String(devices)],
+    sink.pid,
+    180_000,
+    serverArgs,
+  );
   return { ...result, load: load() };
 }
 
