@@ -1,9 +1,9 @@
 /**
  * The usual feedback line written without JSON.stringify: a device of plain values (strings,
  * numbers, booleans, null) and the feedback's own fields, concatenated. JSON.stringify costs
- * about 1 µs per feedback (~0.2 µs of it for one call on a 64-character string), and a server
- * writes a line for every device it sends: 100,000 `sent` lines took ~100 ms, ~70 ms this way
- * (the escape check of the token and the message id is most of what is left).
+ * about 1 µs per feedback whatever its size (~0.2 µs for one 64-character string alone), and a
+ * server writes a line for every device it sends: it was a twelfth of the server's time on a
+ * 100,000-device send, against a twentieth of that this way.
  *
  * Anything else — a nested object, an array, a BigInt, a `toJSON` method, an error — is left
  * to JSON.stringify by returning undefined: this never writes what JSON.stringify would not.
