@@ -8,7 +8,6 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Feedback } from '../feedback.js';
 import { StoreError } from './errors.js';
-import { plainFeedbackJson } from './feedback-json.js';
 
 export interface NdjsonFeedbackWriter {
   /** Writes one line; resolves when the stream can take more. */
@@ -36,12 +35,6 @@ export interface NdjsonFeedbackWriterOptions {
  * line as usual. One caller's odd object costs one line, never the file.
  */
 export function feedbackLine(feedback: Feedback): string {
-  try {
-    const plain = plainFeedbackJson(feedback);
-    if (plain !== undefined) return `${plain}\n`;
-  } catch {
-    // A getter that throws: JSON.stringify's path below meets it again and names it.
-  }
   const { device, status, provider, messageId, httpStatus, attempts, error, maybeDelivered, maybeDuplicate } =
     feedback;
   const line = {
@@ -85,12 +78,7 @@ function unwritableDevice(device: unknown, problem: unknown): Record<string, unk
   let kept = 0;
   for (const key of Object.keys(device)) {
     if (kept === 32) break;
-    let value: unknown;
-    try {
-      value = (device as Record<string, unknown>)[key];
-    } catch {
-      continue; // a getter that throws (perhaps the problem itself): its field is left out
-    }
+    const value = (device as Record<string, unknown>)[key];
     if (typeof value === 'string')
       placeholder[key] = value.length > 1000 ? `${value.slice(0, 1000)}…` : value;
     else if (typeof value === 'number' || typeof value === 'boolean' || value === null)
