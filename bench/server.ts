@@ -4,6 +4,9 @@
  *
  *  - library: one `PushClient` with `apns()` sends one notification to N generated devices
  *    (bench/clients/pushline.ts, its own compiled process);
+ *  - library-ndjson: the same, with the server's input and output: the devices read from an
+ *    NDJSON file of the lines the server is uploaded (`ndjsonDevices`), every feedback written
+ *    as a JSON line to a file (`ndjsonFeedbackWriter`), as the server records it;
  *  - server: the same send through `pushline serve`'s app (`buildServer()` + the in-process
  *    `LocalDispatcher` over the same kind of client, its own compiled process, fresh for each
  *    run): uploaded as an NDJSON body to `POST /v1/sends` from this process, timed from the
@@ -11,11 +14,11 @@
  *  - `/api/push`: gorush's route with one token a request, driven by autocannon from this
  *    process (`--connections` connections, `--warmup` s unmeasured, then `--duration` s).
  *
- * Cases alternate in every round (library and server swap places each round); medians over
- * `--runs` rounds. Server overhead = 1 − server pushes/s ÷ library pushes/s.
+ * Cases take turns in every round (each round starts with the next one); medians over `--runs`
+ * rounds. Server overhead = 1 − server pushes/s ÷ library pushes/s, against both libraries.
  *
  *   node --import tsx bench/server.ts [--devices 100000] [--runs 3] [--duration 10]
- *     [--connections 50] [--warmup 3] [--cases library,server,api-push,api-push-sync] [--profile <dir>]
+ *     [--connections 50] [--warmup 3] [--cases library,library-ndjson,server,api-push,api-push-sync] [--profile <dir>]
  *     [--json] [--write]
  *
  * `--write` puts the tables in bench/RESULTS.md, section "Server" (replaced if there).
@@ -30,6 +33,7 @@ import { writeSection } from './lib/results-file.js';
 import {
   getJson,
   loadApiPush,
+  ndjsonDeviceLines,
   type SendStatusBody,
   startServer,
   uploadSend,
@@ -44,7 +48,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '3' },
-    cases: { type: 'string', default: 'library,server,api-push,api-push-sync' },
+    cases: { type: 'string', default: 'library,library-ndjson,server,api-push,api-push-sync' },
     profile: { type: 'string' },
     json: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
@@ -56,7 +60,10 @@ const duration = Number(values.duration);
 const connections = Number(values.connections);
 const warmup = Number(values.warmup);
 const cases = new Set(values.cases.split(','));
-/** `--profile <dir>`: every server process writes a V8 CPU profile there (read with bench/profile-summary.ts). */
+/**
+ * `--profile <dir>`: every server process and library client writes a V8 CPU profile there
+ * (`CPU.*.cpuprofile`, in the order they ran; read with bench/profile-summary.ts).
+ */
 const serverArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const load = () => loadavg()[0]!.toFixed(1);
@@ -110,8 +117,33 @@ const topic = sink.target.apns.topic;
 log(`sink: ${sink.description}; load ${load()}`);
 
 async function runLibrary(): Promise<RunResult & { load: string }> {
-  const result = await runClient('clients/pushline.ts', [targetPath, 'apns', String(devices)], sink.pid);
+  const result = await runClient(
+    'clients/pushline.ts',
+    [targetPath, 'apns', String(devices)],
+    sink.pid,
+    180_000,
+    serverArgs,
+  );
   return { ...result, load: load() };
+}
+
+/** The devices the server is uploaded, as a file for the library's NDJSON run. */
+const devicesFile = join(dir, 'devices.ndjson');
+writeFileSync(devicesFile, ndjsonDeviceLines(0, devices));
+
+async function runLibraryNdjson(): Promise<RunResult & { load: string }> {
+  try {
+    const result = await runClient(
+      'clients/pushline.ts',
+      [targetPath, 'apns', String(devices), 'ndjson', devicesFile],
+      sink.pid,
+      180_000,
+      serverArgs,
+    );
+    return { ...result, load: load() };
+  } finally {
+    rmSync(`${devicesFile}.feedback.ndjson`, { force: true });
+  }
 }
 
 async function runServerSend(): Promise<ServerSendResult> {
@@ -180,18 +212,25 @@ async function runApiPush(sync: boolean): Promise<ApiPushResult> {
 }
 
 const library: Array<RunResult & { load: string }> = [];
+const libraryNdjson: Array<RunResult & { load: string }> = [];
 const server: ServerSendResult[] = [];
 const apiPush: ApiPushResult[] = [];
 const apiPushSync: ApiPushResult[] = [];
 try {
   for (let run = 0; run < runs; run++) {
-    // The library and the server swap places every round: neither always runs first.
-    const pair = [
+    // Each round starts with the next case: none always runs first.
+    const turns = [
       async () => {
         if (!cases.has('library')) return;
         const r = await runLibrary();
         library.push(r);
         log(`run ${run + 1} library: ${JSON.stringify(r)}`);
+      },
+      async () => {
+        if (!cases.has('library-ndjson')) return;
+        const r = await runLibraryNdjson();
+        libraryNdjson.push(r);
+        log(`run ${run + 1} library (NDJSON in and out): ${JSON.stringify(r)}`);
       },
       async () => {
         if (!cases.has('server')) return;
@@ -200,8 +239,7 @@ try {
         log(`run ${run + 1} server: ${JSON.stringify(r)}`);
       },
     ];
-    if (run % 2 === 1) pair.reverse();
-    for (const step of pair) await step();
+    for (let turn = 0; turn < turns.length; turn++) await turns[(run + turn) % turns.length]!();
     for (const sync of [false, true]) {
       if (!cases.has(sync ? 'api-push-sync' : 'api-push')) continue;
       const r = await runApiPush(sync);
@@ -214,9 +252,15 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-if (library.length === 0 || server.length === 0 || apiPush.length === 0 || apiPushSync.length === 0) {
+if (
+  library.length === 0 ||
+  libraryNdjson.length === 0 ||
+  server.length === 0 ||
+  apiPush.length === 0 ||
+  apiPushSync.length === 0
+) {
   // Some cases left out (--cases): no table, the runs as they are.
-  console.log(JSON.stringify({ devices, runs, library, server, apiPush, apiPushSync }));
+  console.log(JSON.stringify({ devices, runs, library, libraryNdjson, server, apiPush, apiPushSync }));
   process.exit(0);
 }
 
@@ -227,10 +271,17 @@ const median = (xs: number[]) => {
 const n = (x: number) => x.toLocaleString('en-US');
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const libraryRate = median(library.map((r) => r.perSecond));
+const libraryNdjsonRate = median(libraryNdjson.map((r) => r.perSecond));
 const serverRate = median(server.map((r) => r.perSecond));
 const overhead = 1 - serverRate / libraryRate;
+const ndjsonOverhead = 1 - serverRate / libraryNdjsonRate;
 const pairedOverheads = server.map((s, i) => 1 - s.perSecond / library[i]!.perSecond);
-const loads = [...library, ...server, ...apiPush, ...apiPushSync].map((r) => Number(r.load));
+const pairedNdjsonOverheads = server.map((s, i) => 1 - s.perSecond / libraryNdjson[i]!.perSecond);
+const loads = [...library, ...libraryNdjson, ...server, ...apiPush, ...apiPushSync].map((r) =>
+  Number(r.load),
+);
+const libraryRow = (path: string, rs: Array<RunResult & { load: string }>, rate: number) =>
+  `| ${path} | ${n(rate)} (${rs.map((r) => n(r.perSecond)).join(', ')}) | ${median(rs.map((r) => r.cpuPer10k))} | ${median(rs.map((r) => r.sinkCpuPer10k ?? Number.NaN))} | — | ${median(rs.map((r) => r.peakRssMb))} MB | ${median(rs.map((r) => r.failed))} |`;
 
 function apiPushRow(route: string, rs: ApiPushResult[]): string {
   const m = (pick: (r: ApiPushResult) => number) => median(rs.map(pick));
@@ -240,16 +291,21 @@ function apiPushRow(route: string, rs: ApiPushResult[]): string {
 const section = [
   '## Server',
   '',
-  `Generated by \`node --import tsx bench/server.ts --devices ${devices} --runs ${runs} --duration ${duration} --connections ${connections} --warmup ${warmup}\` on ${new Date().toISOString()}; sink: ${sink.description}. 2 cores; load average (1 min) after each run ${Math.min(...loads)}–${Math.max(...loads)}. ${runs} rounds, cases alternated (library and server swap places every round); medians.`,
+  `Generated by \`node --import tsx bench/server.ts --devices ${devices} --runs ${runs} --duration ${duration} --connections ${connections} --warmup ${warmup}\` on ${new Date().toISOString()}; sink: ${sink.description}. 2 cores; load average (1 min) after each run ${Math.min(...loads)}–${Math.max(...loads)}. ${runs} rounds, cases taking turns (each round starts with the next one); medians.`,
   '',
   `### One send of ${n(devices)} iOS devices: the library vs the server`,
   '',
   '| path | pushes/s, median (runs) | sender CPU s per 10k | sink CPU s per 10k | uploader CPU s per 10k | sender peak RSS | failed |',
   '|---|---|---|---|---|---|---|',
-  `| library: \`client.send(notification, devices)\`, devices from a generator | ${n(libraryRate)} (${library.map((r) => n(r.perSecond)).join(', ')}) | ${median(library.map((r) => r.cpuPer10k))} | ${median(library.map((r) => r.sinkCpuPer10k ?? Number.NaN))} | — | ${median(library.map((r) => r.peakRssMb))} MB | ${median(library.map((r) => r.failed))} |`,
+  libraryRow('library: `client.send(notification, devices)`, devices from a generator', library, libraryRate),
+  libraryRow(
+    "library, the server's input and output: devices from the same NDJSON lines (`ndjsonDevices(file)`), every feedback written as a JSON line (`ndjsonFeedbackWriter(file)`)",
+    libraryNdjson,
+    libraryNdjsonRate,
+  ),
   `| server: NDJSON upload to \`POST /v1/sends\`, until \`GET /v1/sends/:id\` says done | ${n(serverRate)} (${server.map((r) => n(r.perSecond)).join(', ')}) | ${median(server.map((r) => r.cpuPer10k))} | ${median(server.map((r) => r.sinkCpuPer10k))} | ${median(server.map((r) => r.uploaderCpuPer10k))} | ${median(server.map((r) => r.peakRssMb))} MB | ${median(server.map((r) => r.failed))} |`,
   '',
-  `Server overhead (1 − server ÷ library, medians): **${pct(overhead)}** (per round: ${pairedOverheads.map(pct).join(', ')}); the issue's target is ≤ 15%.`,
+  `Server overhead (1 − server ÷ library, medians): **${pct(overhead)}** against the library with generated devices and no record (per round: ${pairedOverheads.map(pct).join(', ')}); **${pct(ndjsonOverhead)}** against the library doing the same send — the same NDJSON in, a feedback line per device out — (per round: ${pairedNdjsonOverheads.map(pct).join(', ')}). The issue's target is ≤ 15%.`,
   '',
   "Both senders are compiled (tsc) and run in their own process with the same `apns()` options, fresh for each run (the server's timing starts after it listens); the runner runs under tsx. The library's devices come from a generator in its process; the server's are 100,000 NDJSON lines uploaded over HTTP/1.1 from the runner (its CPU is the uploader column), parsed, and every device's feedback is recorded as a JSON line in the send's spool (what `GET /v1/sends/:id/feedback` serves): that per-device work is the overhead measured. The server runs as `pushline serve` would by default except: the in-process `LocalDispatcher` with its defaults (16 sends at once, 1,000 waiting) and the Prometheus metrics as `pushline serve` builds them (an observer of every feedback, `/metrics`, per-request samples) but no webhook or dead-token sink; JSON logs at info level to /dev/null; the rate-limit plugin on with a budget too large to bite (the default, 1,200 a minute, would be the figure otherwise); no TLS on the listener. The end of the send is seen by polling `GET /v1/sends/:id` every 10 ms. Sink, sender and runner share the machine's 2 cores with other work (the load average above): absolute figures move by tens of percent between runs, the per-round overheads show how much.",
   '',
@@ -267,5 +323,6 @@ const section = [
 ].join('\n');
 
 if (values.write) writeSection('## Server', section);
-if (values.json) console.log(JSON.stringify({ devices, runs, library, server, apiPush, apiPushSync }));
+if (values.json)
+  console.log(JSON.stringify({ devices, runs, library, libraryNdjson, server, apiPush, apiPushSync }));
 else console.log(section);

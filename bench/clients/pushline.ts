@@ -2,8 +2,11 @@
  * pushline as its users run it: one PushClient, one provider, devices streamed in, feedback
  * streamed out. Runs in its own process; prints one JSON line (see ../lib/report.ts).
  *
- *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-node|fcm|fcm-node|webpush|webpush-node <pushes> [generator [<options JSON>]|sqlite <db>|postgres <url>]
+ *   node --import tsx bench/clients/pushline.ts <target.json> apns|apns-node|fcm|fcm-node|webpush|webpush-node <pushes> [generator [<options JSON>]|sqlite <db>|postgres <url>|ndjson <file>]
  *
+ * `ndjson <file>`: the devices of an NDJSON file (ndjsonDevices), every feedback written to
+ * `<file>.feedback.ndjson` (ndjsonFeedbackWriter): the send `pushline serve` makes of an NDJSON
+ * upload, done by the library in-process (bench/server.ts compares the two).
  * With the generator, an options JSON (e.g. `{"concurrency":10000,"connections":10}`) is
  * merged into the provider's options: the latency benchmark's tuned runs.
  */
@@ -62,8 +65,10 @@ function* generate(n: number): Generator<Device> {
 }
 
 // The stores module (SQLite, PostgreSQL, CSV) is loaded only when used, as an app would.
+const stores = source === 'generator' ? undefined : await import('../../src/stores/index.js');
 async function storeDevices(): Promise<AsyncIterable<Device>> {
-  const stores = await import('../../src/stores/index.js');
+  if (stores === undefined) throw new Error('no store for the generator');
+  if (source === 'ndjson') return stores.ndjsonDevices(dbPath!);
   // The tables bench/stores.ts prepares: `devices` in SQLite, `pushline_bench_devices` in PostgreSQL.
   const query = `SELECT id, token FROM ${source === 'sqlite' ? 'devices' : 'pushline_bench_devices'} ORDER BY id`;
   return source === 'sqlite'
@@ -77,10 +82,14 @@ const client = new PushClient({ providers: [provider] });
 const failures: Record<string, number> = {};
 let sent = 0;
 const timer = startTimer();
+const feedbackFile =
+  source === 'ndjson' ? stores!.ndjsonFeedbackWriter(`${dbPath}.feedback.ndjson`) : undefined;
 for await (const feedback of client.send(ALERT, devices)) {
+  if (feedbackFile) await feedbackFile.write(feedback);
   if (feedback.status === 'sent') sent++;
   else count(failures, feedback.error?.reason ?? feedback.error?.code ?? feedback.status);
 }
+await feedbackFile?.close();
 const result = timer.stop(
   `pushline ${kind}${source === 'generator' ? '' : ` (${source})`}`,
   pushes,

@@ -72,6 +72,13 @@ export function getJson<T>(port: number, path: string, key: string): Promise<T> 
   });
 }
 
+/** The NDJSON lines of the bench's iOS devices `from` to `to` (excluded), each with its newline. */
+export function ndjsonDeviceLines(from: number, to: number): string {
+  let lines = '';
+  for (let i = from; i < to; i++) lines += `{"platform":"ios","token":"${hexToken(i)}"}\n`;
+  return lines;
+}
+
 /**
  * POST /v1/sends with an NDJSON body: the send on line 1, then `devices` iOS devices, written
  * 1,000 lines at a time as fast as the server reads them. Resolves with the send's id (the
@@ -101,11 +108,7 @@ export function uploadSend(port: number, key: string, app: string, devices: numb
     (async () => {
       req.write(`${JSON.stringify({ app, notification: ALERT })}\n`);
       for (let i = 0; i < devices; i += 1000) {
-        let chunk = '';
-        for (let j = i; j < Math.min(devices, i + 1000); j++) {
-          chunk += `{"platform":"ios","token":"${hexToken(j)}"}\n`;
-        }
-        if (!req.write(chunk)) await once(req, 'drain');
+        if (!req.write(ndjsonDeviceLines(i, Math.min(devices, i + 1000)))) await once(req, 'drain');
       }
       req.end();
     })().catch(reject);

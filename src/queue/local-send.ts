@@ -9,6 +9,7 @@
 import type { PushClient } from '../client.js';
 import type { Device } from '../device.js';
 import type { Delivery } from '../engine/delivery.js';
+import { isPullSource, PULL, type Pulled, type Puller, type PullSource } from '../engine/source.js';
 import { PushError } from '../errors.js';
 import type { Feedback } from '../feedback.js';
 import { redactText } from '../redact.js';
@@ -132,8 +133,11 @@ export class LocalSend {
     this.startedAt = new Date(this.host.now()).toISOString();
     try {
       const devices = this.devices;
-      const counted =
-        Symbol.asyncIterator in devices ? this.countedAsync(devices) : this.countedSync(devices);
+      const counted = isPullSource<Device>(devices)
+        ? this.countedPull(devices)
+        : Symbol.asyncIterator in devices
+          ? this.countedAsync(devices)
+          : this.countedSync(devices);
       this.delivery = client.send(this.spec.notification, counted, {
         dryRun: this.spec.dryRun === true,
         ...(this.spec.delivery !== undefined ? { delivery: this.spec.delivery } : {}),
@@ -236,6 +240,32 @@ export class LocalSend {
       this.readDone();
     }
   }
+
+  /**
+   * The same for a source with its own puller (a request body's NDJSON): counted as pulled,
+   * keeping the devices it already holds answered at once (see PullSource).
+   */
+  private countedPull(devices: PullSource<Device>): PullSource<Device> {
+    const counted: PullSource<Device> = {
+      [PULL]: () => new CountedPuller(devices[PULL](), this.pullCounter),
+      [Symbol.asyncIterator]: () => this.countedAsync(devices)[Symbol.asyncIterator](),
+    };
+    return counted;
+  }
+
+  /** What a {@link CountedPuller} reports to: the same bookkeeping as countedAsync's. */
+  private readonly pullCounter: PullCounter = {
+    read: () => {
+      this.accepted++;
+    },
+    ended: () => {
+      this.readComplete = true;
+    },
+    failed: (error) => {
+      this.error ??= errorOf(error);
+    },
+    done: () => this.readDone(),
+  };
 
   private readDone(): void {
     this.endRead();
@@ -342,5 +372,66 @@ export class LocalSend {
     this.finishedAt = new Date(this.finishedAtMs).toISOString();
     this.host.settled(this);
     this.settle(this.status());
+  }
+}
+
+/** Where a counted puller reports what it read, how reading ended, and that it did. */
+interface PullCounter {
+  read(): void;
+  ended(): void;
+  failed(error: unknown): void;
+  done(): void;
+}
+
+/** A puller that counts what it hands on and says once when reading stopped, however it did. */
+class CountedPuller implements Puller<Device> {
+  private finished = false;
+
+  constructor(
+    private readonly inner: Puller<Device>,
+    private readonly counter: PullCounter,
+  ) {}
+
+  next(): Pulled<Device> | Promise<Pulled<Device>> {
+    let pulled: Pulled<Device> | Promise<Pulled<Device>>;
+    try {
+      pulled = this.inner.next();
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+    if (typeof (pulled as Promise<unknown>).then !== 'function') return this.count(pulled as Pulled<Device>);
+    return (pulled as Promise<Pulled<Device>>).then(
+      (answer) => this.count(answer),
+      (error: unknown) => {
+        this.fail(error);
+        throw error;
+      },
+    );
+  }
+
+  close(): void {
+    this.inner.close();
+    this.finish();
+  }
+
+  private count(pulled: Pulled<Device>): Pulled<Device> {
+    if (pulled.done) {
+      if (!this.finished) this.counter.ended();
+      this.finish();
+    } else this.counter.read(); // handed to the engine, even just after close(): it gets its feedback
+    return pulled;
+  }
+
+  private fail(error: unknown): void {
+    if (this.finished) return;
+    this.counter.failed(error);
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.counter.done();
   }
 }

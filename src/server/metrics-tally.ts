@@ -19,6 +19,13 @@ export class Tally<V> {
   /** Every series, in the order first seen (what a scrape reads). */
   readonly series: Series<V>[] = [];
   private readonly root = new Map<string | undefined, unknown>();
+  /**
+   * The label values of the last call and their series: consecutive calls mostly name the same
+   * one (a send's devices are mostly `sent` by one provider), and comparing the values is
+   * cheaper than a walk down the maps.
+   */
+  private lastValues: Array<string | undefined> | undefined;
+  private lastLeaf: Series<V> | undefined;
 
   constructor(
     private readonly names: readonly string[],
@@ -27,6 +34,15 @@ export class Tally<V> {
 
   /** The series for these label values (one per label name, in order), made on first use. */
   at(...values: Array<string | undefined>): Series<V> {
+    const lastValues = this.lastValues;
+    if (lastValues !== undefined && sameValues(lastValues, values)) return this.lastLeaf!;
+    const leaf = this.find(values);
+    this.lastValues = values;
+    this.lastLeaf = leaf;
+    return leaf;
+  }
+
+  private find(values: Array<string | undefined>): Series<V> {
     let node = this.root;
     const last = this.names.length - 1;
     for (let i = 0; i < last; i++) {
@@ -57,6 +73,12 @@ export interface HistogramData {
   counts: number[];
   sum: number;
   count: number;
+}
+
+function sameValues(a: Array<string | undefined>, b: Array<string | undefined>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Device } from '../device.js';
+import { PULL, type Pulled, type PullSource, pullerFor } from '../engine/source.js';
 import { PushError } from '../errors.js';
 import type { FeedbackStatus } from '../feedback.js';
 import type { Notification } from '../notification.js';
@@ -381,8 +382,10 @@ function fromJsonBody(body: SendRequest): { send: SendRequest; devices: DeviceIn
 async function readNdjsonHead(
   request: FastifyRequest,
 ): Promise<{ send: SendRequest; devices: DeviceInput; print: string }> {
-  const lines = ndjsonDevices(request.body as Readable)[Symbol.asyncIterator]();
-  let first: IteratorResult<Device>;
+  // Pulled, not iterated: the devices after the head are answered at once while the body's last
+  // chunk holds more (see PullSource), and the send reads on from this same puller.
+  const lines = pullerFor(ndjsonDevices(request.body as Readable));
+  let first: Pulled<Device>;
   try {
     first = await lines.next();
   } catch (error) {
@@ -428,10 +431,14 @@ async function readNdjsonHead(
       field,
     );
   }
-  const devices: AsyncIterable<Device> = {
+  const devices: PullSource<Device> = {
+    [PULL]: () => lines,
     [Symbol.asyncIterator]: () => ({
-      next: () => lines.next(),
-      return: async (value?: unknown) => (await lines.return?.(value)) ?? { done: true, value: undefined },
+      next: async () => (await lines.next()) as IteratorResult<Device>,
+      return: async () => {
+        lines.close();
+        return { done: true, value: undefined };
+      },
     }),
   };
   return {

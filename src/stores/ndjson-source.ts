@@ -1,18 +1,24 @@
 /**
  * Devices from NDJSON (one JSON object per line, `.ndjson` / `.jsonl`), from a file or a
  * stream such as stdin. Read chunk by chunk with the stream's backpressure; only the current
- * line is held, and a line longer than the row size limit is skipped rather than buffered.
+ * chunk's lines are held, each parsed when it is pulled, and a line longer than the row size
+ * limit is skipped rather than buffered (see line-reader.ts).
+ *
+ * The engine pulls the devices through the source's own puller (see PullSource in
+ * engine/source.ts): the devices of a chunk already read are answered at once, without a
+ * promise each.
  *
  * A line that is not UTF-8, not JSON, not a JSON object, or over the row limits (nesting depth,
  * size: see row-limits.ts) becomes one `invalid-device` feedback naming its line number (see
  * malformed.ts) instead of ending the run. A JSON object is handed on as it is: every field
  * rides along, and the engine judges its platform.
  */
-import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import type { Device } from '../device.js';
+import { PULL, type Pulled, type Puller, type PullSource } from '../engine/source.js';
 import { StoreError } from './errors.js';
 import { describeInput, openInput, type TextInput } from './input.js';
+import { type Line, LineReader } from './line-reader.js';
 import { malformedLine } from './malformed.js';
 import { type RowLimitOptions, type RowLimits, rowLimits, rowProblem } from './row-limits.js';
 
@@ -27,151 +33,142 @@ export function ndjsonDevices(input: TextInput, options: NdjsonDevicesOptions = 
   const maxLineLength = options.maxLineLength ?? limits.maxSize;
   // The line's length is the row's size; the walk over the parsed row checks only its depth.
   const depthOnly = { maxDepth: limits.maxDepth, maxSize: Number.POSITIVE_INFINITY };
-  return { [Symbol.asyncIterator]: () => readDevices(input, maxLineLength, depthOnly) };
+  const puller = () => new NdjsonPuller(input, maxLineLength, depthOnly);
+  const source: PullSource<Device> = {
+    [PULL]: puller,
+    [Symbol.asyncIterator]: () => asyncIteratorOf(puller()),
+  };
+  return source;
 }
 
-async function* readDevices(
-  input: TextInput,
-  maxLineLength: number,
-  limits: Required<RowLimits>,
-): AsyncGenerator<Device> {
-  const name = describeInput(input);
-  for await (const { number, text, tooLong, notUtf8 } of readLines(openInput(input), name, maxLineLength)) {
-    if (tooLong) {
-      yield malformedLine(name, number, `longer than ${maxLineLength} characters; skipped`, text);
-      continue;
+const DONE: Pulled<never> = Object.freeze({ done: true });
+
+/**
+ * Devices from the lines of the input, parsed one at a time as they are pulled: answered at
+ * once while the chunk last read has lines left, with a promise when the next chunk is needed.
+ */
+class NdjsonPuller implements Puller<Device> {
+  private readonly name: string;
+  private readonly lines: LineReader;
+  /** The input, opened by the first pull, and its chunks. */
+  private stream: Readable | undefined;
+  private chunks: AsyncIterator<unknown> | undefined;
+  private inputEnded = false;
+  private done = false;
+
+  constructor(
+    private readonly input: TextInput,
+    private readonly maxLineLength: number,
+    private readonly limits: Required<RowLimits>,
+  ) {
+    this.name = describeInput(input);
+    this.lines = new LineReader(maxLineLength);
+  }
+
+  next(): Pulled<Device> | Promise<Pulled<Device>> {
+    return this.take() ?? this.more();
+  }
+
+  /**
+   * Stops reading: the input is destroyed (a file we opened is closed; a caller's stream is
+   * destroyed, as ending its async iterator early does), which also ends a pull waiting for it.
+   */
+  close(): void {
+    this.done = true;
+    this.stream?.destroy();
+  }
+
+  /** The next device of the lines read, DONE at the end, or undefined when a chunk is needed. */
+  private take(): Pulled<Device> | undefined {
+    if (this.done) return DONE;
+    for (let line = this.lines.next(); line !== undefined; line = this.lines.next()) {
+      const device = this.device(line);
+      if (device !== undefined) return { done: false, value: device };
     }
+    if (!this.inputEnded) return undefined;
+    this.done = true;
+    return DONE;
+  }
+
+  private async more(): Promise<Pulled<Device>> {
+    for (;;) {
+      let chunk: IteratorResult<unknown>;
+      try {
+        if (this.chunks === undefined) {
+          this.stream = openInput(this.input);
+          this.chunks = this.stream[Symbol.asyncIterator]();
+        }
+        chunk = await this.chunks.next();
+      } catch (error) {
+        // Closed while waiting for input: the stream's end is ours, not a failure to read.
+        if (this.done) return DONE;
+        this.done = true;
+        if (error instanceof StoreError) throw error;
+        throw new StoreError(
+          'store-read',
+          `cannot read ${this.name} after line ${this.lines.number}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      if (this.done) return DONE; // closed while waiting
+      if (chunk.done) {
+        this.inputEnded = true;
+        this.lines.end();
+      } else {
+        const data = chunk.value;
+        this.lines.feed(typeof data === 'string' ? Buffer.from(data) : (data as Buffer));
+      }
+      const pulled = this.take();
+      if (pulled !== undefined) return pulled;
+    }
+  }
+
+  /** The device a line holds; a malformed one for a line that cannot be one; undefined for a blank line. */
+  private device({ number, text, tooLong, notUtf8 }: Line): Device | undefined {
+    const name = this.name;
+    if (tooLong)
+      return malformedLine(name, number, `longer than ${this.maxLineLength} characters; skipped`, text);
     if (notUtf8) {
-      yield malformedLine(
+      return malformedLine(
         name,
         number,
         'not valid UTF-8 (the line holds bytes that are not UTF-8 text)',
         text,
       );
-      continue;
     }
-    if (text.trim() === '') continue;
+    if (text.trim() === '') return undefined;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      yield malformedLine(name, number, `not valid JSON (${(error as Error).message})`, text);
-      continue;
+      return malformedLine(name, number, `not valid JSON (${(error as Error).message})`, text);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-      yield malformedLine(name, number, `expected a JSON object, got ${got}`, text);
-      continue;
+      return malformedLine(name, number, `expected a JSON object, got ${got}`, text);
     }
     // JSON.parse takes any depth; JSON.stringify (the feedback line) would overflow on it.
-    const problem = rowProblem(value, limits);
-    if (problem !== undefined) {
-      yield malformedLine(name, number, problem, text);
-      continue;
-    }
-    yield value as Device;
+    const problem = rowProblem(value, this.limits);
+    if (problem !== undefined) return malformedLine(name, number, problem, text);
+    return value as Device;
   }
 }
-
-interface Line {
-  /** 1-based. */
-  number: number;
-  text: string;
-  /** The line was over the limit: `text` is only its start. */
-  tooLong: boolean;
-  /** The line's bytes are not UTF-8: `text` is what they decode to, with U+FFFD for the bad ones. */
-  notUtf8: boolean;
-}
-
-const LF = 0x0a;
 
 /**
- * Splits a byte stream into lines (LF or CRLF), holding at most one line (at most 4 bytes per
- * character of `maxLineLength`). Each line's bytes are checked to be UTF-8: a chunk's complete
- * lines are checked and decoded together (one native call each, the common case), and line by
- * line only when that chunk holds bytes that are not UTF-8.
+ * The same devices for `for await`: a puller's answers, each as a promise, one after another
+ * even when next() is called again before the last answer (as an async generator queues them).
  */
-export async function* readLines(
-  stream: Readable,
-  name: string,
-  maxLineLength: number,
-): AsyncGenerator<Line> {
-  let number = 0;
-  // The line being read, when it spans chunks: its pieces, or its start once it is over the limit.
-  let pieces: Buffer[] = [];
-  let held = 0;
-  let skipping: string | undefined;
-  const maxBytes = maxLineLength * 4;
-
-  const finish = (text: string, notUtf8 = false): Line => {
-    number++;
-    if (number === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // UTF-8 BOM
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (text.length > maxLineLength) return { number, text: text.slice(0, 200), tooLong: true, notUtf8 };
-    return { number, text, tooLong: false, notUtf8 };
+function asyncIteratorOf(puller: Puller<Device>): AsyncIterator<Device> {
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    next: () => {
+      const answer = last.then(() => puller.next()) as Promise<IteratorResult<Device>>;
+      last = answer.catch(() => {});
+      return answer;
+    },
+    return: async () => {
+      puller.close();
+      return { done: true, value: undefined };
+    },
   };
-  const decode = (bytes: Buffer): Line => finish(bytes.toString('utf8'), !isUtf8(bytes));
-  const hold = (bytes: Buffer) => {
-    if (skipping !== undefined) return;
-    held += bytes.length;
-    if (held <= maxBytes) {
-      pieces.push(bytes);
-      return;
-    }
-    skipping = Buffer.concat([...pieces, bytes.subarray(0, 200)])
-      .toString('utf8')
-      .slice(0, 200);
-    pieces = [];
-    held = 0;
-  };
-  /** Ends the held line with `tail` (the bytes before its newline). */
-  const endHeld = (tail: Buffer): Line => {
-    if (skipping !== undefined) {
-      number++;
-      const text = skipping;
-      skipping = undefined;
-      return { number, text, tooLong: true, notUtf8: false };
-    }
-    const bytes = pieces.length === 0 ? tail : Buffer.concat([...pieces, tail]);
-    pieces = [];
-    held = 0;
-    return decode(bytes);
-  };
-
-  try {
-    for await (const data of stream) {
-      const chunk: Buffer = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
-      const first = chunk.indexOf(LF);
-      if (first === -1) {
-        hold(chunk);
-        continue;
-      }
-      yield endHeld(chunk.subarray(0, first));
-      const last = chunk.lastIndexOf(LF);
-      if (last > first) {
-        const region = chunk.subarray(first + 1, last);
-        if (isUtf8(region)) {
-          for (const text of region.toString('utf8').split('\n')) yield finish(text);
-        } else {
-          for (let start = 0; start <= region.length; ) {
-            let end = region.indexOf(LF, start);
-            if (end === -1) end = region.length;
-            yield decode(region.subarray(start, end));
-            start = end + 1;
-          }
-        }
-      }
-      if (last + 1 < chunk.length) hold(chunk.subarray(last + 1));
-    }
-  } catch (error) {
-    if (error instanceof StoreError) throw error;
-    throw new StoreError(
-      'store-read',
-      `cannot read ${name} after line ${number}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (skipping !== undefined || held > 0) yield endHeld(Buffer.alloc(0));
 }

@@ -78,7 +78,12 @@ function unwritableDevice(device: unknown, problem: unknown): Record<string, unk
   let kept = 0;
   for (const key of Object.keys(device)) {
     if (kept === 32) break;
-    const value = (device as Record<string, unknown>)[key];
+    let value: unknown;
+    try {
+      value = (device as Record<string, unknown>)[key];
+    } catch {
+      continue; // a getter that throws (perhaps the problem itself): its field is left out
+    }
     if (typeof value === 'string')
       placeholder[key] = value.length > 1000 ? `${value.slice(0, 1000)}…` : value;
     else if (typeof value === 'number' || typeof value === 'boolean' || value === null)

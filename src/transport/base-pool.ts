@@ -167,13 +167,13 @@ export abstract class BasePool implements Pool, AbortTarget {
     // Sampled before settling: the in-flight count is the one this answer came back under.
     if (!request.settled) this.answered(request, response.status);
     if (!this.settle(request)) return;
-    if (requestEndWatched()) this.publishEnd(request, { status: response.status });
+    if (requestEndWatched()) this.publishEnd(request, response.status, undefined);
     request.resolve(response);
   }
 
   protected fail(request: PendingRequest, error: PushError): void {
     if (!this.settle(request)) return;
-    if (requestEndWatched()) this.publishEnd(request, { error: error.code });
+    if (requestEndWatched()) this.publishEnd(request, undefined, error.code);
     request.reject(error);
   }
 
@@ -187,9 +187,14 @@ export abstract class BasePool implements Pool, AbortTarget {
     else this.limiter.sample(Date.now() - request.sentAt, this.inFlight);
   }
 
-  private publishEnd(request: PendingRequest, outcome: { status: number } | { error: string }): void {
-    const startedAt = request.deadline - this.options.timeoutMs;
-    publishRequestEnd({ origin: this.origin, ...outcome, durationMs: Date.now() - startedAt });
+  /** One message per settled request (no spread of an outcome object: this runs per request). */
+  private publishEnd(request: PendingRequest, status: number | undefined, error: string | undefined): void {
+    const durationMs = Date.now() - (request.deadline - this.options.timeoutMs);
+    publishRequestEnd(
+      status !== undefined
+        ? { origin: this.origin, status, durationMs }
+        : { origin: this.origin, error: error!, durationMs },
+    );
   }
 
   /** Fails every waiting request with `error` (the origin cannot be reached now). */

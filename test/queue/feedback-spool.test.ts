@@ -47,6 +47,22 @@ describe('FeedbackSpool', () => {
     assert.equal(existsSync(spool.path), false, 'the file goes with its last reader');
   });
 
+  test('a line past the memory part reaches a follower without end(): a batch that does not fill is written all the same', async (t) => {
+    const spool = await spoolIn(t);
+    // Past the memory part (16 Ki characters), then one short line: far from a full batch.
+    const lines = [...Array.from({ length: 80 }, (_, i) => `${i} ${'x'.repeat(300)}`), 'the last one'];
+    for (const line of lines) await spool.write(`${line}\n`);
+    const follower = spool.lines(true)[Symbol.asyncIterator]();
+    const seen: string[] = [];
+    while (seen.length < lines.length) {
+      const next = await follower.next();
+      assert.equal(next.done, false);
+      seen.push(next.value);
+    }
+    assert.deepEqual(seen, lines);
+    await follower.return?.(undefined);
+  });
+
   test('followers from the first line, live until the end; lines longer than a read come whole', async (t) => {
     const spool = await spoolIn(t);
     // Lines of every length around the 64 KiB read size, with multi-byte characters.

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import type { Device } from '../../src/device.js';
+import { pullerFor } from '../../src/engine/source.js';
 import { PushError } from '../../src/errors.js';
 import type { Feedback } from '../../src/feedback.js';
 import { PushClient } from '../../src/index.js';
@@ -248,5 +250,54 @@ describe('ndjsonFeedbackWriter', () => {
     stream.destroy(new Error('pipe closed'));
     await assert.rejects(pending, /cannot write feedback to the output stream: pipe closed/);
     await assert.rejects(writer.write(sent), /pipe closed/);
+  });
+});
+
+describe('ndjsonDevices pulled by the engine (PullSource)', () => {
+  const lines = (n: number) =>
+    `${Array.from({ length: n }, (_, i) => JSON.stringify({ platform: 'ios', token: `t${i}` })).join('\n')}\n`;
+
+  test("a chunk's devices are answered at once, a promise only when the next chunk is needed", async () => {
+    const puller = pullerFor(ndjsonDevices(Readable.from([Buffer.from(lines(3)), Buffer.from(lines(2))])));
+    const answers: Array<'now' | 'later'> = [];
+    const tokens: unknown[] = [];
+    for (;;) {
+      const pulled = puller.next();
+      answers.push(pulled instanceof Promise ? 'later' : 'now');
+      const result = await pulled;
+      if (result.done) break;
+      tokens.push(result.value.token);
+    }
+    assert.deepEqual(tokens, ['t0', 't1', 't2', 't0', 't1']);
+    assert.deepEqual(answers, ['later', 'now', 'now', 'later', 'now', 'later']);
+  });
+
+  test('close() while it waits for input ends it quietly, not as a read failure', async () => {
+    const input = new PassThrough();
+    input.write(lines(1));
+    const puller = pullerFor(ndjsonDevices(input));
+    assert.equal(((await puller.next()) as { value: Device }).value.token, 't0');
+    const waiting = puller.next();
+    assert.ok(waiting instanceof Promise, 'no more input yet');
+    puller.close();
+    assert.deepEqual(await waiting, { done: true });
+    assert.deepEqual(await puller.next(), { done: true });
+  });
+
+  test('its async iterator answers calls made before the last answer in order', async () => {
+    const iterator = ndjsonDevices(Readable.from([Buffer.from(lines(2)), Buffer.from(lines(2))]))[
+      Symbol.asyncIterator
+    ]();
+    const all = await Promise.all([
+      iterator.next(),
+      iterator.next(),
+      iterator.next(),
+      iterator.next(),
+      iterator.next(),
+    ]);
+    assert.deepEqual(
+      all.map((r) => (r.done ? 'done' : r.value.token)),
+      ['t0', 't1', 't0', 't1', 'done'],
+    );
   });
 });

@@ -194,4 +194,20 @@ describe('feedbackLine', () => {
     assert.equal(lines[1].status, 'sent', 'the outcome itself is kept');
     assert.deepEqual(lines[2].device, { platform: 'ios', token: 'live-3', id: '3' });
   });
+
+  test('a device whose getter throws gets a line naming the problem, its other fields kept', () => {
+    const device = { platform: 'ios', id: 4 } as Record<string, unknown>;
+    Object.defineProperty(device, 'token', {
+      enumerable: true,
+      get: () => {
+        throw new Error('no token here');
+      },
+    });
+    const line = JSON.parse(
+      feedbackLine({ device: device as unknown as Device, status: 'sent', attempts: 1 }),
+    );
+    assert.match(line.device.unwritable, /could not be written as JSON \(no token here\)/);
+    assert.equal(line.device.id, 4);
+    assert.equal(line.status, 'sent');
+  });
 });
