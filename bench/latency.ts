@@ -5,7 +5,8 @@
  *
  * The sink is Go's x/net/http2 (bench/sink/delay-sink/main.go, built on first use), with APNs'
  * 1,000 streams per connection; its own ceiling is measured in the same run by h2load (C,
- * nghttp2) with enough connections × streams in flight for the delay. Each contender runs in its
+ * nghttp2) with enough connections × streams in flight for the delay, before the senders and
+ * again after them (the better of the two is the ceiling). Each contender runs in its
  * own process, one after another, with the 1-minute load average noted beside it (the machine
  * may be shared: compare figures of the same run, as ratios).
  *
@@ -22,6 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import webpush from 'web-push';
+import { HEAP_GROWING_PERCENT } from '../src/cli/heap-policy.js';
 import { createServerTls } from '../src/emulator/tls.js';
 import { machine } from './lib/machine.js';
 import { alertBodies, buildClients, type RunResult, runClient, runH2load, which } from './lib/proc.js';
@@ -47,6 +49,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The tuned settings the issue measured best by hand: fixed, as a user would have to set them. */
 const TUNED = { concurrency: 10_000, connections: 10 };
+/** How `pushline` (the CLI) runs Node: src/cli/heap-policy.ts; the rows marked with it run so. */
+const HEAP_POLICY = [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`];
+const HEAP_POLICY_NOTE = `with \`pushline\`'s heap policy (node --heap-growing-percent=${HEAP_GROWING_PERCENT})`;
 /** The fixed 1,000 in flight that memory per request in flight is measured against (at 100 ms). */
 const PER_REQUEST_BASE = 'pushline apns(), concurrency: 1,000 (fixed)';
 /** Streams per connection the sink grants (APNs' figure). */
@@ -120,14 +125,24 @@ try {
       (script: string, ...args: (string | number)[]) =>
       () =>
         runClient(script, [targetPath, ...args.map(String)], sink.pid, 300_000);
+    const withHeapPolicy =
+      (script: string, ...args: (string | number)[]) =>
+      () =>
+        runClient(script, [targetPath, ...args.map(String)], sink.pid, 300_000, HEAP_POLICY);
     const contenders: { protocol: 'apns' | 'fcm'; name: string; run: () => Promise<RunResult> }[] = [];
-    if (h2load && runs('h2load')) {
+    /**
+     * h2load's runs for both protocols. They go first and again last: the sink's ceiling is the
+     * better of the two, as what the machine leaves the sink moves over a run of minutes (one
+     * h2load run alone read 21,000 to 30,000/s at 100 ms on the same quiet machine).
+     */
+    const ceilingRuns = (when: 'first' | 'last') => {
+      if (!h2load || !runs('h2load')) return [];
       const shape = { connections: ceilingConnections, streams: SINK_STREAMS };
-      const streams = `${shape.connections} connections × ${shape.streams} streams`;
-      contenders.push(
+      const name = `h2load (sink's ceiling, ${when}), ${shape.connections} connections × ${shape.streams} streams`;
+      return [
         {
-          protocol: 'apns',
-          name: `h2load (sink's ceiling), ${streams}`,
+          protocol: 'apns' as const,
+          name,
           run: () =>
             runH2load(
               h2load,
@@ -142,8 +157,8 @@ try {
             ),
         },
         {
-          protocol: 'fcm',
-          name: `h2load (sink's ceiling), ${streams}`,
+          protocol: 'fcm' as const,
+          name,
           run: () =>
             runH2load(
               h2load,
@@ -160,8 +175,9 @@ try {
               shape,
             ),
         },
-      );
-    }
+      ];
+    };
+    contenders.push(...ceilingRuns('first'));
     const tuned = JSON.stringify(TUNED);
     const tunedName = `concurrency: ${TUNED.concurrency.toLocaleString('en')}, connections: ${TUNED.connections}`;
     if (runs('pushline')) {
@@ -178,6 +194,16 @@ try {
         },
         ...(delayMs === 100
           ? [
+              {
+                protocol: 'apns' as const,
+                name: `pushline apns(), defaults, ${HEAP_POLICY_NOTE}`,
+                run: withHeapPolicy('clients/pushline.ts', 'apns', pushes),
+              },
+              {
+                protocol: 'apns' as const,
+                name: `pushline apns(), ${tunedName}, ${HEAP_POLICY_NOTE}`,
+                run: withHeapPolicy('clients/pushline.ts', 'apns', pushes, 'generator', tuned),
+              },
               {
                 protocol: 'apns' as const,
                 name: PER_REQUEST_BASE,
@@ -226,6 +252,7 @@ try {
         run: client('clients/apns2.ts', slowPushes, 10_000),
       });
     }
+    contenders.push(...ceilingRuns('last'));
     try {
       for (const contender of contenders) {
         const load = loadavg()[0]!;
@@ -280,6 +307,12 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The sink's ceiling among these rows: the better of h2load's runs (undefined without one). */
+function ceilingOf(rows: Row[]): number | undefined {
+  const rates = rows.filter((r) => r.name.startsWith('h2load') && r.result).map((r) => r.result!.perSecond);
+  return rates.length === 0 ? undefined : Math.max(...rates);
+}
+
 function report(all: Row[], memory: Record<string, number | string | boolean>[]): string {
   const fmt = (n: number) => Math.round(n).toLocaleString('en');
   const box = machine();
@@ -289,7 +322,7 @@ function report(all: Row[], memory: Record<string, number | string | boolean>[])
     `\`node --import tsx bench/latency.ts\` (also run by \`npm run bench\`), ${box.date?.slice(0, 10)}, ${box.cpu}, Node ${box.node}, @parse/node-apn ${box['@parse/node-apn']}, apns2 ${box.apns2}. ${fmt(pushes)} alert pushes per run against`,
     "Go's `x/net/http2` server (bench/sink/delay-sink/main.go) answering every push after the delay, with",
     `APNs' ${fmt(SINK_STREAMS)} streams per connection; its ceiling is h2load's rate at the same delay with enough`,
-    'streams in flight. One run per contender, one after another; the 1-minute load average when it started',
+    'streams in flight, the better of two runs (one before the senders, one after). One run per contender, one after another; the 1-minute load average when it started',
     'is beside each figure (the machine is shared: compare within a delay). "limit" is the in-flight limit the',
     'pushline provider ended with (adaptive by default; the fixed `concurrency` when set).',
     '',
@@ -302,7 +335,7 @@ function report(all: Row[], memory: Record<string, number | string | boolean>[])
     );
     for (const delayMs of delays) {
       const here = all.filter((r) => r.delayMs === delayMs && r.protocol === protocol);
-      const ceiling = here.find((r) => r.name.startsWith('h2load'))?.result?.perSecond;
+      const ceiling = ceilingOf(here);
       for (const row of here) {
         const r = row.result;
         if (r === undefined) {
@@ -323,16 +356,27 @@ function report(all: Row[], memory: Record<string, number | string | boolean>[])
     lines.push('');
   }
   const at100 = all.filter((r) => r.delayMs === 100 && r.protocol === 'apns');
-  const ceiling = at100.find((r) => r.name.startsWith('h2load'))?.result?.perSecond;
+  const ceiling = ceilingOf(at100);
   const defaults = at100.find((r) => r.name === 'pushline apns(), defaults')?.result?.perSecond;
   const base = at100.find((r) => r.name === PER_REQUEST_BASE)?.result;
-  const tuned = at100.find((r) => r.name.startsWith('pushline apns(), concurrency: 10,000'))?.result;
+  const tuned = at100.find(
+    (r) => r.name.startsWith('pushline apns(), concurrency: 10,000') && !r.name.includes('heap policy'),
+  )?.result;
+  const tunedPolicy = at100.find(
+    (r) => r.name.startsWith('pushline apns(), concurrency: 10,000') && r.name.includes('heap policy'),
+  )?.result;
   if (base && tuned) {
     const perRequest = ((tuned.peakRssMb - base.peakRssMb) * 1024 * 1024) / (TUNED.concurrency - 1000);
     lines.push(
       `Memory per request in flight (APNs, 100 ms): peak RSS ${tuned.peakRssMb} MB with ${fmt(TUNED.concurrency)} in flight, ${base.peakRssMb} MB with 1,000: ${(perRequest / 1024).toFixed(1)} KB per request in flight.`,
       '',
     );
+    if (tunedPolicy) {
+      lines.push(
+        `With ${fmt(TUNED.concurrency)} in flight ${HEAP_POLICY_NOTE}: peak RSS ${tunedPolicy.peakRssMb} MB (target: ≤ 150 MB), ${fmt(tunedPolicy.perSecond)} pushes/s. Most of the difference is garbage: what a request holds is live for a round trip, so it is promoted to V8's old generation, which V8 lets grow to 4× what is live on a machine with ≥ 8 GiB before collecting it; the live part is the next line.`,
+        '',
+      );
+    }
   }
   for (const m of memory) {
     lines.push(

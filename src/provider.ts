@@ -79,6 +79,46 @@ export interface PreparedSend {
   sendBatch?(devices: readonly Device[], ctx: SendContext): Promise<Outcome[]>;
 }
 
+/**
+ * `send` without a promise, for pushline's own providers: the engine calls it instead of
+ * `send` when a prepared send has it. The outcome goes to `sink.outcome(outcome, job)` exactly
+ * once and never during the call. At 10,000 requests in flight a `send`'s chain — its promise,
+ * the pool's, their closures, contexts and reactions — was half of what a request in flight
+ * held (bench/latency-memory.ts), and all of it lives through a round trip into V8's old
+ * generation. Not part of the public interface: a symbol no custom provider can meet by chance.
+ */
+export const SEND_TO: unique symbol = Symbol('pushline.sendTo');
+
+/** Where a {@link SEND_TO} send hands its outcome; `job` is what the caller passed along. */
+export interface OutcomeSink<J> {
+  outcome(outcome: Outcome, job: J): void;
+}
+
+export interface CallbackSend {
+  [SEND_TO]<J>(device: Device, ctx: SendContext, sink: OutcomeSink<J>, job: J): void;
+}
+
+/** Whether a prepared send has the callback form. */
+export function hasSendTo(prepared: PreparedSend): prepared is PreparedSend & CallbackSend {
+  return typeof (prepared as Partial<CallbackSend>)[SEND_TO] === 'function';
+}
+
+/** The sink behind {@link sendThroughSink}: the token is the promise's resolve. */
+const RESOLVE: OutcomeSink<(outcome: Outcome) => void> = { outcome: (outcome, resolve) => resolve(outcome) };
+
+/**
+ * `send` made of a callback send: one implementation behind both forms, so that what is tested
+ * through `send` is what the engine runs. A throw in `sendTo` rejects, as a throwing `send` would.
+ */
+export function sendThroughSink(prepared: CallbackSend, device: Device, ctx: SendContext): Promise<Outcome> {
+  return new Promise((resolve) => prepared[SEND_TO](device, ctx, RESOLVE, resolve));
+}
+
+/** Hands `outcome` to the sink in a microtask: a {@link SEND_TO} send never answers during its call. */
+export function answerLater<J>(sink: OutcomeSink<J>, outcome: Outcome, job: J): void {
+  queueMicrotask(() => sink.outcome(outcome, job));
+}
+
 export interface Provider {
   /**
    * Short name used in feedback (`Feedback.provider`), summaries and metrics: by default the

@@ -3,6 +3,7 @@
  * exit code); `run()` takes its arguments and streams, for tests and embedding.
  */
 import { EXIT } from './exit-codes.js';
+import { applyHeapPolicy } from './heap-policy.js';
 import type { CliIO } from './io.js';
 import { run } from './program.js';
 
@@ -20,6 +21,7 @@ const LINGER_MS = 2000;
  * exits at once, for a process that is stuck.
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  applyHeapPolicy();
   const stop = new AbortController();
   const abort = new AbortController();
   let signals = 0;

@@ -5,7 +5,16 @@
  */
 import type { Device } from '../device.js';
 import { PushError, toPushError } from '../errors.js';
-import type { Outcome, PreparedSend, Provider, SendContext } from '../provider.js';
+import {
+  answerLater,
+  hasSendTo,
+  type Outcome,
+  type OutcomeSink,
+  type PreparedSend,
+  type Provider,
+  SEND_TO,
+  type SendContext,
+} from '../provider.js';
 import { LaneHealth } from './lane-bounds.js';
 import { byPrepared } from './personalise.js';
 
@@ -37,7 +46,7 @@ export interface LaneHost<D extends Device> {
   countRetry(): void;
 }
 
-export class Lane<D extends Device> {
+export class Lane<D extends Device> implements OutcomeSink<Job<D>> {
   /** Set when the lane stops: every device still routed here fails with this error, no request. */
   tripped: PushError | undefined;
   inFlightDevices = 0;
@@ -207,9 +216,19 @@ export class Lane<D extends Device> {
   private sendOne(job: Job<D>): void {
     this.startJob(job);
     this.inFlightRequests++;
+    const prepared = (job.prepared ?? this.prepared)!;
+    if (hasSendTo(prepared)) {
+      // The callback form: no promise, closure or reaction per request (see SEND_TO).
+      try {
+        prepared[SEND_TO](job.device, this.context(job.attempts), this, job);
+      } catch (thrown) {
+        answerLater(this, this.failure(thrown), job);
+      }
+      return;
+    }
     let promise: Promise<Outcome>;
     try {
-      promise = (job.prepared ?? this.prepared)!.send!(job.device, this.context(job.attempts));
+      promise = prepared.send!(job.device, this.context(job.attempts));
     } catch (thrown) {
       promise = Promise.resolve(this.failure(thrown));
     }
@@ -223,6 +242,12 @@ export class Lane<D extends Device> {
         this.host.complete(job, this.failure(thrown));
       },
     );
+  }
+
+  /** The answer of a callback send (OutcomeSink): as the `.then` of sendOne's promise. */
+  outcome(outcome: Outcome, job: Job<D>): void {
+    this.inFlightRequests--;
+    this.host.complete(job, this.checked(outcome));
   }
 
   private sendBatch(jobs: Job<D>[]): void {

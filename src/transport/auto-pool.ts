@@ -8,11 +8,12 @@ import type { Socket } from 'node:net';
 import { PushError } from '../errors.js';
 import type { BasePool } from './base-pool.js';
 import { connectSocket, secureContext } from './connect.js';
+import { dispatchOn } from './dispatch.js';
 import type { H2Client } from './h2-client.js';
 import { H2Pool } from './h2-pool.js';
 import { Http1Pool } from './http1-pool.js';
 import type { ResolvedOptions } from './options.js';
-import type { Pool, PoolStats, TransportRequest, TransportResponse } from './types.js';
+import type { Pool, PoolStats, ResponseSink, TransportRequest, TransportResponse } from './types.js';
 
 export class AutoPool implements Pool {
   readonly origin: string;
@@ -49,6 +50,12 @@ export class AutoPool implements Pool {
   get stats(): PoolStats {
     if (this.inner !== null) return this.inner.stats;
     return { connections: this.probing === null ? 0 : 1, inFlight: 0, queued: this.waiters };
+  }
+
+  dispatch<T>(request: TransportRequest, sink: ResponseSink<T>, token: T): void {
+    // Until the protocol is known (the first connection), through request() and its promise.
+    if (this.inner !== null) this.inner.dispatch(request, sink, token);
+    else dispatchOn({ request: (r) => this.request(r) }, request, sink, token);
   }
 
   request(request: TransportRequest): Promise<TransportResponse> {

@@ -5,11 +5,12 @@
  */
 import { PushError } from '../errors.js';
 import { publishRequestEnd, requestEndWatched } from './diagnostics.js';
+import { refuseLater } from './dispatch.js';
 import { lostError } from './errors.js';
 import { AdaptiveLimit, FixedLimit, type Limiter, type OverloadSignal } from './limiter.js';
 import { emit, type ResolvedOptions } from './options.js';
 import { type AbortTarget, PendingRequest, SignalWatch, Timeline, WaitQueue } from './pending.js';
-import type { Pool, PoolStats, TransportRequest, TransportResponse } from './types.js';
+import type { Pool, PoolStats, ResponseSink, TransportRequest, TransportResponse } from './types.js';
 
 /** A request the server refused unprocessed this many times in a row is reported, not re-sent again. */
 const MAX_RESENDS = 5;
@@ -35,6 +36,9 @@ export abstract class BasePool implements Pool, AbortTarget {
   private closing: Promise<void> | null = null;
   private destroying: Promise<void> | null = null;
   private resolveClosing: (() => void) | null = null;
+  /** Answers of dispatched requests waiting for the microtask that hands them over, in order. */
+  private answersHead: PendingRequest | null = null;
+  private answersTail: PendingRequest | null = null;
 
   constructor(options: ResolvedOptions) {
     this.options = options;
@@ -105,17 +109,36 @@ export abstract class BasePool implements Pool, AbortTarget {
   }
 
   request(request: TransportRequest): Promise<TransportResponse> {
+    const refused = this.refusal(request);
+    if (refused !== undefined) return Promise.reject(refused);
+    const pending = this.admit(request, null, undefined);
+    return pending.promise!;
+  }
+
+  dispatch<T>(request: TransportRequest, sink: ResponseSink<T>, token: T): void {
+    const refused = this.refusal(request);
+    if (refused !== undefined) refuseLater(sink, refused, token);
+    else this.admit(request, sink as ResponseSink<unknown>, token);
+  }
+
+  /** Why the pool takes no request now (closed, or the request's signal already aborted). */
+  private refusal(request: TransportRequest): PushError | undefined {
     if (this.state !== 'open') {
-      return Promise.reject(
-        new PushError('closed', `pool for ${this.origin} is closed`, { retryable: false }),
-      );
+      return new PushError('closed', `pool for ${this.origin} is closed`, { retryable: false });
     }
     const signal = request.signal;
     if (signal?.aborted) {
-      return Promise.reject(
-        new PushError('aborted', 'request aborted before it was sent', { cause: signal.reason }),
-      );
+      return new PushError('aborted', 'request aborted before it was sent', { cause: signal.reason });
     }
+    return undefined;
+  }
+
+  /** Takes a request: starts it now when the limit and a connection allow, else queues it. */
+  private admit(
+    request: TransportRequest,
+    sink: ResponseSink<unknown> | null,
+    token: unknown,
+  ): PendingRequest {
     const now = Date.now();
     this.lastRequestAt = now;
     // Before this request joins the timeline (where it would count as in flight).
@@ -124,13 +147,16 @@ export abstract class BasePool implements Pool, AbortTarget {
       request,
       now + this.options.timeoutMs,
       this.options.maxResponseBodyBytes,
+      sink,
+      token,
     );
     this.timeline.push(pending);
     if (this.sweepTimer === null) this.startSweeping();
+    const signal = request.signal;
     if (signal !== undefined) this.watch(signal, pending);
     if (this.waiting.size === 0 && underLimit) {
       pending.sentAt = now;
-      if (this.start(pending)) return pending.promise;
+      if (this.start(pending)) return pending;
     }
     if (this.waiting.size >= this.options.maxQueued) {
       this.fail(
@@ -139,12 +165,12 @@ export abstract class BasePool implements Pool, AbortTarget {
           reason: 'queue-full',
         }),
       );
-      return pending.promise;
+      return pending;
     }
     this.waiting.push(pending);
     // Over the in-flight limit, a request waits for an answer, not for another connection.
     if (this.room > 0) this.wantCapacity();
-    return pending.promise;
+    return pending;
   }
 
   /** Starts waiting requests while connections have room; asks for capacity if some still wait. */
@@ -168,14 +194,53 @@ export abstract class BasePool implements Pool, AbortTarget {
     if (!request.settled) this.answered(request, response.status);
     if (!this.settle(request)) return;
     if (requestEndWatched()) this.publishEnd(request, response.status, undefined);
-    request.resolve(response);
+    if (request.sink === null) request.resolve(response);
+    else this.handOver(request, response);
   }
 
   protected fail(request: PendingRequest, error: PushError): void {
     if (!this.settle(request)) return;
     if (requestEndWatched()) this.publishEnd(request, undefined, error.code);
-    request.reject(error);
+    if (request.sink === null) request.reject(error);
+    else this.handOver(request, error);
   }
+
+  /**
+   * Queues a dispatched request's answer for its sink. They are handed over together in one
+   * microtask, as a promise's reactions run: after the code that settled them (a frame reader
+   * part-way through a read, a sweep, destroy()), never inside it, and in the order settled.
+   */
+  private handOver(request: PendingRequest, answer: TransportResponse | PushError): void {
+    request.answer = answer;
+    if (this.answersTail === null) {
+      this.answersHead = request;
+      queueMicrotask(this.handAnswers);
+    } else this.answersTail.nextAnswer = request;
+    this.answersTail = request;
+  }
+
+  private readonly handAnswers = (): void => {
+    let request = this.answersHead;
+    this.answersHead = null;
+    this.answersTail = null;
+    while (request !== null) {
+      const next = request.nextAnswer;
+      const answer = request.answer!;
+      request.nextAnswer = null;
+      request.answer = null;
+      try {
+        if (answer instanceof PushError) request.sink!.onError(answer, request.token);
+        else request.sink!.onResponse(answer, request.token);
+      } catch (error) {
+        // A sink that throws is a bug of its own: it surfaces as an uncaught exception (as a
+        // rejected promise nobody handles would), and the other answers are still handed over.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+      request = next;
+    }
+  };
 
   /**
    * Feeds the limiter: the round trip from leaving the queue (time spent waiting for the limit

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { PushError } from '../errors.js';
-import type { TransportRequest, TransportResponse } from './types.js';
+import type { ResponseSink, TransportRequest, TransportResponse } from './types.js';
 
 /** What a pool does when a request's signal fires. */
 export interface AbortTarget {
@@ -24,9 +24,18 @@ export class PendingRequest {
   readonly body: Buffer | string | undefined;
   readonly signal: AbortSignal | undefined;
   readonly deadline: number;
-  readonly promise: Promise<TransportResponse>;
-  resolve!: (response: TransportResponse) => void;
-  reject!: (error: PushError) => void;
+  /**
+   * Where the answer goes: the sink of a dispatched request (with its token), or, for
+   * `request()`, the promise returned (made only then: a dispatched request holds none).
+   */
+  readonly sink: ResponseSink<unknown> | null;
+  readonly token: unknown;
+  readonly promise: Promise<TransportResponse> | null = null;
+  resolve: (response: TransportResponse) => void = noop;
+  reject: (error: PushError) => void = noop;
+  /** A dispatched request's answer, while it waits in the pool's list of answers to hand over. */
+  answer: TransportResponse | PushError | null = null;
+  nextAnswer: PendingRequest | null = null;
 
   /** Links in the pool's timeline (every unsettled request, oldest deadline first). */
   prev: PendingRequest | null = null;
@@ -59,7 +68,13 @@ export class PendingRequest {
   private readonly maxBody: number;
   private bodyRoom: number;
 
-  constructor(request: TransportRequest, deadline: number, maxBody = Number.POSITIVE_INFINITY) {
+  constructor(
+    request: TransportRequest,
+    deadline: number,
+    maxBody = Number.POSITIVE_INFINITY,
+    sink: ResponseSink<unknown> | null = null,
+    token: unknown = undefined,
+  ) {
     this.maxBody = maxBody;
     this.bodyRoom = maxBody;
     this.method = request.method ?? 'POST';
@@ -68,10 +83,14 @@ export class PendingRequest {
     this.body = request.body;
     this.signal = request.signal;
     this.deadline = deadline;
-    this.promise = new Promise<TransportResponse>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    this.sink = sink;
+    this.token = token;
+    if (sink === null) {
+      this.promise = new Promise<TransportResponse>((resolve, reject) => {
+        this.resolve = resolve;
+        this.reject = reject;
+      });
+    }
   }
 
   /**
@@ -113,6 +132,7 @@ export class PendingRequest {
 }
 
 const EMPTY = Buffer.alloc(0);
+const noop = () => {};
 
 /** A connection that a response can retire. */
 export interface Retirable {

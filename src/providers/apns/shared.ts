@@ -16,7 +16,14 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { PushError } from '../../errors.js';
-import type { Pool, PoolStats, TransportRequest, TransportResponse } from '../../transport/types.js';
+import { dispatchOn, refuseLater } from '../../transport/dispatch.js';
+import type {
+  Pool,
+  PoolStats,
+  ResponseSink,
+  TransportRequest,
+  TransportResponse,
+} from '../../transport/types.js';
 import { apnsPool } from './connection.js';
 import type { ResolvedApnsOptions } from './options.js';
 import { ProviderTokenCache } from './token-auth.js';
@@ -117,12 +124,17 @@ class PoolLease implements Pool {
     return this.#entry.value.limit;
   }
 
+  dispatch<T>(req: TransportRequest, sink: ResponseSink<T>, token: T): void {
+    if (this.#released) refuseLater(sink, this.#closed(), token);
+    else dispatchOn(this.#entry.value, req, sink, token);
+  }
+
+  #closed(): PushError {
+    return new PushError('closed', `${this.origin}: this APNs client is closed`, { retryable: false });
+  }
+
   request(req: TransportRequest): Promise<TransportResponse> {
-    if (this.#released) {
-      return Promise.reject(
-        new PushError('closed', `${this.origin}: this APNs client is closed`, { retryable: false }),
-      );
-    }
+    if (this.#released) return Promise.reject(this.#closed());
     return this.#entry.value.request(req);
   }
 

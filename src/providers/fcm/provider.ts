@@ -4,16 +4,28 @@
  */
 import type { Device } from '../../device.js';
 import type { Notification } from '../../notification.js';
-import type {
-  DryRun,
-  Outcome,
-  PreparedSend,
-  Provider,
-  SendContext,
-  TopicManagement,
+import {
+  answerLater,
+  type CallbackSend,
+  type DryRun,
+  type Outcome,
+  type OutcomeSink,
+  type PreparedSend,
+  type Provider,
+  SEND_TO,
+  type SendContext,
+  sendThroughSink,
+  type TopicManagement,
 } from '../../provider.js';
+import { dispatchOn } from '../../transport/dispatch.js';
 import { PoolRegistry } from '../../transport/index.js';
-import type { Pool, PoolSource, TransportRequest, TransportResponse } from '../../transport/types.js';
+import type {
+  Pool,
+  PoolSource,
+  ResponseSink,
+  TransportRequest,
+  TransportResponse,
+} from '../../transport/types.js';
 import { type FcmCredential, serviceAccountCredential } from './access-token.js';
 import { applicationDefaultCredential } from './application-default.js';
 import { deviceToken } from './device-token.js';
@@ -58,6 +70,19 @@ export function fcm(options: FcmOptions = {}): FcmProvider {
     protocol: resolved.protocol,
   });
   return createFcmProvider(resolved, pools);
+}
+
+/** What a dispatched send needs back with its answer (SEND_TO): one small object per request. */
+class FcmCall<J> {
+  constructor(
+    readonly route: Route<Outcome>,
+    readonly sink: OutcomeSink<J>,
+    readonly job: J,
+    /** For the one re-send after a stale token. */
+    readonly body: string,
+    readonly access: string,
+    readonly signal: AbortSignal,
+  ) {}
 }
 
 /** A failure decided before any request to the send endpoint: not counted as an attempt. */
@@ -274,14 +299,66 @@ export function createFcmProvider(
       };
     }
 
-    return {
+    const toTokens: PreparedSend & CallbackSend = {
       send(device: Device, ctx: SendContext): Promise<Outcome> {
+        return sendThroughSink(toTokens, device, ctx);
+      },
+      // A send, its outcome handed to `sink` (see SEND_TO; the engine's path, and `send`'s). Once
+      // the send route and an access token are at hand, one dispatched request; before, through
+      // `postSend` (the project id or a token to fetch first).
+      [SEND_TO]<J>(device: Device, ctx: SendContext, sink: OutcomeSink<J>, job: J): void {
+        // What throws here throws as from `send` (the engine makes it this device's outcome).
         const token = deviceToken(device, provider);
-        if (typeof token !== 'string') return Promise.resolve(token);
-        return postSend(template.body(token), ctx.signal);
+        if (typeof token !== 'string') {
+          answerLater(sink, token, job);
+          return;
+        }
+        const body = template.body(token);
+        const route = send;
+        const access = tokens.usable();
+        if (route === undefined || access === undefined) {
+          void postSend(body, ctx.signal).then((outcome) => sink.outcome(outcome, job));
+          return;
+        }
+        dispatchOn(
+          pools.get(route.origin),
+          { method: 'POST', path: route.path, headers: route.headers(access), body, signal: ctx.signal },
+          sendAnswers as ResponseSink<FcmCall<J>>,
+          new FcmCall(route, sink, job, body, access, ctx.signal),
+        );
       },
     };
+    return toTokens;
   }
+
+  /**
+   * Where the pool hands the answers of SEND_TO's requests: as `postWith`'s `.then` — a 401 for
+   * a stale token gets one new token and one re-send, any other answer is read by the route.
+   */
+  const sendAnswers: ResponseSink<FcmCall<unknown>> = {
+    onResponse(res, call) {
+      const { route, sink, job } = call;
+      try {
+        if (res.status === 401 && route.stale(res)) {
+          tokens.invalidate(call.access);
+          void tokens
+            .get()
+            .then(
+              (fresh) => postWith(route, fresh, call.body, call.signal, true),
+              (err: unknown) => route.fail(err, true),
+            )
+            .then((outcome) => sink.outcome(outcome, job));
+          return;
+        }
+        sink.outcome(route.answer(res), job);
+      } catch (err) {
+        sink.outcome(route.fail(err, true), job);
+      }
+    },
+    onError(err, call) {
+      call.sink.outcome(call.route.fail(err, true), call.job);
+    },
+  };
 
   return {
     name: provider,
