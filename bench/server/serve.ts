@@ -5,8 +5,9 @@
  * Prometheus metrics as `pushline serve` builds them (an observer of every feedback, `/metrics`,
  * per-request samples, gorush's counters), JSON logs at info level on stdout (the parent sends
  * stdout to /dev/null: the lines are still made), listening on 127.0.0.1:0. gorush's routes
- * are buildServer's own. Tells the parent its port over the IPC channel and serves until the
- * parent sends `stop` or goes away.
+ * are buildServer's own. The heap policy `pushline` runs with (src/cli/heap-policy.ts) is
+ * applied first, as the CLI applies it. Tells the parent its port over the IPC channel and
+ * serves until the parent sends `stop` or goes away.
  *
  *   (spawned by bench/server.ts) node bench/out/build/bench/server/serve.js <target.json> <key hash>
  *
@@ -14,6 +15,7 @@
  * still runs and counts: a budget too large to bite), so the benchmark measures the server,
  * not its default 1,200 requests a minute.
  */
+import { applyHeapPolicy } from '../../src/cli/heap-policy.js';
 import { apns, PushClient } from '../../src/index.js';
 import { LocalDispatcher } from '../../src/queue/local.js';
 import { buildServer } from '../../src/server/app.js';
@@ -28,6 +30,7 @@ const [targetPath, keyHash] = process.argv.slice(2);
 if (!targetPath || !keyHash || !process.send) {
   throw new Error('usage: spawned by bench/server.ts with an IPC channel: serve.js <target.json> <key hash>');
 }
+applyHeapPolicy();
 const target = readTarget(targetPath);
 const { origin, ca, teamId, keyId, key, topic } = target.apns;
 
