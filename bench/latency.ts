@@ -227,6 +227,15 @@ try {
           name: `pushline fcm(), ${tunedName}`,
           run: client('clients/pushline.ts', 'fcm', pushes, 'generator', tuned),
         },
+        ...(delayMs === 100
+          ? [
+              {
+                protocol: 'fcm' as const,
+                name: `pushline fcm(), ${tunedName}, ${HEAP_POLICY_NOTE}`,
+                run: withHeapPolicy('clients/pushline.ts', 'fcm', pushes, 'generator', tuned),
+              },
+            ]
+          : []),
       );
     }
     if (runs('node-apn')) {
@@ -355,40 +364,53 @@ function report(all: Row[], memory: Record<string, number | string | boolean>[])
     }
     lines.push('');
   }
-  const at100 = all.filter((r) => r.delayMs === 100 && r.protocol === 'apns');
-  const ceiling = ceilingOf(at100);
-  const defaults = at100.find((r) => r.name === 'pushline apns(), defaults')?.result?.perSecond;
-  const base = at100.find((r) => r.name === PER_REQUEST_BASE)?.result;
-  const tuned = at100.find(
-    (r) => r.name.startsWith('pushline apns(), concurrency: 10,000') && !r.name.includes('heap policy'),
-  )?.result;
-  const tunedPolicy = at100.find(
-    (r) => r.name.startsWith('pushline apns(), concurrency: 10,000') && r.name.includes('heap policy'),
-  )?.result;
+  const at100 = (protocol: 'apns' | 'fcm') => all.filter((r) => r.delayMs === 100 && r.protocol === protocol);
+  const found = (protocol: 'apns' | 'fcm', test: (name: string) => boolean) =>
+    at100(protocol).find((r) => test(r.name))?.result;
+  const tunedRow = (protocol: 'apns' | 'fcm', policy: boolean) =>
+    found(
+      protocol,
+      (name) =>
+        name.startsWith(`pushline ${protocol}(), concurrency: 10,000`) &&
+        name.includes('heap policy') === policy,
+    );
+  const base = found('apns', (name) => name === PER_REQUEST_BASE);
+  const tuned = tunedRow('apns', false);
   if (base && tuned) {
     const perRequest = ((tuned.peakRssMb - base.peakRssMb) * 1024 * 1024) / (TUNED.concurrency - 1000);
     lines.push(
       `Memory per request in flight (APNs, 100 ms): peak RSS ${tuned.peakRssMb} MB with ${fmt(TUNED.concurrency)} in flight, ${base.peakRssMb} MB with 1,000: ${(perRequest / 1024).toFixed(1)} KB per request in flight.`,
       '',
     );
-    if (tunedPolicy) {
-      lines.push(
-        `With ${fmt(TUNED.concurrency)} in flight ${HEAP_POLICY_NOTE}: peak RSS ${tunedPolicy.peakRssMb} MB (target: ≤ 150 MB), ${fmt(tunedPolicy.perSecond)} pushes/s. Most of the difference is garbage: what a request holds is live for a round trip, so it is promoted to V8's old generation, which V8 lets grow to 4× what is live on a machine with ≥ 8 GiB before collecting it; the live part is the next line.`,
-        '',
-      );
-    }
   }
+  for (const protocol of ['apns', 'fcm'] as const) {
+    const plain = tunedRow(protocol, false);
+    const policy = tunedRow(protocol, true);
+    if (plain === undefined || policy === undefined) continue;
+    lines.push(
+      `${fmt(TUNED.concurrency)} ${protocol === 'apns' ? 'APNs' : 'FCM'} requests in flight at 100 ms (target: peak RSS ≤ 150 MB): ${plain.peakRssMb} MB as a library in a plain \`node\`, ${policy.peakRssMb} MB ${HEAP_POLICY_NOTE}, at ${fmt(plain.perSecond)} and ${fmt(policy.perSecond)} pushes/s.`,
+      '',
+    );
+  }
+  lines.push(
+    "Peak RSS beyond what is live is garbage: what a request holds lives through a round trip, so it is promoted to V8's old generation, which V8 lets grow to 4× what is live before collecting it on a machine with ≥ 8 GiB. The live part:",
+    '',
+  );
   for (const m of memory) {
     lines.push(
       `Live memory per request in flight (${m.kind === 'apns' ? 'APNs' : 'FCM'}, bench/latency-memory.ts: ${fmt(Number(m.inFlight))} in flight, heap after a full GC): ${fmt(Number(m.heapBytesPerRequest))} B of heap + ${fmt(Number(m.externalBytesPerRequest))} B of buffers${m.allStillInFlight ? '' : ' (some were answered before the measure)'}.`,
       '',
     );
   }
-  if (ceiling && defaults) {
-    lines.push(
-      `At 100 ms, pushline's defaults reach ${Math.round((defaults / ceiling) * 100)}% of the sink's ceiling (target: ≥ 80%).`,
-      '',
-    );
+  for (const protocol of ['apns', 'fcm'] as const) {
+    const ceiling = ceilingOf(at100(protocol));
+    const defaults = found(protocol, (name) => name === `pushline ${protocol}(), defaults`)?.perSecond;
+    if (ceiling && defaults) {
+      lines.push(
+        `At 100 ms, pushline ${protocol}()'s defaults reach ${Math.round((defaults / ceiling) * 100)}% of the sink's ceiling (target: ≥ 80%).`,
+        '',
+      );
+    }
   }
   return lines.join('\n');
 }
