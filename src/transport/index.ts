@@ -12,6 +12,7 @@ export type {
   PoolOptions,
   PoolRegistryOptions,
   PoolStats,
+  ResponseSink,
   TlsOptions,
   TransportEvent,
   TransportRequest,
