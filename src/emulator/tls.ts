@@ -39,10 +39,16 @@ function rsaKeyPair(): { publicKeyPem: string; privateKeyPem: string } {
   };
 }
 
-function serialNumber(): string {
-  // Positive, 16 bytes: RFC 5280 §4.1.2.2.
-  const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
+/**
+ * A certificate serial number as node-forge takes it (hex): positive and 16 bytes (RFC 5280
+ * §4.1.2.2), with a first byte of 0x01–0x7f. forge drops one leading zero byte and writes the
+ * rest as the INTEGER: random bytes starting 00 00 left a needless zero byte, which is not
+ * minimal DER, and OpenSSL 3 refuses the certificate ("asn1 encoding routines::illegal
+ * padding") — about once in 32,768 certificates, an emulator that failed to start in CI.
+ */
+export function serialNumber(random: (size: number) => Buffer = randomBytes): string {
+  const bytes = random(16);
+  bytes[0] = bytes[0]! & 0x7f || 0x01;
   return bytes.toString('hex');
 }
 
