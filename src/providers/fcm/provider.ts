@@ -338,6 +338,7 @@ export function createFcmProvider(
   const sendAnswers: ResponseSink<FcmCall<unknown>> = {
     onResponse(res, call) {
       const { route, sink, job } = call;
+      let outcome: Outcome;
       try {
         if (res.status === 401 && route.stale(res)) {
           tokens.invalidate(call.access);
@@ -347,13 +348,15 @@ export function createFcmProvider(
               (fresh) => postWith(route, fresh, call.body, call.signal, true),
               (err: unknown) => route.fail(err, true),
             )
-            .then((outcome) => sink.outcome(outcome, job));
+            .then((refreshed) => sink.outcome(refreshed, job));
           return;
         }
-        sink.outcome(route.answer(res), job);
+        outcome = route.answer(res);
       } catch (err) {
-        sink.outcome(route.fail(err, true), job);
+        outcome = route.fail(err, true);
       }
+      // Outside the try: the sink gets one outcome, even if it throws.
+      sink.outcome(outcome, job);
     },
     onError(err, call) {
       call.sink.outcome(call.route.fail(err, true), call.job);
