@@ -114,6 +114,12 @@ export function sendThroughSink(prepared: CallbackSend, device: Device, ctx: Sen
   return new Promise((resolve) => prepared[SEND_TO](device, ctx, RESOLVE, resolve));
 }
 
+/** Hands an outcome to the sink: at once, or when a promise of it settles (it must not reject). */
+export function handOutcome<J>(sink: OutcomeSink<J>, outcome: Outcome | Promise<Outcome>, job: J): void {
+  if (outcome instanceof Promise) void outcome.then((settled) => sink.outcome(settled, job));
+  else sink.outcome(outcome, job);
+}
+
 /** Hands `outcome` to the sink in a microtask: a {@link SEND_TO} send never answers during its call. */
 export function answerLater<J>(sink: OutcomeSink<J>, outcome: Outcome, job: J): void {
   queueMicrotask(() => sink.outcome(outcome, job));

@@ -31,7 +31,7 @@ import { PushSource } from './push-source.js';
 import { type DeliverySemantics, mayResend, nextRetryDelay, type RetryPolicy } from './retry.js';
 import type { Router } from './router.js';
 import type { DeviceSource, Pulled, Puller } from './source.js';
-import { pullerFor } from './source.js';
+import { isPromise, pullerFor } from './source.js';
 import { type Summary, SummaryCounter } from './summary.js';
 import { TimerQueue } from './timer-queue.js';
 
@@ -78,9 +78,6 @@ export interface Delivery<D extends Device = Device> extends AsyncIterable<Feedb
    */
   stop(): number;
 }
-
-const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
-  typeof (value as { then?: unknown })?.then === 'function';
 
 export class DeliveryRun<D extends Device> implements Delivery<D>, LaneHost<D> {
   private readonly controller = new AbortController();

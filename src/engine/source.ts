@@ -11,6 +11,11 @@ export type DeviceSource<D> = Iterable<D> | AsyncIterable<D> | Readable;
 
 export type Pulled<D> = { done: false; value: D } | { done: true };
 
+/** Whether an answer that may be a promise is one (a thenable). */
+export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
 export interface Puller<D> {
   /** A result now (sync sources) or a promise of one. */
   next(): Pulled<D> | Promise<Pulled<D>>;
@@ -40,6 +45,26 @@ export function isPullSource<D>(source: unknown): source is PullSource<D> {
   return (
     typeof source === 'object' && source !== null && typeof (source as PullSource<D>)[PULL] === 'function'
   );
+}
+
+/**
+ * A puller's devices for `for await` (a {@link PullSource}'s async iterator): each answer as a
+ * promise, one after another even when next() is called again before the last answer (as an
+ * async generator queues them); return() closes the puller.
+ */
+export function asyncIteratorOf<D>(puller: Puller<D>): AsyncIterator<D> {
+  let last: Promise<unknown> = Promise.resolve();
+  return {
+    next: () => {
+      const answer = last.then(() => puller.next()) as Promise<IteratorResult<D>>;
+      last = answer.catch(() => {});
+      return answer;
+    },
+    return: async () => {
+      puller.close();
+      return { done: true, value: undefined };
+    },
+  };
 }
 
 export function pullerFor<D>(source: DeviceSource<D>): Puller<D> {

@@ -9,7 +9,14 @@
 import type { PushClient } from '../client.js';
 import type { Device } from '../device.js';
 import type { Delivery } from '../engine/delivery.js';
-import { isPullSource, PULL, type Pulled, type Puller, type PullSource } from '../engine/source.js';
+import {
+  isPromise,
+  isPullSource,
+  PULL,
+  type Pulled,
+  type Puller,
+  type PullSource,
+} from '../engine/source.js';
 import { PushError } from '../errors.js';
 import type { Feedback } from '../feedback.js';
 import { redactText } from '../redact.js';
@@ -34,9 +41,6 @@ function errorOf(error: unknown): { code: string; message: string } {
   const message = error instanceof Error ? error.message : String(error);
   return { code: typeof code === 'string' ? code : 'internal', message: redactText(message) };
 }
-
-const isPromise = (value: unknown): value is Promise<unknown> =>
-  typeof (value as { then?: unknown } | undefined)?.then === 'function';
 
 export class LocalSend {
   state: SendState = 'queued';
@@ -400,8 +404,8 @@ class CountedPuller implements Puller<Device> {
       this.fail(error);
       throw error;
     }
-    if (typeof (pulled as Promise<unknown>).then !== 'function') return this.count(pulled as Pulled<Device>);
-    return (pulled as Promise<Pulled<Device>>).then(
+    if (!isPromise(pulled)) return this.count(pulled);
+    return pulled.then(
       (answer) => this.count(answer),
       (error: unknown) => {
         this.fail(error);

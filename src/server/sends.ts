@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Device } from '../device.js';
-import { PULL, type Pulled, type PullSource, pullerFor } from '../engine/source.js';
+import { asyncIteratorOf, PULL, type Pulled, type PullSource, pullerFor } from '../engine/source.js';
 import { PushError } from '../errors.js';
 import type { FeedbackStatus } from '../feedback.js';
 import type { Notification } from '../notification.js';
@@ -433,13 +433,7 @@ async function readNdjsonHead(
   }
   const devices: PullSource<Device> = {
     [PULL]: () => lines,
-    [Symbol.asyncIterator]: () => ({
-      next: async () => (await lines.next()) as IteratorResult<Device>,
-      return: async () => {
-        lines.close();
-        return { done: true, value: undefined };
-      },
-    }),
+    [Symbol.asyncIterator]: () => asyncIteratorOf(lines),
   };
   return {
     send: head as unknown as SendRequest,

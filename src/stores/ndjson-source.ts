@@ -15,7 +15,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Device } from '../device.js';
-import { PULL, type Pulled, type Puller, type PullSource } from '../engine/source.js';
+import { asyncIteratorOf, PULL, type Pulled, type Puller, type PullSource } from '../engine/source.js';
 import { StoreError } from './errors.js';
 import { describeInput, openInput, type TextInput } from './input.js';
 import { type Line, LineReader } from './line-reader.js';
@@ -152,23 +152,4 @@ class NdjsonPuller implements Puller<Device> {
     if (problem !== undefined) return malformedLine(name, number, problem, text);
     return value as Device;
   }
-}
-
-/**
- * The same devices for `for await`: a puller's answers, each as a promise, one after another
- * even when next() is called again before the last answer (as an async generator queues them).
- */
-function asyncIteratorOf(puller: Puller<Device>): AsyncIterator<Device> {
-  let last: Promise<unknown> = Promise.resolve();
-  return {
-    next: () => {
-      const answer = last.then(() => puller.next()) as Promise<IteratorResult<Device>>;
-      last = answer.catch(() => {});
-      return answer;
-    },
-    return: async () => {
-      puller.close();
-      return { done: true, value: undefined };
-    },
-  };
 }

@@ -14,6 +14,7 @@ import {
   answerLater,
   type CallbackSend,
   type DryRun,
+  handOutcome,
   type Outcome,
   type OutcomeSink,
   type PreparedSend,
@@ -23,7 +24,7 @@ import {
   sendThroughSink,
 } from '../../provider.js';
 import { dispatchOn } from '../../transport/dispatch.js';
-import type { Pool, ResponseSink, TransportResponse } from '../../transport/types.js';
+import type { Pool, ResponseSink, TransportRequest, TransportResponse } from '../../transport/types.js';
 import { expiryWarning } from './certificate-auth.js';
 import { deviceToken } from './device-token.js';
 import { ApnsDryRun, localDryRun } from './dry-run.js';
@@ -260,12 +261,12 @@ class PreparedApnsSend implements PreparedSend, CallbackSend {
       const tokens = this.#tokens;
       const providerToken = tokens?.usable();
       if (tokens !== undefined && providerToken === undefined) {
-        void this.#sendAfterMint(tokens, path, signal).then((outcome) => sink.outcome(outcome, job));
+        handOutcome(sink, this.#sendAfterMint(tokens, path, signal), job);
         return;
       }
       dispatchOn(
         this.#pool,
-        { method: 'POST', path, headers: this.#headersFor(providerToken), body: this.#body, signal },
+        this.#requestFor(path, providerToken, signal),
         this.#answers as ResponseSink<ApnsCall<J>>,
         new ApnsCall(sink, job, path, providerToken, signal),
       );
@@ -276,11 +277,8 @@ class PreparedApnsSend implements PreparedSend, CallbackSend {
 
   /** Where the pool hands the answers of SEND_TO's requests: Apple's answer mapped, to the call's sink. */
   readonly #answers: ResponseSink<ApnsCall<unknown>> = {
-    onResponse: (response, call) => {
-      const outcome = this.#answer(response, call.path, call.providerToken, call.signal);
-      if (outcome instanceof Promise) void outcome.then((settled) => call.sink.outcome(settled, call.job));
-      else call.sink.outcome(outcome, call.job);
-    },
+    onResponse: (response, call) =>
+      handOutcome(call.sink, this.#answer(response, call.path, call.providerToken, call.signal), call.job),
     onError: (error, call) => call.sink.outcome(failed(error), call.job),
   };
 
@@ -345,13 +343,11 @@ class PreparedApnsSend implements PreparedSend, CallbackSend {
     providerToken: ProviderToken | undefined,
     signal: AbortSignal,
   ): Promise<TransportResponse> {
-    return this.#pool.request({
-      method: 'POST',
-      path,
-      headers: this.#headersFor(providerToken),
-      body: this.#body,
-      signal,
-    });
+    return this.#pool.request(this.#requestFor(path, providerToken, signal));
+  }
+
+  #requestFor(path: string, providerToken: ProviderToken | undefined, signal: AbortSignal): TransportRequest {
+    return { method: 'POST', path, headers: this.#headersFor(providerToken), body: this.#body, signal };
   }
 
   #headersFor(providerToken: ProviderToken | undefined): Record<string, string> {

@@ -8,6 +8,7 @@ import {
   answerLater,
   type CallbackSend,
   type DryRun,
+  handOutcome,
   type Outcome,
   type OutcomeSink,
   type PreparedSend,
@@ -185,6 +186,21 @@ export function createFcmProvider(
     signal: AbortSignal | undefined,
     refreshed: boolean,
   ): Promise<T> {
+    return pools
+      .get(route.origin)
+      .request(requestFor(route, token, body, signal))
+      .then(
+        (res) => answered(route, res, token, body, signal, refreshed),
+        (err: unknown) => route.fail(err, true),
+      );
+  }
+
+  function requestFor<T>(
+    route: Route<T>,
+    token: string,
+    body: string,
+    signal: AbortSignal | undefined,
+  ): TransportRequest {
     const request: TransportRequest = {
       method: 'POST',
       path: route.path,
@@ -192,26 +208,33 @@ export function createFcmProvider(
       body,
     };
     if (signal !== undefined) request.signal = signal;
-    return pools
-      .get(route.origin)
-      .request(request)
-      .then(
-        (res) => {
-          try {
-            if (!refreshed && res.status === 401 && route.stale(res)) {
-              tokens.invalidate(token);
-              return tokens.get().then(
-                (fresh) => postWith(route, fresh, body, signal, true),
-                (err: unknown) => route.fail(err, true),
-              );
-            }
-            return route.answer(res);
-          } catch (err) {
-            return route.fail(err, true);
-          }
-        },
-        (err: unknown) => route.fail(err, true),
-      );
+    return request;
+  }
+
+  /**
+   * The answer to a POST on `route` made with `token`: read by the route, or — a 401 for a
+   * stale token, not yet `refreshed` — one new token and one re-send. Never throws or rejects.
+   */
+  function answered<T>(
+    route: Route<T>,
+    res: TransportResponse,
+    token: string,
+    body: string,
+    signal: AbortSignal | undefined,
+    refreshed: boolean,
+  ): T | Promise<T> {
+    try {
+      if (!refreshed && res.status === 401 && route.stale(res)) {
+        tokens.invalidate(token);
+        return tokens.get().then(
+          (fresh) => postWith(route, fresh, body, signal, true),
+          (err: unknown) => route.fail(err, true),
+        );
+      }
+      return route.answer(res);
+    } catch (err) {
+      return route.fail(err, true);
+    }
   }
 
   const sendRoute = (path: string): Route<Outcome> => ({
@@ -317,12 +340,12 @@ export function createFcmProvider(
         const route = send;
         const access = tokens.usable();
         if (route === undefined || access === undefined) {
-          void postSend(body, ctx.signal).then((outcome) => sink.outcome(outcome, job));
+          handOutcome(sink, postSend(body, ctx.signal), job);
           return;
         }
         dispatchOn(
           pools.get(route.origin),
-          { method: 'POST', path: route.path, headers: route.headers(access), body, signal: ctx.signal },
+          requestFor(route, access, body, ctx.signal),
           sendAnswers as ResponseSink<FcmCall<J>>,
           new FcmCall(route, sink, job, body, access, ctx.signal),
         );
@@ -331,32 +354,10 @@ export function createFcmProvider(
     return toTokens;
   }
 
-  /**
-   * Where the pool hands the answers of SEND_TO's requests: as `postWith`'s `.then` — a 401 for
-   * a stale token gets one new token and one re-send, any other answer is read by the route.
-   */
+  /** Where the pool hands the answers of SEND_TO's requests: as `postWith`'s `.then`. */
   const sendAnswers: ResponseSink<FcmCall<unknown>> = {
     onResponse(res, call) {
-      const { route, sink, job } = call;
-      let outcome: Outcome;
-      try {
-        if (res.status === 401 && route.stale(res)) {
-          tokens.invalidate(call.access);
-          void tokens
-            .get()
-            .then(
-              (fresh) => postWith(route, fresh, call.body, call.signal, true),
-              (err: unknown) => route.fail(err, true),
-            )
-            .then((refreshed) => sink.outcome(refreshed, job));
-          return;
-        }
-        outcome = route.answer(res);
-      } catch (err) {
-        outcome = route.fail(err, true);
-      }
-      // Outside the try: the sink gets one outcome, even if it throws.
-      sink.outcome(outcome, job);
+      handOutcome(call.sink, answered(call.route, res, call.access, call.body, call.signal, false), call.job);
     },
     onError(err, call) {
       call.sink.outcome(call.route.fail(err, true), call.job);
