@@ -13,9 +13,9 @@
  * Abandoning is safe: a chunk whose job could not be released is taken over by another worker
  * when its lock expires, and that worker skips every recorded device.
  */
-import { type Processor, Worker, type WorkerOptions } from 'bullmq';
+import { type Processor, type RedisConnection, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QuietClosingConnection } from './bullmq-connection.js';
+import { QuietClosingConnection, quietWhenClosing } from './bullmq-connection.js';
 import { whenReady } from './redis-connection.js';
 
 /** True when `promise` settles before `deadline` (epoch ms). */
@@ -36,6 +36,9 @@ export class ClosableWorker<Data> extends Worker<Data> {
 
   constructor(queue: string, processor: Processor<Data>, options: WorkerOptions) {
     super(queue, processor, options, QuietClosingConnection);
+    // BullMQ makes the blocking connection a plain RedisConnection, ignoring the class above, and
+    // keeps it private; closed during its init it would crash the process (bullmq-connection.ts).
+    quietWhenClosing((this as unknown as { blockingConnection: RedisConnection }).blockingConnection);
     // BullMQ's public waitUntilReady() resolves to the blocking connection: keep hold of it.
     this.waitUntilReady().then(
       (client) => {

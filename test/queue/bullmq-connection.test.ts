@@ -3,14 +3,17 @@
  * process (src/queue/bullmq-connection.ts). The Redis here is a fake that answers ioredis's
  * ready check and then never answers BullMQ's own `INFO`, which holds the connection in that
  * window every time instead of once in a while. With BullMQ's own `RedisConnection` in place of
- * ours the test fails: the process sees an uncaught "Connection is closed.".
+ * ours the test fails: the process sees an uncaught "Connection is closed.". The same holds for
+ * a Worker's blocking connection, which BullMQ makes itself (it failed a CI run: a worker
+ * stopped by SIGTERM just after it started).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { RedisConnection } from 'bullmq';
-import { QuietClosingConnection } from '../../src/queue/bullmq-connection.js';
+import { RedisConnection } from 'bullmq';
+import { ClosableWorker } from '../../src/queue/bullmq-close.js';
+import { QuietClosingConnection, quietWhenClosing } from '../../src/queue/bullmq-connection.js';
 
 const INFO = '# Server\r\nredis_version:7.2.0\r\nloading:0\r\n';
 
@@ -37,20 +40,27 @@ function parseCommands(buffer: string): { commands: string[][]; rest: string } {
   return { commands, rest: buffer.slice(at) };
 }
 
-/** A RESP server that answers the first INFO and then goes silent; counts the INFOs it got. */
+/** A RESP server that answers each connection's first INFO and then goes silent; counts the INFOs. */
 async function stallingRedis(): Promise<{ port: number; infos: () => number; close: () => void }> {
   let infos = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     let pending = '';
+    let answered = false;
     socket.on('error', () => undefined);
     socket.on('data', (data) => {
       const { commands, rest } = parseCommands(pending + data.toString('latin1'));
       pending = rest;
       for (const [name] of commands) {
-        if (name?.toLowerCase() !== 'info') socket.write('+OK\r\n');
-        else if (++infos === 1) socket.write(`$${Buffer.byteLength(INFO)}\r\n${INFO}\r\n`);
+        if (name?.toLowerCase() !== 'info') {
+          socket.write('+OK\r\n');
+          continue;
+        }
+        infos += 1;
+        if (answered) continue;
+        answered = true;
+        socket.write(`$${Buffer.byteLength(INFO)}\r\n${INFO}\r\n`);
       }
     });
   });
@@ -67,24 +77,19 @@ async function stallingRedis(): Promise<{ port: number; infos: () => number; clo
   };
 }
 
-/** Opens a connection of `Connection`, closes it while its version INFO is out, returns what escaped. */
-async function closeDuringInit(Connection: typeof RedisConnection): Promise<unknown[]> {
+/** Runs `body` against a stalling Redis; returns the errors that escaped to the process. */
+async function escapedFrom(
+  body: (redis: { port: number; infos: () => number }) => Promise<void>,
+): Promise<unknown[]> {
   const redis = await stallingRedis();
   const escaped: unknown[] = [];
   const onEscape = (error: unknown) => escaped.push(error);
   process.on('uncaughtException', onEscape);
   process.on('unhandledRejection', onEscape);
   try {
-    const connection = new Connection({ host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null });
-    connection.on('error', () => undefined); // what Queue/Worker attach; close() removes it
-    const deadline = Date.now() + 5000;
-    while (redis.infos() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(redis.infos(), 2, 'BullMQ sent its version INFO after the ready check');
-    assert.equal(connection.status, 'initializing');
-    await connection.close();
+    await body(redis);
     // The init fails once the client's socket has closed: give that time to happen.
-    await connection.client.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
     return escaped;
   } finally {
     process.off('uncaughtException', onEscape);
@@ -93,7 +98,41 @@ async function closeDuringInit(Connection: typeof RedisConnection): Promise<unkn
   }
 }
 
+async function untilInfos(redis: { infos: () => number }, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (redis.infos() < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(redis.infos(), count, 'BullMQ sent its version INFO after the ready check');
+}
+
+/** Opens a connection, lets `prepare` treat it, closes it while its version INFO is out. */
+function closeDuringInit(Connection: typeof RedisConnection, prepare = (_: RedisConnection) => {}) {
+  return escapedFrom(async (redis) => {
+    const connection = new Connection({ host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null });
+    prepare(connection);
+    connection.on('error', () => undefined); // what Queue/Worker attach; close() removes it
+    await untilInfos(redis, 2);
+    assert.equal(connection.status, 'initializing');
+    await connection.close();
+    await connection.client.catch(() => undefined);
+  });
+}
+
 test('a connection closed while BullMQ waits for its version INFO: nothing escapes', async () => {
-  const escaped = await closeDuringInit(QuietClosingConnection);
+  assert.deepEqual(await closeDuringInit(QuietClosingConnection), []);
+});
+
+test('a plain RedisConnection made quiet in place: nothing escapes either', async () => {
+  assert.deepEqual(await closeDuringInit(RedisConnection, quietWhenClosing), []);
+});
+
+test('a Worker closed while both its connections wait for their version INFO: nothing escapes', async () => {
+  const escaped = await escapedFrom(async (redis) => {
+    const worker = new ClosableWorker('q', async () => undefined, {
+      connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null },
+    });
+    worker.on('error', () => undefined); // what pushline's worker attaches
+    await untilInfos(redis, 4); // the worker's own connection and its blocking one, two each
+    assert.equal(await worker.closeBy(Date.now() + 1000), true);
+  });
   assert.deepEqual(escaped, []);
 });
