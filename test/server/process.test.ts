@@ -439,8 +439,13 @@ describe('pushline serve, a real process', { timeout: 600_000 }, () => {
       const following = feedbackLines(server.url, KEY.newsAll, id);
       await new Promise((resolve) => setTimeout(resolve, 300));
       server.child.kill('SIGTERM');
-      // While it finishes, a new request is refused with 503.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // While it finishes, a new request is refused with 503. Wait until the signal has been
+      // handled (/healthz says so), not a fixed time: under load that took more than 100 ms.
+      for (let i = 0; i < 100; i++) {
+        const health = await fetch(`${server.url}/healthz`).catch(() => ({ status: 0 }));
+        if (health.status !== 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const late = await call(server.url, KEY.newsAll, 'POST', '/v1/sends', {
         notification: { title: 'late' },
         devices: [{ platform: 'ios', token: iosToken() }],
