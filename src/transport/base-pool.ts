@@ -9,7 +9,15 @@ import { refuseLater } from './dispatch.js';
 import { lostError } from './errors.js';
 import { AdaptiveLimit, FixedLimit, type Limiter, type OverloadSignal } from './limiter.js';
 import { emit, type ResolvedOptions } from './options.js';
-import { type AbortTarget, PendingRequest, SignalWatch, Timeline, WaitQueue } from './pending.js';
+import {
+  type AbortTarget,
+  msNow,
+  PendingRequest,
+  type Settle,
+  SignalWatch,
+  Timeline,
+  WaitQueue,
+} from './pending.js';
 import type { Pool, PoolStats, ResponseSink, TransportRequest, TransportResponse } from './types.js';
 
 /** A request the server refused unprocessed this many times in a row is reported, not re-sent again. */
@@ -111,8 +119,12 @@ export abstract class BasePool implements Pool, AbortTarget {
   request(request: TransportRequest): Promise<TransportResponse> {
     const refused = this.refusal(request);
     if (refused !== undefined) return Promise.reject(refused);
-    const pending = this.admit(request, null, undefined);
-    return pending.promise!;
+    let settle: Settle | undefined;
+    const answer = new Promise<TransportResponse>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.admit(request, null, settle);
+    return answer;
   }
 
   dispatch<T>(request: TransportRequest, sink: ResponseSink<T>, token: T): void {
@@ -139,8 +151,8 @@ export abstract class BasePool implements Pool, AbortTarget {
     sink: ResponseSink<unknown> | null,
     token: unknown,
   ): PendingRequest {
-    const now = Date.now();
-    this.lastRequestAt = now;
+    const now = msNow();
+    this.lastRequestAt = Date.now();
     // Before this request joins the timeline (where it would count as in flight).
     const underLimit = this.room > 0;
     const pending = new PendingRequest(
@@ -176,7 +188,7 @@ export abstract class BasePool implements Pool, AbortTarget {
   /** Starts waiting requests while connections have room; asks for capacity if some still wait. */
   protected pump(): void {
     let next = this.waiting.head;
-    const now = next === null ? 0 : Date.now();
+    const now = next === null ? 0 : msNow();
     while (next !== null && this.room > 0) {
       this.waiting.remove(next);
       next.sentAt = now;
@@ -194,14 +206,14 @@ export abstract class BasePool implements Pool, AbortTarget {
     if (!request.settled) this.answered(request, response.status);
     if (!this.settle(request)) return;
     if (requestEndWatched()) this.publishEnd(request, response.status, undefined);
-    if (request.sink === null) request.resolve(response);
+    if (request.sink === null) (request.token as Settle).resolve(response);
     else this.handOver(request, response);
   }
 
   protected fail(request: PendingRequest, error: PushError): void {
     if (!this.settle(request)) return;
     if (requestEndWatched()) this.publishEnd(request, undefined, error.code);
-    if (request.sink === null) request.reject(error);
+    if (request.sink === null) (request.token as Settle).reject(error);
     else this.handOver(request, error);
   }
 
@@ -249,12 +261,12 @@ export abstract class BasePool implements Pool, AbortTarget {
   private answered(request: PendingRequest, status: number): void {
     if (!this.limiter.adaptive) return;
     if (status === 429) this.limiter.overload('429');
-    else this.limiter.sample(Date.now() - request.sentAt, this.inFlight);
+    else this.limiter.sample(msNow() - request.sentAt, this.inFlight);
   }
 
   /** One message per settled request (no spread of an outcome object: this runs per request). */
   private publishEnd(request: PendingRequest, status: number | undefined, error: string | undefined): void {
-    const durationMs = Date.now() - (request.deadline - this.options.timeoutMs);
+    const durationMs = msNow() - (request.deadline - this.options.timeoutMs);
     publishRequestEnd(
       status !== undefined
         ? { origin: this.origin, status, durationMs }
@@ -277,7 +289,7 @@ export abstract class BasePool implements Pool, AbortTarget {
    * than everything never sent, and it is not an attempt. The caller pumps afterwards.
    */
   protected resend(request: PendingRequest, reason: string): void {
-    request.resetResponse();
+    request.resetResponse(this.options.maxResponseBodyBytes);
     if (++request.resends > MAX_RESENDS) {
       this.fail(request, lostError(reason, this.origin));
       return;
@@ -395,7 +407,7 @@ export abstract class BasePool implements Pool, AbortTarget {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = msNow();
     let head = this.timeline.head;
     if (head !== null && head.deadline <= now && !head.queued) this.limiter.overload('timeout');
     while (head !== null && head.deadline <= now) {

@@ -165,7 +165,7 @@ export class H2Connection implements Retirable {
       request.method,
       request.path,
       request.headers,
-      request.body,
+      request.bodyBytes(),
     ) as TaggedStream;
     if (this.active++ === 0) session.ref();
     stream[kRequest] = request;

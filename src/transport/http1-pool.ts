@@ -121,7 +121,7 @@ export class Http1Pool extends BasePool {
     outgoing.on('response', onResponse);
     outgoing.on('error', onError);
     outgoing.on('close', onClose);
-    outgoing.end(request.body);
+    outgoing.end(request.bodyBytes());
     return true;
   }
 

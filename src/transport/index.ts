@@ -7,11 +7,13 @@ export type { RequestEndEvent } from './diagnostics.js';
 export { type Http2Client, http2Protocol } from './http2-client.js';
 export { PoolRegistry } from './registry.js';
 export type {
+  BodyWriter,
   GoawayInfo,
   Pool,
   PoolOptions,
   PoolRegistryOptions,
   PoolStats,
+  RequestBody,
   ResponseSink,
   TlsOptions,
   TransportEvent,

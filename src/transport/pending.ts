@@ -5,15 +5,36 @@
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { PushError } from '../errors.js';
-import type { ResponseSink, TransportRequest, TransportResponse } from './types.js';
+import type { RequestBody, ResponseSink, TransportRequest, TransportResponse } from './types.js';
 
 /** What a pool does when a request's signal fires. */
 export interface AbortTarget {
   abortRequest(request: PendingRequest): void;
 }
 
+/** Bits of PendingRequest's `flags`. */
+const QUEUED = 1;
+const SETTLED = 2;
+const WRITTEN = 4;
+
 /** Arrival order across every pool of the process (only compared within one pool). */
 let arrivals = 0;
+
+/**
+ * The clock requests' times are kept in: milliseconds since this module loaded. An epoch time
+ * (~1.7e12) is no small integer, so each field holding one cost V8 a heap number per request
+ * in flight; these stay small integers for 24 days of uptime (and are no less right after).
+ */
+const ORIGIN = Date.now();
+export function msNow(): number {
+  return Date.now() - ORIGIN;
+}
+
+/** What `request()` answers: its promise's settle functions (a dispatched request has a sink). */
+export interface Settle {
+  resolve(response: TransportResponse): void;
+  reject(error: PushError): void;
+}
 
 export class PendingRequest {
   /** Arrival order: re-sent requests go back into the queue in this order (see WaitQueue.requeue). */
@@ -21,18 +42,16 @@ export class PendingRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: Record<string, string> | undefined;
-  readonly body: Buffer | string | undefined;
+  readonly body: RequestBody | undefined;
   readonly signal: AbortSignal | undefined;
+  /** When it times out, on the {@link msNow} clock. */
   readonly deadline: number;
   /**
-   * Where the answer goes: the sink of a dispatched request (with its token), or, for
-   * `request()`, the promise returned (made only then: a dispatched request holds none).
+   * Where the answer goes: the sink of a dispatched request, with its token; for `request()`,
+   * no sink and a {@link Settle} as the token (a dispatched request holds no promise).
    */
   readonly sink: ResponseSink<unknown> | null;
   readonly token: unknown;
-  readonly promise: Promise<TransportResponse> | null = null;
-  resolve: (response: TransportResponse) => void = noop;
-  reject: (error: PushError) => void = noop;
   /** A dispatched request's answer, while it waits in the pool's list of answers to hand over. */
   answer: TransportResponse | PushError | null = null;
   nextAnswer: PendingRequest | null = null;
@@ -43,11 +62,35 @@ export class PendingRequest {
   /** Links in the pool's wait queue (requests not yet on a connection). */
   qPrev: PendingRequest | null = null;
   qNext: PendingRequest | null = null;
-  queued = false;
-  settled = false;
+  /**
+   * `queued`, `settled` and `written` as bits of one field: one of these lives per request in
+   * flight (10,000 at a time at real round trips), so each field costs 80 KB there.
+   */
+  private flags = 0;
+  /** In the pool's wait queue. */
+  get queued(): boolean {
+    return (this.flags & QUEUED) !== 0;
+  }
+  set queued(on: boolean) {
+    this.flags = on ? this.flags | QUEUED : this.flags & ~QUEUED;
+  }
+  /** Answered or failed: nothing more happens to it. */
+  get settled(): boolean {
+    return (this.flags & SETTLED) !== 0;
+  }
+  set settled(on: boolean) {
+    this.flags = on ? this.flags | SETTLED : this.flags & ~SETTLED;
+  }
+  /** HTTP/1.1: the request got its socket, so its bytes went out (HTTP/2 asks the stream instead). */
+  get written(): boolean {
+    return (this.flags & WRITTEN) !== 0;
+  }
+  set written(on: boolean) {
+    this.flags = on ? this.flags | WRITTEN : this.flags & ~WRITTEN;
+  }
   /** Times re-sent because the server provably did not process it (not attempts). */
   resends = 0;
-  /** When it last left the queue for a connection (epoch ms): its round trip starts there. */
+  /** When it last left the queue for a connection ({@link msNow}): its round trip starts there. */
   sentAt = 0;
   /** Links in the {@link SignalWatch} of this request's signal (requests sharing that signal). */
   watch: SignalWatch | null = null;
@@ -62,10 +105,7 @@ export class PendingRequest {
   firstChunk: Buffer | null = null;
   chunks: Buffer[] | null = null;
   error: unknown = null;
-  /** HTTP/1.1: the request got its socket, so its bytes went out (HTTP/2 asks the stream instead). */
-  written = false;
-  /** Most response body bytes kept (the pool's `maxResponseBodyBytes`), and what is left of it. */
-  private readonly maxBody: number;
+  /** What is left of the response body bytes kept (the pool's `maxResponseBodyBytes`). */
   private bodyRoom: number;
 
   constructor(
@@ -75,7 +115,6 @@ export class PendingRequest {
     sink: ResponseSink<unknown> | null = null,
     token: unknown = undefined,
   ) {
-    this.maxBody = maxBody;
     this.bodyRoom = maxBody;
     this.method = request.method ?? 'POST';
     this.path = request.path;
@@ -85,16 +124,10 @@ export class PendingRequest {
     this.deadline = deadline;
     this.sink = sink;
     this.token = token;
-    if (sink === null) {
-      this.promise = new Promise<TransportResponse>((resolve, reject) => {
-        this.resolve = resolve;
-        this.reject = reject;
-      });
-    }
   }
 
   /**
-   * Keeps a piece of the response body, up to `maxBody` bytes in all: what comes beyond is read
+   * Keeps a piece of the response body, up to the pool's `maxResponseBodyBytes` in all: what comes beyond is read
    * and dropped, so a server streaming a body for the whole timeout costs no memory. Providers
    * read a status and a short reason; nothing they use is that long.
    */
@@ -109,6 +142,12 @@ export class PendingRequest {
     else this.chunks.push(chunk);
   }
 
+  /** The request body's bytes, for writing: a `BodyWriter`'s are made now (see BodyWriter). */
+  bodyBytes(): Buffer | string | undefined {
+    const body = this.body;
+    return body === undefined || typeof body === 'string' || Buffer.isBuffer(body) ? body : body.body();
+  }
+
   /** The response body: most push responses are empty or one small chunk, so avoid concat. */
   takeBody(): Buffer {
     const body = this.chunks !== null ? Buffer.concat(this.chunks) : (this.firstChunk ?? EMPTY);
@@ -117,22 +156,21 @@ export class PendingRequest {
     return body;
   }
 
-  /** Forgets response state before a transparent re-send. */
-  resetResponse(): void {
+  /** Forgets response state before a transparent re-send (`maxBody`: as given to the constructor). */
+  resetResponse(maxBody: number): void {
     this.carrier = null;
     this.connection = null;
     this.status = 0;
     this.responseHeaders = null;
     this.firstChunk = null;
     this.chunks = null;
-    this.bodyRoom = this.maxBody;
+    this.bodyRoom = maxBody;
     this.error = null;
     this.written = false;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
-const noop = () => {};
 
 /** A connection that a response can retire. */
 export interface Retirable {

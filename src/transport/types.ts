@@ -124,12 +124,25 @@ export interface PoolOptions {
   protocol?: 'h2' | 'http1' | 'auto' | 'h2-wire' | 'auto-wire';
 }
 
+/**
+ * A request body made each time it is written (once, or again for a re-send on another
+ * connection) instead of held for the whole round trip. FCM's body differs per token, and a
+ * held copy of it lived ~0.5 KB per request in flight — promoted to V8's old generation, where
+ * garbage is collected late; made at write time, it dies young. `body()` must return the same
+ * bytes every time and must not throw.
+ */
+export interface BodyWriter {
+  body(): Buffer | string;
+}
+
+export type RequestBody = Buffer | string | BodyWriter;
+
 export interface TransportRequest {
   method?: string; // default POST
   /** Path and query, e.g. `/3/device/abcd`. */
   path: string;
   headers?: Record<string, string>;
-  body?: Buffer | string;
+  body?: RequestBody;
   signal?: AbortSignal;
 }
 

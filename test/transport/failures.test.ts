@@ -165,6 +165,36 @@ for (const protocol of H2_PROTOCOLS) {
       await pool.close();
     });
 
+    test('a BodyWriter body is made when written, and made again for a re-send', async (t) => {
+      const { processed, mark } = countProcessed();
+      let refused = 0;
+      const server = await startH2Server((stream, body) => {
+        if (refused < 1) {
+          refused++;
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        mark(body);
+        respond(stream, body);
+      });
+      t.after(() => server.close());
+      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
+      t.after(() => pool.destroy());
+      let made = 0;
+      const writer = {
+        body() {
+          made++;
+          return `made for the wire: ${'x'.repeat(100)}`;
+        },
+      };
+      const response = await pool.request({ path: '/', body: writer });
+      assert.equal(response.body.toString(), writer.body());
+      // Once for the refused stream, once for the re-send, once just above: never held between.
+      assert.equal(made, 3);
+      assert.deepEqual([...processed.values()], [1]);
+      await pool.close();
+    });
+
     test('other stream resets fail the request with unavailable and the HTTP/2 code', async (t) => {
       const server = await startH2Server((stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
       t.after(() => server.close());

@@ -105,6 +105,23 @@ describe('HTTP/1.1 and ALPN auto', () => {
     await pool.close();
   });
 
+  test("protocol 'http1': a BodyWriter body is made when the request is written", async () => {
+    const pool = createPool({ origin: h1.origin, tls: { ca: h1.ca }, protocol: 'http1' });
+    let made = 0;
+    const response = await pool.request({
+      path: '/',
+      body: {
+        body() {
+          made++;
+          return 'made for the wire';
+        },
+      },
+    });
+    assert.equal(response.body.toString(), 'made for the wire');
+    assert.equal(made, 1);
+    await pool.close();
+  });
+
   test("protocol 'http1': untrusted certificate is a config error", async () => {
     const pool = createPool({ origin: h1.origin, protocol: 'http1' });
     assert.equal((await rejection(pool.request({ path: '/' }))).code, 'config');

@@ -93,6 +93,9 @@ describe('fcm provider through the emulator', () => {
     assert.equal(emu.stats.tokenRequests - before, 1, 'one refresh for the whole burst');
     assert.equal(emu.stats.byStatus[401], 50);
     assert.equal(emu.stats.accepted, 51);
+    // The re-sent bodies are each device's own (the body is made again for the re-send).
+    const resent = emu.messages.slice(-50).map((m) => m.message['token']);
+    assert.deepEqual(resent.sort(), Array.from({ length: 50 }, (_, i) => `tok-${i}`).sort());
   });
 
   it('refreshes when the token expires, not before', async () => {
