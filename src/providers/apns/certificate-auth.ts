@@ -9,8 +9,9 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createSecureContext } from 'node:tls';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import { redactText } from '../../redact.js';
 import { configError } from './errors.js';
 
@@ -60,8 +61,19 @@ export function loadPemCertificate(
   return finish(x509, privateKey, [String(cert)]);
 }
 
+/**
+ * node-forge, loaded on the first `.p12`: it is ~2 MB of heap and ~10 MB of memory in all, which
+ * every process importing pushline would otherwise carry for a format most never use.
+ */
+let forgeModule: typeof forge | undefined;
+function loadForge(): typeof forge {
+  forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof forge;
+  return forgeModule;
+}
+
 /** Loads a `.p12` (PKCS#12) bundle: the client certificate, its key and any chain. */
 export function loadPkcs12(pfx: Buffer, passphrase = ''): CertificateMaterial {
+  const forge = loadForge();
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(pfx.toString('binary')));
@@ -104,7 +116,7 @@ function bagsOf(
   p12: forge.pkcs12.Pkcs12Pfx,
   type: 'pkcs8ShroudedKeyBag' | 'keyBag' | 'certBag',
 ): forge.pkcs12.Bag[] {
-  const oid = forge.pki.oids[type] as string;
+  const oid = loadForge().pki.oids[type] as string;
   return p12.getBags({ bagType: oid })[oid] ?? [];
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createCertificateAuthority, issueCertificate, toPkcs12 } from '../../../src/emulator/tls.js';
@@ -102,5 +103,23 @@ describe('apns certificate auth: expiry warning', () => {
   it('warns within 30 days, with the date and the days left', () => {
     const warning = expiryWarning(new Date(now + 12 * DAY + 3600_000), now);
     assert.match(warning ?? '', /expires on 2025-01-13T01:00:00.000Z \(in 12 days\)/);
+  });
+});
+
+describe('apns certificate auth: node-forge', () => {
+  it('is loaded only when a .p12 is opened, not by importing pushline', () => {
+    // A child process: this file's own imports (the emulator's certificate tools) load it.
+    const script = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('/node-forge/'));
+      await import(${JSON.stringify(new URL('../../../src/index.ts', import.meta.url).href)});
+      const afterImport = loaded();
+      const { loadPkcs12 } = await import(${JSON.stringify(new URL('../../../src/providers/apns/certificate-auth.ts', import.meta.url).href)});
+      try { loadPkcs12(Buffer.from('not a p12')); } catch {}
+      console.log(JSON.stringify({ afterImport, afterP12: loaded() }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(out), { afterImport: false, afterP12: true });
   });
 });
