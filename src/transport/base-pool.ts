@@ -168,7 +168,7 @@ export abstract class BasePool implements Pool, AbortTarget {
     if (signal !== undefined) this.watch(signal, pending);
     if (this.waiting.size === 0 && underLimit) {
       pending.sentAt = now;
-      if (this.start(pending)) return pending;
+      if (this.startOrFail(pending)) return pending;
     }
     if (this.waiting.size >= this.options.maxQueued) {
       this.fail(
@@ -185,6 +185,26 @@ export abstract class BasePool implements Pool, AbortTarget {
     return pending;
   }
 
+  /**
+   * `start`, with a throw — a bug, e.g. a BodyWriter that throws — failing that request
+   * `internal` before anything of it was sent, instead of leaving it to time out as if it might
+   * have been delivered (and the caller's code, or the other requests, never seeing why).
+   */
+  private startOrFail(request: PendingRequest): boolean {
+    try {
+      return this.start(request);
+    } catch (cause) {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      this.fail(
+        request,
+        new PushError('internal', `the request to ${this.origin} could not be started: ${message}`, {
+          cause,
+        }),
+      );
+      return true;
+    }
+  }
+
   /** Starts waiting requests while connections have room; asks for capacity if some still wait. */
   protected pump(): void {
     let next = this.waiting.head;
@@ -192,7 +212,7 @@ export abstract class BasePool implements Pool, AbortTarget {
     while (next !== null && this.room > 0) {
       this.waiting.remove(next);
       next.sentAt = now;
-      if (!this.start(next)) {
+      if (!this.startOrFail(next)) {
         this.waiting.unshift(next);
         break;
       }

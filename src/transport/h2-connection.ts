@@ -159,14 +159,9 @@ export class H2Connection implements Retirable {
   }
 
   /** Opens a stream for `request` (the caller checked `hasRoom`). Throws if the session refuses. */
-  openStream(request: PendingRequest): H2Stream {
+  openStream(request: PendingRequest, body: Buffer | string | undefined): H2Stream {
     const session = this.session!;
-    const stream = session.request(
-      request.method,
-      request.path,
-      request.headers,
-      request.bodyBytes(),
-    ) as TaggedStream;
+    const stream = session.request(request.method, request.path, request.headers, body) as TaggedStream;
     if (this.active++ === 0) session.ref();
     stream[kRequest] = request;
     stream[kConnection] = this;

@@ -76,8 +76,10 @@ export class H2Pool extends BasePool implements H2ConnectionOwner {
       if (best.peerMaxHeaderList < UNLIMITED && this.overPeerHeaderList(request, best.peerMaxHeaderList)) {
         return true;
       }
+      // Outside the try below: a body that cannot be made is this request's failure, not the session's.
+      const body = request.bodyBytes();
       try {
-        best.openStream(request);
+        best.openStream(request, body);
         return true;
       } catch (error) {
         // The session went away between the check and the call (GOAWAY just processed):

@@ -101,6 +101,7 @@ export class Http1Pool extends BasePool {
 
   protected start(request: PendingRequest): boolean {
     if (this.active >= this.options.connections) return false;
+    const body = request.bodyBytes(); // before anything is set up: a throw leaves nothing behind
     const target = this.options.target;
     const outgoing = httpRequest({
       agent: this.agent,
@@ -121,7 +122,7 @@ export class Http1Pool extends BasePool {
     outgoing.on('response', onResponse);
     outgoing.on('error', onError);
     outgoing.on('close', onClose);
-    outgoing.end(request.bodyBytes());
+    outgoing.end(body);
     return true;
   }
 

@@ -129,7 +129,7 @@ export interface PoolOptions {
  * connection) instead of held for the whole round trip. FCM's body differs per token, and a
  * held copy of it lived ~0.5 KB per request in flight — promoted to V8's old generation, where
  * garbage is collected late; made at write time, it dies young. `body()` must return the same
- * bytes every time and must not throw.
+ * bytes every time; if it throws, that request fails `internal` and nothing of it is sent.
  */
 export interface BodyWriter {
   body(): Buffer | string;

@@ -195,6 +195,26 @@ for (const protocol of H2_PROTOCOLS) {
       await pool.close();
     });
 
+    test('a BodyWriter that throws fails its own request internal; the connection serves the rest', async (t) => {
+      const pool = createPool({ origin: echoServer.origin, protocol, tls: { ca: echoServer.ca } });
+      t.after(() => pool.destroy());
+      const broken = pool.request({
+        path: '/',
+        body: {
+          body(): string {
+            throw new Error('no body today');
+          },
+        },
+      });
+      const fine = pool.request({ path: '/', body: 'fine' });
+      const error = await rejection(broken);
+      assert.equal(error.code, 'internal');
+      assert.match(error.message, /could not be started: no body today/);
+      assert.equal((await fine).body.toString(), 'fine');
+      assert.equal((await pool.request({ path: '/', body: 'after' })).body.toString(), 'after');
+      await pool.close();
+    });
+
     test('other stream resets fail the request with unavailable and the HTTP/2 code', async (t) => {
       const server = await startH2Server((stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
       t.after(() => server.close());

@@ -122,6 +122,23 @@ describe('HTTP/1.1 and ALPN auto', () => {
     await pool.close();
   });
 
+  test("protocol 'http1': a BodyWriter that throws fails its request internal, nothing sent", async () => {
+    const pool = createPool({ origin: h1.origin, tls: { ca: h1.ca }, protocol: 'http1' });
+    const error = await rejection(
+      pool.request({
+        path: '/',
+        body: {
+          body(): string {
+            throw new Error('no body today');
+          },
+        },
+      }),
+    );
+    assert.equal(error.code, 'internal');
+    assert.equal((await pool.request({ path: '/', body: 'after' })).body.toString(), 'after');
+    await pool.close();
+  });
+
   test("protocol 'http1': untrusted certificate is a config error", async () => {
     const pool = createPool({ origin: h1.origin, protocol: 'http1' });
     assert.equal((await rejection(pool.request({ path: '/' }))).code, 'config');
