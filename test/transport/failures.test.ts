@@ -143,43 +143,36 @@ for (const protocol of H2_PROTOCOLS) {
       await pool.close();
     });
 
-    test('REFUSED_STREAM resets are re-sent without the caller seeing them', async (t) => {
-      const { processed, mark } = countProcessed();
+    /** A server refusing its first `refusals` streams (REFUSED_STREAM), then echoing; a pool on it. */
+    async function refusingFirst(t: { after(fn: () => unknown): void }, refusals: number) {
+      const counted = countProcessed();
       let refused = 0;
       const server = await startH2Server((stream, body) => {
-        if (refused < 2) {
+        if (refused < refusals) {
           refused++;
           stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
           return;
         }
-        mark(body);
+        counted.mark(body);
         respond(stream, body);
       });
       t.after(() => server.close());
       const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
       t.after(() => pool.destroy());
+      return { pool, processed: counted.processed, refused: () => refused };
+    }
+
+    test('REFUSED_STREAM resets are re-sent without the caller seeing them', async (t) => {
+      const { pool, processed, refused } = await refusingFirst(t, 2);
       const response = await pool.request({ path: '/', body: 'once' });
       assert.equal(response.body.toString(), 'once');
-      assert.equal(refused, 2);
+      assert.equal(refused(), 2);
       assert.deepEqual([...processed.entries()], [['once', 1]]);
       await pool.close();
     });
 
     test('a BodyWriter body is made when written, and made again for a re-send', async (t) => {
-      const { processed, mark } = countProcessed();
-      let refused = 0;
-      const server = await startH2Server((stream, body) => {
-        if (refused < 1) {
-          refused++;
-          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-          return;
-        }
-        mark(body);
-        respond(stream, body);
-      });
-      t.after(() => server.close());
-      const pool = createPool({ origin: server.origin, protocol, tls: { ca: server.ca } });
-      t.after(() => pool.destroy());
+      const { pool, processed } = await refusingFirst(t, 1);
       let made = 0;
       const writer = {
         body() {
