@@ -127,9 +127,9 @@ export class PendingRequest {
   }
 
   /**
-   * Keeps a piece of the response body, up to the pool's `maxResponseBodyBytes` in all: what comes beyond is read
-   * and dropped, so a server streaming a body for the whole timeout costs no memory. Providers
-   * read a status and a short reason; nothing they use is that long.
+   * Keeps a piece of the response body, up to the pool's `maxResponseBodyBytes` in all: what
+   * comes beyond is read and dropped, so a server streaming a body for the whole timeout costs no
+   * memory. Providers read a status and a short reason; nothing they use is that long.
    */
   addChunk(chunk: Buffer): void {
     if (chunk.length > this.bodyRoom) {

@@ -15,7 +15,7 @@
  * Linear probing with backward-shift deletion keeps it exact when they don't: no tombstones.
  * The shift only ever moves an entry that sits away from its home slot, so while none does (the
  * usual case) a delete just empties its slot: walking the run after it — every stream opened
- * since, ~1,000 at a time — cost a microsecond per response.
+ * since — cost about 2 µs per response with 1,000 streams open on the connection.
  */
 import type { WireStream } from './stream.js';
 

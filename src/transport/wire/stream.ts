@@ -31,7 +31,8 @@ export class WireStream {
   rstCode: number | undefined = undefined;
   /**
    * The five flags below, as bits of one field: a stream lives for every request in flight
-   * (10,000 at a time at real round trips), and five fields of their own cost 32 bytes more each.
+   * (10,000 at a time at real round trips), and five fields of their own would cost 32 bytes
+   * more per stream.
    */
   private flags = 0;
   /** END_STREAM sent / received; response HEADERS (non-1xx) received. */
